@@ -1,0 +1,34 @@
+/** The command table: name → module. */
+import type { Io } from './io.js';
+import { runValidate } from './validate.js';
+import { runPlan } from './plan.js';
+
+export interface CommandContext {
+  configFile: string;
+  /** The command's own arguments (global options removed). */
+  argv: string[];
+  io: Io;
+}
+
+export interface Command {
+  summary: string;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export const commands: Record<string, Command> = {
+  validate: {
+    summary: 'check builds.yaml (errors as FILE:LINE:COL: message)',
+    run: (c) => runValidate(c.configFile, c.io.out, c.io.err),
+  },
+  plan: { summary: 'what a reconcile would do, and why [--json] [ORIGIN...]', run: runPlan },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  return [
+    'usage: portsync [--config FILE] COMMAND [ARGS]',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}

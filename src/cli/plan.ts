@@ -1,0 +1,48 @@
+/** `portsync plan [--json] [ORIGIN...]`: exit 0 in sync, 1 work to do, 2 error. */
+import { parseArgs } from 'node:util';
+import { loadDesiredState } from '../config/load.js';
+import { observe } from '../reconcile/observe.js';
+import { makePlan, type Plan } from '../reconcile/plan.js';
+import { readKnownState } from '../reconcile/known.js';
+import type { CommandContext } from './commands.js';
+import { printJson, type Io } from './io.js';
+
+export async function runPlan(ctx: CommandContext): Promise<number> {
+  const { values, positionals } = parseArgs({ args: ctx.argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const state = await loadDesiredState(ctx.configFile);
+  const obs = await observe(state);
+  const known = await readKnownState(state);
+  const plan = makePlan(obs, { known, only: new Set(positionals) });
+  if (values.json) printJson(ctx.io, planJson(plan));
+  else printPlan(ctx.io, plan);
+  return plan.summary.build > 0 || plan.summary.blocked > 0 ? 1 : 0;
+}
+
+export function planJson(plan: Plan) {
+  return {
+    ports: plan.ports.map((p) => ({
+      origin: p.origin,
+      pkgname: p.pkgname,
+      action: p.action,
+      reasons: p.reasons,
+      version: p.version,
+      ...(p.buildKey ? { buildKey: p.buildKey } : {}),
+      ...(p.crc ? { crc: p.crc } : {}),
+    })),
+    summary: plan.summary,
+    problems: plan.problems,
+    warnings: plan.warnings,
+  };
+}
+
+export function printPlan(io: Io, plan: Plan): void {
+  for (const w of plan.warnings) io.err(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
+  for (const p of plan.problems) io.err(`error: ${p}`);
+  for (const p of plan.ports) {
+    const name = p.pkgname || p.origin;
+    const why = p.reasons.map((r) => r.detail).join('; ');
+    io.out(`${p.action.padEnd(7)} ${p.origin}${p.pkgname ? ` (${name})` : ''}${why ? ` — ${why}` : ''}`);
+  }
+  const s = plan.summary;
+  io.out(`plan: ${s.total} ports: ${s.build} to build, ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked`);
+}

@@ -1,0 +1,96 @@
+/**
+ * The dependency graph of a desired state: the closure of the requested ports through all six
+ * dependency kinds. Edges point from a port to what it needs, and keep their kinds.
+ */
+import type { ScanProblem, ScanResult, ScannedPort } from '../ports/scanner.js';
+import type { DepKind } from '../ports/types.js';
+
+export interface GraphNode {
+  /** Canonical origin, or the origin as written when it could not be read. */
+  origin: string;
+  /** Present when the port was read. */
+  port?: ScannedPort;
+  /** Present when it could not be read (no such port, make failed, unknown flavor...). */
+  problem?: ScanProblem;
+  /** What it needs: dependency origin → the kinds of that dependency. */
+  deps: Map<string, Set<DepKind>>;
+  /** Who needs it directly. */
+  rdeps: Set<string>;
+}
+
+export class PortGraph {
+  readonly nodes = new Map<string, GraphNode>();
+  /** The nodes builds.yaml asked for (after resolving flavors). */
+  readonly roots: string[] = [];
+
+  node(origin: string): GraphNode {
+    const n = this.nodes.get(origin);
+    if (!n) throw new Error(`internal: ${origin} is not in the graph`);
+    return n;
+  }
+
+  /** Direct dependencies of a node. */
+  depsOf(origin: string): string[] {
+    return [...this.node(origin).deps.keys()];
+  }
+
+  /** Everything that (transitively) depends on the given nodes, not including them. */
+  dependentsOf(origins: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    const stack = [...origins];
+    while (stack.length) {
+      for (const r of this.node(stack.pop()!).rdeps) if (!out.has(r)) { out.add(r); stack.push(r); }
+    }
+    for (const o of origins) out.delete(o);
+    return out;
+  }
+
+  /** Everything the given nodes (transitively) depend on, not including them. */
+  dependenciesOf(origins: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    const stack = [...origins];
+    while (stack.length) {
+      for (const d of this.node(stack.pop()!).deps.keys()) if (!out.has(d)) { out.add(d); stack.push(d); }
+    }
+    return out;
+  }
+}
+
+/** Builds the graph of the scanned closure of `roots` (origins as written in builds.yaml). */
+export function buildGraph(roots: readonly string[], scan: ScanResult): PortGraph {
+  const g = new PortGraph();
+  const ensure = (origin: string): GraphNode => {
+    let n = g.nodes.get(origin);
+    if (!n) {
+      n = { origin, deps: new Map(), rdeps: new Set() };
+      g.nodes.set(origin, n);
+    }
+    return n;
+  };
+  const nodeFor = (written: string): GraphNode => {
+    const canonical = scan.resolve(written);
+    if (canonical !== undefined) {
+      const n = ensure(canonical);
+      n.port = scan.ports.get(canonical);
+      return n;
+    }
+    const n = ensure(written);
+    n.problem = scan.problems.get(written) ?? { origin: written, kind: 'no-such-port', message: `no such port: ${written}` };
+    return n;
+  };
+  for (const port of scan.ports.values()) {
+    const n = ensure(port.meta.origin);
+    n.port = port;
+    for (const d of port.meta.depends) {
+      const dep = nodeFor(d.origin);
+      if (!n.deps.has(dep.origin)) n.deps.set(dep.origin, new Set());
+      n.deps.get(dep.origin)!.add(d.kind);
+      dep.rdeps.add(n.origin);
+    }
+  }
+  for (const r of roots) {
+    const n = nodeFor(r);
+    if (!g.roots.includes(n.origin)) g.roots.push(n.origin);
+  }
+  return g;
+}

@@ -1,0 +1,193 @@
+/**
+ * Reading the part of a ports tree a desired state needs: starting from the requested origins,
+ * evaluate each port (cached), follow its dependencies, and collect what went wrong on the way.
+ * Make runs with bounded concurrency; everything else is synchronous and cheap.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { MetadataCache } from './cache.js';
+import { PortMetadataError, MalformedDependencyError } from './errors.js';
+import { parsePortAnswer, queryPort, treeRelative, type MakeSettings } from './make.js';
+import { canonicalOrigin, parseOrigin } from './origin.js';
+import { hasMakefile } from './tree.js';
+import type { PortMeta } from './types.js';
+
+export interface ScannedPort {
+  meta: PortMeta;
+  /** Content CRC of the port directory. */
+  portCrc: string;
+  /** CRCs of the other files its metadata read (.MAKE.MAKEFILES outside its directory), by tree-relative path. */
+  inputs: Record<string, string>;
+}
+
+export type ScanProblemKind = 'no-such-port' | 'unknown-flavor' | 'make-failed' | 'bad-depends';
+
+/** A requested origin that could not be read. Dependents are filled in by the graph. */
+export interface ScanProblem {
+  origin: string;
+  kind: ScanProblemKind;
+  message: string;
+}
+
+export interface ScanOptions {
+  settings: MakeSettings;
+  /** Where the metadata cache lives; null keeps it in memory only. */
+  cacheFile: string | null;
+  /** Concurrent make processes (default: number of cores). */
+  concurrency?: number;
+  /** Per-port make variables (from builds.yaml), by origin as written there. */
+  varsFor?: (origin: string) => Record<string, string>;
+}
+
+export interface ScanResult {
+  /** Evaluated ports by canonical origin. */
+  ports: Map<string, ScannedPort>;
+  /** Origins (as written) that could not be read, and why. */
+  problems: Map<string, ScanProblem>;
+  /** Maps an origin as written (`cat/p`, `cat/p@default`, `cat/p@other`) to its node, if it resolved. */
+  resolve(origin: string): string | undefined;
+  stats: { ports: number; makeCalls: number; cached: number; durationMs: number; dirsRehashed: number };
+}
+
+/** A counting semaphore: at most `n` make processes at once. */
+function limiter(n: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** Identity of the make settings: a cache made under other settings is not reused. */
+export function settingsIdentity(s: MakeSettings): string {
+  return JSON.stringify([s.command, s.portsTree, s.emptyLocalbase, s.env, s.vars]);
+}
+
+export async function scanPorts(roots: readonly string[], opts: ScanOptions): Promise<ScanResult> {
+  const t0 = performance.now();
+  const { settings } = opts;
+  const tree = settings.portsTree;
+  const cache = MetadataCache.open(opts.cacheFile, tree, settingsIdentity(settings));
+  const limit = limiter(opts.concurrency ?? availableParallelism());
+  const varsFor = opts.varsFor ?? (() => ({}));
+  const ports = new Map<string, ScannedPort>();
+  const problems = new Map<string, ScanProblem>();
+  const resolved = new Map<string, Promise<string | undefined>>();
+  let makeCalls = 0;
+
+  /** Evaluates (dir, flavor) through the cache; throws PortMetadataError / MalformedDependencyError. */
+  async function evaluate(dir: string, flavor: string, vars: Record<string, string>): Promise<ScannedPort> {
+    const key = `${dir}|${flavor}|${JSON.stringify(vars)}`;
+    const hit = cache.answer(key, dir);
+    let answer = hit?.answer;
+    if (!answer) {
+      answer = await limit(() => queryPort(settings, dir, flavor, vars));
+      makeCalls++;
+    }
+    const portDir = join(tree, dir);
+    const portCrc = cache.portCrc(dir);
+    const inputs: Record<string, string> = {};
+    const absInputs: Record<string, string> = {};
+    let meta: PortMeta | undefined;
+    try {
+      meta = parsePortAnswer(settings, dir, flavor, vars, answer);
+    } finally {
+      // Even a failed answer is cached (keyed on the same inputs): an unchanged broken port is not re-run.
+      const files = meta?.makefiles ?? [];
+      for (const f of files) {
+        if (f.startsWith(portDir + '/')) continue;
+        const crc = cache.fileCrc(f);
+        if (crc === null) continue;
+        absInputs[f] = crc;
+        inputs[treeRelative(tree, f)] = crc;
+      }
+      if (!hit) cache.store(key, { answer, portCrc, inputs: absInputs });
+    }
+    return { meta: meta!, portCrc, inputs };
+  }
+
+  function problem(origin: string, kind: ScanProblemKind, message: string): undefined {
+    problems.set(origin, { origin, kind, message });
+    return undefined;
+  }
+
+  async function resolveOrigin(origin: string): Promise<string | undefined> {
+    const { dir, flavor } = parseOrigin(origin);
+    if (flavor) {
+      const base = await request(dir);
+      if (base === undefined) return problem(origin, problems.get(dir)!.kind, problems.get(dir)!.message);
+      const baseMeta = ports.get(base)!.meta;
+      if (!baseMeta.flavors.includes(flavor)) {
+        const has = baseMeta.flavors.length ? `its flavors are ${baseMeta.flavors.join(', ')}` : 'it has no flavors';
+        return problem(origin, 'unknown-flavor', `${dir} has no flavor "${flavor}" (${has})`);
+      }
+      const canonical = canonicalOrigin(dir, flavor, baseMeta.flavors);
+      if (canonical === dir) return dir;
+      return evaluateInto(canonical, dir, flavor, varsFor(origin));
+    }
+    if (!hasMakefile(join(tree, dir))) return problem(origin, 'no-such-port', `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})`);
+    const canonical = await evaluateInto(dir, dir, '', varsFor(dir));
+    if (canonical === undefined) return undefined;
+    // Options given for `dir@<default flavor>` in builds.yaml belong to this same node.
+    const meta = ports.get(canonical)!.meta;
+    const flavoredVars = meta.flavors.length ? varsFor(`${dir}@${meta.flavors[0]}`) : {};
+    if (Object.keys(flavoredVars).length) {
+      ports.delete(canonical);
+      return evaluateInto(dir, dir, meta.flavors[0]!, { ...varsFor(dir), ...flavoredVars });
+    }
+    return canonical;
+  }
+
+  async function evaluateInto(label: string, dir: string, flavor: string, vars: Record<string, string>): Promise<string | undefined> {
+    let port: ScannedPort;
+    try {
+      port = await evaluate(dir, flavor, vars);
+    } catch (e) {
+      if (e instanceof PortMetadataError) return problem(label, 'make-failed', e.message);
+      if (e instanceof MalformedDependencyError) return problem(label, 'bad-depends', e.message);
+      throw e;
+    }
+    ports.set(port.meta.origin, port);
+    // Not awaited: a dependency cycle must not make two ports wait on each other.
+    for (const d of port.meta.depends) void request(d.origin);
+    return port.meta.origin;
+  }
+
+  function request(origin: string): Promise<string | undefined> {
+    let p = resolved.get(origin);
+    if (!p) {
+      p = resolveOrigin(origin);
+      resolved.set(origin, p);
+    }
+    return p;
+  }
+
+  for (const o of roots) void request(o);
+  // Requests keep adding requests (dependencies); wait until no new one appears.
+  for (let seen = -1; seen !== resolved.size; ) {
+    seen = resolved.size;
+    await Promise.all(resolved.values());
+  }
+  const final = new Map<string, string | undefined>();
+  for (const [o, p] of resolved) final.set(o, await p);
+  cache.save();
+  return {
+    ports,
+    problems,
+    resolve: (origin) => final.get(origin),
+    stats: {
+      ports: ports.size,
+      makeCalls,
+      cached: cache.stats.answersReused,
+      durationMs: Math.round(performance.now() - t0),
+      dirsRehashed: cache.stats.dirsRehashed,
+    },
+  };
+}
