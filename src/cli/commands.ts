@@ -2,6 +2,7 @@
 import type { Io } from './io.js';
 import { runValidate } from './validate.js';
 import { runPlan } from './plan.js';
+import { runReconcile } from './reconcile.js';
 
 export interface CommandContext {
   configFile: string;
@@ -21,6 +22,7 @@ export const commands: Record<string, Command> = {
     run: (c) => runValidate(c.configFile, c.io.out, c.io.err),
   },
   plan: { summary: 'what a reconcile would do, and why [--json] [ORIGIN...]', run: runPlan },
+  reconcile: { summary: 'one pass: plan, build, record [--json] [--force ORIGIN...] [--dry-run]', run: runReconcile },
 };
 
 export function usage(): string {

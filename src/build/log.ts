@@ -1,0 +1,41 @@
+/** Per-port build logs: `<logs>/<cat>___<port>[@flavor].log`, a header, a banner per phase. */
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function logFileName(origin: string): string {
+  return `${origin.replace('/', '___')}.log`;
+}
+
+export function logPath(logsDir: string, origin: string): string {
+  return join(logsDir, logFileName(origin));
+}
+
+const stamp = (d = new Date()) => d.toISOString();
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+
+/** A build log opened for one build; `fd` is handed to the environment so make writes straight into it. */
+export class BuildLog {
+  readonly fd: number;
+  constructor(readonly path: string) {
+    mkdirSync(join(path, '..'), { recursive: true });
+    this.fd = openSync(path, 'w');
+  }
+  line(text: string): void {
+    writeSync(this.fd, text.endsWith('\n') ? text : `${text}\n`);
+  }
+  header(fields: Record<string, string>): void {
+    this.line('=== portsync build log ===');
+    for (const [k, v] of Object.entries(fields)) this.line(`${k.padEnd(10)} ${v}`);
+    this.line(`started    ${stamp()}`);
+  }
+  phaseStart(phase: string): void {
+    this.line(`\n=== ${phase} ${'='.repeat(Math.max(3, 60 - phase.length))}\n=== ${phase}: started ${stamp()}`);
+  }
+  phaseEnd(phase: string, exitCode: number | null, durationMs: number, note = ''): void {
+    this.line(`=== ${phase}: ${exitCode === 0 ? 'ok' : `FAILED (exit ${exitCode ?? 'killed'})`} in ${seconds(durationMs)}${note ? ` — ${note}` : ''}`);
+  }
+  close(result: string, durationMs: number): void {
+    this.line(`\n=== result: ${result} in ${seconds(durationMs)} (finished ${stamp()})`);
+    closeSync(this.fd);
+  }
+}

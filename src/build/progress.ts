@@ -1,0 +1,72 @@
+/**
+ * Progress while building: on a terminal, a live bar with each worker's port and phase
+ * (cli-progress); otherwise plain timestamped lines, one per event, for logs and CI.
+ */
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  start(total: number, workers: number): void;
+  portStarted(slot: number, origin: string): void;
+  phase(slot: number, origin: string, phase: string): void;
+  portFinished(slot: number, origin: string, status: string, detail?: string): void;
+  /** A line that must be printed whatever the mode (e.g. the CRC-match skips). */
+  line(text: string): void;
+  stop(): void;
+}
+
+const ts = () => new Date().toISOString().slice(11, 19);
+
+export class LineProgress implements Progress {
+  private done = 0;
+  private total = 0;
+  constructor(private readonly write: (s: string) => void) {}
+  start(total: number, workers: number): void {
+    this.total = total;
+    this.write(`[${ts()}] building ${total} port${total === 1 ? '' : 's'} with ${workers} worker${workers === 1 ? '' : 's'}`);
+  }
+  portStarted(slot: number, origin: string): void {
+    this.write(`[${ts()}] [${slot}] start ${origin}`);
+  }
+  phase(slot: number, origin: string, phase: string): void {
+    this.write(`[${ts()}] [${slot}] ${origin}: ${phase}`);
+  }
+  portFinished(slot: number, origin: string, status: string, detail?: string): void {
+    this.done++;
+    this.write(`[${ts()}] [${slot}] ${status} ${origin}${detail ? ` (${detail})` : ''} [${this.done}/${this.total}]`);
+  }
+  line(text: string): void {
+    this.write(text);
+  }
+  stop(): void {}
+}
+
+export class BarProgress implements Progress {
+  private multi = new cliProgress.MultiBar({ clearOnComplete: true, hideCursor: true, format: '{bar} {value}/{total} {label}' }, cliProgress.Presets.shades_classic);
+  private overall?: cliProgress.SingleBar;
+  private slots: cliProgress.SingleBar[] = [];
+  start(total: number, workers: number): void {
+    this.overall = this.multi.create(total, 0, { label: 'ports' });
+    for (let i = 0; i < workers; i++) this.slots.push(this.multi.create(1, 0, { label: `[${i}] idle` }, { format: '  {label}' }));
+  }
+  portStarted(slot: number, origin: string): void {
+    this.slots[slot]?.update(0, { label: `[${slot}] ${origin}` });
+  }
+  phase(slot: number, origin: string, phase: string): void {
+    this.slots[slot]?.update(0, { label: `[${slot}] ${origin}: ${phase}` });
+  }
+  portFinished(slot: number, origin: string, status: string, detail?: string): void {
+    this.overall?.increment();
+    this.multi.log(`[${ts()}] ${status} ${origin}${detail ? ` (${detail})` : ''}\n`);
+    this.slots[slot]?.update(0, { label: `[${slot}] idle` });
+  }
+  line(text: string): void {
+    this.multi.log(`${text}\n`);
+  }
+  stop(): void {
+    this.multi.stop();
+  }
+}
+
+export function progressFor(stream: NodeJS.WriteStream, write: (s: string) => void): Progress {
+  return stream.isTTY ? new BarProgress() : new LineProgress(write);
+}

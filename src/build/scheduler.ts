@@ -1,0 +1,201 @@
+/**
+ * The scheduler: runs the plan's builds on a Piscina pool. A port starts as soon as all of its
+ * dependencies are built (no head-of-line blocking), the ready port with most ports waiting on
+ * it first. A failure blocks only what depends on it. Every build is recorded on the main
+ * thread (DuckDB handles stay here) through the fail-safe database.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { FailSafeBuildDB } from '../builddb/failsafe.js';
+import type { DesiredState } from '../config/types.js';
+import { waitingCounts, ReadyQueue } from '../graph/order.js';
+import type { Plan, PlannedPort } from '../reconcile/plan.js';
+import { packagesToInstall } from './dependencies.js';
+import { logPath } from './log.js';
+import { PHASES, type MakeCall } from './phases.js';
+import type { Progress } from './progress.js';
+import type { BuildTask, BuildTaskResult, TaskEvent } from './task.js';
+
+export type PortStatus = 'success' | 'failed' | 'skipped' | 'ignored' | 'blocked' | 'interrupted';
+
+export interface PortOutcome {
+  origin: string;
+  pkgname: string;
+  version: string;
+  status: PortStatus;
+  /** One line: why it was built, or why not. */
+  reason: string;
+  buildId?: string;
+  lastPhase?: string;
+  error?: string;
+  transient?: boolean;
+  durationMs?: number;
+  logPath?: string;
+}
+
+export interface ScheduleOptions {
+  plan: Plan;
+  db: FailSafeBuildDB;
+  runId: string;
+  trigger: string;
+  progress: Progress;
+  /** Aborting stops starting ports and interrupts the running ones. */
+  signal?: AbortSignal;
+  /** Make targets to run (default: every phase through package). */
+  phases?: readonly string[];
+  /** False for fetch-only runs: nothing is written to the database. */
+  record?: boolean;
+}
+
+const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url).href;
+
+export const reasonLine = (p: PlannedPort) => p.reasons.map((r) => `${r.kind}: ${r.detail}`).join('; ');
+
+export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
+  const { plan, db, progress } = opts;
+  const state: DesiredState = plan.observation.state;
+  const graph = plan.observation.graph;
+  const record = opts.record ?? true;
+  const outcomes = new Map<string, PortOutcome>();
+  const planned = new Map(plan.ports.map((p) => [p.origin, p]));
+  const toBuild = new Set(plan.ports.filter((p) => p.action === 'build').map((p) => p.origin));
+
+  for (const p of plan.ports) {
+    if (p.action === 'build') continue;
+    const status: PortStatus = p.action === 'skip' ? 'skipped' : p.action;
+    outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status, reason: reasonLine(p) });
+    if (status === 'skipped' && !p.suspended) progress.line(`${p.origin}@${p.version} (CRC match, skipped)`);
+  }
+  if (toBuild.size === 0) return plan.ports.map((p) => outcomes.get(p.origin)!);
+
+  const counts = waitingCounts(graph, toBuild);
+  const pending = new Map<string, number>();
+  const ready = new ReadyQueue(counts);
+  for (const o of toBuild) {
+    const n = graph.depsOf(o).filter((d) => toBuild.has(d)).length;
+    pending.set(o, n);
+    if (n === 0) ready.push(o);
+  }
+
+  const workers = Math.max(1, state.workers);
+  const pool = new Piscina({ filename: WORKER_FILE, minThreads: Math.min(workers, toBuild.size), maxThreads: workers, idleTimeout: 1000 });
+  const freeSlots = Array.from({ length: workers }, (_, i) => workers - 1 - i);
+  /** Ports being built, by origin: where to send a cancel. */
+  const running = new Map<string, MessagePort>();
+  const cancelAll = () => {
+    for (const port of running.values()) port.postMessage({ type: 'cancel' });
+    wake();
+  };
+  opts.signal?.addEventListener('abort', cancelAll, { once: true });
+  const paths = { portsTree: plan.observation.tree, distfiles: state.paths.distfiles, packages: state.paths.packages, buildBase: state.paths.buildBase };
+  const phases = [...(opts.phases ?? PHASES)];
+  let wake: () => void = () => {};
+
+  const block = (failed: string, why: string) => {
+    for (const d of graph.dependentsOf([failed])) {
+      if (!toBuild.has(d) || outcomes.has(d)) continue;
+      const p = planned.get(d)!;
+      outcomes.set(d, { origin: d, pkgname: p.pkgname, version: p.version, status: 'blocked', reason: `dependency ${failed} ${why}` });
+      progress.portFinished(-1, d, 'blocked', `dependency ${failed} ${why}`);
+    }
+  };
+
+  const start = async (origin: string, slot: number) => {
+    const p = planned.get(origin)!;
+    const meta = graph.node(origin).port!.meta;
+    const log = logPath(state.paths.logs, origin);
+    const reason = reasonLine(p);
+    const buildId = record
+      ? await db.startBuild({ runId: opts.runId, origin, pkgname: p.pkgname, version: p.version, crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, logPath: log, reason, trigger: opts.trigger })
+      : crypto.randomUUID();
+    const installs = packagesToInstall(graph, origin).map((d) => {
+      const m = graph.node(d).port!.meta;
+      return { pkgname: m.pkgname, pkgfile: m.pkgfile };
+    });
+    const make: MakeCall = { command: state.make.command, env: state.make.env, vars: { ...state.make.vars, ...meta.vars }, makeJobs: state.makeJobs };
+    const channel = new MessageChannel();
+    running.set(origin, channel.port1);
+    if (opts.signal?.aborted) channel.port1.postMessage({ type: 'cancel' });
+    const task: BuildTask = {
+      origin, dir: meta.dir, flavor: meta.flavors.length ? meta.flavor : '', pkgname: p.pkgname, version: p.version, pkgfile: meta.pkgfile,
+      buildId, buildKey: p.buildKey!, backend: state.environment.backend, slot, paths, make, phases, installs,
+      limits: state.limits, logPath: log, port: channel.port2,
+    };
+    const phaseWrites: Promise<void>[] = [];
+    channel.port1.on('message', (e: TaskEvent) => {
+      if (e.type === 'phase-start') progress.phase(slot, origin, e.phase);
+      else if (record) phaseWrites.push(db.recordPhase(buildId, e.phase, new Date(e.startedAt), e.durationMs, e.exitCode));
+    });
+    progress.portStarted(slot, origin);
+    let result: BuildTaskResult;
+    try {
+      result = await pool.run(task, { transferList: [channel.port2] });
+    } catch (e) {
+      result = { status: 'failed', lastPhase: 'setup', error: `worker crashed: ${(e as Error).message}`, transient: true, durationMs: 0 };
+    }
+    channel.port1.close();
+    await Promise.all(phaseWrites);
+    if (record) {
+      await db.finishBuild(buildId, result.status, { finishedAt: new Date(), lastPhase: result.lastPhase, error: result.error ?? null });
+      if (result.status === 'success') {
+        await db.recordSuccess(origin, { crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, version: p.version, buildId, pkgfile: meta.pkgfile, pkgname: p.pkgname });
+      } else if (result.status === 'failed' && !result.transient) {
+        await db.recordFailure(origin, p.buildKey!, buildId);
+      }
+    }
+    const outcome: PortOutcome = {
+      origin, pkgname: p.pkgname, version: p.version, status: result.status, reason, buildId, lastPhase: result.lastPhase,
+      durationMs: result.durationMs, logPath: log, ...(result.error ? { error: result.error } : {}), ...(result.transient ? { transient: true } : {}),
+    };
+    outcomes.set(origin, outcome);
+    progress.portFinished(slot, origin, result.status, result.status === 'success' ? `${(result.durationMs / 1000).toFixed(1)}s` : result.error);
+    if (result.status === 'success') {
+      for (const r of graph.node(origin).rdeps) {
+        if (!toBuild.has(r) || outcomes.has(r)) continue;
+        const left = pending.get(r)! - 1;
+        pending.set(r, left);
+        if (left === 0) ready.push(r);
+      }
+    } else {
+      block(origin, result.status === 'interrupted' ? 'was interrupted' : `failed in ${result.lastPhase}`);
+    }
+  };
+
+  progress.start(toBuild.size, workers);
+  let active = 0;
+  try {
+    while (true) {
+      while (!opts.signal?.aborted && ready.size && freeSlots.length) {
+        const origin = ready.pop()!;
+        if (outcomes.has(origin)) continue;
+        const slot = freeSlots.pop()!;
+        active++;
+        void start(origin, slot).catch((e: unknown) => {
+          const p = planned.get(origin)!;
+          const error = `internal error: ${(e as Error)?.message ?? e}`;
+          outcomes.set(origin, { origin, pkgname: p.pkgname, version: p.version, status: 'failed', reason: reasonLine(p), error, transient: true });
+          progress.portFinished(slot, origin, 'failed', error);
+          block(origin, 'failed');
+        }).finally(() => {
+          running.delete(origin);
+          active--;
+          freeSlots.push(slot);
+          wake();
+        });
+      }
+      if (active === 0) break;
+      await new Promise<void>((r) => { wake = r; });
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', cancelAll);
+    await pool.destroy();
+    progress.stop();
+  }
+  // Anything never started (stopped by a signal) is interrupted for this pass.
+  for (const o of toBuild) {
+    if (outcomes.has(o)) continue;
+    const p = planned.get(o)!;
+    outcomes.set(o, { origin: o, pkgname: p.pkgname, version: p.version, status: 'interrupted', reason: 'not started: the pass was stopped' });
+  }
+  return plan.ports.map((p) => outcomes.get(p.origin)!);
+}

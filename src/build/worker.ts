@@ -1,0 +1,76 @@
+/**
+ * The Piscina task: build one port in a fresh environment. Runs in a worker thread; the
+ * commands themselves run in child processes the environment can kill as a whole tree.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PortsyncError } from '../errors.js';
+import { environmentBackend } from './env/index.js';
+import { EnvironmentSetupError } from './env/errors.js';
+import type { BuildEnvironment } from './env/types.js';
+import { BuildLog } from './log.js';
+import { INSTALL_DEPS_PHASE, installPackagesScript, phaseArgv, phaseEnvironment } from './phases.js';
+import type { BuildTask, BuildTaskResult, TaskEvent } from './task.js';
+
+type Outcome = Omit<BuildTaskResult, 'durationMs' | 'lastPhase'>;
+
+export default async function buildPort(task: BuildTask): Promise<BuildTaskResult> {
+  const t0 = performance.now();
+  const abort = new AbortController();
+  task.port.on('message', (m: { type?: string }) => { if (m?.type === 'cancel') abort.abort(); });
+  const log = new BuildLog(task.logPath);
+  log.header({ origin: task.origin, version: task.version, pkgname: task.pkgname, 'build id': task.buildId, 'build key': task.buildKey, backend: task.backend, slot: String(task.slot) });
+  const progress = { lastPhase: 'setup' };
+  let env: BuildEnvironment | undefined;
+  let outcome: Outcome;
+  try {
+    env = await environmentBackend(task.backend).create(task.slot, task.paths);
+    outcome = await runSteps(task, env, log, abort.signal, progress);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    log.line(`portsync: ${message}`);
+    outcome = { status: abort.signal.aborted ? 'interrupted' : 'failed', error: message, transient: e instanceof EnvironmentSetupError || !(e instanceof PortsyncError) };
+  }
+  try {
+    await env?.destroy();
+  } catch (e) {
+    log.line(`portsync: cleanup of ${env?.root}: ${(e as Error).message}`);
+  }
+  const durationMs = Math.round(performance.now() - t0);
+  log.close(outcome.status === 'failed' ? `failed in ${progress.lastPhase}${outcome.error ? `: ${outcome.error}` : ''}` : outcome.status, durationMs);
+  task.port.close();
+  return { ...outcome, lastPhase: progress.lastPhase, durationMs };
+}
+
+async function runSteps(task: BuildTask, env: BuildEnvironment, log: BuildLog, signal: AbortSignal, progress: { lastPhase: string }): Promise<Outcome> {
+  const send = (e: TaskEvent) => task.port.postMessage(e);
+  const inside = env.inside;
+  // make.env may name files in the host's tree (MAKESYSPATH): inside, the tree is elsewhere.
+  const make = { ...task.make, env: Object.fromEntries(Object.entries(task.make.env).map(([k, v]) => [k, v.startsWith(task.paths.portsTree) ? inside.portsTree + v.slice(task.paths.portsTree.length) : v])) };
+  const environment = phaseEnvironment(inside, make);
+  const steps: { phase: string; argv: string[] }[] = [];
+  if (task.installs.length) steps.push({ phase: INSTALL_DEPS_PHASE, argv: ['/bin/sh', '-c', installPackagesScript(inside, task.installs)] });
+  for (const phase of task.phases) steps.push({ phase, argv: phaseArgv(inside, make, task.dir, task.flavor, phase) });
+  for (const step of steps) {
+    progress.lastPhase = step.phase;
+    const startedAt = new Date().toISOString();
+    send({ type: 'phase-start', phase: step.phase, at: startedAt });
+    log.phaseStart(step.phase);
+    log.line(`$ ${step.argv.join(' ')}`);
+    const r = await env.run({ argv: step.argv, env: environment, log: log.fd, timeoutMs: task.limits.phaseTimeoutMs, noOutputTimeoutMs: task.limits.noOutputTimeoutMs, signal });
+    const exitCode = r.exitCode ?? 128;
+    const note = r.aborted ? 'interrupted'
+      : r.timedOut === 'phase' ? `killed: phase time limit (${task.limits.phaseTimeoutMs} ms)`
+      : r.timedOut === 'no-output' ? `killed: no output for ${task.limits.noOutputTimeoutMs} ms`
+      : r.signal ? `killed by ${r.signal}` : '';
+    log.phaseEnd(step.phase, r.exitCode, r.durationMs, note);
+    send({ type: 'phase-end', phase: step.phase, startedAt, durationMs: Math.round(r.durationMs), exitCode });
+    if (r.aborted) return { status: 'interrupted', error: 'interrupted' };
+    if (exitCode !== 0) return { status: 'failed', error: note || `${step.phase} exited ${exitCode}` };
+  }
+  if (task.phases.includes('package') && !existsSync(join(task.paths.packages, 'All', task.pkgfile))) {
+    return { status: 'failed', error: `the package phase did not produce ${task.pkgfile}` };
+  }
+  return { status: 'success' };
+}

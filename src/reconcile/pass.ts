@@ -1,0 +1,78 @@
+/**
+ * One reconcile pass: observe the tree, plan against the build database, build what drifted,
+ * record the run. Level-triggered: whatever caused it, the pass recomputes everything.
+ */
+import { FailSafeBuildDB } from '../builddb/failsafe.js';
+import type { DesiredState } from '../config/types.js';
+import { runBuilds, type PortOutcome } from '../build/scheduler.js';
+import type { Progress } from '../build/progress.js';
+import { headCommit } from './git.js';
+import { knownFromRows } from './known.js';
+import { observe } from './observe.js';
+import { makePlan, type Plan } from './plan.js';
+
+export interface PassStats {
+  total: number;
+  success: number;
+  failed: number;
+  skipped: number;
+  ignored: number;
+  blocked: number;
+  interrupted: number;
+  durationMs: number;
+}
+
+export interface PassResult {
+  runId: string;
+  gitCommit: string | null;
+  stats: PassStats;
+  ports: PortOutcome[];
+  plan: Plan;
+  /** success: nothing failed or blocked; failed: something did; interrupted: stopped by a signal. */
+  status: 'success' | 'failed' | 'interrupted';
+}
+
+export interface PassOptions {
+  trigger: string;
+  force?: readonly string[];
+  progress: Progress;
+  /** Messages for the user (database faults, warnings). */
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  /** An open database (the daemon keeps one); otherwise the pass opens and closes its own. */
+  db?: FailSafeBuildDB;
+  /** Tree to read instead of portsTree.path (commit mode's checkout). */
+  tree?: string;
+  gitCommit?: string | null;
+  /** Fetch-only: these phases, nothing recorded. */
+  phases?: readonly string[];
+}
+
+export async function reconcilePass(state: DesiredState, opts: PassOptions): Promise<PassResult> {
+  const t0 = performance.now();
+  const db = opts.db ?? (await FailSafeBuildDB.open(state.paths.database, {}, opts.log));
+  try {
+    const tree = opts.tree ?? state.portsTree.path;
+    const gitCommit = opts.gitCommit !== undefined ? opts.gitCommit : await headCommit(tree);
+    const obs = await observe(state, { tree });
+    const known = knownFromRows(await db.allPortState());
+    const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
+    const plan = makePlan(obs, { known, force });
+    for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
+    for (const p of plan.problems) opts.log(`error: ${p}`);
+    const record = opts.phases === undefined;
+    const runId = record ? await db.startRun({ trigger: opts.trigger, gitCommit }) : crypto.randomUUID();
+    const ports = await runBuilds({ plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.phases ? { phases: opts.phases } : {}), record });
+    const stats: PassStats = { total: ports.length, success: 0, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, durationMs: 0 };
+    for (const p of ports) stats[p.status]++;
+    stats.durationMs = Math.round(performance.now() - t0);
+    const status = opts.signal?.aborted || stats.interrupted ? 'interrupted' : stats.failed || stats.blocked ? 'failed' : 'success';
+    if (record) {
+      const { durationMs: _d, interrupted: _i, ...counts } = stats;
+      await db.finishRun(runId, status, counts);
+    }
+    return { runId, gitCommit, stats, ports, plan, status };
+  } finally {
+    if (!opts.db) await db.close();
+  }
+}
