@@ -1,0 +1,37 @@
+import { DurationError } from './errors.js';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+type Unit = keyof typeof UNIT_MS;
+/** Largest unit first; a duration string must use its units in this order, each once. */
+const UNIT_ORDER: Unit[] = ['d', 'h', 'm', 's', 'ms'];
+
+/**
+ * A duration in milliseconds. Accepts a number of seconds (`90`, `1.5`, or the string `"90"`)
+ * or number+unit groups, largest unit first: `500ms`, `30s`, `10m`, `2h`, `1h30m`, `1d`.
+ */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new DurationError(value, 'it must be a finite number of seconds, zero or more');
+    return Math.round(value * 1000);
+  }
+  const s = value.trim();
+  if (s === '') throw new DurationError(value, 'it is empty');
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const group = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let ms = 0;
+  let lastRank = -1;
+  let end = 0;
+  for (let m = group.exec(s); m; m = group.exec(s)) {
+    const unit = m[2] as Unit;
+    const rank = UNIT_ORDER.indexOf(unit);
+    if (rank <= lastRank) throw new DurationError(value, `unit "${unit}" is repeated or out of order (largest unit first, e.g. 1h30m)`);
+    lastRank = rank;
+    ms += Number(m[1]) * UNIT_MS[unit];
+    end = group.lastIndex;
+  }
+  if (end !== s.length) {
+    const rest = s.slice(end);
+    throw new DurationError(value, end === 0 ? 'it does not start with a number and a unit (ms, s, m, h, d)' : `"${rest}" is not a number followed by a unit (ms, s, m, h, d)`);
+  }
+  return Math.round(ms);
+}

@@ -1,0 +1,243 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { basename, dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { ConfigError, DurationError, type ConfigIssue } from './errors.js';
+import { parseDuration } from './duration.js';
+import { buildsValidator, describePath, describeSchemaErrors } from './schema.js';
+import { isOriginGlob, originPatternProblem } from './selectors.js';
+import type { DesiredState, EnvironmentBackend, PortSelector, TreeSource } from './types.js';
+import { YamlLocator, type ConfigPath } from './yaml-locator.js';
+
+/** builds.yaml after the schema filled in its defaults; only read once it validated. */
+interface RawConfig {
+  portsTree: { path: string; source: TreeSource; branch: string };
+  make: { command: string; env: Record<string, string>; vars: Record<string, string> };
+  paths: DesiredState['paths'];
+  workers: number;
+  makeJobs: number;
+  environment: { backend: EnvironmentBackend };
+  limits: { phaseTimeout: string | number; noOutputTimeout: string | number };
+  ports: (string | { origin: string; vars: Record<string, string>; suspend: boolean })[];
+  policy: { rebuildDependents: boolean };
+  watch: { resyncInterval: string | number; debounce: string | number };
+  server: { socket: string; listen?: string; webhookSecretEnv: string };
+}
+
+interface Analysis {
+  state: DesiredState | undefined;
+  issues: ConfigIssue[];
+  locator: YamlLocator | undefined;
+  /** portsTree.path resolved, when it is a string: checked even when other keys are wrong. */
+  treePath: string | undefined;
+}
+
+/**
+ * Reads and validates builds.yaml, including that the ports tree exists.
+ * Throws ConfigError listing every problem found.
+ */
+export async function loadDesiredState(file: string): Promise<DesiredState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; create it or pass --config FILE' : (e as Error).message;
+    throw new ConfigError(file, [{ file, line: 1, col: 1, message: `cannot read ${resolve(file)}: ${reason}` }], { cause: e });
+  }
+  const { state, issues, locator, treePath } = analyzeDesiredState(text, file);
+  if (treePath !== undefined && locator) {
+    const problem = await directoryProblem(treePath);
+    if (problem) issues.push({ file, ...locator.valuePos(['portsTree', 'path']), message: `portsTree.path: ${problem}` });
+  }
+  if (issues.length > 0 || !state) throw new ConfigError(file, sortIssues(issues));
+  return state;
+}
+
+/**
+ * Validates builds.yaml text (e.g. read from a git commit) without touching the filesystem:
+ * everything but the ports tree's existence is checked. Throws ConfigError listing every problem.
+ */
+export function parseDesiredState(text: string, file: string): DesiredState {
+  const { state, issues } = analyzeDesiredState(text, file);
+  if (issues.length > 0 || !state) throw new ConfigError(file, issues);
+  return state;
+}
+
+async function directoryProblem(path: string): Promise<string | undefined> {
+  try {
+    const st = await stat(path);
+    return st.isDirectory() ? undefined : `${path} is not a directory; point it at a ports tree`;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${path} does not exist; point it at a ports tree` : `cannot use ${path}: ${(e as Error).message}`;
+  }
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function analyzeDesiredState(text: string, file: string): Analysis {
+  const fileName = basename(file);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const issues = doc.errors.map((e) => ({ file, ...lines.linePos(e.pos[0]), message: `YAML syntax: ${e.message}` }));
+    return { state: undefined, issues: sortIssues(issues), locator: undefined, treePath: undefined };
+  }
+  const locator = new YamlLocator(doc, lines);
+  const issues: ConfigIssue[] = [];
+  const issueAt = (path: ConfigPath, message: string, at: 'value' | 'key' = 'value') =>
+    issues.push({ file, ...(at === 'key' ? locator.keyPos(path) : locator.valuePos(path)), message });
+
+  const aliasIssues = unresolvedAliases(doc, lines, file);
+  if (aliasIssues.length > 0) return { state: undefined, issues: aliasIssues, locator, treePath: undefined };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    return { state: undefined, issues: [{ file, line: 1, col: 1, message: `YAML: ${(e as Error).message}` }], locator, treePath: undefined };
+  }
+  if (data === null || data === undefined) data = {}; // an empty file: report the missing keys
+  const hasMakeCommand = isRecord(data) && isRecord(data.make) && data.make.command !== undefined;
+
+  const validate = buildsValidator();
+  const valid = validate(data);
+  const problems = valid ? [] : describeSchemaErrors(validate.errors ?? [], fileName);
+  for (const p of problems) issueAt(p.path, p.message, p.at);
+  const flagged = new Set(problems.map((p) => p.path.join('/')));
+  const isFlagged = (path: ConfigPath) => flagged.has(path.join('/'));
+
+  if (isRecord(data)) checkSemantics(data, fileName, locator, issueAt, isFlagged);
+  const dir = dirname(resolve(file));
+  const rawTreePath = valueAt(data, ['portsTree', 'path']);
+  const treePath = typeof rawTreePath === 'string' && rawTreePath !== '' ? resolve(dir, rawTreePath) : undefined;
+  if (issues.length > 0) return { state: undefined, issues: sortIssues(issues), locator, treePath };
+
+  const raw = data as unknown as RawConfig;
+  return { state: toDesiredState(raw, resolve(file), dir, hasMakeCommand, locator), issues: [], locator, treePath };
+}
+
+/** An unquoted glob such as `- *\/*` is a YAML alias, not a string: the YAML trap of every ports list. */
+function unresolvedAliases(doc: Document, lines: LineCounter, file: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc)) return;
+      const text = `*${node.source}`;
+      const hint = node.source.includes('/') ? `; a glob starting with * must be quoted: "${text}"` : '';
+      issues.push({ file, ...lines.linePos(node.range?.[0] ?? 0), message: `YAML: ${text} refers to no anchor (&${node.source})${hint}` });
+    },
+  });
+  return issues;
+}
+
+/** The checks a JSON Schema cannot express. Tolerates data the schema already rejected. */
+function checkSemantics(
+  data: Record<string, unknown>,
+  fileName: string,
+  locator: YamlLocator,
+  issueAt: (path: ConfigPath, message: string) => void,
+  isFlagged: (path: ConfigPath) => boolean,
+): void {
+  const ports = Array.isArray(data.ports) ? (data.ports as unknown[]) : [];
+  const firstSeen = new Map<string, number>();
+  ports.forEach((entry, i) => {
+    const path: ConfigPath = typeof entry === 'string' ? ['ports', i] : ['ports', i, 'origin'];
+    const pattern = typeof entry === 'string' ? entry : isRecord(entry) ? entry.origin : undefined;
+    if (typeof pattern !== 'string' || pattern === '' || isFlagged(path)) return;
+    const problem = originPatternProblem(pattern);
+    if (problem) return issueAt(path, `${describePath(['ports', i], fileName)}: ${problem}`);
+    const line = locator.valuePos(['ports', i]).line;
+    const first = firstSeen.get(pattern);
+    if (first !== undefined) issueAt(path, `duplicate port "${pattern}": already listed at line ${first}`);
+    else firstSeen.set(pattern, line);
+  });
+
+  const durations: { path: ConfigPath; positive: boolean }[] = [
+    { path: ['limits', 'phaseTimeout'], positive: true },
+    { path: ['limits', 'noOutputTimeout'], positive: true },
+    { path: ['watch', 'resyncInterval'], positive: true },
+    { path: ['watch', 'debounce'], positive: false },
+  ];
+  for (const { path, positive } of durations) {
+    const value = valueAt(data, path);
+    if ((typeof value !== 'string' && typeof value !== 'number') || isFlagged(path)) continue;
+    const where = describePath(path, fileName);
+    try {
+      if (positive && parseDuration(value) === 0) issueAt(path, `${where} must be more than zero`);
+    } catch (e) {
+      if (!(e instanceof DurationError)) throw e;
+      issueAt(path, `${where}: ${e.message}`);
+    }
+  }
+
+  const listen = valueAt(data, ['server', 'listen']);
+  if (typeof listen === 'string' && listen !== '') {
+    const problem = listenProblem(listen);
+    if (problem) issueAt(['server', 'listen'], `server.listen: ${problem}`);
+  }
+}
+
+/** Why `host:port` is unusable, or undefined. IPv6 hosts go in brackets: `[::1]:8787`. */
+export function listenProblem(listen: string): string | undefined {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]+)):(\d+)$/.exec(listen);
+  const usage = 'use host:port, e.g. 127.0.0.1:8787 or [::1]:8787';
+  if (!m) return `"${listen}" is not host:port; ${usage}`;
+  const [, v6, host, port] = m;
+  if (v6 !== undefined && isIP(v6) !== 6) return `"${v6}" is not an IPv6 address; ${usage}`;
+  if (host !== undefined && isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    return `"${host}" is not a host name or IP address; ${usage}`;
+  }
+  const n = Number(port);
+  if (n < 1 || n > 65535) return `port ${port} is out of range (1-65535)`;
+  return undefined;
+}
+
+function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeCommand: boolean, locator: YamlLocator): DesiredState {
+  const abs = (p: string) => resolve(dir, p);
+  const env = Object.fromEntries(Object.entries(raw.make.env).map(([k, v]) => [k, /^\.\.?\//.test(v) ? abs(v) : v]));
+  const ports = raw.ports.map((entry, i): PortSelector => {
+    const { origin, vars, suspend } = typeof entry === 'string' ? { origin: entry, vars: {}, suspend: false } : entry;
+    return { pattern: origin, isGlob: isOriginGlob(origin), vars: { ...vars }, suspend, ...locator.valuePos(['ports', i]) };
+  });
+  return {
+    file,
+    dir,
+    portsTree: { ...raw.portsTree, path: abs(raw.portsTree.path) },
+    make: {
+      command: hasMakeCommand ? raw.make.command : process.platform === 'linux' ? 'bmake' : raw.make.command,
+      env,
+      vars: { ...raw.make.vars },
+    },
+    paths: {
+      buildBase: abs(raw.paths.buildBase),
+      packages: abs(raw.paths.packages),
+      distfiles: abs(raw.paths.distfiles),
+      logs: abs(raw.paths.logs),
+      database: abs(raw.paths.database),
+    },
+    workers: raw.workers,
+    makeJobs: raw.makeJobs,
+    environment: { backend: raw.environment.backend },
+    limits: { phaseTimeoutMs: parseDuration(raw.limits.phaseTimeout), noOutputTimeoutMs: parseDuration(raw.limits.noOutputTimeout) },
+    ports,
+    policy: { rebuildDependents: raw.policy.rebuildDependents },
+    watch: { resyncIntervalMs: parseDuration(raw.watch.resyncInterval), debounceMs: parseDuration(raw.watch.debounce) },
+    server: {
+      socket: abs(raw.server.socket),
+      ...(raw.server.listen !== undefined ? { listen: raw.server.listen } : {}),
+      webhookSecretEnv: raw.server.webhookSecretEnv,
+    },
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function valueAt(data: unknown, path: ConfigPath): unknown {
+  let v = data;
+  for (const seg of path) v = isRecord(v) || Array.isArray(v) ? (v as Record<string, unknown>)[seg] : undefined;
+  return v;
+}
