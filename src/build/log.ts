@@ -2,12 +2,13 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-export function logFileName(origin: string): string {
-  return `${origin.replace('/', '___')}.log`;
+/** `cat___port[@flavor].log`; a fetch-only run writes `cat___port[@flavor].fetch.log` so the build log stays. */
+export function logFileName(origin: string, kind: 'build' | 'fetch' = 'build'): string {
+  return `${origin.replace('/', '___')}${kind === 'fetch' ? '.fetch' : ''}.log`;
 }
 
-export function logPath(logsDir: string, origin: string): string {
-  return join(logsDir, logFileName(origin));
+export function logPath(logsDir: string, origin: string, kind: 'build' | 'fetch' = 'build'): string {
+  return join(logsDir, logFileName(origin, kind));
 }
 
 const stamp = (d = new Date()) => d.toISOString();

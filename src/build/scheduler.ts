@@ -41,10 +41,8 @@ export interface ScheduleOptions {
   progress: Progress;
   /** Aborting stops starting ports and interrupts the running ones. */
   signal?: AbortSignal;
-  /** Make targets to run (default: every phase through package). */
-  phases?: readonly string[];
-  /** False for fetch-only runs: nothing is written to the database. */
-  record?: boolean;
+  /** Fetch-only: fetch and checksum every port, in any order, nothing installed or recorded. */
+  fetchOnly?: boolean;
 }
 
 const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url).href;
@@ -55,7 +53,8 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const { plan, db, progress } = opts;
   const state: DesiredState = plan.observation.state;
   const graph = plan.observation.graph;
-  const record = opts.record ?? true;
+  const fetchOnly = opts.fetchOnly ?? false;
+  const record = !fetchOnly;
   const outcomes = new Map<string, PortOutcome>();
   const planned = new Map(plan.ports.map((p) => [p.origin, p]));
   const toBuild = new Set(plan.ports.filter((p) => p.action === 'build').map((p) => p.origin));
@@ -72,7 +71,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const pending = new Map<string, number>();
   const ready = new ReadyQueue(counts);
   for (const o of toBuild) {
-    const n = graph.depsOf(o).filter((d) => toBuild.has(d)).length;
+    const n = fetchOnly ? 0 : graph.depsOf(o).filter((d) => toBuild.has(d)).length;
     pending.set(o, n);
     if (n === 0) ready.push(o);
   }
@@ -88,7 +87,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   };
   opts.signal?.addEventListener('abort', cancelAll, { once: true });
   const paths = { portsTree: plan.observation.tree, distfiles: state.paths.distfiles, packages: state.paths.packages, buildBase: state.paths.buildBase };
-  const phases = [...(opts.phases ?? PHASES)];
+  const phases: string[] = fetchOnly ? ['fetch', 'checksum'] : [...PHASES];
   let wake: () => void = () => {};
 
   const block = (failed: string, why: string) => {
@@ -103,12 +102,12 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const start = async (origin: string, slot: number) => {
     const p = planned.get(origin)!;
     const meta = graph.node(origin).port!.meta;
-    const log = logPath(state.paths.logs, origin);
+    const log = logPath(state.paths.logs, origin, fetchOnly ? 'fetch' : 'build');
     const reason = reasonLine(p);
     const buildId = record
       ? await db.startBuild({ runId: opts.runId, origin, pkgname: p.pkgname, version: p.version, crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, logPath: log, reason, trigger: opts.trigger })
       : crypto.randomUUID();
-    const installs = packagesToInstall(graph, origin).map((d) => {
+    const installs = (fetchOnly ? [] : packagesToInstall(graph, origin)).map((d) => {
       const m = graph.node(d).port!.meta;
       return { pkgname: m.pkgname, pkgfile: m.pkgfile };
     });
@@ -149,6 +148,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     };
     outcomes.set(origin, outcome);
     progress.portFinished(slot, origin, result.status, result.status === 'success' ? `${(result.durationMs / 1000).toFixed(1)}s` : result.error);
+    if (fetchOnly) return;
     if (result.status === 'success') {
       for (const r of graph.node(origin).rdeps) {
         if (!toBuild.has(r) || outcomes.has(r)) continue;

@@ -3,6 +3,10 @@ import type { Io } from './io.js';
 import { runValidate } from './validate.js';
 import { runPlan } from './plan.js';
 import { runReconcile } from './reconcile.js';
+import { runWhy } from './why.js';
+import { runLogs } from './logs.js';
+import { runFetch } from './fetch.js';
+import { runCleanup } from './cleanup.js';
 
 export interface CommandContext {
   configFile: string;
@@ -22,6 +26,10 @@ export const commands: Record<string, Command> = {
     run: (c) => runValidate(c.configFile, c.io.out, c.io.err),
   },
   plan: { summary: 'what a reconcile would do, and why [--json] [ORIGIN...]', run: runPlan },
+  why: { summary: 'why ORIGIN would (not) rebuild: the inputs changed since its last good build [--json]', run: runWhy },
+  logs: { summary: "print ORIGIN's latest build log", run: runLogs },
+  fetch: { summary: 'fetch and checksum the distfiles of the closure [ORIGIN...]', run: runFetch },
+  cleanup: { summary: 'remove stale worker directories safely', run: runCleanup },
   reconcile: { summary: 'one pass: plan, build, record [--json] [--force ORIGIN...] [--dry-run]', run: runReconcile },
 };
 

@@ -31,13 +31,20 @@ export function makeSettingsOf(state: DesiredState, tree = state.portsTree.path)
   return { command: state.make.command, env: state.make.env, vars: state.make.vars, portsTree: tree, emptyLocalbase };
 }
 
-export async function observe(state: DesiredState, opts: { tree?: string; concurrency?: number } = {}): Promise<Observation> {
+export interface ObserveOptions {
+  tree?: string;
+  concurrency?: number;
+  /** Origins to read as well, though builds.yaml does not ask for them (`why`). */
+  extraRoots?: readonly string[];
+}
+
+export async function observe(state: DesiredState, opts: ObserveOptions = {}): Promise<Observation> {
   const tree = opts.tree ?? state.portsTree.path;
   const match = matchSelectors(listPortDirs(tree), state.ports);
   // An exact origin that is not in the tree stays a root: the scanner reports it as "no such port".
   const selected = new Map(match.selected);
   for (const sel of match.unmatched) if (!sel.isGlob) selected.set(sel.pattern, sel);
-  const roots = [...selected.keys()];
+  const roots = [...new Set([...selected.keys(), ...(opts.extraRoots ?? [])])];
   const scan = await scanPorts(roots, {
     settings: makeSettingsOf(state, tree),
     cacheFile: join(state.paths.buildBase, 'metadata-cache.json'),

@@ -44,8 +44,8 @@ export interface PassOptions {
   /** Tree to read instead of portsTree.path (commit mode's checkout). */
   tree?: string;
   gitCommit?: string | null;
-  /** Fetch-only: these phases, nothing recorded. */
-  phases?: readonly string[];
+  /** Fetch-only: every port of the closure runs fetch and checksum, in any order; nothing is recorded. */
+  fetchOnly?: boolean;
 }
 
 export async function reconcilePass(state: DesiredState, opts: PassOptions): Promise<PassResult> {
@@ -57,12 +57,12 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
     const obs = await observe(state, { tree });
     const known = knownFromRows(await db.allPortState());
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
-    const plan = makePlan(obs, { known, force });
+    const plan = makePlan(obs, { known, force, forceAll: opts.fetchOnly ?? false });
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);
-    const record = opts.phases === undefined;
+    const record = !opts.fetchOnly;
     const runId = record ? await db.startRun({ trigger: opts.trigger, gitCommit }) : crypto.randomUUID();
-    const ports = await runBuilds({ plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.phases ? { phases: opts.phases } : {}), record });
+    const ports = await runBuilds({ plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), fetchOnly: opts.fetchOnly ?? false });
     const stats: PassStats = { total: ports.length, success: 0, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, durationMs: 0 };
     for (const p of ports) stats[p.status]++;
     stats.durationMs = Math.round(performance.now() - t0);

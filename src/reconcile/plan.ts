@@ -65,6 +65,8 @@ export interface PlanOptions {
   known: ReadonlyMap<string, KnownPortState>;
   /** Origins to rebuild whatever their state (`--force`). */
   force?: ReadonlySet<string>;
+  /** Every buildable port is forced (fetch-only passes). */
+  forceAll?: boolean;
   /** Restrict the report to these origins (and their dependencies); the keys still cover the closure. */
   only?: ReadonlySet<string>;
 }
@@ -157,7 +159,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });
       continue;
     }
-    if (force.has(origin)) {
+    if (force.has(origin) || opts.forceAll) {
       p.action = 'build';
       p.reasons.push({ kind: 'forced', detail: 'forced from the command line' });
       continue;

@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFile, lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { EnvironmentGoneError, EnvironmentSetupError } from './errors.js';
+import { processStartTime, writeOwner, type OwnerRecord } from './owner.js';
+import { removeUnmountedTree } from './safe-remove.js';
+import { killGroup, supervise } from './supervise.js';
+import { checkEnv, mapInsidePath } from './paths.js';
+import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
+import type { BuildEnvironment, EnvPaths, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
+
+export const CHROOT_INSIDE: Readonly<InsidePaths> = Object.freeze({
+  portsTree: '/xports',
+  distfiles: '/distfiles',
+  packages: '/packages',
+  construction: '/construction',
+  localbase: '/usr/local',
+  tmp: '/tmp',
+});
+
+/** Host system directories offered read-only; where the host has a symlink (merged /usr) it is recreated. */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** The minimal /etc: these files are copied into each root (users, name resolution, the dynamic linker)… */
+const ETC_FILES = [
+  'passwd', 'group', 'hosts', 'resolv.conf', 'nsswitch.conf', 'services', 'protocols',
+  'ld.so.cache', 'ld.so.conf', 'localtime', 'shells',
+];
+/** …and these directories are bound read-only (alternatives holds the cc symlink; copying it is slow). */
+const ETC_DIRS = ['ld.so.conf.d', 'alternatives'];
+const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+const DEV_LINKS = [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']];
+const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+/**
+ * Pid 1 of each run's PID namespace. Its child chroots, changes directory, takes the clean
+ * environment and execs the command with stderr merged into stdout; pid 1 reaps orphans and
+ * reports the command's real status on fd 3 (as pid 1 the command itself would be immune to
+ * its own signals, and an exit status would not tell a signal from an exit code).
+ * Arguments: ROOT CWD N NAME=value×N ARGV…
+ */
+const INIT = `
+my ($root, $cwd, $n) = splice(@ARGV, 0, 3);
+my @env = splice(@ARGV, 0, $n);
+open(my $st, '>&=', 3) or die "portsync init: fd 3: $!\\n";
+my $pid = fork() // die "portsync init: fork: $!\\n";
+if ($pid == 0) {
+  close($st); open(STDERR, '>&', \\*STDOUT);
+  chroot($root) or die "portsync: chroot $root: $!\\n";
+  chdir($cwd) or die "portsync: cannot change directory to $cwd: $!\\n";
+  %ENV = map { split(/=/, $_, 2) } @env;
+  exec { $ARGV[0] } @ARGV; print STDERR "portsync: cannot run $ARGV[0]: $!\\n"; exit 127;
+}
+while ((my $w = waitpid(-1, 0)) > 0) {
+  next unless $w == $pid;
+  my $s = $?;
+  syswrite($st, ($s & 127) ? "signal " . ($s & 127) . "\\n" : "exit " . ($s >> 8) . "\\n");
+  exit(($s & 127) ? 128 + ($s & 127) : $s >> 8);
+}
+exit 127;
+`;
+
+export interface MountEntry {
+  source: string;
+  target: string;
+  fstype: string;
+  options: string;
+}
+
+/** fstab fields escape whitespace and backslashes as \ooo. */
+function fstabField(s: string): string {
+  return s.replace(/[\s\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+export function formatFstab(entries: MountEntry[]): string {
+  return entries.map((e) => [e.source, e.target, e.fstype, e.options, '0', '0'].map(fstabField).join(' ')).join('\n') + '\n';
+}
+
+/**
+ * The mounts made once per environment, in order, inside its private mount namespace (one
+ * `mount -a` over this table). The root skeleton is bound read-only onto itself first, so a
+ * build can write only to /construction, /usr/local, /tmp, /distfiles and /packages.
+ */
+export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[]): MountEntry[] {
+  const at = (p: string) => join(root, p);
+  const bind = (source: string, target: string, ro: boolean): MountEntry => ({
+    source, target, fstype: 'none', options: ro ? 'bind,ro' : 'bind',
+  });
+  const tmpfs = (target: string, mode: string): MountEntry => ({
+    source: 'portsync', target, fstype: 'tmpfs', options: `mode=${mode}`,
+  });
+  return [
+    bind(root, root, true),
+    ...boundSystemDirs.map((d) => bind(d, at(d), true)),
+    tmpfs(at('/usr/local'), '755'),
+    bind(paths.portsTree, at('/xports'), true),
+    bind(paths.distfiles, at('/distfiles'), false),
+    bind(paths.packages, at('/packages'), false),
+    tmpfs(at('/construction'), '755'),
+    tmpfs(at('/tmp'), '1777'),
+    tmpfs(at('/dev/shm'), '1777'),
+    ...DEV_NODES.map((n) => bind(`/dev/${n}`, at(`/dev/${n}`), false)),
+  ];
+}
+
+/** Lays out the root's mount points, system symlinks and the minimal /etc; returns the host dirs to bind. */
+async function buildSkeleton(root: string): Promise<string[]> {
+  const bound: string[] = [];
+  for (const d of SYSTEM_DIRS) {
+    const st = await lstat(d).catch(() => null);
+    if (!st) continue;
+    if (st.isSymbolicLink()) {
+      await symlink(await readlink(d), join(root, d));
+    } else if (st.isDirectory()) {
+      await mkdir(join(root, d), { recursive: true });
+      bound.push(d);
+    }
+  }
+  for (const d of ['etc', 'dev/shm', 'proc', 'tmp', 'root', 'var', 'xports', 'distfiles', 'packages', 'construction']) {
+    await mkdir(join(root, d), { recursive: true });
+  }
+  await symlink('/tmp', join(root, 'var/tmp'));
+  for (const n of DEV_NODES) await writeFile(join(root, 'dev', n), '');
+  for (const [name, target] of DEV_LINKS) await symlink(target, join(root, 'dev', name));
+  for (const name of ETC_FILES) {
+    await copyFile(join('/etc', name), join(root, 'etc', name)).catch(() => undefined); // absent or dangling: skip
+  }
+  for (const name of ETC_DIRS) {
+    const st = await lstat(join('/etc', name)).catch(() => null);
+    if (!st?.isDirectory()) continue;
+    await mkdir(join(root, 'etc', name));
+    bound.push(join('/etc', name));
+  }
+  return bound;
+}
+
+/**
+ * Starts the process whose private mount namespace holds the environment's mounts: it mounts
+ * the table, says "ready" and sleeps until killed. Its namespace, and every mount in it,
+ * vanishes with the last process in it.
+ */
+function startHolder(slot: number, fstab: string): Promise<{ holder: ChildProcess; exited: Promise<void> }> {
+  // --pdeathsig: if portsync dies (even SIGKILL), the holder dies and the namespace's mounts with it.
+  const holder = spawn(
+    'setpriv',
+    ['--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--',
+      'sh', '-c', 'mount -a -T "$1" && echo ready && exec sleep infinity', 'portsync-holder', fstab],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: WRAPPER_ENV },
+  );
+  const exited = new Promise<void>((res) => holder.once('close', () => res()));
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const fail = (detail: string, cause?: unknown) => {
+      clearTimeout(timer);
+      // mount names the target that failed: "mount: /path: reason".
+      const target = /^mount: ([^:]+):/m.exec(stderr)?.[1];
+      reject(new EnvironmentSetupError(slot, target ? `mount ${target}` : 'mount namespace', detail, { cause }));
+    };
+    const timer = setTimeout(() => {
+      if (holder.pid) killGroup(holder.pid);
+      fail('timed out after 30 s');
+    }, 30_000);
+    holder.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    holder.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready\n')) {
+        clearTimeout(timer);
+        resolve({ holder, exited });
+      }
+    });
+    holder.once('error', (err) => fail(err.message, err));
+    holder.once('exit', (code, signal) => fail(stderr.trim() || `exited with ${signal ?? `status ${code}`}`));
+  });
+}
+
+class ChrootEnvironment implements BuildEnvironment {
+  readonly inside = CHROOT_INSIDE;
+  private destroyed = false;
+  private holderAlive = true;
+  private readonly active = new Map<number, Promise<RunResult>>();
+
+  constructor(
+    readonly id: string,
+    readonly slot: number,
+    readonly root: string,
+    private readonly dir: string,
+    private readonly paths: EnvPaths,
+    private readonly holder: ChildProcess,
+    private readonly holderExited: Promise<void>,
+  ) {
+    holder.once('exit', () => (this.holderAlive = false));
+  }
+
+  async run(spec: RunSpec): Promise<RunResult> {
+    if (this.destroyed) throw new EnvironmentGoneError(this.id, 'it was destroyed');
+    if (!this.holderAlive) throw new EnvironmentGoneError(this.id, 'its namespace holder process died');
+    const pairs = checkEnv(spec.env);
+    const cwd = spec.cwd ?? this.inside.construction;
+    const command = [
+      'setpriv', '--pdeathsig', 'KILL',
+      'nsenter', `--target=${this.holder.pid}`, '--mount', '--',
+      'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, '--',
+      'perl', '-e', INIT, this.root, cwd, String(pairs.length), ...pairs, ...spec.argv,
+    ];
+    const { pid, done } = supervise(command, spec, { wrapperEnv: WRAPPER_ENV, statusFd: true });
+    this.active.set(pid, done);
+    try {
+      return await done;
+    } finally {
+      this.active.delete(pid);
+    }
+  }
+
+  hostPath(insidePath: string): string {
+    const mapped = mapInsidePath(insidePath, [
+      [this.inside.portsTree, this.paths.portsTree],
+      [this.inside.distfiles, this.paths.distfiles],
+      [this.inside.packages, this.paths.packages],
+    ]);
+    // Everything else lives in the private namespace: reach it through the holder's view.
+    return mapped ?? `/proc/${this.holder.pid}/root${this.root}${posix.normalize(insidePath)}`;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const pgid of this.active.keys()) killGroup(pgid);
+    await Promise.allSettled([...this.active.values()]);
+    if (this.holder.pid) killGroup(this.holder.pid);
+    await this.holderExited;
+    await removeUnmountedTree(this.dir);
+  }
+}
+
+export const chrootBackend: EnvironmentBackend = {
+  name: 'chroot',
+  async create(slot: number, paths: EnvPaths): Promise<BuildEnvironment> {
+    if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+      throw new EnvironmentSetupError(
+        slot,
+        'preflight',
+        'the chroot backend needs root on Linux; set environment.backend: host in builds.yaml for development without isolation',
+      );
+    }
+    await mkdir(paths.distfiles, { recursive: true });
+    await mkdir(paths.packages, { recursive: true });
+    const { id, dir, owner } = await createWorkerDir(paths.buildBase, slot, 'chroot');
+    const root = join(dir, 'root');
+    let holder: ChildProcess | undefined;
+    try {
+      await mkdir(root);
+      const bound = await buildSkeleton(root).catch((err: Error) => {
+        throw new EnvironmentSetupError(slot, 'root skeleton', err.message, { cause: err });
+      });
+      const fstab = join(dir, 'fstab');
+      await writeFile(fstab, formatFstab(chrootMountTable(root, paths, bound)));
+      const started = await startHolder(slot, fstab);
+      holder = started.holder;
+      const record: OwnerRecord = { ...owner, holderPid: holder.pid, holderStartTime: await processStartTime(holder.pid!) };
+      await writeOwner(dir, record);
+      return new ChrootEnvironment(id, slot, root, dir, paths, holder, started.exited);
+    } catch (err) {
+      if (holder?.pid) killGroup(holder.pid);
+      await removeUnmountedTree(dir).catch(() => undefined);
+      throw err;
+    }
+  },
+  cleanupStale: cleanupStaleWorkers,
+};

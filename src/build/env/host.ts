@@ -1,0 +1,70 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { EnvironmentGoneError } from './errors.js';
+import { checkEnv } from './paths.js';
+import { removeUnmountedTree } from './safe-remove.js';
+import { killGroup, supervise } from './supervise.js';
+import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
+import type { BuildEnvironment, EnvPaths, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
+
+/**
+ * No isolation, for development without root: the command runs on the host with a clean
+ * environment, and `inside` names host directories (per-worker construction, localbase, tmp).
+ */
+class HostEnvironment implements BuildEnvironment {
+  private destroyed = false;
+  private readonly active = new Map<number, Promise<RunResult>>();
+
+  constructor(
+    readonly id: string,
+    readonly slot: number,
+    readonly root: string,
+    readonly inside: Readonly<InsidePaths>,
+  ) {}
+
+  async run(spec: RunSpec): Promise<RunResult> {
+    if (this.destroyed) throw new EnvironmentGoneError(this.id, 'it was destroyed');
+    const env = Object.fromEntries(checkEnv(spec.env).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    // sh merges stderr into stdout at the source so the log keeps the order the command wrote in.
+    const command = ['/bin/sh', '-c', 'exec "$@" 2>&1', 'sh', ...spec.argv];
+    const { pid, done } = supervise(command, spec, { wrapperEnv: env, cwd: spec.cwd ?? this.inside.construction });
+    this.active.set(pid, done);
+    try {
+      return await done;
+    } finally {
+      this.active.delete(pid);
+    }
+  }
+
+  hostPath(insidePath: string): string {
+    return insidePath;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const pgid of this.active.keys()) killGroup(pgid);
+    await Promise.allSettled([...this.active.values()]);
+    await removeUnmountedTree(this.root);
+  }
+}
+
+export const hostBackend: EnvironmentBackend = {
+  name: 'host',
+  async create(slot: number, paths: EnvPaths): Promise<BuildEnvironment> {
+    await mkdir(paths.distfiles, { recursive: true });
+    await mkdir(paths.packages, { recursive: true });
+    const { id, dir } = await createWorkerDir(paths.buildBase, slot, 'host');
+    const inside: InsidePaths = {
+      portsTree: resolve(paths.portsTree),
+      distfiles: resolve(paths.distfiles),
+      packages: resolve(paths.packages),
+      construction: join(dir, 'construction'),
+      localbase: join(dir, 'localbase'),
+      tmp: join(dir, 'tmp'),
+    };
+    for (const d of [inside.construction, inside.localbase, inside.tmp]) await mkdir(d);
+    return new HostEnvironment(id, slot, dir, Object.freeze(inside));
+  },
+  cleanupStale: cleanupStaleWorkers,
+};

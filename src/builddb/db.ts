@@ -1,0 +1,729 @@
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  type DuckDBConnection,
+  type DuckDBValue,
+  DuckDBInstance,
+  timestampTZValue,
+} from '@duckdb/node-api';
+import { computeBuildKey, diffKeyParts, reasonKindOf } from '../fingerprint/buildKey.js';
+import type { BuildKeyParts } from '../fingerprint/types.js';
+import { appendBuildHistory } from './bulkAppend.js';
+import { classifyStorageError } from './classify.js';
+import {
+  BuildDatabaseError,
+  CRCError,
+  DatabaseUnavailableError,
+  DatabaseLockedError,
+  DatabaseVersionError,
+  PackageIndexError,
+  RecordNotFoundError,
+  RecordValidationError,
+} from './errors.js';
+import { isPidAlive, removeOwner, writeOwner } from './owner.js';
+import { runReadOnlyQuery } from './readOnlyQuery.js';
+import { CREATE_SCHEMA_VERSION_TABLE, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import type {
+  BuildHistoryRecord,
+  BuildReason,
+  BuildRow,
+  FinishBuildInput,
+  FinishRunInput,
+  FinishedBuildStatus,
+  NeedsBuildResult,
+  PackageIndexInput,
+  PhaseInput,
+  PhaseRow,
+  PortStateRow,
+  QueryOptions,
+  QueryResult,
+  RunRow,
+  RunStatus,
+  StartBuildInput,
+  StartRunInput,
+  SuccessInput,
+} from './types.js';
+
+export interface OpenOptions {
+  /** Open without the write lock (and without migrating or recovering). Fails while another process writes. */
+  readOnly?: boolean;
+  /** Recorded in `<db>.owner` so a refused process can say who holds the database (default: this command line). */
+  processInfo?: string;
+}
+
+/**
+ * Why a directory cannot be created below `dir`: the errno of its nearest existing ancestor's
+ * write check (recursive mkdir reports ENOENT on a read-only filesystem).
+ */
+function writeFaultOf(dir: string): string | undefined {
+  let d = dir;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  try {
+    accessSync(d, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code;
+  }
+}
+
+/** Databases this process holds read-write: DuckDB's file lock does not stop a second open in the same process. */
+const openHere = new Set<string>();
+
+const FINISHED_STATUSES: readonly FinishedBuildStatus[] = ['success', 'failed', 'interrupted'];
+const RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'interrupted', 'error'];
+const CRC_PATTERN = /^[0-9a-f]{8}$/i;
+
+function ts(d: Date): DuckDBValue {
+  return timestampTZValue(BigInt(d.getTime()) * 1000n);
+}
+function num(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+function parts(v: unknown): BuildKeyParts | null {
+  if (typeof v !== 'string') return null;
+  try {
+    return JSON.parse(v) as BuildKeyParts;
+  } catch {
+    return null;
+  }
+}
+
+const BUILD_COLUMNS = `build_id::VARCHAR AS build_id, run_id::VARCHAR AS run_id, origin, flavor, pkgname, version, status, crc,
+  build_key, key_parts, trigger, reason, started_at, finished_at, duration_ms, last_phase, log_path, error, pid`;
+const PORT_STATE_COLUMNS = `origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id::VARCHAR AS build_id,
+  updated_at, failed_key, failed_build_id::VARCHAR AS failed_build_id, failed_at`;
+const RUN_COLUMNS = `run_id::VARCHAR AS run_id, trigger, git_commit, started_at, finished_at, status, total, success, failed,
+  skipped, ignored, blocked, duration_ms, error, pid`;
+
+function toBuildRow(r: Record<string, unknown>): BuildRow {
+  return {
+    buildId: String(r.build_id),
+    runId: str(r.run_id),
+    origin: String(r.origin),
+    flavor: String(r.flavor ?? ''),
+    pkgname: str(r.pkgname),
+    version: str(r.version),
+    status: r.status as BuildRow['status'],
+    crc: str(r.crc),
+    buildKey: str(r.build_key),
+    keyParts: parts(r.key_parts),
+    trigger: str(r.trigger),
+    reason: str(r.reason),
+    startedAt: r.started_at as Date,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+    durationMs: num(r.duration_ms),
+    lastPhase: str(r.last_phase),
+    logPath: str(r.log_path),
+    error: str(r.error),
+    pid: num(r.pid),
+  };
+}
+
+function toPortStateRow(r: Record<string, unknown>): PortStateRow {
+  return {
+    origin: String(r.origin),
+    crc: str(r.crc),
+    buildKey: str(r.build_key),
+    keyParts: parts(r.key_parts),
+    version: str(r.version),
+    pkgname: str(r.pkgname),
+    pkgfile: str(r.pkgfile),
+    buildId: str(r.build_id),
+    updatedAt: r.updated_at as Date,
+    failedKey: str(r.failed_key),
+    failedBuildId: str(r.failed_build_id),
+    failedAt: (r.failed_at as Date | null) ?? null,
+  };
+}
+
+function toRunRow(r: Record<string, unknown>): RunRow {
+  return {
+    runId: String(r.run_id),
+    trigger: String(r.trigger),
+    gitCommit: str(r.git_commit),
+    startedAt: r.started_at as Date,
+    finishedAt: (r.finished_at as Date | null) ?? null,
+    status: r.status as RunStatus,
+    total: num(r.total) ?? 0,
+    success: num(r.success) ?? 0,
+    failed: num(r.failed) ?? 0,
+    skipped: num(r.skipped) ?? 0,
+    ignored: num(r.ignored) ?? 0,
+    blocked: num(r.blocked) ?? 0,
+    durationMs: num(r.duration_ms),
+    error: str(r.error),
+    pid: num(r.pid),
+  };
+}
+
+interface OpContext {
+  origin?: string;
+  buildId?: string;
+}
+
+/**
+ * The build database: build history, the CRC/package index and runs, in one DuckDB file.
+ * One process may hold it read-write; every write goes through one connection, one at a time.
+ */
+export class BuildDB {
+  /** Builds and runs found `running` at open whose process is gone, now marked interrupted. */
+  recovered = { builds: 0, runs: 0 };
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    readonly readOnly: boolean,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly readConn: DuckDBConnection,
+  ) {}
+
+  static async open(path: string, opts: OpenOptions = {}): Promise<BuildDB> {
+    const file = resolve(path);
+    const readOnly = opts.readOnly ?? false;
+    const ctx = { file, operation: 'open' };
+    if (!readOnly) {
+      if (openHere.has(file)) {
+        throw new DatabaseLockedError(`build database ${file} is already open read-write in this process (pid ${process.pid})`, {
+          ...ctx,
+          holderPid: process.pid,
+        });
+      }
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+      } catch (err) {
+        const code = writeFaultOf(dirname(file)) ?? (err as NodeJS.ErrnoException).code;
+        throw new DatabaseUnavailableError(`cannot create the directory of build database ${file}: ${(err as Error).message}`, {
+          ...ctx,
+          reason: code === 'ENOSPC' ? 'disk-full' : code === 'EROFS' || code === 'EACCES' ? 'read-only' : 'io',
+          cause: err,
+        });
+      }
+    }
+    let instance: DuckDBInstance;
+    try {
+      // No file access from SQL: `portsync sql` must not read or write arbitrary files.
+      instance = await DuckDBInstance.create(file, { access_mode: readOnly ? 'READ_ONLY' : 'READ_WRITE', enable_external_access: 'false' });
+    } catch (err) {
+      throw (
+        classifyStorageError(err, ctx) ??
+        new DatabaseUnavailableError(`cannot open build database ${file}: ${(err as Error).message}`, { ...ctx, reason: 'io', cause: err })
+      );
+    }
+    let db: BuildDB | undefined;
+    try {
+      const conn = await instance.connect();
+      const readConn = await instance.connect();
+      for (const c of [conn, readConn]) await c.run(`SET TimeZone = 'UTC'`);
+      db = new BuildDB(file, readOnly, instance, conn, readConn);
+      if (!readOnly) {
+        openHere.add(file);
+        try {
+          writeOwner(file, opts.processInfo ?? process.argv.join(' '));
+        } catch {
+          // advisory only
+        }
+      }
+      await db.migrate();
+      if (!readOnly) db.recovered = await db.recoverInterrupted();
+      return db;
+    } catch (err) {
+      if (db) await db.close().catch(() => undefined);
+      else instance.closeSync();
+      if (err instanceof BuildDatabaseError) throw err;
+      throw (
+        classifyStorageError(err, ctx) ??
+        new DatabaseUnavailableError(`cannot open build database ${file}: ${(err as Error).message}`, { ...ctx, reason: 'io', cause: err })
+      );
+    }
+  }
+
+  /** Runs fn on the write connection after every earlier operation, turning failures into typed errors. */
+  private op<T>(
+    operation: string,
+    ctx: OpContext,
+    fn: (c: DuckDBConnection) => Promise<T>,
+    wrap?: (message: string, err: unknown) => BuildDatabaseError,
+  ): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.closed) {
+        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, { file: this.file, operation, ...ctx, reason: 'closed' });
+      }
+      try {
+        return await fn(this.conn);
+      } catch (err) {
+        if (err instanceof BuildDatabaseError) throw err;
+        const full = { file: this.file, operation, ...ctx };
+        const storage = classifyStorageError(err, full);
+        if (storage) throw storage;
+        const msg = `${operation}${ctx.origin ? ` of ${ctx.origin}` : ''}${ctx.buildId ? ` (build ${ctx.buildId})` : ''} failed in ${this.file}: ${(err as Error).message}`;
+        throw wrap ? wrap(msg, err) : new DatabaseUnavailableError(msg, { ...full, reason: 'io', cause: err });
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private assertWritable(operation: string, ctx: OpContext = {}): void {
+    if (this.readOnly) {
+      throw new DatabaseUnavailableError(`build database ${this.file} was opened read-only; ${operation} needs read-write`, {
+        file: this.file,
+        operation,
+        ...ctx,
+        reason: 'read-only',
+      });
+    }
+  }
+
+  private static async tx<T>(c: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+    await c.run('BEGIN TRANSACTION');
+    try {
+      const r = await fn();
+      await c.run('COMMIT');
+      return r;
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private static async rows(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    const reader = await c.runAndReadAll(sql, params);
+    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  }
+
+  private async migrate(): Promise<void> {
+    await this.op('migrate', {}, async (c) => {
+      const exists = await BuildDB.rows(c, `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'schema_version' AND schema_name = 'main'`);
+      let current = 0;
+      if (Number(exists[0]!.n) > 0) {
+        const r = await BuildDB.rows(c, 'SELECT max(version) AS v FROM schema_version');
+        current = num(r[0]!.v) ?? 0;
+      }
+      const ctx = { file: this.file, operation: 'open', fileVersion: current, knownVersion: SCHEMA_VERSION };
+      if (current > SCHEMA_VERSION) {
+        throw new DatabaseVersionError(
+          `build database ${this.file} has schema version ${current}, written by a newer portsync; this portsync knows up to version ${SCHEMA_VERSION}. Upgrade portsync or point paths.database elsewhere`,
+          ctx,
+        );
+      }
+      if (current === SCHEMA_VERSION) return;
+      if (this.readOnly) {
+        throw new DatabaseVersionError(
+          `build database ${this.file} has schema version ${current}, older than this portsync's ${SCHEMA_VERSION}; open it read-write once (any \`portsync reconcile\`) to upgrade it`,
+          ctx,
+        );
+      }
+      await c.run(CREATE_SCHEMA_VERSION_TABLE);
+      for (const m of MIGRATIONS.filter((x) => x.version > current)) {
+        await BuildDB.tx(c, async () => {
+          for (const s of m.statements) await c.run(s);
+          await c.run('INSERT INTO schema_version VALUES ($1, $2, $3)', [m.version, ts(new Date()), process.pid]);
+        });
+      }
+    });
+  }
+
+  /** Marks builds and runs left `running` by a process that is gone as interrupted. */
+  private async recoverInterrupted(): Promise<{ builds: number; runs: number }> {
+    return this.op('recover', {}, async (c) => {
+      const pids = await BuildDB.rows(
+        c,
+        `SELECT DISTINCT pid FROM builds WHERE status = 'running' UNION SELECT DISTINCT pid FROM runs WHERE status = 'running'`,
+      );
+      // We hold the write lock, so a `running` row of our own pid is left from an earlier, closed handle.
+      const dead = pids.map((r) => num(r.pid)).filter((p) => p === null || p === process.pid || !isPidAlive(p));
+      if (dead.length === 0) return { builds: 0, runs: 0 };
+      const known = dead.filter((p): p is number => p !== null);
+      const list = known.length ? known.join(',') : 'NULL';
+      const now = ts(new Date());
+      return BuildDB.tx(c, async () => {
+        const b = await c.run(
+          `UPDATE builds SET status = 'interrupted', finished_at = $1, duration_ms = date_diff('millisecond', started_at, $1),
+             error = coalesce(error, 'interrupted: its portsync process (pid ' || coalesce(pid::VARCHAR, '?') || ') ended during the build')
+           WHERE status = 'running' AND (pid IS NULL OR pid IN (${list}))`,
+          [now],
+        );
+        const r = await c.run(
+          `UPDATE runs SET status = 'interrupted', finished_at = $1, duration_ms = date_diff('millisecond', started_at, $1),
+             error = coalesce(error, 'interrupted: its portsync process (pid ' || coalesce(pid::VARCHAR, '?') || ') ended during the run')
+           WHERE status = 'running' AND (pid IS NULL OR pid IN (${list}))`,
+          [now],
+        );
+        return { builds: b.rowsChanged, runs: r.rowsChanged };
+      });
+    });
+  }
+
+  /** Decides whether a port must be built, and why, from its recorded state. */
+  async needsBuild(origin: string, key: string, cur: BuildKeyParts, pkgExists: boolean): Promise<NeedsBuildResult> {
+    const last = await this.portState(origin);
+    const reasons: BuildReason[] = [];
+    if (!last || !last.buildId || !last.buildKey) {
+      reasons.push({ kind: 'new', detail: last?.failedKey ? 'never built successfully' : 'never built' });
+      return { build: true, reasons, last };
+    }
+    if (!pkgExists) reasons.push({ kind: 'package-missing', detail: `package ${last.pkgfile ?? last.pkgname ?? origin} is missing` });
+    if (last.buildKey !== key) {
+      if (!last.keyParts) {
+        reasons.push({ kind: 'port-changed', detail: 'build key changed (no recorded inputs to compare)' });
+      } else {
+        const changes = diffKeyParts(last.keyParts, cur);
+        for (const ch of changes) reasons.push({ kind: reasonKindOf(ch), detail: ch.detail });
+        if (changes.length === 0) {
+          reasons.push({
+            kind: 'framework-changed',
+            detail: computeBuildKey(cur) === key ? 'build key format changed' : 'build key changed with identical recorded inputs',
+          });
+        }
+      }
+    }
+    return { build: reasons.length > 0, reasons, last };
+  }
+
+  async startRun(input: StartRunInput): Promise<string> {
+    this.assertWritable('startRun');
+    if (!input.trigger) {
+      throw new RecordValidationError('startRun needs a trigger', { file: this.file, operation: 'startRun', field: 'trigger', value: input.trigger });
+    }
+    const runId = randomUUID();
+    await this.op('startRun', {}, (c) =>
+      c.run(`INSERT INTO runs (run_id, trigger, git_commit, started_at, status, pid) VALUES ($1, $2, $3, $4, 'running', $5)`, [
+        runId,
+        input.trigger,
+        input.gitCommit ?? null,
+        ts(input.startedAt ?? new Date()),
+        process.pid,
+      ]),
+    );
+    return runId;
+  }
+
+  async finishRun(runId: string, status: RunStatus, counts: FinishRunInput = {}): Promise<void> {
+    const operation = 'finishRun';
+    this.assertWritable(operation);
+    if (!RUN_STATUSES.includes(status)) {
+      throw new RecordValidationError(`finishRun: status must be one of ${RUN_STATUSES.join(', ')}, not ${JSON.stringify(status)}`, {
+        file: this.file,
+        operation,
+        field: 'status',
+        value: status,
+      });
+    }
+    const changed = await this.op(operation, {}, async (c) => {
+      const r = await c.run(
+        `UPDATE runs SET status = $2, finished_at = $3, duration_ms = date_diff('millisecond', started_at, $3),
+           total = $4, success = $5, failed = $6, skipped = $7, ignored = $8, blocked = $9, error = $10
+         WHERE run_id = $1`,
+        [
+          runId,
+          status,
+          ts(counts.finishedAt ?? new Date()),
+          counts.total ?? 0,
+          counts.success ?? 0,
+          counts.failed ?? 0,
+          counts.skipped ?? 0,
+          counts.ignored ?? 0,
+          counts.blocked ?? 0,
+          counts.error ?? null,
+        ],
+      );
+      return r.rowsChanged;
+    });
+    if (changed === 0) throw new RecordNotFoundError(`finishRun: no run ${runId} in ${this.file}`, { file: this.file, operation, runId });
+  }
+
+  async startBuild(input: StartBuildInput): Promise<string> {
+    const operation = 'startBuild';
+    const ctx = { origin: input.origin };
+    this.assertWritable(operation, ctx);
+    if (!input.origin || !/^[^/\s]+\/[^/\s]+$/.test(input.origin)) {
+      throw new RecordValidationError(`startBuild: ${JSON.stringify(input.origin)} is not an origin (category/name[@flavor])`, {
+        file: this.file,
+        operation,
+        ...ctx,
+        field: 'origin',
+        value: input.origin,
+      });
+    }
+    const buildId = randomUUID();
+    const flavor = input.flavor ?? (input.origin.includes('@') ? input.origin.slice(input.origin.indexOf('@') + 1) : '');
+    await this.op(operation, { ...ctx, buildId }, (c) =>
+      c.run(
+        `INSERT INTO builds (build_id, run_id, origin, flavor, pkgname, version, status, crc, build_key, key_parts, trigger, reason,
+           started_at, log_path, pid)
+         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13, $14)`,
+        [
+          buildId,
+          input.runId ?? null,
+          input.origin,
+          flavor,
+          input.pkgname,
+          input.version,
+          input.crc,
+          input.buildKey,
+          JSON.stringify(input.keyParts),
+          input.trigger ?? null,
+          input.reason,
+          ts(input.startedAt ?? new Date()),
+          input.logPath,
+          process.pid,
+        ],
+      ),
+    );
+    return buildId;
+  }
+
+  private validatePhase(buildId: string, p: PhaseInput): void {
+    const bad = (field: string, value: unknown, what: string) =>
+      new RecordValidationError(`recordPhase (build ${buildId}): ${field} ${what}, got ${JSON.stringify(value)}`, {
+        file: this.file,
+        operation: 'recordPhase',
+        buildId,
+        field,
+        value,
+      });
+    if (!p.phase) throw bad('phase', p.phase, 'must be a phase name');
+    if (!(p.startedAt instanceof Date) || Number.isNaN(p.startedAt.getTime())) throw bad('startedAt', p.startedAt, 'must be a valid Date');
+    if (!Number.isFinite(p.durationMs) || p.durationMs < 0) throw bad('durationMs', p.durationMs, 'must be a non-negative number');
+    if (!Number.isInteger(p.exitCode)) throw bad('exitCode', p.exitCode, 'must be an integer');
+  }
+
+  async recordPhase(buildId: string, phase: string, startedAt: Date, durationMs: number, exitCode: number): Promise<void> {
+    await this.recordPhases(buildId, [{ phase, startedAt, durationMs, exitCode }]);
+  }
+
+  /** Records several phases of one build in one statement. */
+  async recordPhases(buildId: string, phases: PhaseInput[]): Promise<void> {
+    this.assertWritable('recordPhase', { buildId });
+    if (phases.length === 0) return;
+    for (const p of phases) this.validatePhase(buildId, p);
+    const values = phases.map((_, i) => `($1, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}, $${i * 4 + 5})`).join(', ');
+    const params: DuckDBValue[] = [buildId];
+    for (const p of phases) params.push(p.phase, ts(p.startedAt), Math.round(p.durationMs), p.exitCode);
+    await this.op('recordPhase', { buildId }, (c) => c.run(`INSERT INTO build_phases VALUES ${values}`, params));
+  }
+
+  async finishBuild(buildId: string, status: FinishedBuildStatus, info: FinishBuildInput = {}): Promise<void> {
+    const operation = 'finishBuild';
+    this.assertWritable(operation, { buildId });
+    if (!FINISHED_STATUSES.includes(status)) {
+      throw new RecordValidationError(
+        `finishBuild (build ${buildId}): status must be one of ${FINISHED_STATUSES.join(', ')}, not ${JSON.stringify(status)}`,
+        { file: this.file, operation, buildId, field: 'status', value: status },
+      );
+    }
+    const changed = await this.op(operation, { buildId }, async (c) => {
+      const r = await c.run(
+        `UPDATE builds SET status = $2, finished_at = $3, duration_ms = greatest(0, date_diff('millisecond', started_at, $3)),
+           last_phase = coalesce($4, last_phase), error = $5
+         WHERE build_id = $1`,
+        [buildId, status, ts(info.finishedAt ?? new Date()), info.lastPhase ?? null, info.error ?? null],
+      );
+      return r.rowsChanged;
+    });
+    if (changed === 0) {
+      throw new RecordNotFoundError(`finishBuild: no build ${buildId} in ${this.file}`, { file: this.file, operation, buildId });
+    }
+  }
+
+  private checkCRC(operation: string, origin: string, crc: string, buildKey: string): void {
+    if (!CRC_PATTERN.test(crc)) {
+      throw new CRCError(`${operation} of ${origin}: CRC must be 8 hex digits, got ${JSON.stringify(crc)}`, { file: this.file, operation, origin });
+    }
+    if (!/^[0-9a-f]{64}$/.test(buildKey)) {
+      throw new CRCError(`${operation} of ${origin}: build key must be 64 hex digits (SHA-256), got ${JSON.stringify(buildKey)}`, {
+        file: this.file,
+        operation,
+        origin,
+      });
+    }
+  }
+
+  private checkPackage(operation: string, origin: string, p: PackageIndexInput): void {
+    for (const field of ['version', 'buildId', 'pkgfile', 'pkgname'] as const) {
+      if (typeof p[field] !== 'string' || p[field] === '') {
+        throw new PackageIndexError(`${operation} of ${origin}: ${field} is empty`, { file: this.file, operation, origin, buildId: p.buildId });
+      }
+    }
+  }
+
+  private static upsertCRC(c: DuckDBConnection, origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts, now: Date) {
+    return c.run(
+      `INSERT INTO port_state (origin, crc, build_key, key_parts, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (origin) DO UPDATE SET crc = excluded.crc, build_key = excluded.build_key, key_parts = excluded.key_parts,
+         updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL`,
+      [origin, crc, buildKey, JSON.stringify(keyParts), ts(now)],
+    );
+  }
+
+  private static upsertPackage(c: DuckDBConnection, origin: string, p: PackageIndexInput, now: Date) {
+    return c.run(
+      `INSERT INTO port_state (origin, version, pkgname, pkgfile, build_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (origin) DO UPDATE SET version = excluded.version, pkgname = excluded.pkgname, pkgfile = excluded.pkgfile,
+         build_id = excluded.build_id, updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL`,
+      [origin, p.version, p.pkgname, p.pkgfile, p.buildId, ts(now)],
+    );
+  }
+
+  /** Records the CRC and build key a port was successfully built at. Call only after a success. */
+  async updateCRC(origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts): Promise<void> {
+    this.assertWritable('updateCRC', { origin });
+    this.checkCRC('updateCRC', origin, crc, buildKey);
+    await this.op(
+      'updateCRC',
+      { origin },
+      (c) => BuildDB.upsertCRC(c, origin, crc, buildKey, keyParts, new Date()),
+      (message, cause) => new CRCError(message, { file: this.file, operation: 'updateCRC', origin, cause }),
+    );
+  }
+
+  /** Records the package a successful build produced. Call only after a success. */
+  async updatePackageIndex(origin: string, pkg: PackageIndexInput): Promise<void> {
+    this.assertWritable('updatePackageIndex', { origin });
+    this.checkPackage('updatePackageIndex', origin, pkg);
+    await this.op(
+      'updatePackageIndex',
+      { origin, buildId: pkg.buildId },
+      (c) => BuildDB.upsertPackage(c, origin, pkg, new Date()),
+      (message, cause) => new PackageIndexError(message, { file: this.file, operation: 'updatePackageIndex', origin, buildId: pkg.buildId, cause }),
+    );
+  }
+
+  /** updateCRC and updatePackageIndex in one transaction: both or neither. */
+  async recordSuccess(origin: string, s: SuccessInput): Promise<void> {
+    const operation = 'recordSuccess';
+    this.assertWritable(operation, { origin });
+    this.checkCRC(operation, origin, s.crc, s.buildKey);
+    this.checkPackage(operation, origin, s);
+    await this.op(
+      operation,
+      { origin, buildId: s.buildId },
+      (c) =>
+        BuildDB.tx(c, async () => {
+          const now = new Date();
+          await BuildDB.upsertCRC(c, origin, s.crc, s.buildKey, s.keyParts, now);
+          await BuildDB.upsertPackage(c, origin, s, now);
+        }),
+      (message, cause) => new PackageIndexError(message, { file: this.file, operation, origin, buildId: s.buildId, cause }),
+    );
+  }
+
+  /** Marks that the port failed at this build key, so it is not retried until its inputs change. */
+  async recordFailure(origin: string, buildKey: string, buildId: string): Promise<void> {
+    const operation = 'recordFailure';
+    this.assertWritable(operation, { origin, buildId });
+    const now = ts(new Date());
+    await this.op(operation, { origin, buildId }, (c) =>
+      c.run(
+        `INSERT INTO port_state (origin, updated_at, failed_key, failed_build_id, failed_at) VALUES ($1, $2, $3, $4, $2)
+         ON CONFLICT (origin) DO UPDATE SET failed_key = excluded.failed_key, failed_build_id = excluded.failed_build_id,
+           failed_at = excluded.failed_at, updated_at = excluded.updated_at`,
+        [origin, now, buildKey, buildId],
+      ),
+    );
+  }
+
+  async latestSuccess(origin: string): Promise<BuildRow | undefined> {
+    const rows = await this.op('latestSuccess', { origin }, (c) =>
+      BuildDB.rows(c, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`, [origin]),
+    );
+    return rows[0] ? toBuildRow(rows[0]) : undefined;
+  }
+
+  async build(buildId: string): Promise<BuildRow | undefined> {
+    const rows = await this.op('build', { buildId }, (c) => BuildDB.rows(c, `SELECT ${BUILD_COLUMNS} FROM builds WHERE build_id = $1`, [buildId]));
+    return rows[0] ? toBuildRow(rows[0]) : undefined;
+  }
+
+  async portState(origin: string): Promise<PortStateRow | undefined> {
+    const rows = await this.op('portState', { origin }, (c) =>
+      BuildDB.rows(c, `SELECT ${PORT_STATE_COLUMNS} FROM port_state WHERE origin = $1`, [origin]),
+    );
+    return rows[0] ? toPortStateRow(rows[0]) : undefined;
+  }
+
+  async allPortState(): Promise<PortStateRow[]> {
+    const rows = await this.op('allPortState', {}, (c) => BuildDB.rows(c, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`));
+    return rows.map(toPortStateRow);
+  }
+
+  /** A port's builds, newest first. */
+  async history(origin: string, limit = 50): Promise<BuildRow[]> {
+    const rows = await this.op('history', { origin }, (c) =>
+      BuildDB.rows(c, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 ORDER BY started_at DESC LIMIT $2`, [origin, limit]),
+    );
+    return rows.map(toBuildRow);
+  }
+
+  /** A build's phases in the order they ran. */
+  async phases(buildId: string): Promise<PhaseRow[]> {
+    const rows = await this.op('phases', { buildId }, (c) =>
+      BuildDB.rows(
+        c,
+        `SELECT build_id::VARCHAR AS build_id, phase, started_at, duration_ms, exit_code FROM build_phases WHERE build_id = $1 ORDER BY started_at`,
+        [buildId],
+      ),
+    );
+    return rows.map((r) => ({
+      buildId: String(r.build_id),
+      phase: String(r.phase),
+      startedAt: r.started_at as Date,
+      durationMs: Number(r.duration_ms),
+      exitCode: Number(r.exit_code),
+    }));
+  }
+
+  /** Runs, newest first. */
+  async runs(limit = 20): Promise<RunRow[]> {
+    const rows = await this.op('runs', {}, (c) => BuildDB.rows(c, `SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT $1`, [limit]));
+    return rows.map(toRunRow);
+  }
+
+  /**
+   * Appends finished builds with their phases in bulk (DuckDB appenders, one transaction).
+   * History only: the port_state index is not touched.
+   */
+  async appendBuildHistory(records: BuildHistoryRecord[]): Promise<string[]> {
+    this.assertWritable('appendBuildHistory');
+    return this.op('appendBuildHistory', {}, (c) => BuildDB.tx(c, () => appendBuildHistory(c, records)));
+  }
+
+  /** One read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); anything else is QueryRejectedError. */
+  query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
+    const run = async () => {
+      if (this.closed) {
+        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, { file: this.file, operation: 'query', reason: 'closed' });
+      }
+      return runReadOnlyQuery(this.readConn, sql, this.file, opts);
+    };
+    // Queries use their own connection so that they never run inside a write transaction.
+    const result = this.readQueue.then(run, run);
+    this.readQueue = result.catch(() => undefined);
+    return result;
+  }
+  private readQueue: Promise<unknown> = Promise.resolve();
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    await this.readQueue;
+    this.closed = true;
+    try {
+      this.readConn.closeSync();
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } finally {
+      if (!this.readOnly) {
+        openHere.delete(this.file);
+        removeOwner(this.file);
+      }
+    }
+  }
+}

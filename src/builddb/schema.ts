@@ -1,0 +1,82 @@
+/**
+ * The database schema as an ordered list of forward migrations. A database records the versions
+ * applied in `schema_version`; opening it read-write applies the missing ones in order, each in
+ * its own transaction. To change the schema, append { version: N+1, statements } — never edit
+ * an applied one.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'builds, build_phases, port_state, runs',
+    statements: [
+      `CREATE TABLE runs (
+        run_id UUID PRIMARY KEY,
+        trigger VARCHAR NOT NULL,
+        git_commit VARCHAR,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        status VARCHAR NOT NULL CHECK (status IN ('running', 'success', 'failed', 'interrupted', 'error')),
+        total INTEGER, success INTEGER, failed INTEGER, skipped INTEGER, ignored INTEGER, blocked INTEGER,
+        duration_ms BIGINT,
+        error VARCHAR,
+        pid INTEGER
+      )`,
+      `CREATE TABLE builds (
+        build_id UUID PRIMARY KEY,
+        run_id UUID,
+        origin VARCHAR NOT NULL,
+        flavor VARCHAR NOT NULL DEFAULT '',
+        pkgname VARCHAR,
+        version VARCHAR,
+        status VARCHAR NOT NULL CHECK (status IN ('running', 'success', 'failed', 'interrupted')),
+        crc VARCHAR,
+        build_key VARCHAR,
+        key_parts VARCHAR, -- JSON text of the BuildKeyParts (VARCHAR: the JSON type validates on every append)
+        trigger VARCHAR,
+        reason VARCHAR,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ,
+        duration_ms BIGINT,
+        last_phase VARCHAR,
+        log_path VARCHAR,
+        error VARCHAR,
+        pid INTEGER
+      )`,
+      `CREATE TABLE build_phases (
+        build_id UUID NOT NULL,
+        phase VARCHAR NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        duration_ms BIGINT NOT NULL,
+        exit_code INTEGER NOT NULL
+      )`,
+      `CREATE TABLE port_state (
+        origin VARCHAR PRIMARY KEY,
+        crc VARCHAR,
+        build_key VARCHAR,
+        key_parts VARCHAR, -- JSON text of the BuildKeyParts (VARCHAR: the JSON type validates on every append)
+        version VARCHAR,
+        pkgname VARCHAR,
+        pkgfile VARCHAR,
+        build_id UUID,
+        updated_at TIMESTAMPTZ NOT NULL,
+        failed_key VARCHAR,
+        failed_build_id UUID,
+        failed_at TIMESTAMPTZ
+      )`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export const CREATE_SCHEMA_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER NOT NULL,
+  applied_at TIMESTAMPTZ NOT NULL,
+  portsync_pid INTEGER
+)`;

@@ -1,0 +1,180 @@
+import type { BuildKeyParts } from '../fingerprint/types.js';
+
+/**
+ * Rows as the API returns them. Every timestamp is a JS Date (the columns are TIMESTAMPTZ, UTC);
+ * durations are milliseconds as numbers. `query()` instead returns JSON-safe values with
+ * timestamps as ISO-8601 strings.
+ */
+export type BuildStatus = 'running' | 'success' | 'failed' | 'interrupted';
+export type FinishedBuildStatus = Exclude<BuildStatus, 'running'>;
+export type RunStatus = 'running' | 'success' | 'failed' | 'interrupted' | 'error';
+
+export interface BuildRow {
+  buildId: string;
+  runId: string | null;
+  origin: string;
+  flavor: string;
+  pkgname: string | null;
+  version: string | null;
+  status: BuildStatus;
+  crc: string | null;
+  buildKey: string | null;
+  keyParts: BuildKeyParts | null;
+  trigger: string | null;
+  reason: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  lastPhase: string | null;
+  logPath: string | null;
+  error: string | null;
+  pid: number | null;
+}
+
+export interface PhaseRow {
+  buildId: string;
+  phase: string;
+  startedAt: Date;
+  durationMs: number;
+  exitCode: number;
+}
+
+export interface PortStateRow {
+  origin: string;
+  crc: string | null;
+  buildKey: string | null;
+  keyParts: BuildKeyParts | null;
+  version: string | null;
+  pkgname: string | null;
+  pkgfile: string | null;
+  /** The last successful build; null when the port never built successfully. */
+  buildId: string | null;
+  updatedAt: Date;
+  /** Set when the port failed at this build key; cleared by a success. */
+  failedKey: string | null;
+  failedBuildId: string | null;
+  failedAt: Date | null;
+}
+
+export interface RunCounts {
+  total: number;
+  success: number;
+  failed: number;
+  skipped: number;
+  ignored: number;
+  blocked: number;
+}
+
+export interface RunRow extends RunCounts {
+  runId: string;
+  trigger: string;
+  gitCommit: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  status: RunStatus;
+  durationMs: number | null;
+  error: string | null;
+  pid: number | null;
+}
+
+export interface StartRunInput {
+  /** What started the pass: `manual`, `watch`, `webhook`, `timer`, `cli`… */
+  trigger: string;
+  gitCommit?: string | null;
+  startedAt?: Date;
+}
+
+export interface FinishRunInput extends Partial<RunCounts> {
+  error?: string | null;
+  finishedAt?: Date;
+}
+
+export interface StartBuildInput {
+  runId?: string | null;
+  origin: string;
+  /** Defaults to the part of the origin after `@`, or ''. */
+  flavor?: string;
+  pkgname: string;
+  version: string;
+  crc: string;
+  buildKey: string;
+  keyParts: BuildKeyParts;
+  logPath: string;
+  /** Why it is built, e.g. `port-changed: port CRC a → b`. */
+  reason: string;
+  trigger?: string | null;
+  startedAt?: Date;
+}
+
+export interface PhaseInput {
+  phase: string;
+  startedAt: Date;
+  durationMs: number;
+  exitCode: number;
+}
+
+export interface FinishBuildInput {
+  finishedAt?: Date;
+  lastPhase?: string | null;
+  error?: string | null;
+}
+
+export interface PackageIndexInput {
+  version: string;
+  buildId: string;
+  pkgfile: string;
+  pkgname: string;
+}
+
+export interface SuccessInput extends PackageIndexInput {
+  crc: string;
+  buildKey: string;
+  keyParts: BuildKeyParts;
+}
+
+export interface BuildReason {
+  kind: string;
+  detail: string;
+}
+
+export interface NeedsBuildResult {
+  build: boolean;
+  reasons: BuildReason[];
+  last?: PortStateRow;
+}
+
+/** One finished build with its phases, for `appendBuildHistory` (bulk import, benchmarks). */
+export interface BuildHistoryRecord {
+  buildId?: string;
+  runId?: string | null;
+  origin: string;
+  flavor?: string;
+  pkgname: string;
+  version: string;
+  status: FinishedBuildStatus;
+  crc: string;
+  buildKey: string;
+  keyParts?: BuildKeyParts | null;
+  trigger?: string | null;
+  reason?: string | null;
+  startedAt: Date;
+  finishedAt: Date;
+  lastPhase?: string | null;
+  logPath?: string | null;
+  error?: string | null;
+  phases: PhaseInput[];
+}
+
+export interface QueryOptions {
+  /** Rows returned at most; `truncated` tells when more existed. Default 10,000. */
+  maxRows?: number;
+  /** Interrupts the query after this long (QueryRejectedError). Default: none. */
+  timeoutMs?: number;
+}
+
+export interface QueryResult {
+  columns: string[];
+  /** JSON-safe values: numbers (or strings for integers beyond 2^53), strings, booleans, null; timestamps as ISO strings. */
+  rows: unknown[][];
+  truncated: boolean;
+}

@@ -1,0 +1,61 @@
+/**
+ * "Why does this port (not) rebuild?": the plan's decision for one port, the parts of its
+ * build key that differ from its last good build, and — in a git tree — the files that
+ * changed and the commits that touched them.
+ */
+
+import type { BuildDB } from '../builddb/db.js';
+import { diffKeyParts, reasonKindOf, type KeyPartChange } from '../fingerprint/buildKey.js';
+import { changesSince, type CommitInfo } from './git.js';
+import type { Plan, PlannedPort } from './plan.js';
+
+export interface Explanation {
+  origin: string;
+  action: PlannedPort['action'];
+  reasons: PlannedPort['reasons'];
+  lastGood: { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null } | null;
+  changes: (KeyPartChange & { files?: string[]; commits?: CommitInfo[] })[];
+}
+
+export async function explain(plan: Plan, origin: string, db: BuildDB | null): Promise<Explanation | undefined> {
+  const canonical = plan.observation.scan.resolve(origin) ?? origin;
+  const p = plan.ports.find((x) => x.origin === canonical);
+  if (!p) return undefined;
+  const state = db ? await db.portState(canonical) : undefined;
+  let lastGood: Explanation['lastGood'] = null;
+  if (state?.buildId && db) {
+    const build = await db.build(state.buildId);
+    const run = build?.runId ? (await db.query(`SELECT git_commit FROM runs WHERE run_id = '${build.runId.replace(/[^0-9a-f-]/gi, '')}'`)).rows[0] : undefined;
+    lastGood = { buildId: state.buildId, finishedAt: build?.finishedAt?.toISOString() ?? null, version: state.version, gitCommit: (run?.[0] as string | null) ?? null };
+  }
+  const changes: Explanation['changes'] = state?.keyParts && p.keyParts ? diffKeyParts(state.keyParts, p.keyParts) : [];
+  const tree = plan.observation.tree;
+  const meta = plan.observation.graph.nodes.get(canonical)?.port?.meta;
+  if (lastGood?.gitCommit) {
+    for (const c of changes) {
+      const paths = c.part === 'port' && meta ? [meta.dir] : c.part === 'makefiles' ? (c.items ?? []) : [];
+      if (!paths.length) continue;
+      const found = await changesSince(tree, lastGood.gitCommit, paths);
+      c.files = found.files;
+      c.commits = found.commits;
+    }
+  }
+  return { origin: canonical, action: p.action, reasons: p.reasons, lastGood, changes };
+}
+
+export function formatExplanation(e: Explanation): string[] {
+  const out: string[] = [];
+  const verdict = { build: 'would rebuild', skip: 'is up to date', ignored: 'is ignored', blocked: 'is blocked' }[e.action];
+  out.push(`${e.origin} ${verdict}`);
+  if (e.lastGood) out.push(`  last good build: ${e.lastGood.buildId} (${e.lastGood.version ?? '?'}, ${e.lastGood.finishedAt ?? '?'}${e.lastGood.gitCommit ? `, commit ${e.lastGood.gitCommit.slice(0, 12)}` : ''})`);
+  else out.push('  no successful build recorded');
+  const explained = new Set(e.changes.map((c) => c.detail));
+  for (const r of e.reasons) if (!explained.has(r.detail)) out.push(`  ${r.kind}: ${r.detail}`);
+  for (const c of e.changes) {
+    out.push(`  ${reasonKindOf(c)}: ${c.detail}`);
+    for (const f of c.files ?? []) out.push(`      file ${f}`);
+    for (const k of c.commits ?? []) out.push(`      commit ${k.sha} ${k.date} ${k.author}: ${k.subject}`);
+  }
+  return out;
+}
+

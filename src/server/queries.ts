@@ -1,0 +1,98 @@
+/**
+ * The read-side questions the daemon and the CLI both answer (per-port state, runs, history,
+ * SQL), over an open BuildDB — the daemon's read-write one or the CLI's read-only one.
+ */
+import type { BuildDB } from '../builddb/db.js';
+import type { BuildRow, QueryResult, RunRow } from '../builddb/types.js';
+
+/** Row and time limits for SQL from users (POST /sql, `portsync sql`). */
+export const SQL_LIMITS = { maxRows: 10_000, timeoutMs: 10_000 } as const;
+
+export interface PortStatus {
+  origin: string;
+  version: string | null;
+  pkgname: string | null;
+  /** success, failed, interrupted or running: the last build's status; never-built ports are not listed. */
+  lastStatus: string | null;
+  lastBuildId: string | null;
+  lastStarted: string | null;
+  lastFinished: string | null;
+  lastDurationMs: number | null;
+  lastPhase: string | null;
+  lastError: string | null;
+  log: string | null;
+  /** The last successful build (port_state.build_id). */
+  goodBuildId: string | null;
+  crc: string | null;
+  buildKey: string | null;
+  /** Set when the port failed at its current key and is blocked until its inputs change. */
+  failedKey: string | null;
+  updatedAt: string | null;
+}
+
+function sqlList(values: readonly string[]): string {
+  return values.map((v) => `'${v.replaceAll("'", "''")}'`).join(', ');
+}
+
+/** port_state joined with each port's latest build (ports that only ever failed are included). */
+export async function portStatuses(db: BuildDB, origins: readonly string[] = []): Promise<PortStatus[]> {
+  const where = origins.length ? `WHERE o.origin IN (${sqlList(origins)})` : '';
+  const r = await db.query(
+    `WITH last AS (
+       SELECT * FROM builds QUALIFY row_number() OVER (PARTITION BY origin ORDER BY started_at DESC) = 1
+     ), o AS (SELECT origin FROM port_state UNION SELECT origin FROM builds)
+     SELECT o.origin, coalesce(ps.version, last.version) AS version, coalesce(ps.pkgname, last.pkgname) AS pkgname,
+       last.status AS last_status, last.build_id::VARCHAR AS last_build_id, last.started_at AS last_started,
+       last.finished_at AS last_finished, last.duration_ms AS last_duration_ms, last.last_phase, last.error AS last_error,
+       last.log_path, ps.build_id::VARCHAR AS good_build_id, ps.crc, ps.build_key, ps.failed_key, ps.updated_at
+     FROM o LEFT JOIN port_state ps USING (origin) LEFT JOIN last USING (origin)
+     ${where}
+     ORDER BY o.origin`,
+    { maxRows: 1_000_000 },
+  );
+  return r.rows.map((row) => {
+    const v = Object.fromEntries(r.columns.map((c, i) => [c, row[i]])) as Record<string, string | number | null>;
+    return {
+      origin: String(v.origin),
+      version: v.version as string | null,
+      pkgname: v.pkgname as string | null,
+      lastStatus: v.last_status as string | null,
+      lastBuildId: v.last_build_id as string | null,
+      lastStarted: v.last_started as string | null,
+      lastFinished: v.last_finished as string | null,
+      lastDurationMs: v.last_duration_ms as number | null,
+      lastPhase: v.last_phase as string | null,
+      lastError: v.last_error as string | null,
+      log: v.log_path as string | null,
+      goodBuildId: v.good_build_id as string | null,
+      crc: v.crc as string | null,
+      buildKey: v.build_key as string | null,
+      failedKey: v.failed_key as string | null,
+      updatedAt: v.updated_at as string | null,
+    };
+  });
+}
+
+export type RunJson = Omit<RunRow, 'startedAt' | 'finishedAt'> & { startedAt: string; finishedAt: string | null };
+export type BuildJson = Omit<BuildRow, 'startedAt' | 'finishedAt' | 'keyParts'> & { startedAt: string; finishedAt: string | null };
+
+export function runJson(r: RunRow): RunJson {
+  return { ...r, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt?.toISOString() ?? null };
+}
+
+export function buildJson(b: BuildRow): BuildJson {
+  const { keyParts: _k, ...rest } = b;
+  return { ...rest, startedAt: b.startedAt.toISOString(), finishedAt: b.finishedAt?.toISOString() ?? null };
+}
+
+export async function recentRuns(db: BuildDB, limit = 20): Promise<RunJson[]> {
+  return (await db.runs(limit)).map(runJson);
+}
+
+export async function portHistory(db: BuildDB, origin: string, limit = 50): Promise<BuildJson[]> {
+  return (await db.history(origin, limit)).map(buildJson);
+}
+
+export function userQuery(db: BuildDB, sql: string): Promise<QueryResult> {
+  return db.query(sql, SQL_LIMITS);
+}
