@@ -1,0 +1,144 @@
+/**
+ * The build engine for real: the example tree built in chroot workers (root), records in a
+ * real DuckDB file, packages in a real repository.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
+import { bmakeMissing } from './helpers/minitree.js';
+import { TestProject, rootMissing } from './helpers/project.js';
+
+const skip = bmakeMissing() ?? rootMissing();
+const projects: TestProject[] = [];
+after(() => projects.forEach((p) => p.remove()));
+const project = (ports: string[], workers = 2) => {
+  const p = new TestProject({ ports, workers });
+  projects.push(p);
+  return p;
+};
+
+interface BuildRec { build_id: string; origin: string; status: string; crc: string; started_at: string; finished_at: string; duration_ms: number; last_phase: string }
+interface StateRec { origin: string; crc: string; build_key: string; build_id: string; version: string; pkgfile: string }
+
+test('one port: build, skip, rebuild on a change, keep the last good state on a failure', { skip }, async () => {
+  const p = project(['misc/help2man']);
+
+  // 1. First build.
+  const first = await p.pass();
+  assert.equal(first.status, 'success');
+  assert.deepEqual({ ...first.stats, durationMs: 0 }, { total: 1, success: 1, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, durationMs: 0 });
+  const [b1] = await p.query<BuildRec>("SELECT * FROM builds WHERE origin = 'misc/help2man'");
+  assert.equal(b1!.status, 'success');
+  assert.ok(b1!.started_at && b1!.finished_at && b1!.duration_ms >= 0);
+  assert.equal(b1!.last_phase, 'package');
+  const phases = await p.query<{ phase: string; exit_code: number }>(`SELECT phase, exit_code FROM build_phases WHERE build_id = '${b1!.build_id}' ORDER BY started_at`);
+  assert.deepEqual(phases.map((x) => x.phase), ['fetch', 'checksum', 'extract', 'patch', 'configure', 'build', 'stage', 'package']);
+  assert.ok(phases.every((x) => x.exit_code === 0));
+  const [s1] = await p.query<StateRec>("SELECT * FROM port_state WHERE origin = 'misc/help2man'");
+  assert.equal(s1!.build_id, b1!.build_id);
+  assert.match(s1!.crc, /^[0-9a-f]{8}$/);
+  assert.equal(s1!.pkgfile, 'help2man-1.49.3.tgz');
+  assert.ok(existsSync(`${p.packages}/help2man-1.49.3.tgz`));
+
+  // 2. No change: skipped, logged, no new record.
+  const second = await p.pass();
+  assert.equal(second.stats.skipped, 1);
+  assert.equal(second.stats.success, 0);
+  assert.ok(second.lines.includes('misc/help2man@1.49.3 (CRC match, skipped)'), second.lines.join('\n'));
+  assert.equal((await p.query("SELECT * FROM builds")).length, 1);
+
+  // 3. A comment in the Makefile: rebuilt, new record, new CRC.
+  p.append('misc/help2man/Makefile', '# a harmless comment\n');
+  const third = await p.pass();
+  assert.equal(third.stats.success, 1);
+  assert.equal(third.ports[0]!.reason.startsWith('port-changed'), true, third.ports[0]!.reason);
+  const builds = await p.query<BuildRec>("SELECT * FROM builds ORDER BY started_at");
+  assert.equal(builds.length, 2);
+  const [s2] = await p.query<StateRec>("SELECT * FROM port_state WHERE origin = 'misc/help2man'");
+  assert.notEqual(s2!.crc, s1!.crc);
+  assert.equal(s2!.build_id, builds[1]!.build_id);
+
+  // 4. A broken patch: failed record, CRC and package index unchanged; not retried at the same inputs.
+  p.write('misc/help2man/files/patch-zz-broken', '--- nonexistent.c.orig\n+++ nonexistent.c\n@@ -1,1 +1,1 @@\n-nothing here\n+still nothing\n');
+  const fourth = await p.pass();
+  assert.equal(fourth.status, 'failed');
+  assert.equal(fourth.stats.failed, 1);
+  assert.equal(fourth.ports[0]!.lastPhase, 'patch');
+  const [failed] = await p.query<BuildRec>("SELECT * FROM builds WHERE status = 'failed'");
+  assert.equal(failed!.last_phase, 'patch');
+  const [s3] = await p.query<StateRec>("SELECT * FROM port_state WHERE origin = 'misc/help2man'");
+  assert.equal(s3!.crc, s2!.crc);
+  assert.equal(s3!.build_id, s2!.build_id);
+  assert.equal(s3!.pkgfile, s2!.pkgfile);
+  const again = await p.pass();
+  assert.equal(again.stats.blocked, 1, 'a deterministic failure is not retried at the same inputs');
+  assert.match(again.ports[0]!.reason, /failed at these inputs/);
+  const forced = await p.pass({ force: ['misc/help2man'] });
+  assert.equal(forced.stats.failed, 1, '--force retries it');
+
+  // Reverting the breakage brings back inputs whose package is still in the repository: up to date.
+  unlinkSync(p.file('misc/help2man/files/patch-zz-broken'));
+  const reverted = await p.pass();
+  assert.equal(reverted.stats.skipped, 1);
+  // A real fix (new inputs) builds.
+  p.write('misc/help2man/files/patch-zz-broken', '');
+  const fixed = await p.pass();
+  assert.equal(fixed.stats.success, 1);
+  assert.equal((await p.query("SELECT * FROM builds WHERE status = 'success'")).length, 3);
+});
+
+test('a chain: unchanged skips, a change rebuilds it and (rebuildDependents) what depends on it', { skip }, async () => {
+  // textproc/gamma -> devel/libbeta -> devel/libalpha
+  const p = project(['textproc/gamma']);
+  const first = await p.pass();
+  assert.deepEqual(first.ports.map((x) => [x.origin, x.status]), [['devel/libalpha', 'success'], ['devel/libbeta', 'success'], ['textproc/gamma', 'success']]);
+  const order = await p.query<BuildRec>('SELECT origin, started_at, finished_at FROM builds ORDER BY started_at');
+  for (let i = 1; i < order.length; i++) assert.ok(order[i - 1]!.finished_at <= order[i]!.started_at, 'dependencies finish before dependents start');
+  const second = await p.pass();
+  assert.equal(second.stats.skipped, 3);
+
+  p.append('textproc/gamma/Makefile', '# top changed\n');
+  const top = await p.pass();
+  assert.deepEqual(top.ports.map((x) => [x.origin, x.status]), [['devel/libalpha', 'skipped'], ['devel/libbeta', 'skipped'], ['textproc/gamma', 'success']]);
+
+  p.append('devel/libbeta/Makefile', '# middle changed\n');
+  const mid = await p.pass();
+  assert.deepEqual(mid.ports.map((x) => [x.origin, x.status]), [['devel/libalpha', 'skipped'], ['devel/libbeta', 'success'], ['textproc/gamma', 'success']]);
+  const gamma = mid.ports.find((x) => x.origin === 'textproc/gamma')!;
+  assert.match(gamma.reason, /dependency-changed: dependency devel\/libbeta/);
+});
+
+test('a failure blocks only its dependents; a diamond builds in dependency order', { skip }, async () => {
+  const p = project(['textproc/gamma', 'math/numcalc', 'misc/help2man']);
+  p.write('devel/libalpha/files/patch-zz-broken', '--- nope.c.orig\n+++ nope.c\n@@ -1 +1 @@\n-a\n+b\n');
+  const r = await p.pass();
+  const status = Object.fromEntries(r.ports.map((x) => [x.origin, x.status]));
+  assert.equal(status['devel/libalpha'], 'failed');
+  assert.equal(status['devel/libbeta'], 'blocked');
+  assert.equal(status['textproc/gamma'], 'blocked');
+  assert.equal(status['misc/help2man'], 'success');
+  assert.equal(status['math/numcalc'], 'success');
+  assert.match(r.ports.find((x) => x.origin === 'devel/libbeta')!.reason, /dependency devel\/libalpha failed in patch/);
+  assert.equal(r.stats.failed, 1);
+  assert.equal(r.stats.blocked, 2);
+  assert.equal(r.stats.total, r.ports.length);
+  const rows = await p.query<BuildRec>('SELECT origin, started_at, finished_at FROM builds');
+  const at = Object.fromEntries(rows.map((x) => [x.origin, x]));
+  for (const [dependent, dependency] of [['math/numcalc', 'math/numadd'], ['math/numcalc', 'math/nummul'], ['math/numadd', 'math/numbase'], ['math/nummul', 'math/numbase']]) {
+    assert.ok(at[dependency]!.finished_at <= at[dependent]!.started_at, `${dependency} before ${dependent}`);
+  }
+  assert.equal(rows.some((x) => x.origin === 'devel/libbeta'), false, 'a blocked port is never attempted');
+  const [run] = await p.query<{ status: string; failed: number; blocked: number; success: number }>('SELECT * FROM runs');
+  assert.equal(run!.status, 'failed');
+  assert.equal(run!.blocked, 2);
+});
+
+test('missing package: an up-to-date port whose package vanished is rebuilt', { skip }, async () => {
+  const p = project(['misc/help2man']);
+  await p.pass();
+  rmSync(`${p.packages}/help2man-1.49.3.tgz`);
+  const r = await p.pass();
+  assert.equal(r.stats.success, 1);
+  assert.match(r.ports[0]!.reason, /package-missing/);
+  mkdirSync(p.packages, { recursive: true });
+});

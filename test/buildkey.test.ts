@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canonicalJSON, computeBuildKey, diffKeyParts, reasonKindOf } from '../src/fingerprint/buildKey.js';
+import type { BuildKeyParts } from '../src/fingerprint/types.js';
+
+function parts(over: Partial<BuildKeyParts> = {}): BuildKeyParts {
+  return {
+    portCrc: '0a1b2c3d',
+    makefiles: { 'Mk/bsd.port.mk': '11111111', 'Mk/Uses/gmake.mk': '22222222' },
+    vars: { WITH_DOCS: 'yes' },
+    options: ['DOCS', 'NLS'],
+    environment: { backend: 'chroot', make: 'bmake', format: '1' },
+    dependencies: { 'devel/libfoo': 'a'.repeat(64) },
+    ...over,
+  };
+}
+
+test('build key is a SHA-256 hex digest that ignores key insertion order and option order', () => {
+  const a = parts();
+  const b: BuildKeyParts = {
+    dependencies: { 'devel/libfoo': 'a'.repeat(64) },
+    environment: { format: '1', make: 'bmake', backend: 'chroot' },
+    options: ['NLS', 'DOCS'],
+    vars: { WITH_DOCS: 'yes' },
+    makefiles: { 'Mk/Uses/gmake.mk': '22222222', 'Mk/bsd.port.mk': '11111111' },
+    portCrc: '0a1b2c3d',
+  };
+  assert.match(computeBuildKey(a), /^[0-9a-f]{64}$/);
+  assert.equal(computeBuildKey(a), computeBuildKey(b));
+});
+
+test('every part changes the key', () => {
+  const base = computeBuildKey(parts());
+  const variants: Partial<BuildKeyParts>[] = [
+    { portCrc: '0a1b2c3e' },
+    { makefiles: { 'Mk/bsd.port.mk': '11111112', 'Mk/Uses/gmake.mk': '22222222' } },
+    { vars: { WITH_DOCS: 'no' } },
+    { options: ['DOCS'] },
+    { environment: { backend: 'host', make: 'bmake', format: '1' } },
+    { dependencies: { 'devel/libfoo': 'b'.repeat(64) } },
+    { dependencies: {} },
+  ];
+  const keys = new Set(variants.map((v) => computeBuildKey(parts(v))));
+  assert.equal(keys.size, variants.length);
+  assert.ok(!keys.has(base));
+});
+
+test('canonicalJSON sorts nested keys and keeps array order', () => {
+  assert.equal(canonicalJSON({ b: { y: 1, x: [2, 1] }, a: null }), '{"a":null,"b":{"x":[2,1],"y":1}}');
+});
+
+test('equal parts have no changes', () => {
+  assert.deepEqual(diffKeyParts(parts(), parts()), []);
+});
+
+test('port CRC change is port-changed', () => {
+  const ch = diffKeyParts(parts(), parts({ portCrc: 'ffffffff' }));
+  assert.equal(ch.length, 1);
+  assert.equal(ch[0]!.part, 'port');
+  assert.equal(ch[0]!.detail, 'port CRC 0a1b2c3d → ffffffff');
+  assert.equal(reasonKindOf(ch[0]!), 'port-changed');
+});
+
+test('framework makefile changes are framework-changed, master port files are port-changed', () => {
+  const cur = parts({
+    makefiles: { 'Mk/bsd.port.mk': '99999999', 'Mk/Uses/cmake.mk': '33333333', 'lang/python311/Makefile.version': '44444444' },
+  });
+  const ch = diffKeyParts(parts(), cur);
+  const byDetail = Object.fromEntries(ch.map((c) => [c.detail, c]));
+  const changed = byDetail['makefile Mk/bsd.port.mk changed (11111111 → 99999999)'];
+  assert.ok(changed, JSON.stringify(ch));
+  assert.equal(reasonKindOf(changed), 'framework-changed');
+  assert.deepEqual(byDetail['makefile Mk/Uses/cmake.mk added']?.items, ['Mk/Uses/cmake.mk']);
+  assert.deepEqual(byDetail['makefile Mk/Uses/gmake.mk removed']?.items, ['Mk/Uses/gmake.mk']);
+  const master = byDetail['makefile lang/python311/Makefile.version added'];
+  assert.ok(master);
+  assert.equal(reasonKindOf(master), 'port-changed');
+});
+
+test('many changed items are grouped into one change listing them', () => {
+  const old = parts({ makefiles: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`Mk/f${i}.mk`, '00000000'])) });
+  const cur = parts({ makefiles: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`Mk/f${i}.mk`, '11111111'])) });
+  const ch = diffKeyParts(old, cur);
+  assert.equal(ch.length, 1);
+  assert.equal(ch[0]!.items?.length, 8);
+  assert.match(ch[0]!.detail, /^8 framework makefiles changed: Mk\/f0\.mk, .* and 3 more$/);
+});
+
+test('vars and options are options-changed; environment is framework-changed; dependencies are dependency-changed', () => {
+  const cur = parts({
+    vars: { WITH_DOCS: 'no', WITH_X11: 'yes' },
+    options: ['NLS', 'X11'],
+    environment: { backend: 'host', make: 'bmake', format: '1' },
+    dependencies: { 'devel/libfoo': 'b'.repeat(64), 'devel/gmake': 'c'.repeat(64) },
+  });
+  const ch = diffKeyParts(parts(), cur);
+  const found = ch.map((c) => [c.part, c.detail, reasonKindOf(c)]);
+  assert.deepEqual(found, [
+    ['vars', 'variable WITH_DOCS changed ("yes" → "no")', 'options-changed'],
+    ['vars', 'variable WITH_X11 added', 'options-changed'],
+    ['options', 'options added: X11', 'options-changed'],
+    ['options', 'options removed: DOCS', 'options-changed'],
+    ['environment', 'environment backend changed ("chroot" → "host")', 'framework-changed'],
+    ['dependencies', 'dependency devel/libfoo key changed', 'dependency-changed'],
+    ['dependencies', 'dependency devel/gmake added', 'dependency-changed'],
+  ]);
+  const removed = diffKeyParts(parts(), parts({ dependencies: {} }));
+  assert.deepEqual(removed, [{ part: 'dependencies', detail: 'dependency devel/libfoo removed', items: ['devel/libfoo'] }]);
+});
