@@ -1,0 +1,51 @@
+/** Shared pieces of the benchmarks: a generated tree cached between runs, a project around it, timing. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDesiredState } from '../src/config/load.js';
+import type { DesiredState } from '../src/config/types.js';
+import { generateTree } from './gen-tree.js';
+
+export interface BenchArgs { ports: number; dir: string }
+
+export function benchArgs(defaults: { ports: number }): BenchArgs {
+  const { values } = parseArgs({ options: { ports: { type: 'string' }, dir: { type: 'string' } }, strict: false });
+  const ports = Number(values.ports ?? defaults.ports);
+  return { ports, dir: typeof values.dir === 'string' ? values.dir : join(tmpdir(), `portsync-bench-${ports}`) };
+}
+
+/** A generated tree of `ports` ports under `dir/ports` (made once, then reused), with a builds.yaml for the whole tree. */
+export async function benchProject(args: BenchArgs, extraYaml = ''): Promise<{ state: DesiredState; tree: string; config: string }> {
+  const tree = join(args.dir, 'ports');
+  if (!existsSync(join(tree, 'Mk'))) {
+    mkdirSync(args.dir, { recursive: true });
+    const t = performance.now();
+    const s = generateTree({ ports: args.ports, out: tree });
+    console.log(`generated ${s.ports} ports (${s.edges} dependency entries) in ${ms(performance.now() - t)}`);
+  }
+  const config = join(args.dir, 'builds.yaml');
+  writeFileSync(config, [
+    'portsTree: { path: ports }',
+    'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
+    'environment: { backend: host }',
+    'ports:\n  - "*/*"',
+    extraYaml,
+  ].join('\n'));
+  return { state: await loadDesiredState(config), tree, config };
+}
+
+export const ms = (x: number) => `${Math.round(x)} ms`;
+
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+}
+
+/** Prints a two-column table of figures against their targets. */
+export function report(title: string, rows: [string, string, string?][]): void {
+  console.log(`\n${title}`);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  for (const [k, v, target] of rows) console.log(`  ${k.padEnd(w)}  ${v.padStart(12)}${target ? `   (target ${target})` : ''}`);
+}

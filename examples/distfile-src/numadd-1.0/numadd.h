@@ -1,0 +1,4 @@
+#ifndef NUMADD_H
+#define NUMADD_H
+int num_add(int a, int b);
+#endif

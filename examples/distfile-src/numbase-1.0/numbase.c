@@ -1,0 +1,6 @@
+#include "numbase.h"
+
+int nb_square(int x)
+{
+	return x * x;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# fetch.sh: fetches each of DISTFILES missing from DISTDIR, trying MASTER_SITES in order.
+# A site is a file:// URL, a local directory, or any URL curl understands.
+# Each file is written to a temporary name first and renamed when complete.
+[ -n "$DISTFILES" ] || exit 0
+mkdir -p "$DISTDIR" || { echo "===>  $PKGNAME: cannot create DISTDIR $DISTDIR" >&2; exit 1; }
+for file in $DISTFILES; do
+	[ -f "$DISTDIR/$file" ] && continue
+	tmp="$DISTDIR/.$file.fetch.$$"
+	ok=
+	for site in $MASTER_SITES; do
+		echo "===>  Fetching $site$file"
+		case $site in
+			file://*) cp "${site#file://}$file" "$tmp" ;;
+			/*) cp "$site$file" "$tmp" ;;
+			*) curl -fsSL -o "$tmp" "$site$file" ;;
+		esac && mv -f "$tmp" "$DISTDIR/$file" && { ok=1; break; }
+		rm -f "$tmp"
+	done
+	if [ -z "$ok" ]; then
+		echo "===>  $PKGNAME: could not fetch $file from any of: $MASTER_SITES" >&2
+		exit 1
+	fi
+done
