@@ -207,7 +207,9 @@ function dependenciesOf(ports: PlannedPort[], i: number, hubCount: number, rnd: 
   for (let tries = 0; entries.length < want && tries < want * 4 && earlier > 0; tries++) {
     // Skewed towards recent ports: libraries tend to sit close to their users.
     const d = hubCount + Math.floor(Math.pow(rnd(), 0.7) * earlier);
-    if (used.has(d) || d >= i) continue;
+    // IGNOREd ports are leaves here: in a real tree a dependency on one would block its
+    // dependents' whole cone, which a benchmark of a buildable tree must not measure.
+    if (used.has(d) || d >= i || ports[d]!.ignored) continue;
     used.add(d);
     const r = rnd();
     const kind: Entry['kind'] = r < 0.4 ? 'BUILD' : r < 0.65 ? 'LIB' : 'RUN';

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanPorts, type ScanOptions } from '../src/ports/scanner.js';
@@ -32,8 +32,15 @@ before(() => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test('lists port directories, skipping Mk and dot-dirs', () => {
-  assert.deepEqual(listPortDirs(tree), ['devel/base', 'devel/lib', 'devel/tool', 'lang/py', 'misc/app', 'misc/badflavor', 'misc/broken', 'misc/needsghost']);
+test('lists port directories, skipping Mk and dot-dirs; a glob-matched directory without a Makefile is no port', { skip }, async () => {
+  mkdirSync(join(tree, 'misc', 'notaport'));
+  assert.deepEqual(listPortDirs(tree), ['devel/base', 'devel/lib', 'devel/tool', 'lang/py', 'misc/app', 'misc/badflavor', 'misc/broken', 'misc/needsghost', 'misc/notaport']);
+  const r = await scanPorts(['devel/base', 'misc/notaport'], { ...opts, cacheFile: null, optional: new Set(['misc/notaport']) });
+  assert.deepEqual(r.roots, ['devel/base']);
+  assert.equal(r.problems.size, 0);
+  const exact = await scanPorts(['misc/notaport'], { ...opts, cacheFile: null });
+  assert.equal(exact.problems.get('misc/notaport')!.kind, 'no-such-port');
+  rmSync(join(tree, 'misc', 'notaport'), { recursive: true });
 });
 
 test('reads the closure with real bmake: flavors, dependency kinds, warnings', { skip }, async () => {

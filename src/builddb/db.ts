@@ -615,6 +615,25 @@ export class BuildDB {
     );
   }
 
+  /** recordSuccess for many ports in one transaction (adopting an existing package repository; benchmarks). */
+  async recordSuccesses(items: readonly (SuccessInput & { origin: string })[]): Promise<void> {
+    const operation = 'recordSuccesses';
+    this.assertWritable(operation);
+    for (const s of items) {
+      this.checkCRC(operation, s.origin, s.crc, s.buildKey);
+      this.checkPackage(operation, s.origin, s);
+    }
+    await this.op(operation, {}, (c) =>
+      BuildDB.tx(c, async () => {
+        const now = new Date();
+        for (const s of items) {
+          await BuildDB.upsertCRC(c, s.origin, s.crc, s.buildKey, s.keyParts, now);
+          await BuildDB.upsertPackage(c, s.origin, s, now);
+        }
+      }),
+    );
+  }
+
   /** Marks that the port failed at this build key, so it is not retried until its inputs change. */
   async recordFailure(origin: string, buildKey: string, buildId: string): Promise<void> {
     const operation = 'recordFailure';

@@ -22,10 +22,21 @@ export interface DirEntryState {
 
 export const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
+/** A directory of a port (`''` for the port directory itself) and what identifies its listing. */
+export interface DirState { rel: string; mtimeMs: number; ino: number }
+
 /** Lists a port directory's files (recursively, sorted by relative path) with their stat data. */
 export function listPortFiles(portDir: string): DirEntryState[] {
+  return listPortTree(portDir).files;
+}
+
+/** The port's files and, for each of its directories, the stat data that changes when entries are added or removed. */
+export function listPortTree(portDir: string): { files: DirEntryState[]; dirs: DirState[] } {
   const out: DirEntryState[] = [];
+  const dirs: DirState[] = [];
   const walk = (abs: string, rel: string) => {
+    const st = lstatSync(abs);
+    dirs.push({ rel, mtimeMs: st.mtimeMs, ino: st.ino });
     for (const name of readdirSync(abs)) {
       if (SKIPPED_NAMES.has(name)) continue;
       const p = join(abs, name);
@@ -36,7 +47,12 @@ export function listPortFiles(portDir: string): DirEntryState[] {
     }
   };
   walk(portDir, '');
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files: out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0)), dirs };
+}
+
+/** The stat data of known entries, for revalidating a listing without reading directories. */
+export function entryStateOf(portDir: string, rel: string): DirEntryState {
+  return entryState(rel, lstatSync(join(portDir, rel)));
 }
 
 function entryState(rel: string, st: Stats): DirEntryState {

@@ -88,9 +88,10 @@ export function buildGraph(roots: readonly string[], scan: ScanResult): PortGrap
       dep.rdeps.add(n.origin);
     }
   }
+  const seen = new Set<string>();
   for (const r of roots) {
     const n = nodeFor(r);
-    if (!g.roots.includes(n.origin)) g.roots.push(n.origin);
+    if (!seen.has(n.origin)) { seen.add(n.origin); g.roots.push(n.origin); }
   }
   return g;
 }

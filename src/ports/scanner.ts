@@ -7,9 +7,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MetadataCache } from './cache.js';
 import { PortMetadataError, MalformedDependencyError } from './errors.js';
-import { parsePortAnswer, queryPort, treeRelative, type MakeSettings } from './make.js';
+import { parsePortAnswer, queryPort, treeRelative, type MakeAnswer, type MakeSettings } from './make.js';
 import { canonicalOrigin, parseOrigin } from './origin.js';
-import { hasMakefile } from './tree.js';
 import type { PortMeta } from './types.js';
 
 export interface ScannedPort {
@@ -37,6 +36,8 @@ export interface ScanOptions {
   concurrency?: number;
   /** Per-port make variables (from builds.yaml), by origin as written there. */
   varsFor?: (origin: string) => Record<string, string>;
+  /** Roots that came from a glob: a directory without a Makefile among them is not a port, and is dropped silently. */
+  optional?: ReadonlySet<string>;
 }
 
 export interface ScanResult {
@@ -44,6 +45,8 @@ export interface ScanResult {
   ports: Map<string, ScannedPort>;
   /** Origins (as written) that could not be read, and why. */
   problems: Map<string, ScanProblem>;
+  /** The roots that were read (optional roots that are not ports are left out). */
+  roots: string[];
   /** Maps an origin as written (`cat/p`, `cat/p@default`, `cat/p@other`) to its node, if it resolved. */
   resolve(origin: string): string | undefined;
   stats: { ports: number; makeCalls: number; cached: number; durationMs: number; dirsRehashed: number };
@@ -65,6 +68,25 @@ function limiter(n: number) {
   };
 }
 
+/**
+ * Caches stay in memory between scans of one process (the daemon): no re-reading of the cache
+ * file, and answers already parsed are not parsed again. Every scan still checks every input.
+ */
+const openCaches = new Map<string, MetadataCache>();
+const parsed = new WeakMap<MakeAnswer, PortMeta>();
+
+function openCache(file: string | null, tree: string, settings: string): MetadataCache {
+  const key = `${file}\0${tree}`;
+  const open = file ? openCaches.get(key) : undefined;
+  if (open && open.settings === settings) {
+    open.beginScan();
+    return open;
+  }
+  const cache = MetadataCache.open(file, tree, settings);
+  if (file) openCaches.set(key, cache);
+  return cache;
+}
+
 /** Identity of the make settings: a cache made under other settings is not reused. */
 export function settingsIdentity(s: MakeSettings): string {
   return JSON.stringify([s.command, s.portsTree, s.emptyLocalbase, s.env, s.vars]);
@@ -74,7 +96,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   const t0 = performance.now();
   const { settings } = opts;
   const tree = settings.portsTree;
-  const cache = MetadataCache.open(opts.cacheFile, tree, settingsIdentity(settings));
+  const cache = openCache(opts.cacheFile, tree, settingsIdentity(settings));
   const limit = limiter(opts.concurrency ?? availableParallelism());
   const varsFor = opts.varsFor ?? (() => ({}));
   const ports = new Map<string, ScannedPort>();
@@ -92,12 +114,15 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       makeCalls++;
     }
     const portDir = join(tree, dir);
-    const portCrc = cache.portCrc(dir);
+    const portCrc = cache.portCrc(dir) ?? '';
     const inputs: Record<string, string> = {};
     const absInputs: Record<string, string> = {};
-    let meta: PortMeta | undefined;
+    let meta = parsed.get(answer);
     try {
-      meta = parsePortAnswer(settings, dir, flavor, vars, answer);
+      if (!meta) {
+        meta = parsePortAnswer(settings, dir, flavor, vars, answer);
+        parsed.set(answer, meta);
+      }
     } finally {
       // Even a failed answer is cached (keyed on the same inputs): an unchanged broken port is not re-run.
       const files = meta?.makefiles ?? [];
@@ -132,7 +157,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       if (canonical === dir) return dir;
       return evaluateInto(canonical, dir, flavor, varsFor(origin));
     }
-    if (!hasMakefile(join(tree, dir))) return problem(origin, 'no-such-port', `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})`);
+    if (cache.portCrc(dir) === null) return problem(origin, 'no-such-port', `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})`);
     const canonical = await evaluateInto(dir, dir, '', varsFor(dir));
     if (canonical === undefined) return undefined;
     // Options given for `dir@<default flavor>` in builds.yaml belong to this same node.
@@ -169,7 +194,9 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     return p;
   }
 
-  for (const o of roots) void request(o);
+  const optional = opts.optional ?? new Set<string>();
+  const keptRoots = roots.filter((o) => !optional.has(o) || cache.portCrc(parseOrigin(o).dir) !== null);
+  for (const o of keptRoots) void request(o);
   // Requests keep adding requests (dependencies); wait until no new one appears.
   for (let seen = -1; seen !== resolved.size; ) {
     seen = resolved.size;
@@ -181,6 +208,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   return {
     ports,
     problems,
+    roots: keptRoots,
     resolve: (origin) => final.get(origin),
     stats: {
       ports: ports.size,

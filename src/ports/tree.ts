@@ -9,7 +9,11 @@ export function isCategoryName(name: string): boolean {
   return !name.startsWith('.') && !NOT_CATEGORIES.has(name);
 }
 
-/** All port directories (`cat/name`), sorted. Cheap: one readdir per category, one stat per port. */
+/**
+ * Candidate port directories (`cat/name`), sorted: every subdirectory of a category. Cheap:
+ * one readdir per category. The scanner reads each one it needs and drops those without a
+ * Makefile (see ScanOptions.optional); `hasMakefile` checks one directly.
+ */
 export function listPortDirs(tree: string): string[] {
   const out: string[] = [];
   for (const cat of readdirSync(tree, { withFileTypes: true })) {
@@ -17,7 +21,7 @@ export function listPortDirs(tree: string): string[] {
     const catPath = join(tree, cat.name);
     for (const port of readdirSync(catPath, { withFileTypes: true })) {
       if (!port.isDirectory() || port.name.startsWith('.')) continue;
-      if (hasMakefile(join(catPath, port.name))) out.push(`${cat.name}/${port.name}`);
+      out.push(`${cat.name}/${port.name}`);
     }
   }
   return out.sort();

@@ -45,12 +45,14 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   const selected = new Map(match.selected);
   for (const sel of match.unmatched) if (!sel.isGlob) selected.set(sel.pattern, sel);
   const roots = [...new Set([...selected.keys(), ...(opts.extraRoots ?? [])])];
+  const globbed = new Set([...selected].filter(([, sel]) => sel.isGlob).map(([o]) => o));
   const scan = await scanPorts(roots, {
+    optional: globbed,
     settings: makeSettingsOf(state, tree),
     cacheFile: join(state.paths.buildBase, 'metadata-cache.json'),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
   });
-  const graph = buildGraph(roots, scan);
+  const graph = buildGraph(scan.roots, scan);
   return { state, tree, scan, graph, cycles: findCycles(graph), selected, emptyGlobs: match.unmatched.filter((s) => s.isGlob) };
 }

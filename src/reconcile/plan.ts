@@ -4,13 +4,13 @@
  * dependents' keys (when policy.rebuildDependents is on) and every decision can be explained
  * by comparing the stored key parts with the current ones.
  */
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesiredState } from '../config/types.js';
 import { computeBuildKey, diffKeyParts, reasonKindOf } from '../fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import { formatCycle } from '../graph/cycles.js';
-import { buildOrder, waitingCounts } from '../graph/order.js';
+import { topologicalOrder } from '../graph/order.js';
 import type { Observation } from './observe.js';
 
 /** Bumped when the way portsync builds changes what a package contains. */
@@ -51,7 +51,7 @@ export interface PlannedPort {
 export interface PlanSummary { total: number; build: number; skip: number; ignored: number; blocked: number }
 
 export interface Plan {
-  /** Dependencies first; the ready port with most ports waiting on it first. */
+  /** Dependencies first (ties by origin). */
   ports: PlannedPort[];
   summary: PlanSummary;
   /** Human-readable problems of the desired state (cycles, unreadable ports, unmatched globs). */
@@ -84,12 +84,22 @@ export function packagePath(state: DesiredState, pkgfile: string): string {
   return join(state.paths.packages, 'All', pkgfile);
 }
 
+/** The package files in the repository (`<packages>/All`): one readdir instead of a stat per port. */
+function repositoryFiles(state: DesiredState): Set<string> {
+  try {
+    return new Set(readdirSync(join(state.paths.packages, 'All')));
+  } catch {
+    return new Set();
+  }
+}
+
 export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const { graph, state } = obs;
   const force = opts.force ?? new Set<string>();
   const decided = new Map<string, PlannedPort>();
   const problems: string[] = [];
   const environment = environmentIdentity(state);
+  const packages = repositoryFiles(state);
 
   // Why a node cannot be built at all, before looking at the database.
   const blockedBy = new Map<string, Reason>();
@@ -106,8 +116,9 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   }
   for (const sel of obs.emptyGlobs) problems.push(`${state.file}:${sel.line}:${sel.col}: "${sel.pattern}" matches no port`);
 
-  const all = new Set(graph.nodes.keys());
-  const order = buildOrder(graph, all, waitingCounts(graph, all));
+  // Dependencies first (the scheduler orders what it builds by how many ports wait on each).
+  const order = topologicalOrder(graph, new Set(graph.nodes.keys()));
+  const all = graph.nodes.keys();
   const inOrder = new Set(order);
   for (const o of [...all].sort()) if (!inOrder.has(o)) order.push(o); // cycle members and what hangs on them
 
@@ -153,7 +164,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       continue;
     }
     const known = opts.known.get(origin);
-    const pkgExists = existsSync(packagePath(state, meta.pkgfile));
+    const pkgExists = packages.has(meta.pkgfile);
     if (p.suspended) {
       p.action = pkgExists ? 'skip' : 'blocked';
       p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });

@@ -134,15 +134,16 @@ async function buildSkeleton(root: string): Promise<string[]> {
 }
 
 /**
- * Starts the process whose private mount namespace holds the environment's mounts: it mounts
- * the table, says "ready" and sleeps until killed. Its namespace, and every mount in it,
- * vanishes with the last process in it.
+ * Starts the holder: `unshare` (in the new mount namespace itself) whose child, pid 1 of a new
+ * PID namespace, mounts the table, says "ready" and sleeps. Every run enters both namespaces, so
+ * when the holder dies (destroy, or portsync dying: --pdeathsig) the kernel kills every process
+ * of every run, and the mounts vanish with the last of them.
  */
 function startHolder(slot: number, fstab: string): Promise<{ holder: ChildProcess; exited: Promise<void> }> {
   // --pdeathsig: if portsync dies (even SIGKILL), the holder dies and the namespace's mounts with it.
   const holder = spawn(
     'setpriv',
-    ['--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--',
+    ['--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--',
       'sh', '-c', 'mount -a -T "$1" && echo ready && exec sleep infinity', 'portsync-holder', fstab],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: WRAPPER_ENV },
   );
@@ -195,8 +196,8 @@ class ChrootEnvironment implements BuildEnvironment {
     const pairs = checkEnv(spec.env);
     const cwd = spec.cwd ?? this.inside.construction;
     const command = [
-      'setpriv', '--pdeathsig', 'KILL',
-      'nsenter', `--target=${this.holder.pid}`, '--mount', '--',
+      // Entering the holder's PID namespace ties the run to the holder's life (and so to portsync's).
+      'nsenter', `--mount=/proc/${this.holder.pid}/ns/mnt`, `--pid=/proc/${this.holder.pid}/ns/pid_for_children`, '--',
       'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, '--',
       'perl', '-e', INIT, this.root, cwd, String(pairs.length), ...pairs, ...spec.argv,
     ];

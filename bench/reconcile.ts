@@ -1,0 +1,88 @@
+/**
+ * Reconcile benchmark on a generated 10,000-port tree in a git repository, with a build
+ * database seeded as if every port had been built (one transaction, empty package files):
+ *  - a no-change pass (observe, plan, record the run) in a long-lived process like the daemon,
+ *    and the same as a fresh `portsync plan` process;
+ *  - a one-port commit: time until the plan is ready, and what it plans.
+ *   tsx bench/reconcile.ts [--ports 10000] [--dir DIR]
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BuildDB } from '../src/builddb/db.js';
+import { LineProgress } from '../src/build/progress.js';
+import { knownFromRows } from '../src/reconcile/known.js';
+import { observe } from '../src/reconcile/observe.js';
+import { makePlan } from '../src/reconcile/plan.js';
+import { reconcilePass } from '../src/reconcile/pass.js';
+import { benchArgs, benchProject, ms, report, timed } from './lib.js';
+
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promise<void> {
+  args = { ...args, dir: args.dir.replace(/portsync-bench-/, 'portsync-bench-reconcile-') };
+  const { state, tree, config } = await benchProject(args);
+  if (!existsSync(join(tree, '.git'))) {
+    git(tree, 'init', '-q', '-b', 'main');
+    git(tree, 'add', '-A');
+    git(tree, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', 'generated tree');
+  }
+  // Seed: every buildable port recorded as built at its current key, its package present.
+  const seedStart = performance.now();
+  const obs = await observe(state);
+  const db = await BuildDB.open(state.paths.database);
+  const plan0 = makePlan(obs, { known: knownFromRows(await db.allPortState()) });
+  const toSeed = plan0.ports.filter((p) => p.action === 'build');
+  mkdirSync(join(state.paths.packages, 'All'), { recursive: true });
+  for (const p of toSeed) writeFileSync(join(state.paths.packages, 'All', p.pkgfile!), '');
+  await db.recordSuccesses(toSeed.map((p) => ({ origin: p.origin, crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, version: p.version, buildId: crypto.randomUUID(), pkgfile: p.pkgfile!, pkgname: p.pkgname })));
+  await db.close();
+  const seedMs = performance.now() - seedStart;
+
+  // No-change passes in one process (the daemon's case): the first warms the in-memory cache.
+  const passes: number[] = [];
+  let skipped = 0;
+  let built = 0;
+  for (let i = 0; i < 4; i++) {
+    const [r, t] = await timed(() => reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {} }));
+    passes.push(t);
+    skipped = r.stats.skipped;
+    built = r.stats.success + r.stats.failed;
+  }
+  const warm = passes.slice(1).sort((a, b) => a - b);
+  const cli = (argv: string[]) => {
+    const t = performance.now();
+    try { execFileSync(process.execPath, [join(import.meta.dirname, '../bin/portsync.js'), '--config', config, ...argv], { stdio: 'ignore' }); } catch { /* exit 1 = work to do */ }
+    return performance.now() - t;
+  };
+  const cliPlan = cli(['plan']);
+
+  // One-port commit: a leaf port (nothing depends on it) changes.
+  const leaf = [...obs.graph.nodes.values()].find((n) => n.port && !n.port.meta.ignore && n.rdeps.size === 0 && !n.port.meta.flavors.length)!.port!.meta.dir;
+  appendFileSync(join(tree, leaf, 'Makefile'), `# bench change ${Date.now()}\n`);
+  git(tree, 'add', '-A');
+  git(tree, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', `bench: touch ${leaf}`);
+  const [planned, planMs] = await timed(async () => {
+    const o = await observe(state);
+    const rdb = await BuildDB.open(state.paths.database, { readOnly: true });
+    try {
+      return makePlan(o, { known: knownFromRows(await rdb.allPortState()) });
+    } finally {
+      await rdb.close();
+    }
+  });
+  const toBuild = planned.ports.filter((p) => p.action === 'build').map((p) => p.origin);
+  const cliOne = cli(['plan']);
+  report(`reconcile on ${obs.scan.stats.ports} ports (${args.ports} port directories), ${tree}`, [
+    ['seeding the database', ms(seedMs)],
+    ['no-change pass, first in process', ms(passes[0]!)],
+    ['no-change pass, warm (median)', ms(warm[Math.floor(warm.length / 2)]!), '<= 1000 ms'],
+    ['  skipped / built', `${skipped} / ${built}`],
+    ['`portsync plan`, fresh process', ms(cliPlan)],
+    [`one-port commit -> plan ready (${leaf})`, ms(planMs), '<= 2000 ms'],
+    ['  ports planned to build', toBuild.join(' ') || '(none)'],
+    ['one-port commit, fresh `portsync plan`', ms(cliOne)],
+  ]);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchReconcile();

@@ -1,0 +1,341 @@
+/**
+ * The daemon's pass loop, level-triggered: a request only marks a pass as needed. One pass runs
+ * at a time; requests during a pass coalesce into exactly one more pass after it; requests are
+ * debounced; a periodic resync runs a pass anyway; transient failures are retried with
+ * exponential backoff. Every pass re-reads builds.yaml and keeps the last good desired state when
+ * the file is invalid — an invalid file never means "build nothing".
+ */
+import { simpleGit } from 'simple-git';
+import { LineProgress, type Progress } from '../build/progress.js';
+import type { FailSafeBuildDB } from '../builddb/failsafe.js';
+import { reconcileJson } from '../cli/reconcile.js';
+import { loadDesiredState } from '../config/load.js';
+import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
+import type { DesiredState } from '../config/types.js';
+import { PortsyncError } from '../errors.js';
+import { reconcilePass, type PassOptions, type PassResult } from './pass.js';
+
+export type PassTrigger = 'manual' | 'watch' | 'git-push' | 'webhook' | 'resync' | 'startup';
+
+/** When several triggers coalesce into one pass, the run records the most deliberate one. */
+const TRIGGER_PRIORITY: readonly PassTrigger[] = ['manual', 'webhook', 'git-push', 'startup', 'watch', 'resync'];
+/** Triggers a person or a hook asked for explicitly: not debounced. */
+const IMMEDIATE: ReadonlySet<PassTrigger> = new Set(['manual', 'startup']);
+const MAX_REASONS = 20;
+
+/** The loop was stopped before the requested pass could run. */
+export class LoopStoppedError extends PortsyncError {
+  constructor(readonly trigger: string) {
+    super(`the daemon is stopping; the ${trigger} pass was not run`);
+  }
+}
+
+export interface BeforePassContext {
+  state: DesiredState;
+  trigger: PassTrigger;
+  reasons: readonly string[];
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+/** Runs before each pass (after builds.yaml is re-read); may point the pass at another tree/commit (commit mode). */
+export type BeforePass = (ctx: BeforePassContext) => Promise<Partial<Pick<PassOptions, 'tree' | 'gitCommit'>> | void>;
+
+export interface PassLoopOptions {
+  configFile: string;
+  /** The desired state the daemon started with (the first "last good" one). */
+  state: DesiredState;
+  /** The daemon's open database, shared by every pass. */
+  db: FailSafeBuildDB;
+  log: (line: string) => void;
+  beforePass?: BeforePass;
+  /** Retry delays for transient failures: initialMs, doubled each time, capped at maxMs. */
+  backoff?: { initialMs: number; maxMs: number };
+  /** Called when a re-read builds.yaml differs from the last good one. */
+  onStateChange?: (state: DesiredState) => void;
+}
+
+export interface BuildingPort {
+  slot: number;
+  origin: string;
+  phase: string;
+  since: string;
+}
+
+export interface CurrentPass {
+  trigger: PassTrigger;
+  reasons: string[];
+  startedAt: string;
+  /** config → fetch → prepare (read the tree, plan) → build. */
+  phase: 'config' | 'fetch' | 'prepare' | 'build';
+  toBuild: number;
+  done: number;
+  building: BuildingPort[];
+}
+
+export type LastPass = ReturnType<typeof reconcileJson> & { trigger: PassTrigger; reasons: string[]; startedAt: string; finishedAt: string };
+
+export interface LoopStatus {
+  current: CurrentPass | null;
+  pending: { triggers: PassTrigger[]; reasons: string[] } | null;
+  lastPass: LastPass | null;
+  lastError: { message: string; at: string } | null;
+  retry: { attempt: number; at: string } | null;
+  passes: number;
+  config: { file: string; errors: ConfigIssue[]; errorText: string[]; lastGoodAt: string };
+}
+
+interface Waiter {
+  resolve(r: PassResult): void;
+  reject(e: unknown): void;
+}
+
+interface Batch {
+  triggers: Set<PassTrigger>;
+  reasons: string[];
+  force: Set<string>;
+  waiters: Waiter[];
+  firstAt: number;
+  lastAt: number;
+}
+
+/** Wraps the line progress and remembers what is building, for /status. */
+class TrackingProgress implements Progress {
+  constructor(
+    private readonly current: CurrentPass,
+    private readonly inner: Progress,
+  ) {}
+  start(total: number, workers: number): void {
+    this.current.phase = 'build';
+    this.current.toBuild = total;
+    this.inner.start(total, workers);
+  }
+  portStarted(slot: number, origin: string): void {
+    this.current.building = this.current.building.filter((b) => b.slot !== slot);
+    this.current.building.push({ slot, origin, phase: 'start', since: new Date().toISOString() });
+    this.inner.portStarted(slot, origin);
+  }
+  phase(slot: number, origin: string, phase: string): void {
+    const b = this.current.building.find((x) => x.slot === slot && x.origin === origin);
+    if (b) b.phase = phase;
+    this.inner.phase(slot, origin, phase);
+  }
+  portFinished(slot: number, origin: string, status: string, detail?: string): void {
+    this.current.building = this.current.building.filter((b) => !(b.slot === slot && b.origin === origin));
+    this.current.done++;
+    this.inner.portFinished(slot, origin, status, detail);
+  }
+  line(text: string): void {
+    this.inner.line(text);
+  }
+  stop(): void {
+    this.inner.stop();
+  }
+}
+
+function pickTrigger(triggers: Set<PassTrigger>): PassTrigger {
+  return TRIGGER_PRIORITY.find((t) => triggers.has(t)) ?? 'watch';
+}
+
+export class PassLoop {
+  private lastGood: DesiredState;
+  private lastGoodAt = new Date();
+  private configErrors: ConfigIssue[] = [];
+  private pending: Batch | null = null;
+  private current: CurrentPass | null = null;
+  private running: Promise<void> | null = null;
+  private abort: AbortController | null = null;
+  private lastPass: LastPass | null = null;
+  private lastError: { message: string; at: string } | null = null;
+  private passes = 0;
+  private stopping = false;
+  private startTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retry: { attempt: number; at: string; trigger: PassTrigger } | null = null;
+  private retryAttempt = 0;
+
+  constructor(private readonly opts: PassLoopOptions) {
+    this.lastGood = opts.state;
+  }
+
+  /** The desired state passes currently use (the last valid builds.yaml). */
+  get state(): DesiredState {
+    return this.lastGood;
+  }
+
+  /** Starts the loop: a `startup` pass now, then resyncs. */
+  start(): void {
+    void this.requestPass('startup', 'daemon started');
+  }
+
+  /**
+   * Marks a pass as needed. The promise settles with the result of the first pass that starts
+   * after this request (rejects if that pass throws or the loop stops); callers may ignore it.
+   */
+  requestPass(trigger: PassTrigger, reason: string, opts: { force?: readonly string[] } = {}): Promise<PassResult> {
+    const p = new Promise<PassResult>((resolve, reject) => {
+      if (this.stopping) return reject(new LoopStoppedError(trigger));
+      const now = Date.now();
+      const b = (this.pending ??= { triggers: new Set(), reasons: [], force: new Set(), waiters: [], firstAt: now, lastAt: now });
+      b.triggers.add(trigger);
+      b.lastAt = now;
+      if (b.reasons.length < MAX_REASONS) b.reasons.push(`${trigger}: ${reason}`);
+      for (const o of opts.force ?? []) b.force.add(o);
+      b.waiters.push({ resolve, reject });
+      if (!this.running) this.scheduleStart();
+    });
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /** Debounce: start once no request came for debounceMs (at most 4×debounceMs after the first). */
+  private scheduleStart(): void {
+    const b = this.pending;
+    if (!b || this.running || this.stopping) return;
+    const debounce = this.lastGood.watch.debounceMs;
+    const immediate = [...b.triggers].some((t) => IMMEDIATE.has(t));
+    const now = Date.now();
+    const delay = immediate ? 0 : Math.max(0, Math.min(b.lastAt + debounce, b.firstAt + 4 * debounce) - now);
+    clearTimeout(this.startTimer);
+    this.startTimer = setTimeout(() => this.startPass(), delay);
+  }
+
+  private startPass(): void {
+    if (this.running || this.stopping || !this.pending) return;
+    const batch = this.pending;
+    this.pending = null;
+    clearTimeout(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    this.retry = null;
+    this.running = this.runPass(batch).finally(() => {
+      this.running = null;
+      if (this.stopping) return;
+      this.armResync();
+      if (this.pending) this.scheduleStart();
+    });
+  }
+
+  private async runPass(batch: Batch): Promise<void> {
+    const trigger = pickTrigger(batch.triggers);
+    const abort = new AbortController();
+    this.abort = abort;
+    const current: CurrentPass = { trigger, reasons: batch.reasons, startedAt: new Date().toISOString(), phase: 'config', toBuild: 0, done: 0, building: [] };
+    this.current = current;
+    const log = this.opts.log;
+    log(`pass (${trigger}) starting: ${batch.reasons.slice(0, 3).join('; ')}${batch.reasons.length > 3 ? ` (+${batch.reasons.length - 3} more)` : ''}`);
+    let transient = false;
+    try {
+      const state = await this.reloadState();
+      if (state.portsTree.source === 'commit') {
+        current.phase = 'fetch';
+        await fetchRemote(state.portsTree.path, log);
+      }
+      current.phase = 'prepare';
+      const extra = (await this.opts.beforePass?.({ state, trigger, reasons: batch.reasons, signal: abort.signal, log })) ?? {};
+      const result = await reconcilePass(state, {
+        trigger,
+        force: [...batch.force],
+        progress: new TrackingProgress(current, new LineProgress(log)),
+        log,
+        signal: abort.signal,
+        db: this.opts.db,
+        ...extra,
+      });
+      this.passes++;
+      this.lastPass = { ...reconcileJson(result), trigger, reasons: batch.reasons, startedAt: current.startedAt, finishedAt: new Date().toISOString() };
+      this.lastError = null;
+      const transientPorts = result.ports.filter((p) => p.transient);
+      transient = transientPorts.length > 0 && result.status !== 'interrupted';
+      if (transient) log(`pass ${result.runId}: transient failure of ${transientPorts.map((p) => p.origin).join(', ')}`);
+      log(`pass ${result.runId} (${trigger}) ${result.status}: ${result.stats.success} built, ${result.stats.failed} failed, ${result.stats.skipped} skipped, ${result.stats.blocked} blocked in ${(result.stats.durationMs / 1000).toFixed(1)}s`);
+      for (const w of batch.waiters) w.resolve(result);
+    } catch (err) {
+      // A pass that throws met its environment (tree unreadable, make missing, disk): worth retrying.
+      this.passes++;
+      transient = !this.stopping;
+      this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
+      log(`pass (${trigger}) failed: ${(err as Error).message}`);
+      for (const w of batch.waiters) w.reject(err);
+    } finally {
+      this.current = null;
+      this.abort = null;
+    }
+    if (transient) this.scheduleRetry(trigger);
+    else this.retryAttempt = 0;
+  }
+
+  private async reloadState(): Promise<DesiredState> {
+    try {
+      const state = await loadDesiredState(this.opts.configFile);
+      if (this.configErrors.length) this.opts.log(`${this.opts.configFile} is valid again`);
+      this.configErrors = [];
+      const before = this.lastGood;
+      if (state.paths.database !== before.paths.database || state.server.socket !== before.server.socket || state.server.listen !== before.server.listen) {
+        this.opts.log(`warning: builds.yaml changed paths.database or server.*; restart the daemon to apply (still using ${before.paths.database}, ${before.server.socket})`);
+      }
+      this.lastGood = state;
+      this.lastGoodAt = new Date();
+      if (JSON.stringify(state) !== JSON.stringify(before)) this.opts.onStateChange?.(state);
+      return state;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.configErrors = err.issues;
+      this.opts.log(`${this.opts.configFile} is invalid; keeping the last good desired state (read ${this.lastGoodAt.toISOString()}):`);
+      for (const i of err.issues) this.opts.log(`  ${formatIssue(i)}`);
+      return this.lastGood;
+    }
+  }
+
+  private scheduleRetry(trigger: PassTrigger): void {
+    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 5_000, maxMs: 600_000 };
+    const delay = Math.min(maxMs, initialMs * 2 ** this.retryAttempt);
+    this.retryAttempt++;
+    this.retry = { attempt: this.retryAttempt, at: new Date(Date.now() + delay).toISOString(), trigger };
+    this.opts.log(`retrying in ${Math.round(delay / 1000)}s (attempt ${this.retryAttempt})`);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.requestPass(trigger, `retry ${this.retryAttempt} after a transient failure`), delay);
+    this.retryTimer.unref();
+  }
+
+  private armResync(): void {
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => void this.requestPass('resync', 'periodic resync'), this.lastGood.watch.resyncIntervalMs);
+    this.resyncTimer.unref();
+  }
+
+  status(): LoopStatus {
+    return {
+      current: this.current ? { ...this.current, building: [...this.current.building] } : null,
+      pending: this.pending ? { triggers: [...this.pending.triggers], reasons: [...this.pending.reasons] } : null,
+      lastPass: this.lastPass,
+      lastError: this.lastError,
+      retry: this.retry ? { attempt: this.retry.attempt, at: this.retry.at } : null,
+      passes: this.passes,
+      config: { file: this.opts.configFile, errors: this.configErrors, errorText: this.configErrors.map(formatIssue), lastGoodAt: this.lastGoodAt.toISOString() },
+    };
+  }
+
+  /** No new passes; interrupts the running one (its builds are killed and recorded interrupted) and waits for it. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of [this.startTimer, this.resyncTimer, this.retryTimer]) clearTimeout(t);
+    const pending = this.pending;
+    this.pending = null;
+    for (const w of pending?.waiters ?? []) w.reject(new LoopStoppedError(pickTrigger(pending!.triggers)));
+    this.abort?.abort();
+    await this.running;
+  }
+}
+
+/** Commit mode: bring the tree's remote-tracking refs up to date. Failures are logged, not fatal. */
+export async function fetchRemote(tree: string, log: (line: string) => void): Promise<void> {
+  try {
+    const git = simpleGit({ baseDir: tree });
+    const remotes = await git.getRemotes();
+    if (remotes.length === 0) return;
+    await git.fetch(['--all', '--prune']);
+  } catch (err) {
+    log(`git fetch in ${tree} failed (transient; the pass uses what is already fetched): ${(err as Error).message.trim()}`);
+  }
+}

@@ -1,0 +1,83 @@
+/** The daemon's listeners: the Unix socket (always) and an optional TCP address. */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { dirname } from 'node:path';
+import { daemonRequest } from './client.js';
+import { DaemonRunningError } from './errors.js';
+
+/** Removes a stale socket file; throws DaemonRunningError when a daemon answers on it. */
+export async function claimSocket(socket: string): Promise<void> {
+  if (!existsSync(socket)) {
+    mkdirSync(dirname(socket), { recursive: true });
+    return;
+  }
+  const answer = await daemonRequest(socket, 'GET', '/status', undefined, { connectTimeoutMs: 1000 });
+  if (answer) {
+    const pid = (answer.body as { daemon?: { pid?: number } } | null)?.daemon?.pid;
+    throw new DaemonRunningError(socket, pid);
+  }
+  rmSync(socket, { force: true });
+}
+
+function listenOn(server: Server, target: string | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (typeof target === 'string') server.listen(target, done);
+    else server.listen(target.port, target.host, done);
+  });
+}
+
+/** `host:port`, `[v6]:port` or `:port`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`server.listen "${listen}" is not host:port`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+}
+
+export interface Listeners {
+  /** The TCP address actually bound (port 0 picks one), when listening on TCP. */
+  tcp?: { host: string; port: number };
+  close(): Promise<void>;
+}
+
+export async function startListeners(handler: RequestListener, socket: string, listen: string | undefined): Promise<Listeners> {
+  await claimSocket(socket);
+  const servers: Server[] = [];
+  const unix = createServer(handler);
+  await listenOn(unix, socket);
+  servers.push(unix);
+  let tcp: Listeners['tcp'];
+  if (listen) {
+    const s = createServer(handler);
+    try {
+      await listenOn(s, parseListen(listen));
+    } catch (err) {
+      await new Promise((r) => unix.close(r));
+      rmSync(socket, { force: true });
+      throw err;
+    }
+    const addr = s.address();
+    if (addr && typeof addr === 'object') tcp = { host: addr.address, port: addr.port };
+    servers.push(s);
+  }
+  for (const s of servers) s.requestTimeout = 5 * 60_000;
+  return {
+    ...(tcp ? { tcp } : {}),
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((r) => {
+              s.close(() => r());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      rmSync(socket, { force: true });
+    },
+  };
+}

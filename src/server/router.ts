@@ -1,0 +1,54 @@
+/** Dispatches requests to the route modules and turns typed errors into HTTP statuses. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { QueryRejectedError } from '../builddb/errors.js';
+import { LoopStoppedError } from '../reconcile/loop.js';
+import type { DaemonContext } from './context.js';
+import { BadRequestError, BodyTooLargeError } from './errors.js';
+import { sendJson } from './http.js';
+import { postGitHook, postReconcile, postTrigger } from './routes-passes.js';
+import { getHistory, getRuns, getStatus, postSql } from './routes-read.js';
+
+type Handler = (ctx: DaemonContext, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+const ROUTES: Record<string, Handler> = {
+  'GET /status': getStatus,
+  'GET /runs': getRuns,
+  'GET /history': getHistory,
+  'POST /sql': postSql,
+  'POST /reconcile': postReconcile,
+  'POST /trigger': postTrigger,
+  'POST /hooks/git': postGitHook,
+};
+
+function statusOf(err: unknown): number {
+  if (err instanceof BodyTooLargeError) return 413;
+  if (err instanceof BadRequestError || err instanceof QueryRejectedError) return 400;
+  if (err instanceof LoopStoppedError) return 503;
+  return 500;
+}
+
+export function makeHandler(ctx: DaemonContext) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://portsync');
+    const route = ROUTES[`${req.method} ${url.pathname}`];
+    if (!route) {
+      const known = Object.keys(ROUTES).filter((k) => k.endsWith(` ${url.pathname}`));
+      sendJson(res, known.length ? 405 : 404, { error: known.length ? `use ${known.join(' or ')}` : `no route ${req.method} ${url.pathname}` });
+      return;
+    }
+    route(ctx, req, res, url).catch((err: unknown) => {
+      const status = statusOf(err);
+      if (status === 500) ctx.log(`${req.method} ${url.pathname}: ${(err as Error)?.stack ?? err}`);
+      if (status === 413) {
+        // Discard the rest so the client can read the answer, but cut off a sender that does not stop.
+        res.setHeader('connection', 'close');
+        let discarded = 0;
+        req.on('data', (c: Buffer) => {
+          if ((discarded += c.length) > 8 * 1024 * 1024) req.destroy();
+        });
+        req.resume();
+      }
+      sendJson(res, status, { error: (err as Error)?.message ?? String(err) });
+    });
+  };
+}

@@ -1,0 +1,39 @@
+/** The answer of GET /status and `portsync status --json`, with or without a daemon. */
+import type { BuildDB } from '../builddb/db.js';
+import type { ConfigIssue } from '../config/errors.js';
+import { formatIssue } from '../config/errors.js';
+import type { LoopStatus } from '../reconcile/loop.js';
+import { portStatuses, recentRuns, type PortStatus, type RunJson } from './queries.js';
+
+export interface StatusJson {
+  daemon: { pid: number; startedAt: string; socket: string; listen: string | null; passes: number } | null;
+  config: { file: string; errors: ConfigIssue[]; errorText: string[]; lastGoodAt: string | null };
+  current: LoopStatus['current'];
+  pending: LoopStatus['pending'];
+  lastPass: LoopStatus['lastPass'];
+  lastError: LoopStatus['lastError'];
+  retry: LoopStatus['retry'];
+  /** The newest run in the database. */
+  lastRun: RunJson | null;
+  ports: PortStatus[];
+}
+
+export async function dbStatusParts(db: BuildDB | null, origins: readonly string[]): Promise<{ lastRun: RunJson | null; ports: PortStatus[] }> {
+  if (!db) return { lastRun: null, ports: [] };
+  const [runs, ports] = await Promise.all([recentRuns(db, 1), portStatuses(db, origins)]);
+  return { lastRun: runs[0] ?? null, ports };
+}
+
+/** Status when no daemon runs: what the database says, and builds.yaml's own errors. */
+export async function offlineStatus(db: BuildDB | null, configFile: string, configErrors: ConfigIssue[], origins: readonly string[]): Promise<StatusJson> {
+  return {
+    daemon: null,
+    config: { file: configFile, errors: configErrors, errorText: configErrors.map(formatIssue), lastGoodAt: null },
+    current: null,
+    pending: null,
+    lastPass: null,
+    lastError: null,
+    retry: null,
+    ...(await dbStatusParts(db, origins)),
+  };
+}

@@ -1,0 +1,54 @@
+/** Shared by the sql and status tests: a temp project, a seeded database, and in-process command runs. */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BuildDB } from '../src/builddb/db.js';
+import { commands } from '../src/cli/commands.js';
+import { PortsyncError } from '../src/errors.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function tempProject(t: { after(fn: () => unknown): void }, prefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(ROOT, 'examples', 'ports', 'Mk'), join(dir, 'ports', 'Mk'), { recursive: true });
+  const configFile = join(dir, 'builds.yaml');
+  writeFileSync(configFile, 'portsTree:\n  path: ports\nenvironment:\n  backend: host\nports:\n  - misc/greet\n');
+  return { dir, configFile, database: join(dir, '.portsync', 'builddb.duckdb') };
+}
+
+/** Two runs, builds of two ports (one failed once), with phases. */
+export async function seed(database: string): Promise<void> {
+  const db = await BuildDB.open(database);
+  try {
+    const runId = await db.startRun({ trigger: 'manual', gitCommit: 'abc123' });
+    const t0 = new Date('2026-01-02T10:00:00Z');
+    const at = (s: number) => new Date(t0.getTime() + s * 1000);
+    const phases = (s: number, fail = false) => [
+      { phase: 'fetch', startedAt: at(s), durationMs: 1000, exitCode: 0 },
+      { phase: 'build', startedAt: at(s + 1), durationMs: 3000, exitCode: fail ? 1 : 0 },
+    ];
+    await db.appendBuildHistory([
+      { runId, origin: 'misc/greet', pkgname: 'greet-1.0', version: '1.0', status: 'success', crc: '0000abcd', buildKey: 'k1', startedAt: at(0), finishedAt: at(4), lastPhase: 'package', phases: phases(0) },
+      { runId, origin: 'math/numbase', pkgname: 'numbase-1.0', version: '1.0', status: 'failed', crc: '0000beef', buildKey: 'k2', startedAt: at(5), finishedAt: at(9), lastPhase: 'build', error: 'build failed, "quoted", with comma', phases: phases(5, true) },
+      { runId, origin: 'math/numbase', pkgname: 'numbase-1.0', version: '1.0', status: 'success', crc: '0000beef', buildKey: 'k3', startedAt: at(10), finishedAt: at(20), lastPhase: 'package', phases: phases(10) },
+    ]);
+    await db.finishRun(runId, 'failed', { total: 2, success: 1, failed: 1, skipped: 0, ignored: 0, blocked: 0 });
+  } finally {
+    await db.close();
+  }
+}
+
+export async function run(name: string, configFile: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  try {
+    const code = await commands[name]!.run({ configFile, argv, io: { out: (l) => out.push(l), err: (l) => err.push(l) } });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } catch (e) {
+    if (!(e instanceof PortsyncError)) throw e;
+    return { code: e.exitCode, out: out.join('\n'), err: [...err, e.message].join('\n') };
+  }
+}
+
