@@ -3,16 +3,23 @@ import { parseArgs } from 'node:util';
 import { loadDesiredState } from '../config/load.js';
 import { observe } from '../reconcile/observe.js';
 import { makePlan, type Plan } from '../reconcile/plan.js';
-import { readKnownState } from '../reconcile/known.js';
+import { openHistorySource } from '../server/history-source.js';
+import { UnknownOriginError } from '../reconcile/errors.js';
 import type { CommandContext } from './commands.js';
 import { printJson, type Io } from './io.js';
 
 export async function runPlan(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: ctx.argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
   const state = await loadDesiredState(ctx.configFile);
-  const obs = await observe(state);
-  const known = await readKnownState(state);
-  const plan = makePlan(obs, { known, only: new Set(positionals) });
+  const history = await openHistorySource(state);
+  let plan: Plan;
+  try {
+    const obs = await observe(state);
+    for (const o of positionals) if (!obs.graph.nodes.has(obs.scan.resolve(o) ?? o)) throw new UnknownOriginError(o);
+    plan = makePlan(obs, { known: await history.known(), only: new Set(positionals) });
+  } finally {
+    await history.close();
+  }
   if (values.json) printJson(ctx.io, planJson(plan));
   else printPlan(ctx.io, plan);
   return plan.summary.build > 0 || plan.summary.blocked > 0 ? 1 : 0;

@@ -4,31 +4,28 @@
  * changed and the commits that touched them.
  */
 
-import type { BuildDB } from '../builddb/db.js';
 import { diffKeyParts, reasonKindOf, type KeyPartChange } from '../fingerprint/buildKey.js';
 import { changesSince, type CommitInfo } from './git.js';
-import type { Plan, PlannedPort } from './plan.js';
+import type { KnownPortState, Plan, PlannedPort } from './plan.js';
 
 export interface Explanation {
   origin: string;
   action: PlannedPort['action'];
   reasons: PlannedPort['reasons'];
-  lastGood: { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null } | null;
+  lastGood: LastGoodBuild | null;
   changes: (KeyPartChange & { files?: string[]; commits?: CommitInfo[] })[];
 }
 
-export async function explain(plan: Plan, origin: string, db: BuildDB | null): Promise<Explanation | undefined> {
+/** The port's last successful build, as the build history knows it. */
+export type LastGoodBuild = { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null };
+
+export async function explain(plan: Plan, origin: string, known: ReadonlyMap<string, KnownPortState>, lastGoodOf: (origin: string) => Promise<LastGoodBuild | null>): Promise<Explanation | undefined> {
   const canonical = plan.observation.scan.resolve(origin) ?? origin;
   const p = plan.ports.find((x) => x.origin === canonical);
   if (!p) return undefined;
-  const state = db ? await db.portState(canonical) : undefined;
-  let lastGood: Explanation['lastGood'] = null;
-  if (state?.buildId && db) {
-    const build = await db.build(state.buildId);
-    const run = build?.runId ? (await db.query(`SELECT git_commit FROM runs WHERE run_id = '${build.runId.replace(/[^0-9a-f-]/gi, '')}'`)).rows[0] : undefined;
-    lastGood = { buildId: state.buildId, finishedAt: build?.finishedAt?.toISOString() ?? null, version: state.version, gitCommit: (run?.[0] as string | null) ?? null };
-  }
-  const changes: Explanation['changes'] = state?.keyParts && p.keyParts ? diffKeyParts(state.keyParts, p.keyParts) : [];
+  const before = known.get(canonical);
+  const lastGood = await lastGoodOf(canonical);
+  const changes: Explanation['changes'] = before?.keyParts && p.keyParts ? diffKeyParts(before.keyParts, p.keyParts) : [];
   const tree = plan.observation.tree;
   const meta = plan.observation.graph.nodes.get(canonical)?.port?.meta;
   if (lastGood?.gitCommit) {

@@ -50,12 +50,13 @@ export interface PassOptions {
 
 export async function reconcilePass(state: DesiredState, opts: PassOptions): Promise<PassResult> {
   const t0 = performance.now();
-  const db = opts.db ?? (await FailSafeBuildDB.open(state.paths.database, {}, opts.log));
+  // Fetch-only passes record nothing: they never touch the database (a daemon may hold it).
+  const db = opts.db ?? (opts.fetchOnly ? new FailSafeBuildDB(null, () => {}) : await FailSafeBuildDB.open(state.paths.database, {}, opts.log));
   try {
     const tree = opts.tree ?? state.portsTree.path;
     const gitCommit = opts.gitCommit !== undefined ? opts.gitCommit : await headCommit(tree);
     const obs = await observe(state, { tree });
-    const known = knownFromRows(await db.allPortState());
+    const known = opts.fetchOnly ? new Map() : knownFromRows(await db.allPortState());
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
     const plan = makePlan(obs, { known, force, forceAll: opts.fetchOnly ?? false });
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);

@@ -96,3 +96,18 @@ export async function portHistory(db: BuildDB, origin: string, limit = 50): Prom
 export function userQuery(db: BuildDB, sql: string): Promise<QueryResult> {
   return db.query(sql, SQL_LIMITS);
 }
+
+/** A port's last successful build, and the git commit of the run that built it. */
+export interface LastGood { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null }
+
+export async function lastGood(db: BuildDB, origin: string): Promise<LastGood | null> {
+  const r = await db.query(
+    `SELECT ps.build_id::VARCHAR AS build_id, b.finished_at, ps.version, r.git_commit
+     FROM port_state ps LEFT JOIN builds b ON b.build_id = ps.build_id LEFT JOIN runs r ON r.run_id = b.run_id
+     WHERE ps.origin = ${sqlList([origin])} AND ps.build_id IS NOT NULL`,
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  const [buildId, finishedAt, version, gitCommit] = row as [string, string | null, string | null, string | null];
+  return { buildId, finishedAt, version, gitCommit };
+}

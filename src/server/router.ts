@@ -6,7 +6,7 @@ import type { DaemonContext } from './context.js';
 import { BadRequestError, BodyTooLargeError } from './errors.js';
 import { sendJson } from './http.js';
 import { postGitHook, postReconcile, postTrigger } from './routes-passes.js';
-import { getHistory, getRuns, getStatus, postSql } from './routes-read.js';
+import { getHistory, getLastGood, getPortState, getRuns, getStatus, postSql } from './routes-read.js';
 
 type Handler = (ctx: DaemonContext, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
 
@@ -14,6 +14,8 @@ const ROUTES: Record<string, Handler> = {
   'GET /status': getStatus,
   'GET /runs': getRuns,
   'GET /history': getHistory,
+  'GET /port-state': getPortState,
+  'GET /last-good': getLastGood,
   'POST /sql': postSql,
   'POST /reconcile': postReconcile,
   'POST /trigger': postTrigger,

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DaemonContext } from './context.js';
 import { BadRequestError } from './errors.js';
 import { parseJsonObject, readBody, sendJson } from './http.js';
-import { portHistory, recentRuns, userQuery } from './queries.js';
+import { lastGood, portHistory, recentRuns, userQuery } from './queries.js';
 import { dbStatusParts, type StatusJson } from './status.js';
 
 export async function getStatus(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -44,4 +44,16 @@ export async function postSql(ctx: DaemonContext, req: IncomingMessage, res: Ser
   if (typeof body.sql !== 'string' || !body.sql.trim()) throw new BadRequestError('/sql', 'body must be {"sql": "SELECT ..."}');
   if (!ctx.db) return sendJson(res, 503, { error: 'the build database is not available in this daemon (see its log)' });
   sendJson(res, 200, await userQuery(ctx.db, body.sql));
+}
+
+/** GET /port-state: what the planner needs of every port (plan, why and fetch while the daemon runs). */
+export async function getPortState(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
+  sendJson(res, 200, { ports: ctx.db ? await ctx.db.allPortState() : [] });
+}
+
+/** GET /last-good?origin=: the port's last successful build and the commit it was built at. */
+export async function getLastGood(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const origin = url.searchParams.get('origin');
+  if (!origin) throw new BadRequestError('/last-good', 'the origin query parameter is required, e.g. /last-good?origin=misc/greet');
+  sendJson(res, 200, { lastGood: ctx.db ? await lastGood(ctx.db, origin) : null });
 }
