@@ -1,6 +1,6 @@
 /** `portsync plan [--json] [ORIGIN...]`: exit 0 in sync, 1 work to do, 2 error. */
 import { parseArgs } from 'node:util';
-import { loadDesiredState } from '../config/load.js';
+import { resolvePassSource } from '../reconcile/source.js';
 import { observe } from '../reconcile/observe.js';
 import { makePlan, type Plan } from '../reconcile/plan.js';
 import { openHistorySource } from '../server/history-source.js';
@@ -10,11 +10,11 @@ import { printJson, type Io } from './io.js';
 
 export async function runPlan(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: ctx.argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
-  const state = await loadDesiredState(ctx.configFile);
+  const { state, tree } = await resolvePassSource(ctx.configFile);
   const history = await openHistorySource(state);
   let plan: Plan;
   try {
-    const obs = await observe(state);
+    const obs = await observe(state, { tree });
     for (const o of positionals) if (!obs.graph.nodes.has(obs.scan.resolve(o) ?? o)) throw new UnknownOriginError(o);
     plan = makePlan(obs, { known: await history.known(), only: new Set(positionals) });
   } finally {

@@ -4,8 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { loadDesiredState } from '../config/load.js';
+import { sourceFor } from '../reconcile/source.js';
 import { progressFor } from '../build/progress.js';
-import { reconcilePass, type PassResult } from '../reconcile/pass.js';
+import { reconcilePass } from '../reconcile/pass.js';
+import { reconcileJson, type ReconcileJson } from '../reconcile/result-json.js';
 import type { CommandContext } from './commands.js';
 import { printJson, type Io } from './io.js';
 import { runPlan } from './plan.js';
@@ -46,7 +48,8 @@ export async function runReconcile(ctx: CommandContext): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const progress = values.json ? progressFor({ isTTY: false } as NodeJS.WriteStream, ctx.io.err) : progressFor(process.stdout, ctx.io.out);
-    const result = await reconcilePass(state, { trigger: values.trigger ?? 'manual', force, progress, log: ctx.io.err, signal: stop.signal });
+    const source = await sourceFor(state);
+    const result = await reconcilePass(source.state, { trigger: values.trigger ?? 'manual', force, progress, log: ctx.io.err, signal: stop.signal, tree: source.tree, ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}) });
     if (values.json) printJson(ctx.io, reconcileJson(result));
     else printSummary(ctx.io, reconcileJson(result));
     if (stoppedBy) return stoppedBy === 'SIGINT' ? 130 : 143;
@@ -56,23 +59,6 @@ export async function runReconcile(ctx: CommandContext): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
 }
-
-export function reconcileJson(r: PassResult) {
-  return {
-    runId: r.runId,
-    gitCommit: r.gitCommit,
-    status: r.status,
-    stats: r.stats,
-    ports: r.ports.map((p) => ({
-      origin: p.origin, pkgname: p.pkgname, version: p.version, status: p.status, buildId: p.buildId ?? null, reason: p.reason,
-      ...(p.error ? { error: p.error } : {}), ...(p.lastPhase ? { lastPhase: p.lastPhase } : {}), ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
-      ...(p.logPath ? { log: p.logPath } : {}),
-    })),
-    problems: r.plan.problems,
-  };
-}
-
-export type ReconcileJson = ReturnType<typeof reconcileJson>;
 
 function printSummary(io: Io, r: ReconcileJson): void {
   const groups: [string, string][] = [['failed', 'Failed'], ['blocked', 'Blocked'], ['interrupted', 'Interrupted'], ['ignored', 'Ignored'], ['success', 'Built']];

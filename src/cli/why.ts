@@ -1,6 +1,6 @@
 /** `portsync why ORIGIN [--json]`: which inputs changed since its last good build. Exit 0. */
 import { parseArgs } from 'node:util';
-import { loadDesiredState } from '../config/load.js';
+import { resolvePassSource } from '../reconcile/source.js';
 import { PortsyncError } from '../errors.js';
 import { UnknownOriginError } from '../reconcile/errors.js';
 import { explain, formatExplanation } from '../reconcile/explain.js';
@@ -14,10 +14,10 @@ export async function runWhy(ctx: CommandContext): Promise<number> {
   const { values, positionals } = parseArgs({ args: ctx.argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
   const origin = positionals[0];
   if (!origin || positionals.length > 1) throw new PortsyncError('usage: portsync why ORIGIN [--json]');
-  const state = await loadDesiredState(ctx.configFile);
+  const { state, tree } = await resolvePassSource(ctx.configFile);
   const history = await openHistorySource(state);
   try {
-    const obs = await observe(state, { extraRoots: [origin] });
+    const obs = await observe(state, { tree, extraRoots: [origin] });
     const known = await history.known();
     const plan = makePlan(obs, { known });
     const e = await explain(plan, origin, known, (o) => history.lastGood(o));

@@ -8,12 +8,13 @@
 import { simpleGit } from 'simple-git';
 import { LineProgress, type Progress } from '../build/progress.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
-import { reconcileJson } from '../cli/reconcile.js';
+import { reconcileJson } from './result-json.js';
 import { loadDesiredState } from '../config/load.js';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
 import { PortsyncError } from '../errors.js';
 import { reconcilePass, type PassOptions, type PassResult } from './pass.js';
+import { sourceFor, type PassSource } from './source.js';
 
 export type PassTrigger = 'manual' | 'watch' | 'git-push' | 'webhook' | 'resync' | 'startup';
 
@@ -139,6 +140,8 @@ function pickTrigger(triggers: Set<PassTrigger>): PassTrigger {
 
 export class PassLoop {
   private lastGood: DesiredState;
+  /** Commit mode: the last committed state that was valid, with its checkout. */
+  private lastGoodSource: PassSource | undefined;
   private lastGoodAt = new Date();
   private configErrors: ConfigIssue[] = [];
   private pending: Batch | null = null;
@@ -226,13 +229,15 @@ export class PassLoop {
     log(`pass (${trigger}) starting: ${batch.reasons.slice(0, 3).join('; ')}${batch.reasons.length > 3 ? ` (+${batch.reasons.length - 3} more)` : ''}`);
     let transient = false;
     try {
-      const state = await this.reloadState();
-      if (state.portsTree.source === 'commit') {
+      const disk = await this.reloadState();
+      if (disk.portsTree.source === 'commit') {
         current.phase = 'fetch';
-        await fetchRemote(state.portsTree.path, log);
+        await fetchRemote(disk.portsTree.path, log);
       }
       current.phase = 'prepare';
-      const extra = (await this.opts.beforePass?.({ state, trigger, reasons: batch.reasons, signal: abort.signal, log })) ?? {};
+      const source = await this.commitSource(disk);
+      const state = source.state;
+      const extra = { tree: source.tree, ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}), ...((await this.opts.beforePass?.({ state, trigger, reasons: batch.reasons, signal: abort.signal, log })) ?? {}) };
       const result = await reconcilePass(state, {
         trigger,
         force: [...batch.force],
@@ -263,6 +268,28 @@ export class PassLoop {
     }
     if (transient) this.scheduleRetry(trigger);
     else this.retryAttempt = 0;
+  }
+
+  /**
+   * Commit mode: the desired state and tree as of the followed commit. An invalid committed
+   * builds.yaml is reported like an invalid file and the last good committed state is kept.
+   */
+  private async commitSource(disk: DesiredState): Promise<PassSource> {
+    try {
+      const source = await sourceFor(disk);
+      if (disk.portsTree.source === 'commit') {
+        if (this.configErrors.length) this.opts.log(`${this.opts.configFile} at ${source.gitCommit?.slice(0, 12)} is valid again`);
+        this.configErrors = [];
+        this.lastGoodSource = source;
+      }
+      return source;
+    } catch (err) {
+      if (!(err instanceof ConfigError) || !this.lastGoodSource) throw err;
+      this.configErrors = err.issues;
+      this.opts.log(`${this.opts.configFile} as committed is invalid; keeping the last good committed state (${this.lastGoodSource.gitCommit?.slice(0, 12)}):`);
+      for (const i of err.issues) this.opts.log(`  ${formatIssue(i)}`);
+      return this.lastGoodSource;
+    }
   }
 
   private async reloadState(): Promise<DesiredState> {

@@ -1,6 +1,6 @@
 /** Routes that ask for passes: POST /reconcile, POST /trigger, POST /hooks/git. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { reconcileJson } from '../cli/reconcile.js';
+import { reconcileJson } from '../reconcile/result-json.js';
 import type { PassTrigger } from '../reconcile/loop.js';
 import type { DaemonContext } from './context.js';
 import { BadRequestError } from './errors.js';
