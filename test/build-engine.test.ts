@@ -142,3 +142,12 @@ test('missing package: an up-to-date port whose package vanished is rebuilt', { 
   assert.match(r.ports[0]!.reason, /package-missing/);
   mkdirSync(p.packages, { recursive: true });
 });
+
+test('a change to a framework script (not a makefile) rebuilds every port, naming the file', { skip }, async () => {
+  const p = project(['misc/help2man']);
+  await p.pass();
+  p.append('Mk/Scripts/package.sh', '\n# framework script changed\n');
+  const r = await p.pass();
+  assert.equal(r.stats.success, 1);
+  assert.match(r.ports[0]!.reason, /framework-changed: framework file Mk\/Scripts\/package\.sh changed/);
+});

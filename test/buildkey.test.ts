@@ -67,11 +67,11 @@ test('framework makefile changes are framework-changed, master port files are po
   });
   const ch = diffKeyParts(parts(), cur);
   const byDetail = Object.fromEntries(ch.map((c) => [c.detail, c]));
-  const changed = byDetail['makefile Mk/bsd.port.mk changed (11111111 → 99999999)'];
+  const changed = byDetail['framework file Mk/bsd.port.mk changed (11111111 → 99999999)'];
   assert.ok(changed, JSON.stringify(ch));
   assert.equal(reasonKindOf(changed), 'framework-changed');
-  assert.deepEqual(byDetail['makefile Mk/Uses/cmake.mk added']?.items, ['Mk/Uses/cmake.mk']);
-  assert.deepEqual(byDetail['makefile Mk/Uses/gmake.mk removed']?.items, ['Mk/Uses/gmake.mk']);
+  assert.deepEqual(byDetail['framework file Mk/Uses/cmake.mk added']?.items, ['Mk/Uses/cmake.mk']);
+  assert.deepEqual(byDetail['framework file Mk/Uses/gmake.mk removed']?.items, ['Mk/Uses/gmake.mk']);
   const master = byDetail['makefile lang/python311/Makefile.version added'];
   assert.ok(master);
   assert.equal(reasonKindOf(master), 'port-changed');
@@ -83,7 +83,7 @@ test('many changed items are grouped into one change listing them', () => {
   const ch = diffKeyParts(old, cur);
   assert.equal(ch.length, 1);
   assert.equal(ch[0]!.items?.length, 8);
-  assert.match(ch[0]!.detail, /^8 framework makefiles changed: Mk\/f0\.mk, .* and 3 more$/);
+  assert.match(ch[0]!.detail, /^8 framework files changed: Mk\/f0\.mk, .* and 3 more$/);
 });
 
 test('vars and options are options-changed; environment is framework-changed; dependencies are dependency-changed', () => {

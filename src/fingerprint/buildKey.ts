@@ -79,11 +79,14 @@ export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts): KeyPartCha
   if (old.portCrc !== cur.portCrc) {
     out.push({ part: 'port', detail: `port CRC ${old.portCrc} → ${cur.portCrc}` });
   }
-  const makefile = (p: string, v: string) =>
-    v === 'changed' ? `makefile ${p} changed (${old.makefiles[p]} → ${cur.makefiles[p]})` : `makefile ${p} ${v}`;
+  // Framework files (Mk/...) include the scripts the phases run, not only makefiles.
+  const makefile = (p: string, v: string) => {
+    const what = isFrameworkMakefile(p) ? 'framework file' : 'makefile';
+    return v === 'changed' ? `${what} ${p} changed (${old.makefiles[p]} → ${cur.makefiles[p]})` : `${what} ${p} ${v}`;
+  };
   const pick = (m: Record<string, string>, framework: boolean) =>
     Object.fromEntries(Object.entries(m ?? {}).filter(([p]) => isFrameworkMakefile(p) === framework));
-  out.push(...mapChanges('makefiles', 'framework makefile', pick(old.makefiles, true), pick(cur.makefiles, true), makefile));
+  out.push(...mapChanges('makefiles', 'framework file', pick(old.makefiles, true), pick(cur.makefiles, true), makefile));
   out.push(...mapChanges('makefiles', 'makefile', pick(old.makefiles, false), pick(cur.makefiles, false), makefile));
   out.push(
     ...mapChanges('vars', 'variable', old.vars, cur.vars, (v, verb) =>

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { listPortFiles } from '../fingerprint/portCrc.js';
 import { MetadataCache } from './cache.js';
 import { PortMetadataError, MalformedDependencyError } from './errors.js';
 import { parsePortAnswer, queryPort, treeRelative, type MakeAnswer, type MakeSettings } from './make.js';
@@ -47,6 +48,11 @@ export interface ScanResult {
   problems: Map<string, ScanProblem>;
   /** The roots that were read (optional roots that are not ports are left out). */
   roots: string[];
+  /**
+   * Files of the framework directory (`Mk/`) that are not makefiles — scripts the phases run —
+   * by tree-relative path: inputs of every port, though make never lists them.
+   */
+  frameworkFiles: Record<string, string>;
   /** Maps an origin as written (`cat/p`, `cat/p@default`, `cat/p@other`) to its node, if it resolved. */
   resolve(origin: string): string | undefined;
   stats: { ports: number; makeCalls: number; cached: number; durationMs: number; dirsRehashed: number };
@@ -85,6 +91,23 @@ function openCache(file: string | null, tree: string, settings: string): Metadat
   const cache = MetadataCache.open(file, tree, settings);
   if (file) openCaches.set(key, cache);
   return cache;
+}
+
+function frameworkFilesOf(tree: string, cache: MetadataCache): Record<string, string> {
+  const mk = join(tree, 'Mk');
+  const out: Record<string, string> = {};
+  let files;
+  try {
+    files = listPortFiles(mk);
+  } catch {
+    return out;
+  }
+  for (const f of files) {
+    if (f.rel.endsWith('.mk')) continue;
+    const crc = cache.fileCrc(join(mk, f.rel));
+    if (crc !== null) out[`Mk/${f.rel}`] = crc;
+  }
+  return out;
 }
 
 /** Identity of the make settings: a cache made under other settings is not reused. */
@@ -204,8 +227,10 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   }
   const final = new Map<string, string | undefined>();
   for (const [o, p] of resolved) final.set(o, await p);
+  const frameworkFiles = frameworkFilesOf(tree, cache);
   cache.save();
   return {
+    frameworkFiles,
     ports,
     problems,
     roots: keptRoots,

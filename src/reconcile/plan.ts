@@ -100,6 +100,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const problems: string[] = [];
   const environment = environmentIdentity(state);
   const packages = repositoryFiles(state);
+  const frameworkFiles = obs.scan.frameworkFiles;
 
   // Why a node cannot be built at all, before looking at the database.
   const blockedBy = new Map<string, Reason>();
@@ -151,7 +152,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     }
     const parts: BuildKeyParts = {
       portCrc: node.port.portCrc,
-      makefiles: node.port.inputs,
+      makefiles: { ...frameworkFiles, ...node.port.inputs },
       vars: { ...state.make.vars, ...meta.vars },
       options: meta.selectedOptions,
       environment,
