@@ -440,3 +440,26 @@ describe('appendBuildHistory and analytics', () => {
     }
   });
 });
+
+test('recordSuccesses records many ports at once, like recordSuccess one by one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portsync-bulk-'));
+  try {
+    const db = await BuildDB.open(join(dir, 'b.duckdb'));
+    const parts = { portCrc: '0000000a', makefiles: {}, vars: {}, options: [], environment: {}, dependencies: {} };
+    const buildId = crypto.randomUUID();
+    await db.recordFailure('cat/p1', 'k'.repeat(64), buildId);
+    await db.recordSuccesses(Array.from({ length: 3000 }, (_, i) => ({
+      origin: `cat/p${i}`, crc: '0000000a', buildKey: 'f'.repeat(64), keyParts: parts, version: '1.0', pkgname: `p${i}-1.0`, pkgfile: `p${i}-1.0.tgz`, buildId,
+    })));
+    const all = await db.allPortState();
+    assert.equal(all.length, 3000);
+    const p1 = all.find((r) => r.origin === 'cat/p1')!;
+    assert.equal(p1.failedKey, null, 'a success clears the failure marker');
+    assert.equal(p1.pkgfile, 'p1-1.0.tgz');
+    assert.deepEqual(p1.keyParts, parts);
+    assert.equal(p1.buildId, buildId);
+    await db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -30,7 +30,7 @@ function micros(d: Date): DuckDBValue {
 }
 
 /** Writes rows column-wise through data chunks: far fewer native calls than value-by-value appends. */
-async function appendColumns(c: DuckDBConnection, table: string, types: DuckDBType[], columns: DuckDBValue[][]): Promise<void> {
+export async function appendColumns(c: DuckDBConnection, table: string, types: DuckDBType[], columns: DuckDBValue[][]): Promise<void> {
   const appender = await c.createAppender(table);
   try {
     const rows = columns[0]?.length ?? 0;

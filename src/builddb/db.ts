@@ -6,10 +6,11 @@ import {
   type DuckDBValue,
   DuckDBInstance,
   timestampTZValue,
+  VARCHAR,
 } from '@duckdb/node-api';
 import { computeBuildKey, diffKeyParts, reasonKindOf } from '../fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
-import { appendBuildHistory } from './bulkAppend.js';
+import { appendBuildHistory, appendColumns } from './bulkAppend.js';
 import { classifyStorageError } from './classify.js';
 import {
   BuildDatabaseError,
@@ -623,13 +624,22 @@ export class BuildDB {
       this.checkCRC(operation, s.origin, s.crc, s.buildKey);
       this.checkPackage(operation, s.origin, s);
     }
+    // Column-wise into a temporary table, then one upsert: row-by-row upserts take minutes for a whole tree.
+    const cols = ['origin', 'crc', 'build_key', 'key_parts', 'version', 'pkgname', 'pkgfile', 'build_id'] as const;
+    const values = (s: SuccessInput & { origin: string }) => [s.origin, s.crc, s.buildKey, JSON.stringify(s.keyParts), s.version, s.pkgname, s.pkgfile, s.buildId];
+    const columns = cols.map((_, i) => items.map((s) => values(s)[i]!));
     await this.op(operation, {}, (c) =>
       BuildDB.tx(c, async () => {
-        const now = new Date();
-        for (const s of items) {
-          await BuildDB.upsertCRC(c, s.origin, s.crc, s.buildKey, s.keyParts, now);
-          await BuildDB.upsertPackage(c, s.origin, s, now);
-        }
+        await c.run(`CREATE OR REPLACE TEMP TABLE success_import (${cols.map((n) => `${n} VARCHAR`).join(', ')})`);
+        await appendColumns(c, 'success_import', cols.map(() => VARCHAR), columns);
+        await c.run(
+          `INSERT INTO port_state (origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id, updated_at)
+           SELECT origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id::UUID, now() FROM success_import
+           ON CONFLICT (origin) DO UPDATE SET crc = excluded.crc, build_key = excluded.build_key, key_parts = excluded.key_parts,
+             version = excluded.version, pkgname = excluded.pkgname, pkgfile = excluded.pkgfile, build_id = excluded.build_id,
+             updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL`,
+        );
+        await c.run('DROP TABLE success_import');
       }),
     );
   }
