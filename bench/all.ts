@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: every benchmark, one after another, each in its own process so that one
+ * does not warm caches for the next. Arguments after `--` go to each (e.g. `-- --ports 2000`).
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const extra = process.argv.slice(2);
+const benches: [string, string[]][] = [
+  ['scan.ts', extra],
+  ['reconcile.ts', extra],
+  ['build-env.ts', []],
+  ['build.ts', extra.length ? extra : ['--ports', '1000']],
+  ['builddb.ts', []],
+];
+let failed = 0;
+for (const [file, args] of benches) {
+  console.log(`\n=== bench/${file} ${args.join(' ')}`);
+  const t = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...args], { stdio: 'inherit' });
+  console.log(`=== bench/${file}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status})`} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
