@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuildDB } from '../src/builddb/db.js';
+import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { LineProgress } from '../src/build/progress.js';
 import { knownFromRows } from '../src/reconcile/known.js';
 import { observe } from '../src/reconcile/observe.js';
@@ -39,16 +40,18 @@ export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promi
   await db.close();
   const seedMs = performance.now() - seedStart;
 
-  // No-change passes in one process (the daemon's case): the first warms the in-memory cache.
+  // No-change passes in one process with one open database, as the daemon runs them.
   const passes: number[] = [];
   let skipped = 0;
   let built = 0;
+  const daemonDb = await FailSafeBuildDB.open(state.paths.database, {}, (l) => console.error(l));
   for (let i = 0; i < 4; i++) {
-    const [r, t] = await timed(() => reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {} }));
+    const [r, t] = await timed(() => reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {}, db: daemonDb }));
     passes.push(t);
     skipped = r.stats.skipped;
     built = r.stats.success + r.stats.failed;
   }
+  await daemonDb.close();
   const warm = passes.slice(1).sort((a, b) => a - b);
   const cli = (argv: string[]) => {
     const t = performance.now();
@@ -75,8 +78,8 @@ export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promi
   const cliOne = cli(['plan']);
   report(`reconcile on ${obs.scan.stats.ports} ports (${args.ports} port directories), ${tree}`, [
     ['seeding the database', ms(seedMs)],
-    ['no-change pass, first in process', ms(passes[0]!)],
-    ['no-change pass, warm (median)', ms(warm[Math.floor(warm.length / 2)]!), '<= 1000 ms'],
+    ['no-change pass, first in the daemon', ms(passes[0]!)],
+    ['no-change pass, daemon (median)', ms(warm[Math.floor(warm.length / 2)]!), '<= 1000 ms'],
     ['  skipped / built', `${skipped} / ${built}`],
     ['`portsync plan`, fresh process', ms(cliPlan)],
     [`one-port commit -> plan ready (${leaf})`, ms(planMs), '<= 2000 ms'],

@@ -174,6 +174,8 @@ export class BuildDB {
   /** Builds and runs found `running` at open whose process is gone, now marked interrupted. */
   recovered = { builds: 0, runs: 0 };
   private queue: Promise<unknown> = Promise.resolve();
+  /** port_state as last read (read-write instances only); dropped by every write to it. */
+  private portStateCache: PortStateRow[] | null = null;
   private closed = false;
 
   private constructor(
@@ -575,6 +577,7 @@ export class BuildDB {
 
   /** Records the CRC and build key a port was successfully built at. Call only after a success. */
   async updateCRC(origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts): Promise<void> {
+    this.portStateCache = null;
     this.assertWritable('updateCRC', { origin });
     this.checkCRC('updateCRC', origin, crc, buildKey);
     await this.op(
@@ -587,6 +590,7 @@ export class BuildDB {
 
   /** Records the package a successful build produced. Call only after a success. */
   async updatePackageIndex(origin: string, pkg: PackageIndexInput): Promise<void> {
+    this.portStateCache = null;
     this.assertWritable('updatePackageIndex', { origin });
     this.checkPackage('updatePackageIndex', origin, pkg);
     await this.op(
@@ -599,6 +603,7 @@ export class BuildDB {
 
   /** updateCRC and updatePackageIndex in one transaction: both or neither. */
   async recordSuccess(origin: string, s: SuccessInput): Promise<void> {
+    this.portStateCache = null;
     const operation = 'recordSuccess';
     this.assertWritable(operation, { origin });
     this.checkCRC(operation, origin, s.crc, s.buildKey);
@@ -618,6 +623,7 @@ export class BuildDB {
 
   /** recordSuccess for many ports in one transaction (adopting an existing package repository; benchmarks). */
   async recordSuccesses(items: readonly (SuccessInput & { origin: string })[]): Promise<void> {
+    this.portStateCache = null;
     const operation = 'recordSuccesses';
     this.assertWritable(operation);
     for (const s of items) {
@@ -646,6 +652,7 @@ export class BuildDB {
 
   /** Marks that the port failed at this build key, so it is not retried until its inputs change. */
   async recordFailure(origin: string, buildKey: string, buildId: string): Promise<void> {
+    this.portStateCache = null;
     const operation = 'recordFailure';
     this.assertWritable(operation, { origin, buildId });
     const now = ts(new Date());
@@ -679,8 +686,11 @@ export class BuildDB {
   }
 
   async allPortState(): Promise<PortStateRow[]> {
-    const rows = await this.op('allPortState', {}, (c) => BuildDB.rows(c, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`));
-    return rows.map(toPortStateRow);
+    if (this.portStateCache) return this.portStateCache.slice();
+    const rows = (await this.op('allPortState', {}, (c) => BuildDB.rows(c, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`))).map(toPortStateRow);
+    // The writer is the only process with the file open, so what it read stays true until it writes.
+    if (!this.readOnly) this.portStateCache = rows;
+    return rows.slice();
   }
 
   /** A port's builds, newest first. */

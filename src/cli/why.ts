@@ -22,6 +22,7 @@ export async function runWhy(ctx: CommandContext): Promise<number> {
     const plan = makePlan(obs, { known });
     const e = await explain(plan, origin, known, (o) => history.lastGood(o));
     if (!e) throw new UnknownOriginError(origin);
+    if (e.reasons[0]?.kind === 'no-such-port') throw new UnknownOriginError(origin, `: ${e.reasons[0].detail}`);
     if (values.json) printJson(ctx.io, e);
     else for (const l of formatExplanation(e)) ctx.io.out(l);
     return 0;
