@@ -191,7 +191,6 @@ function dependenciesOf(ports: PlannedPort[], i: number, hubCount: number, rnd: 
     // Hubs depend a little on earlier hubs only.
     return i > 0 && rnd() < 0.5 ? [entryFor(ports, Math.floor(rnd() * i), 'BUILD', '', rnd)] : [];
   }
-  const self = ports[i]!;
   const entries: Entry[] = [];
   const used = new Set<number>();
   // Hubs by rank: the first has ~60% of all ports as dependents, the twelfth ~8%.

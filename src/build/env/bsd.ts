@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { EnvironmentGoneError, EnvironmentSetupError } from './errors.js';
 import { checkEnv, mapInsidePath } from './paths.js';
 import { removeUnmountedTree } from './safe-remove.js';
-import { killGroup, supervise } from './supervise.js';
+import { RunTracker } from './supervise.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
 import { CHROOT_INSIDE } from './chroot.js';
 import type { MountEntry } from './chroot.js';
@@ -69,7 +69,7 @@ export function planBsdEnvironment(root: string, paths: EnvPaths): BsdPlan {
 class BsdEnvironment implements BuildEnvironment {
   readonly inside = CHROOT_INSIDE;
   private destroyed = false;
-  private readonly active = new Map<number, Promise<RunResult>>();
+  private readonly runs = new RunTracker();
 
   constructor(
     readonly id: string,
@@ -86,13 +86,7 @@ class BsdEnvironment implements BuildEnvironment {
   async run(spec: RunSpec): Promise<RunResult> {
     if (this.destroyed) throw new EnvironmentGoneError(this.id, 'it was destroyed');
     const command = ['/bin/sh', '-c', 'exec "$@" 2>&1', 'sh', ...this.plan.run(spec)];
-    const { pid, done } = supervise(command, spec, { wrapperEnv: { PATH: '/sbin:/bin:/usr/sbin:/usr/bin' } });
-    this.active.set(pid, done);
-    try {
-      return await done;
-    } finally {
-      this.active.delete(pid);
-    }
+    return this.runs.run(command, spec, { wrapperEnv: { PATH: '/sbin:/bin:/usr/sbin:/usr/bin' } });
   }
 
   hostPath(insidePath: string): string {
@@ -108,8 +102,7 @@ class BsdEnvironment implements BuildEnvironment {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const pgid of this.active.keys()) killGroup(pgid);
-    await Promise.allSettled([...this.active.values()]);
+    await this.runs.killAll();
     for (const cmd of this.plan.teardown) await exec(cmd[0]!, cmd.slice(1)).catch(() => undefined);
     await removeUnmountedTree(this.dir);
   }

@@ -4,7 +4,7 @@ import { join, posix } from 'node:path';
 import { EnvironmentGoneError, EnvironmentSetupError } from './errors.js';
 import { processStartTime, writeOwner, type OwnerRecord } from './owner.js';
 import { removeUnmountedTree } from './safe-remove.js';
-import { killGroup, supervise } from './supervise.js';
+import { killGroup, RunTracker } from './supervise.js';
 import { checkEnv, mapInsidePath } from './paths.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
 import type { BuildEnvironment, EnvPaths, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
@@ -176,7 +176,7 @@ class ChrootEnvironment implements BuildEnvironment {
   readonly inside = CHROOT_INSIDE;
   private destroyed = false;
   private holderAlive = true;
-  private readonly active = new Map<number, Promise<RunResult>>();
+  private readonly runs = new RunTracker();
 
   constructor(
     readonly id: string,
@@ -201,13 +201,7 @@ class ChrootEnvironment implements BuildEnvironment {
       'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, '--',
       'perl', '-e', INIT, this.root, cwd, String(pairs.length), ...pairs, ...spec.argv,
     ];
-    const { pid, done } = supervise(command, spec, { wrapperEnv: WRAPPER_ENV, statusFd: true });
-    this.active.set(pid, done);
-    try {
-      return await done;
-    } finally {
-      this.active.delete(pid);
-    }
+    return this.runs.run(command, spec, { wrapperEnv: WRAPPER_ENV, statusFd: true });
   }
 
   hostPath(insidePath: string): string {
@@ -223,8 +217,7 @@ class ChrootEnvironment implements BuildEnvironment {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const pgid of this.active.keys()) killGroup(pgid);
-    await Promise.allSettled([...this.active.values()]);
+    await this.runs.killAll();
     if (this.holder.pid) killGroup(this.holder.pid);
     await this.holderExited;
     await removeUnmountedTree(this.dir);

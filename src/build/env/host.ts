@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { EnvironmentGoneError } from './errors.js';
 import { checkEnv } from './paths.js';
 import { removeUnmountedTree } from './safe-remove.js';
-import { killGroup, supervise } from './supervise.js';
+import { RunTracker } from './supervise.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
 import type { BuildEnvironment, EnvPaths, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
 
@@ -13,7 +13,7 @@ import type { BuildEnvironment, EnvPaths, EnvironmentBackend, InsidePaths, RunRe
  */
 class HostEnvironment implements BuildEnvironment {
   private destroyed = false;
-  private readonly active = new Map<number, Promise<RunResult>>();
+  private readonly runs = new RunTracker();
 
   constructor(
     readonly id: string,
@@ -27,13 +27,7 @@ class HostEnvironment implements BuildEnvironment {
     const env = Object.fromEntries(checkEnv(spec.env).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
     // sh merges stderr into stdout at the source so the log keeps the order the command wrote in.
     const command = ['/bin/sh', '-c', 'exec "$@" 2>&1', 'sh', ...spec.argv];
-    const { pid, done } = supervise(command, spec, { wrapperEnv: env, cwd: spec.cwd ?? this.inside.construction });
-    this.active.set(pid, done);
-    try {
-      return await done;
-    } finally {
-      this.active.delete(pid);
-    }
+    return this.runs.run(command, spec, { wrapperEnv: env, cwd: spec.cwd ?? this.inside.construction });
   }
 
   hostPath(insidePath: string): string {
@@ -43,8 +37,7 @@ class HostEnvironment implements BuildEnvironment {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const pgid of this.active.keys()) killGroup(pgid);
-    await Promise.allSettled([...this.active.values()]);
+    await this.runs.killAll();
     await removeUnmountedTree(this.root);
   }
 }

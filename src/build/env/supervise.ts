@@ -130,3 +130,23 @@ export function supervise(command: string[], spec: RunSpec, opts: SuperviseOptio
   });
   return { pid, done };
 }
+
+/** The runs of one environment: each supervised and remembered until it ends, so destroy() can kill and await them all. */
+export class RunTracker {
+  private readonly active = new Map<number, Promise<RunResult>>();
+
+  async run(command: string[], spec: RunSpec, opts: SuperviseOptions): Promise<RunResult> {
+    const { pid, done } = supervise(command, spec, opts);
+    this.active.set(pid, done);
+    try {
+      return await done;
+    } finally {
+      this.active.delete(pid);
+    }
+  }
+
+  async killAll(): Promise<void> {
+    for (const pgid of this.active.keys()) killGroup(pgid);
+    await Promise.allSettled([...this.active.values()]);
+  }
+}
