@@ -30,9 +30,10 @@ export class LineProgress implements Progress {
   phase(slot: number, origin: string, phase: string): void {
     this.write(`[${ts()}] [${slot}] ${origin}: ${phase}`);
   }
+  /** `slot` is -1 for a port that never reached a worker (blocked by a failed dependency). */
   portFinished(slot: number, origin: string, status: string, detail?: string): void {
     this.done++;
-    this.write(`[${ts()}] [${slot}] ${status} ${origin}${detail ? ` (${detail})` : ''} [${this.done}/${this.total}]`);
+    this.write(`[${ts()}] ${slot >= 0 ? `[${slot}] ` : ''}${status} ${origin}${detail ? ` (${detail})` : ''} [${this.done}/${this.total}]`);
   }
   line(text: string): void {
     this.write(text);

@@ -100,13 +100,6 @@ export function parsePortAnswer(
   };
 }
 
-/** Evaluates one port (one flavor) with make. */
-export async function evaluatePort(
-  settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>,
-): Promise<PortMeta> {
-  return parsePortAnswer(settings, dir, flavor, vars, await queryPort(settings, dir, flavor, vars));
-}
-
 /** A makefile's path for keys and messages: relative to the tree when inside it. */
 export function treeRelative(tree: string, file: string): string {
   const rel = relative(tree, file);

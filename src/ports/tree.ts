@@ -1,5 +1,5 @@
 /** Listing the ports of a tree: `category/name` directories that hold a Makefile. */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Top-level directories of a ports tree that are not categories. */
@@ -12,7 +12,7 @@ export function isCategoryName(name: string): boolean {
 /**
  * Candidate port directories (`cat/name`), sorted: every subdirectory of a category. Cheap:
  * one readdir per category. The scanner reads each one it needs and drops those without a
- * Makefile (see ScanOptions.optional); `hasMakefile` checks one directly.
+ * Makefile (see ScanOptions.optional).
  */
 export function listPortDirs(tree: string): string[] {
   const out: string[] = [];
@@ -25,12 +25,4 @@ export function listPortDirs(tree: string): string[] {
     }
   }
   return out.sort();
-}
-
-export function hasMakefile(portPath: string): boolean {
-  try {
-    return statSync(join(portPath, 'Makefile')).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -3,6 +3,7 @@
  * record the run. Level-triggered: whatever caused it, the pass recomputes everything.
  */
 import { FailSafeBuildDB } from '../builddb/failsafe.js';
+import type { RunCounts } from '../builddb/types.js';
 import type { DesiredState } from '../config/types.js';
 import { runBuilds, type PortOutcome } from '../build/scheduler.js';
 import type { Progress } from '../build/progress.js';
@@ -11,13 +12,8 @@ import { knownFromRows } from './known.js';
 import { observe } from './observe.js';
 import { makePlan, type Plan } from './plan.js';
 
-export interface PassStats {
-  total: number;
-  success: number;
-  failed: number;
-  skipped: number;
-  ignored: number;
-  blocked: number;
+/** The run's counts (every port of the closure is in exactly one), plus what a pass adds. */
+export interface PassStats extends RunCounts {
   interrupted: number;
   durationMs: number;
 }

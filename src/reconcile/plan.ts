@@ -80,10 +80,6 @@ export function environmentIdentity(state: DesiredState): Record<string, string>
   };
 }
 
-export function packagePath(state: DesiredState, pkgfile: string): string {
-  return join(state.paths.packages, 'All', pkgfile);
-}
-
 /** The package files in the repository (`<packages>/All`): one readdir instead of a stat per port. */
 function repositoryFiles(state: DesiredState): Set<string> {
   try {
