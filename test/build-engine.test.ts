@@ -4,7 +4,8 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { TestProject, rootMissing } from './helpers/project.js';
 
@@ -131,6 +132,13 @@ test('a failure blocks only its dependents; a diamond builds in dependency order
   const [run] = await p.query<{ status: string; failed: number; blocked: number; success: number }>('SELECT * FROM runs');
   assert.equal(run!.status, 'failed');
   assert.equal(run!.blocked, 2);
+  // dsynth-style summary lists in the logs directory.
+  const logs = join(p.dir, '.portsync/logs');
+  assert.match(readFileSync(join(logs, '02_failure_list.log'), 'utf8'), /^failed\s+devel\/libalpha\tlibalpha-1\.2\.0\tpatch exited/m);
+  assert.match(readFileSync(join(logs, '04_skipped_list.log'), 'utf8'), /^blocked\s+textproc\/gamma\t.*dependency devel\/libalpha failed in patch/m);
+  assert.match(readFileSync(join(logs, '01_success_list.log'), 'utf8'), /^success\s+misc\/help2man\thelp2man-1\.49\.3\t/m);
+  assert.equal(readFileSync(join(logs, '00_last_results.log'), 'utf8').trim().split('\n').length, 1 + r.ports.length);
+  assert.equal(JSON.parse(readFileSync(join(logs, 'summary.json'), 'utf8')).runId, r.runId);
 });
 
 test('missing package: an up-to-date port whose package vanished is rebuilt', { skip }, async () => {
@@ -150,4 +158,20 @@ test('a change to a framework script (not a makefile) rebuilds every port, namin
   const r = await p.pass();
   assert.equal(r.stats.success, 1);
   assert.match(r.ports[0]!.reason, /framework-changed: framework file Mk\/Scripts\/package\.sh changed/);
+});
+
+test('a failed download is transient: not marked failed at these inputs, retried by the next pass', { skip }, async () => {
+  const p = project(['misc/help2man']);
+  const site = p.file('Sites/help2man-1.49.3.tar.gz');
+  const saved = readFileSync(site);
+  rmSync(site);
+  const first = await p.pass();
+  assert.equal(first.stats.failed, 1);
+  assert.equal(first.ports[0]!.lastPhase, 'fetch');
+  assert.equal(first.ports[0]!.transient, true);
+  const [state] = await p.query<{ failed_key: string | null }>("SELECT failed_key FROM port_state WHERE origin = 'misc/help2man'");
+  assert.equal(state?.failed_key ?? null, null);
+  writeFileSync(site, saved);
+  const second = await p.pass();
+  assert.equal(second.stats.success, 1, 'retried without --force once the site has it');
 });

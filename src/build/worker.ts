@@ -67,7 +67,8 @@ async function runSteps(task: BuildTask, env: BuildEnvironment, log: BuildLog, s
     log.phaseEnd(step.phase, r.exitCode, r.durationMs, note);
     send({ type: 'phase-end', phase: step.phase, startedAt, durationMs: Math.round(r.durationMs), exitCode });
     if (r.aborted) return { status: 'interrupted', error: 'interrupted' };
-    if (exitCode !== 0) return { status: 'failed', error: note || `${step.phase} exited ${exitCode}` };
+    // A failed download is the network's fault more often than the port's: retried, not marked.
+    if (exitCode !== 0) return { status: 'failed', error: note || `${step.phase} exited ${exitCode}`, ...(step.phase === 'fetch' ? { transient: true } : {}) };
   }
   if (task.phases.includes('package') && !existsSync(join(task.paths.packages, 'All', task.pkgfile))) {
     return { status: 'failed', error: `the package phase did not produce ${task.pkgfile}` };

@@ -6,6 +6,8 @@ import { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { RunCounts } from '../builddb/types.js';
 import type { DesiredState } from '../config/types.js';
 import { runBuilds, type PortOutcome } from '../build/scheduler.js';
+import { writeSummaryLists } from '../build/summary.js';
+import { reconcileJson } from './result-json.js';
 import type { Progress } from '../build/progress.js';
 import { headCommit } from './git.js';
 import { knownFromRows } from './known.js';
@@ -68,7 +70,15 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
       const { durationMs: _d, interrupted: _i, ...counts } = stats;
       await db.finishRun(runId, status, counts);
     }
-    return { runId, gitCommit, stats, ports, plan, status };
+    const result: PassResult = { runId, gitCommit, stats, ports, plan, status };
+    if (record) {
+      try {
+        writeSummaryLists(state.paths.logs, runId, ports, reconcileJson(result));
+      } catch (e) {
+        opts.log(`could not write the summary lists in ${state.paths.logs}: ${(e as Error).message}`);
+      }
+    }
+    return result;
   } finally {
     if (!opts.db) await db.close();
   }
