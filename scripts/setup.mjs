@@ -25,18 +25,21 @@ function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-if (!have('bmake')) {
+// Debian packages for the commands the example tree, the build workers and the tests run.
+const TOOLS = { bmake: 'bmake', make: 'make', cc: 'gcc', patch: 'patch', tar: 'tar', perl: 'perl', git: 'git', unshare: 'util-linux', nsenter: 'util-linux', setpriv: 'util-linux' };
+const missing = [...new Set(Object.entries(TOOLS).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg))];
+if (missing.length) {
   const isRoot = process.getuid?.() === 0;
   if (isRoot && have('apt-get')) {
-    log('installing bmake (apt-get install bmake)');
+    log(`installing ${missing.join(' ')} (apt-get install)`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-qq', 'bmake'], { stdio: 'inherit', env });
+    let r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env });
     if (r.status !== 0) {
       spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      r = spawnSync('apt-get', ['install', '-y', '-qq', 'bmake'], { stdio: 'inherit', env });
+      r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env });
     }
-    if (r.status !== 0) log('could not install bmake; tests that need it will say so');
+    if (r.status !== 0) log(`could not install ${missing.join(' ')}; tests that need them will say so`);
   } else {
-    log('bmake is missing and cannot be installed here (needs root and apt-get): run "sudo apt-get install bmake"');
+    log(`missing ${missing.join(' ')} and cannot install here (needs root and apt-get): run "sudo apt-get install ${missing.join(' ')}"`);
   }
 }
