@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { REPO, TestProject, rootMissing } from './helpers/project.js';
+import { waitFor } from './helpers/wait.js';
 
 const skip = bmakeMissing() ?? rootMissing();
 const projects: TestProject[] = [];
@@ -41,13 +42,6 @@ function processesMatching(text: string): number[] {
 
 const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir));
 
-async function until(what: string, fn: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function startReconcile(p: TestProject): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [join(REPO, 'bin/portsync.js'), '--config', p.config, 'reconcile'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,13 +58,13 @@ test('SIGKILL mid-build leaves no mount and no build process', { skip }, async (
   const p = slowProject(marker);
   const child = startReconcile(p);
   const log = join(p.dir, '.portsync/logs/misc___slowpoke.log');
-  await until('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker));
+  await waitFor('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker));
   assert.ok(processesMatching(sleeper(marker)).length > 0, 'the build is running');
   assert.ok(mountsUnder(join(p.dir, '.portsync')).length === 0, 'mounts live in the build namespace only, never in ours');
   const done = exited(child);
   child.kill('SIGKILL');
   await done;
-  await until('the build processes to die', () => processesMatching(sleeper(marker)).length === 0, 5000);
+  await waitFor('the build processes to die', () => processesMatching(sleeper(marker)).length === 0, 5000);
   assert.deepEqual(mountsUnder(join(p.dir, '.portsync')), []);
   // The next run finds the record left running and marks it interrupted (a quick build this time).
   writeFileSync(p.file('misc/slowpoke/Makefile'), p.read('misc/slowpoke/Makefile').replace(/sleep [\d.]+/, 'true'));
@@ -87,7 +81,7 @@ test('SIGINT: no new ports start, the running build is killed and recorded inter
   const p = slowProject(marker);
   const child = startReconcile(p);
   const log = join(p.dir, '.portsync/logs/misc___slowpoke.log');
-  await until('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker));
+  await waitFor('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker));
   const done = exited(child);
   child.kill('SIGINT');
   const { code } = await done;

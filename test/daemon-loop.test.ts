@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './helpers/wait.js';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { PassLoop, LoopStoppedError } from '../src/reconcile/loop.js';
@@ -49,15 +50,6 @@ async function setup(t: { after(fn: () => unknown): void }) {
   return { dir, file, db, loop, lines, runs };
 }
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | null, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('requests during a pass coalesce into exactly one more pass', { timeout: 60_000 }, async (t) => {
   if (!bmake) return t.skip('bmake is not installed: passes read the ports tree with bmake');
