@@ -192,6 +192,14 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
     await waitFor('a webhook run', async () => (await sql(`SELECT 1 FROM runs WHERE trigger = 'webhook' AND finished_at IS NOT NULL`)).length > 0);
     assert.equal(await runCount(), before + 1);
     assert.equal(await post(httpPort, '/hooks/git', 'x'.repeat(1024 * 1024 + 10), { 'X-Hub-Signature-256': signBody(SECRET, 'x') }), 413);
+    // With a secret set, the acting routes are not served over TCP: they would bypass it.
+    await waitFor('idle', idle);
+    const afterHooks = await runCount();
+    assert.equal(await post(httpPort, '/reconcile', '{}'), 403);
+    assert.equal(await post(httpPort, '/trigger', '{}'), 403);
+    assert.equal(await post(httpPort, '/sql', JSON.stringify({ sql: 'SELECT 1' })), 403);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(await runCount(), afterHooks, 'no pass from TCP without the secret');
   });
 
   await t.test('an invalid builds.yaml committed: errors in status with FILE:LINE:COL, last good state kept', async () => {

@@ -53,7 +53,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       hookLimiter: new RateLimiter(10, 60_000),
       log,
     };
-    listeners = await startListeners(makeHandler(ctx), state.server.socket, state.server.listen);
+    listeners = await startListeners(makeHandler(ctx, 'unix'), makeHandler(ctx, 'tcp'), state.server.socket, state.server.listen);
     const t0 = performance.now();
     watching = await startWatching(state, {
       onChange: (kind, path) => void loop.requestPass('watch', `${kind} ${path}`),

@@ -44,7 +44,7 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
-export async function startListeners(handler: RequestListener, socket: string, listen: string | undefined): Promise<Listeners> {
+export async function startListeners(handler: RequestListener, tcpHandler: RequestListener, socket: string, listen: string | undefined): Promise<Listeners> {
   await claimSocket(socket);
   const servers: Server[] = [];
   const unix = createServer(handler);
@@ -52,7 +52,7 @@ export async function startListeners(handler: RequestListener, socket: string, l
   servers.push(unix);
   let tcp: Listeners['tcp'];
   if (listen) {
-    const s = createServer(handler);
+    const s = createServer(tcpHandler);
     try {
       await listenOn(s, parseListen(listen));
     } catch (err) {

@@ -29,10 +29,23 @@ function statusOf(err: unknown): number {
   return 500;
 }
 
-export function makeHandler(ctx: DaemonContext) {
+/**
+ * Over TCP, when a webhook secret is configured, only the webhook and the read-only GET routes
+ * are served: the POST routes that act (reconcile, trigger, sql) would otherwise let anyone who
+ * reaches the address bypass the secret. The Unix socket (file permissions) serves everything.
+ */
+const TCP_WITH_SECRET = new Set(['GET /status', 'GET /runs', 'GET /history', 'GET /port-state', 'GET /last-good', 'POST /hooks/git']);
+
+export function makeHandler(ctx: DaemonContext, via: 'unix' | 'tcp' = 'unix') {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://portsync');
-    const route = ROUTES[`${req.method} ${url.pathname}`];
+    const key = `${req.method} ${url.pathname}`;
+    const route = ROUTES[key];
+    if (Object.hasOwn(ROUTES, key) && via === 'tcp' && process.env[ctx.loop.state.server.webhookSecretEnv] && !TCP_WITH_SECRET.has(key)) {
+      req.resume();
+      sendJson(res, 403, { error: `${key} is not served on ${ctx.listen} while a webhook secret is set; use the Unix socket (${ctx.socket}) — the portsync CLI does` });
+      return;
+    }
     if (!route) {
       const known = Object.keys(ROUTES).filter((k) => k.endsWith(` ${url.pathname}`));
       sendJson(res, known.length ? 405 : 404, { error: known.length ? `use ${known.join(' or ')}` : `no route ${req.method} ${url.pathname}` });
