@@ -16,8 +16,8 @@ export interface Explanation {
   changes: (KeyPartChange & { files?: string[]; commits?: CommitInfo[] })[];
 }
 
-/** The port's last successful build, as the build history knows it. */
-export type LastGoodBuild = { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null };
+/** The port's last successful build, as the build history knows it, with the commit of the run that built it. */
+export interface LastGoodBuild { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null }
 
 export async function explain(plan: Plan, origin: string, known: ReadonlyMap<string, KnownPortState>, lastGoodOf: (origin: string) => Promise<LastGoodBuild | null>): Promise<Explanation | undefined> {
   const canonical = plan.observation.scan.resolve(origin) ?? origin;

@@ -11,12 +11,13 @@ import { knownFromRows } from '../reconcile/known.js';
 import type { KnownPortState } from '../reconcile/plan.js';
 import { daemonRequest } from './client.js';
 import { DaemonRequestError } from './errors.js';
-import { lastGood, type LastGood } from './queries.js';
+import type { LastGoodBuild } from '../reconcile/explain.js';
+import { lastGood } from './queries.js';
 
 export interface HistorySource {
   via: 'daemon' | 'database' | 'none';
   known(): Promise<Map<string, KnownPortState>>;
-  lastGood(origin: string): Promise<LastGood | null>;
+  lastGood(origin: string): Promise<LastGoodBuild | null>;
   close(): Promise<void>;
 }
 
@@ -35,7 +36,7 @@ export async function openHistorySource(state: DesiredState): Promise<HistorySou
     return {
       via: 'daemon',
       known: async () => knownFromRows(rows),
-      lastGood: async (origin) => ((await fromDaemon(socket, `/last-good?origin=${encodeURIComponent(origin)}`)) as { lastGood: LastGood | null }).lastGood,
+      lastGood: async (origin) => ((await fromDaemon(socket, `/last-good?origin=${encodeURIComponent(origin)}`)) as { lastGood: LastGoodBuild | null }).lastGood,
       close: async () => {},
     };
   }

@@ -3,6 +3,7 @@
  * SQL), over an open BuildDB — the daemon's read-write one or the CLI's read-only one.
  */
 import type { BuildDB } from '../builddb/db.js';
+import type { LastGoodBuild } from '../reconcile/explain.js';
 import type { BuildRow, QueryResult, RunRow } from '../builddb/types.js';
 
 /** Row and time limits for SQL from users (POST /sql, `portsync sql`). */
@@ -98,9 +99,7 @@ export function userQuery(db: BuildDB, sql: string): Promise<QueryResult> {
 }
 
 /** A port's last successful build, and the git commit of the run that built it. */
-export interface LastGood { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null }
-
-export async function lastGood(db: BuildDB, origin: string): Promise<LastGood | null> {
+export async function lastGood(db: BuildDB, origin: string): Promise<LastGoodBuild | null> {
   const r = await db.query(
     `SELECT ps.build_id::VARCHAR AS build_id, b.finished_at, ps.version, r.git_commit
      FROM port_state ps LEFT JOIN builds b ON b.build_id = ps.build_id LEFT JOIN runs r ON r.run_id = b.run_id
