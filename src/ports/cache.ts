@@ -7,17 +7,18 @@
  * snapshot ("racy") is always re-read.
  */
 import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { computeFileCRC, crcOfPortFiles, entryStateOf, listPortTree, type DirEntryState, type DirState } from '../fingerprint/portCrc.js';
 import type { MakeAnswer } from './make.js';
 
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 /** Files modified this close to (or after) the last snapshot are not trusted by stat. */
 const RACY_MS = 1000;
 
 interface CachedFile { size: number; mtimeMs: number; ino: number; crc: string }
 interface CachedDir { files: DirEntryState[]; dirs: DirState[]; crc: string }
-interface CachedAnswer { answer: MakeAnswer; portCrc: string; inputs: Record<string, string> }
+/** `inputs`: CRCs of the other files make read, by tree-relative path (absolute outside the tree). */
+export interface CachedAnswer { answer: MakeAnswer; portCrc: string; inputs: Record<string, string> }
 interface CacheData {
   version: number;
   settings: string;
@@ -150,7 +151,7 @@ export class MetadataCache {
   answer(key: string, dir: string): CachedAnswer | undefined {
     const c = this.data.answers[key];
     if (!c || c.portCrc !== this.portCrc(dir)) return undefined;
-    for (const [file, crc] of Object.entries(c.inputs)) if (this.fileCrc(file) !== crc) return undefined;
+    for (const [file, crc] of Object.entries(c.inputs)) if (this.fileCrc(resolve(this.tree, file)) !== crc) return undefined;
     this.stats.answersReused++;
     return c;
   }

@@ -136,10 +136,9 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       answer = await limit(() => queryPort(settings, dir, flavor, vars));
       makeCalls++;
     }
-    const portDir = join(tree, dir);
     const portCrc = cache.portCrc(dir) ?? '';
-    const inputs: Record<string, string> = {};
-    const absInputs: Record<string, string> = {};
+    // A reused answer's inputs were just checked by cache.answer(): they are the ones to report.
+    let inputs = hit?.inputs;
     let meta = parsed.get(answer);
     try {
       if (!meta) {
@@ -148,15 +147,16 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       }
     } finally {
       // Even a failed answer is cached (keyed on the same inputs): an unchanged broken port is not re-run.
-      const files = meta?.makefiles ?? [];
-      for (const f of files) {
-        if (f.startsWith(portDir + '/')) continue;
-        const crc = cache.fileCrc(f);
-        if (crc === null) continue;
-        absInputs[f] = crc;
-        inputs[treeRelative(tree, f)] = crc;
+      if (!inputs) {
+        inputs = {};
+        const portDir = join(tree, dir);
+        for (const f of meta?.makefiles ?? []) {
+          if (f.startsWith(portDir + '/')) continue;
+          const crc = cache.fileCrc(f);
+          if (crc !== null) inputs[treeRelative(tree, f)] = crc;
+        }
+        cache.store(key, { answer, portCrc, inputs });
       }
-      if (!hit) cache.store(key, { answer, portCrc, inputs: absInputs });
     }
     return { meta: meta!, portCrc, inputs };
   }
