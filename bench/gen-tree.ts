@@ -3,10 +3,16 @@
  * dependency shape (5–15 dependencies each across BUILD/LIB/RUN, a few hub ports with thousands
  * of dependents, ~15% flavored, ~2% IGNOREd), acyclic and deterministic for a seed.
  *
- *   tsx bench/gen-tree.ts --ports 10000 --out DIR [--seed N]
+ *   tsx bench/gen-tree.ts --ports 10000 --out DIR [--seed N] [--shape simple|real]
  *
  * The tree uses the example framework (examples/ports/Mk, copied in) plus Mk/synthetic.mk, which
  * makes every port install the files its dependents check for, so the tree can even be "built".
+ *
+ * `shape: 'real'` makes reading it cost what a real tree costs: every port reads ~40 framework
+ * makefiles of a few hundred lines (Mk/Components, always) plus those of its USES (Mk/Uses, 0–4
+ * of 12), as FreeBSD/MidnightBSD ports read bsd.port.mk's includes — so there are a few hundred
+ * distinct sets of input files — and port directories hold distinfo, pkg-plist and, for a third
+ * of them, files/patch-*. Same ports and dependencies as 'simple' for a seed.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -26,7 +32,7 @@ export class TreeOutputNotEmptyError extends PortsyncError {
 /** A command-line argument of gen-tree is missing or invalid. */
 export class GenTreeUsageError extends PortsyncError {
   constructor(readonly option: string, detail: string) {
-    super(`gen-tree: --${option} ${detail}\nusage: tsx bench/gen-tree.ts --ports N --out DIR [--seed N]`);
+    super(`gen-tree: --${option} ${detail}\nusage: tsx bench/gen-tree.ts --ports N --out DIR [--seed N] [--shape simple|real]`);
   }
 }
 
@@ -39,7 +45,38 @@ export interface GenerateTreeOptions {
   seed?: number;
   /** Framework to copy into `<out>/Mk`. Default: examples/ports/Mk. */
   mkDir?: string;
+  /** 'simple' (default): 4 small makefiles per port. 'real': ~40–45 larger ones and fuller port directories. */
+  shape?: 'simple' | 'real';
 }
+
+/** Framework files every port reads in the real shape, and the optional USES ones. */
+const COMPONENTS = 36;
+const USES = ['gmake', 'pkgconfig', 'libtool', 'cmake', 'python', 'perl5', 'gettext', 'iconv', 'ssl', 'tar', 'shebangfix', 'cpe'];
+
+/** A synthetic framework makefile: guarded, ~`lines` assignments with modifiers, some conditionals. */
+function frameworkMk(name: string, lines: number, rnd: () => number): string {
+  const id = name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const out = [`# ${name}.mk: synthetic framework makefile (bench/gen-tree.ts, shape real)`, `.if !defined(_${id}_MK)`, `_${id}_MK=\tyes`];
+  for (let i = 0; i < lines; i++) {
+    const r = rnd();
+    if (r < 0.5) out.push(`_${id}_V${i}?=\t\${PORTNAME:S/-/_/g}-${i} \${PORTVERSION:R}`);
+    else if (r < 0.7) out.push(`_${id}_L${i}=\t\${CATEGORIES:[1]}/\${PORTNAME}${i}`);
+    else if (r < 0.9) out.push(`.if defined(WITH_${id}_${i}) && !empty(WITH_${id}_${i}:M[Yy][Ee][Ss])`, `_${id}_O${i}=\ton`, `.else`, `_${id}_O${i}=\toff`, `.endif`);
+    else out.push(`.for _x in a b c`, `_${id}_F${i}_\${_x}=\t\${_x}${i}`, `.endfor`);
+  }
+  out.push('.endif', '');
+  return out.join('\n');
+}
+
+/** Includes the framework files of the real shape: all components, then the port's USES. */
+const REAL_MK = `# real.mk: what a port of the real-shaped benchmark tree reads before bsd.port.mk.
+.for _c in \${_REAL_COMPONENTS}
+.include "\${.PARSEDIR}/Components/\${_c}.mk"
+.endfor
+.for _u in \${USES:C/:.*//}
+.include "\${.PARSEDIR}/Uses/\${_u}.mk"
+.endfor
+`;
 
 export interface GeneratedPort {
   /** `cat/name`. */
@@ -221,7 +258,7 @@ function dependenciesOf(ports: PlannedPort[], i: number, hubCount: number, rnd: 
   return entries;
 }
 
-function makefile(p: PlannedPort, entries: Entry[], pythonHub: PlannedPort | undefined): string {
+function makefile(p: PlannedPort, entries: Entry[], pythonHub: PlannedPort | undefined, uses?: string[]): string {
   const lines = [
     `PORTNAME=\t${p.name}`,
     `PORTVERSION=\t${p.version}`,
@@ -234,6 +271,7 @@ function makefile(p: PlannedPort, entries: Entry[], pythonHub: PlannedPort | und
     lines.push(`FLAVORS=\t${p.flavors.join(' ')}`, 'PKGNAMEPREFIX=\t${FLAVOR}-', '');
   }
   if (p.ignored) lines.push('IGNORE=\t\tis synthetic and marked IGNORE for the benchmark', '');
+  if (uses?.length) lines.push(`USES=\t\t${uses.join(' ')}`, '');
   const before = lines.length;
   for (const kind of ['BUILD', 'LIB', 'RUN'] as const) {
     const texts = entries.filter((e) => e.kind === kind).map((e) => e.text);
@@ -244,6 +282,7 @@ function makefile(p: PlannedPort, entries: Entry[], pythonHub: PlannedPort | und
     if (texts.length > 0) lines.push(`${kind}_DEPENDS=\t${texts.join(' \\\n\t\t')}`);
   }
   if (lines.length > before) lines.push('');
+  if (uses) lines.push('.include <real.mk>');
   lines.push('.include <synthetic.mk>', '.include <bsd.port.mk>', '');
   return lines.join('\n');
 }
@@ -262,6 +301,16 @@ export function generateTree(opts: GenerateTreeOptions): GenerateTreeSummary {
   mkdirSync(out, { recursive: true });
   cpSync(opts.mkDir ?? EXAMPLE_MK, join(out, 'Mk'), { recursive: true });
   writeFileSync(join(out, 'Mk', 'synthetic.mk'), SYNTHETIC_MK);
+  // The real shape draws from its own generator: same ports and dependencies as 'simple'.
+  const real = opts.shape === 'real' ? prng((opts.seed ?? 1) + 0x5eed) : undefined;
+  if (real) {
+    mkdirSync(join(out, 'Mk', 'Components'));
+    mkdirSync(join(out, 'Mk', 'Uses'));
+    const names = Array.from({ length: COMPONENTS }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    for (const c of names) writeFileSync(join(out, 'Mk', 'Components', `${c}.mk`), frameworkMk(c, 40 + Math.floor(real() * 60), real));
+    for (const u of USES) writeFileSync(join(out, 'Mk', 'Uses', `${u}.mk`), frameworkMk(u, 20 + Math.floor(real() * 40), real));
+    writeFileSync(join(out, 'Mk', 'real.mk'), `_REAL_COMPONENTS=\t${names.join(' ')}\n${REAL_MK}`);
+  }
   const madeCats = new Set<string>();
   const dependents = new Map<number, number>();
   const portList: GeneratedPort[] = [];
@@ -276,7 +325,18 @@ export function generateTree(opts: GenerateTreeOptions): GenerateTreeSummary {
       madeCats.add(p.cat);
     }
     mkdirSync(dir);
-    writeFileSync(join(dir, 'Makefile'), makefile(p, entries, pythonHub));
+    let uses: string[] | undefined;
+    if (real) {
+      uses = USES.filter(() => real() < 0.15).slice(0, 4);
+      writeFileSync(join(dir, 'distinfo'), `TIMESTAMP = ${1700000000 + i}\nSHA256 (${p.name}-${p.version}.tar.gz) = ${(i * 2654435761 >>> 0).toString(16).padStart(64, '0')}\nSIZE (${p.name}-${p.version}.tar.gz) = ${1000 + i}\n`);
+      writeFileSync(join(dir, 'pkg-plist'), `bin/${p.name}\ninclude/${p.name}.h\nlib/lib${p.name}.so\n`);
+      if (real() < 0.33) {
+        mkdirSync(join(dir, 'files'));
+        writeFileSync(join(dir, 'files', 'patch-Makefile'), `--- Makefile.orig\n+++ Makefile\n@@ -1 +1 @@\n-CC=gcc\n+CC?=cc\n`);
+        writeFileSync(join(dir, 'files', 'patch-src_main.c'), `--- src/main.c.orig\n+++ src/main.c\n@@ -1 +1 @@\n-#include <malloc.h>\n+#include <stdlib.h>\n`);
+      }
+    }
+    writeFileSync(join(dir, 'Makefile'), makefile(p, entries, pythonHub, uses));
     writeFileSync(join(dir, 'pkg-descr'), `Synthetic port number ${i} of a generated benchmark tree.\n`);
     const depends: GeneratedPort['depends'] = entries.map((e) => {
       const d = ports[e.dep]!;
@@ -308,7 +368,7 @@ export function generateTree(opts: GenerateTreeOptions): GenerateTreeSummary {
 function main(argv: string[]): void {
   const { values } = parseArgs({
     args: argv,
-    options: { ports: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } },
+    options: { ports: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' }, shape: { type: 'string' } },
     strict: true,
   });
   if (!values.out) throw new GenTreeUsageError('out', 'is required');
@@ -316,7 +376,8 @@ function main(argv: string[]): void {
   if (!values.ports || !Number.isInteger(ports) || ports < 1) throw new GenTreeUsageError('ports', `must be a positive integer (got ${values.ports ?? 'nothing'})`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new GenTreeUsageError('seed', `must be an integer (got ${values.seed})`);
-  const s = generateTree({ ports, out: values.out, seed });
+  if (values.shape !== undefined && values.shape !== 'simple' && values.shape !== 'real') throw new GenTreeUsageError('shape', `must be simple or real (got ${values.shape})`);
+  const s = generateTree({ ports, out: values.out, seed, shape: values.shape ?? 'simple' });
   console.log(
     `wrote ${s.out}: ${s.ports} ports in ${s.categories} categories, ${s.edges} dependency entries ` +
       `(${s.flavorEdges} with an @flavor), ${s.flavored} flavored, ${s.ignored} ignored, ` +

@@ -1,7 +1,7 @@
-// Installs what the project needs on a fresh Debian machine: npm packages and bmake.
+// Installs what the project needs on a fresh Debian machine: npm packages and bmake; compiles the CLI.
 // Idempotent and quiet when everything is already there.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,4 +42,28 @@ if (missing.length) {
   } else {
     log(`missing ${missing.join(' ')} and cannot install here (needs root and apt-get): run "sudo apt-get install ${missing.join(' ')}"`);
   }
+}
+
+// The compiled CLI (dist/): rebuilt when a source is newer than the last build (bin/portsync.js
+// runs dist/ only while it is up to date, and the sources through tsx otherwise).
+function newerThan(dir, than) {
+  if (statSync(dir).mtimeMs > than) return true;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory() ? newerThan(p, than) : statSync(p).mtimeMs > than) return true;
+  }
+  return false;
+}
+function distStale() {
+  try {
+    const built = statSync(join(root, 'dist', '.built')).mtimeMs;
+    return newerThan(join(root, 'src'), built) || statSync(join(root, 'tsconfig.build.json')).mtimeMs > built;
+  } catch {
+    return true;
+  }
+}
+if (distStale()) {
+  log('compiling the CLI to dist/ (npm run build)');
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) log('build failed: portsync runs from the TypeScript sources (slower start)');
 }

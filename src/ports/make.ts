@@ -1,6 +1,10 @@
-/** Evaluating a port's metadata with one make process (`make -C <port> -V ...`). */
-import { spawn } from 'node:child_process';
+/**
+ * Evaluating a port's metadata with one make process (`make -C <port> -V ...`), started by the
+ * make runner (make-runner.mjs), with a time limit and a clean environment.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseDepends } from './depends.js';
 import { MakeNotFoundError, PortMetadataError } from './errors.js';
 import { canonicalOrigin } from './origin.js';
@@ -37,26 +41,122 @@ export function metadataArgs(settings: MakeSettings, dir: string, flavor: string
   return args;
 }
 
-function runMake(command: string, args: string[], env: Record<string, string>): Promise<MakeAnswer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new MakeNotFoundError(command, e)));
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-  });
+/** Default time limit of one metadata make call. */
+export const DEFAULT_MAKE_TIMEOUT_MS = 60_000;
+
+/** make's raw answer for one port. `timedOut`: killed at this limit (ms). */
+export interface MakeAnswer { code: number | null; stdout: string; stderr: string; timedOut?: number }
+
+/** One make call for the runner. */
+export interface MakeJob { command: string; args: string[]; env: Record<string, string>; timeoutMs: number }
+
+interface RunnerReply {
+  id: number;
+  code?: number | null;
+  signal?: string | null;
+  stdout?: string;
+  stderr?: string;
+  timedOut?: boolean;
+  spawnError?: string;
+  errno?: string | null;
+}
+
+const RUNNER_FILE = fileURLToPath(new URL('./make-runner.mjs', import.meta.url));
+
+/**
+ * The scanner's side of make-runner.mjs: a small process that forks make for us, so that this
+ * (possibly large) process never forks per make call. Started on the first call; it keeps this
+ * process alive only while calls are pending, and exits when this process ends (its stdin closes).
+ */
+export class MakeRunner {
+  private child: ChildProcess | undefined;
+  private buf = '';
+  private nextId = 1;
+  private readonly pending = new Map<number, { job: MakeJob; resolve: (a: MakeAnswer) => void; reject: (e: unknown) => void }>();
+
+  private start(): ChildProcess {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
+    // A plain .mjs with no imports but node's: no loader, no TypeScript, a small heap.
+    const child = spawn(process.execPath, ['--max-old-space-size=128', RUNNER_FILE], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => this.onData(chunk));
+    child.stdin!.on('error', () => {}); // reported through 'exit'
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return;
+      this.child = undefined;
+      this.buf = '';
+      const e = new Error(`the make runner exited (${signal ?? `exit ${code}`}) with ${this.pending.size} make call(s) unanswered`);
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    });
+    return child;
+  }
+
+  private onData(chunk: string): void {
+    this.buf += chunk;
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      if (!line) continue;
+      const r = JSON.parse(line) as RunnerReply;
+      const p = this.pending.get(r.id);
+      if (!p) continue;
+      this.pending.delete(r.id);
+      if (this.pending.size === 0) this.setRef(false);
+      if (r.spawnError !== undefined) p.reject(new MakeNotFoundError(p.job.command, new Error(r.spawnError)));
+      else p.resolve({ code: r.code ?? null, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(r.timedOut ? { timedOut: p.job.timeoutMs } : {}) });
+    }
+  }
+
+  /** While nothing is pending, the runner must not keep this process alive. */
+  private setRef(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout] as unknown as ({ ref(): void; unref(): void } | null)[]) {
+      if (h) on ? h.ref() : h.unref();
+    }
+  }
+
+  run(job: MakeJob): Promise<MakeAnswer> {
+    this.child ??= this.start();
+    const id = this.nextId++;
+    return new Promise<MakeAnswer>((resolve, reject) => {
+      if (this.pending.size === 0) this.setRef(true);
+      this.pending.set(id, { job, resolve, reject });
+      this.child!.stdin!.write(`${JSON.stringify({ id, ...job })}\n`);
+    });
+  }
+
+  /** Stops the runner (tests, benchmarks): what is still running is killed; a later call starts a new one. */
+  close(): void {
+    const c = this.child;
+    if (!c) return;
+    this.child = undefined;
+    this.buf = '';
+    const e = new Error('the make runner was closed');
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    c.stdin?.end();
+    c.unref();
+    (c.stdout as unknown as { unref(): void } | null)?.unref();
+  }
+}
+
+let shared: MakeRunner | undefined;
+/** The process-wide make runner. */
+export function makeRunner(): MakeRunner {
+  return (shared ??= new MakeRunner());
 }
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean);
 
-/** make's raw answer for one port: what the metadata cache stores. */
-export interface MakeAnswer { code: number | null; stdout: string; stderr: string }
-
-/** Runs make for one port (one flavor). Throws only when make cannot be started. */
-export function queryPort(settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>): Promise<MakeAnswer> {
-  return runMake(settings.command, metadataArgs(settings, dir, flavor, vars), makeEnvironment(settings));
+/** Runs make for one port (one flavor), through the make runner. Throws only when make cannot be started. */
+export function queryPort(
+  settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>, timeoutMs = DEFAULT_MAKE_TIMEOUT_MS,
+): Promise<MakeAnswer> {
+  return makeRunner().run({ command: settings.command, args: metadataArgs(settings, dir, flavor, vars), env: makeEnvironment(settings), timeoutMs });
 }
 
 /**
@@ -67,6 +167,9 @@ export function parsePortAnswer(
   settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>, r: MakeAnswer,
 ): PortMeta {
   const label = flavor ? `${dir}@${flavor}` : dir;
+  if (r.timedOut !== undefined) {
+    throw new PortMetadataError(label, `make did not finish reading its metadata within ${r.timedOut / 1000} s and was killed (a hanging shell command in the Makefile?)`, r.stderr);
+  }
   if (r.code !== 0) {
     throw new PortMetadataError(label, `make failed reading its metadata (exit ${r.code ?? 'signal'}); fix the port's Makefile`, r.stderr);
   }
@@ -98,6 +201,19 @@ export function parsePortAnswer(
     warnings: r.stderr.trim() ? r.stderr.trim().split('\n') : [],
     vars,
   };
+}
+
+/**
+ * The makefiles a (failed) answer says make read, when its output has the expected shape
+ * (e.g. a malformed *_DEPENDS entry); undefined when make did not get that far.
+ */
+export function makefilesOf(settings: MakeSettings, dir: string, r: MakeAnswer): string[] | undefined {
+  if (r.code !== 0 || r.timedOut !== undefined) return undefined;
+  const lines = r.stdout.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (lines.length !== METADATA_VARS.length) return undefined;
+  const portPath = join(settings.portsTree, dir);
+  return [...new Set(words(lines.at(-1)!).map((f) => resolve(portPath, f)))];
 }
 
 /** A makefile's path for keys and messages: relative to the tree when inside it. */

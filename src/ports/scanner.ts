@@ -1,14 +1,15 @@
 /**
  * Reading the part of a ports tree a desired state needs: starting from the requested origins,
  * evaluate each port (cached), follow its dependencies, and collect what went wrong on the way.
- * Make runs with bounded concurrency; everything else is synchronous and cheap.
+ * Make runs with bounded concurrency, started by the make runner (a small helper process: this
+ * one never forks per make call), each call with a time limit; everything else is synchronous
+ * and cheap.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { listPortFiles } from '../fingerprint/portCrc.js';
-import { MetadataCache } from './cache.js';
+import { MetadataCache, type CacheEntry, type CachedFailure } from './cache.js';
 import { PortMetadataError, MalformedDependencyError } from './errors.js';
-import { parsePortAnswer, queryPort, treeRelative, type MakeAnswer, type MakeSettings } from './make.js';
+import { DEFAULT_MAKE_TIMEOUT_MS, makefilesOf, parsePortAnswer, queryPort, type MakeSettings } from './make.js';
 import { canonicalOrigin, parseOrigin } from './origin.js';
 import type { PortMeta } from './types.js';
 
@@ -16,8 +17,12 @@ export interface ScannedPort {
   meta: PortMeta;
   /** Content CRC of the port directory. */
   portCrc: string;
-  /** CRCs of the other files its metadata read (.MAKE.MAKEFILES outside its directory), by tree-relative path. */
-  inputs: Record<string, string>;
+  /**
+   * CRCs of the other files its metadata read (.MAKE.MAKEFILES outside its directory), by
+   * tree-relative path (absolute outside the tree). Frozen, and ONE object for all ports that read
+   * the same files at the same CRCs (memoize per set with a WeakMap).
+   */
+  inputs: Readonly<Record<string, string>>;
 }
 
 export type ScanProblemKind = 'no-such-port' | 'unknown-flavor' | 'make-failed' | 'bad-depends';
@@ -39,6 +44,15 @@ export interface ScanOptions {
   varsFor?: (origin: string) => Record<string, string>;
   /** Roots that came from a glob: a directory without a Makefile among them is not a port, and is dropped silently. */
   optional?: ReadonlySet<string>;
+  /** Time limit of one make call, ms (default 60 s): a hanging Makefile is that port's make failure. */
+  makeTimeoutMs?: number;
+  /**
+   * The daemon's hint: absolute paths (files or directories) that may have changed since this
+   * process's previous scan with the same cache (since that scan started). Directories and files
+   * not under any of them, and checked by an earlier scan of this process, are trusted without a
+   * stat. 'all' or absent: everything is checked (stat data, CRCs when it changed).
+   */
+  changed?: ReadonlySet<string> | 'all';
 }
 
 export interface ScanResult {
@@ -52,10 +66,10 @@ export interface ScanResult {
    * Files of the framework directory (`Mk/`) that are not makefiles — scripts the phases run —
    * by tree-relative path: inputs of every port, though make never lists them.
    */
-  frameworkFiles: Record<string, string>;
+  frameworkFiles: Readonly<Record<string, string>>;
   /** Maps an origin as written (`cat/p`, `cat/p@default`, `cat/p@other`) to its node, if it resolved. */
   resolve(origin: string): string | undefined;
-  stats: { ports: number; makeCalls: number; cached: number; durationMs: number; dirsRehashed: number };
+  stats: { ports: number; makeCalls: number; cached: number; durationMs: number; dirsRehashed: number; filesRehashed: number; stats: number };
 }
 
 /** A counting semaphore: at most `n` make processes at once. */
@@ -76,38 +90,51 @@ function limiter(n: number) {
 
 /**
  * Caches stay in memory between scans of one process (the daemon): no re-reading of the cache
- * file, and answers already parsed are not parsed again. Every scan still checks every input.
+ * file, and what was handed out is handed out again while it is unchanged.
  */
 const openCaches = new Map<string, MetadataCache>();
-const parsed = new WeakMap<MakeAnswer, PortMeta>();
 
-function openCache(file: string | null, tree: string, settings: string): MetadataCache {
+function openCache(file: string | null, tree: string, settings: string, localbase: string, changed: ScanOptions['changed']): MetadataCache {
   const key = `${file}\0${tree}`;
   const open = file ? openCaches.get(key) : undefined;
   if (open && open.settings === settings) {
-    open.beginScan();
+    open.beginScan(changed);
     return open;
   }
-  const cache = MetadataCache.open(file, tree, settings);
+  const cache = MetadataCache.open(file, tree, settings, localbase);
   if (file) openCaches.set(key, cache);
   return cache;
 }
 
-function frameworkFilesOf(tree: string, cache: MetadataCache): Record<string, string> {
-  const mk = join(tree, 'Mk');
-  const out: Record<string, string> = {};
-  let files;
-  try {
-    files = listPortFiles(mk);
-  } catch {
-    return out;
+/** Forgets the caches kept in memory: the next scan reads its cache file as a fresh process would. */
+export function forgetOpenCaches(): void {
+  openCaches.clear();
+}
+
+/** A cached failure, thrown again on reuse. */
+class CachedFailureError extends Error {
+  constructor(readonly failure: CachedFailure) {
+    super(failure.message);
   }
-  for (const f of files) {
-    if (f.rel.endsWith('.mk')) continue;
-    const crc = cache.fileCrc(join(mk, f.rel));
-    if (crc !== null) out[`Mk/${f.rel}`] = crc;
+}
+
+/** The ScannedPort of a cache entry: the same object as last time while nothing changed. */
+function scannedOf(cache: MetadataCache, e: CacheEntry): ScannedPort {
+  const prev = e.handedOut;
+  if (prev && prev.portCrc === e.portCrc && prev.inputs === e.set.inputs) return prev;
+  const meta = e.meta!;
+  if (!Object.hasOwn(meta, 'makefiles') || Object.getOwnPropertyDescriptor(meta, 'makefiles')!.enumerable) {
+    // Derived on demand from the shared set: no per-port copy of the framework's paths.
+    const { tree } = cache;
+    const own = e.own ?? ['Makefile'];
+    const set = e.set;
+    Object.defineProperty(meta, 'makefiles', {
+      configurable: true,
+      enumerable: false,
+      get: () => [...own.map((f) => join(tree, meta.dir, f)), ...set.files.map((f) => f.abs)],
+    });
   }
-  return out;
+  return (e.handedOut = { meta, portCrc: e.portCrc, inputs: e.set.inputs });
 }
 
 /** Identity of the make settings: a cache made under other settings is not reused. */
@@ -119,46 +146,56 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   const t0 = performance.now();
   const { settings } = opts;
   const tree = settings.portsTree;
-  const cache = openCache(opts.cacheFile, tree, settingsIdentity(settings));
+  const cache = openCache(opts.cacheFile, tree, settingsIdentity(settings), settings.emptyLocalbase, opts.changed);
   const limit = limiter(opts.concurrency ?? availableParallelism());
+  const timeoutMs = opts.makeTimeoutMs ?? DEFAULT_MAKE_TIMEOUT_MS;
   const varsFor = opts.varsFor ?? (() => ({}));
   const ports = new Map<string, ScannedPort>();
   const problems = new Map<string, ScanProblem>();
   const resolved = new Map<string, Promise<string | undefined>>();
   let makeCalls = 0;
 
-  /** Evaluates (dir, flavor) through the cache; throws PortMetadataError / MalformedDependencyError. */
+  /** Evaluates (dir, flavor) through the cache; throws PortMetadataError / MalformedDependencyError / CachedFailureError. */
   async function evaluate(dir: string, flavor: string, vars: Record<string, string>): Promise<ScannedPort> {
     const key = `${dir}|${flavor}|${JSON.stringify(vars)}`;
     const hit = cache.answer(key, dir);
-    let answer = hit?.answer;
-    if (!answer) {
-      answer = await limit(() => queryPort(settings, dir, flavor, vars));
-      makeCalls++;
+    if (hit) {
+      if (hit.failure) throw new CachedFailureError(hit.failure);
+      return scannedOf(cache, hit);
     }
+    const answer = await limit(() => queryPort(settings, dir, flavor, vars, timeoutMs));
+    makeCalls++;
     const portCrc = cache.portCrc(dir) ?? '';
-    // A reused answer's inputs were just checked by cache.answer(): they are the ones to report.
-    let inputs = hit?.inputs;
-    let meta = parsed.get(answer);
+    let meta;
+    let failure: CachedFailure | undefined;
+    let error: unknown;
     try {
-      if (!meta) {
-        meta = parsePortAnswer(settings, dir, flavor, vars, answer);
-        parsed.set(answer, meta);
-      }
-    } finally {
-      // Even a failed answer is cached (keyed on the same inputs): an unchanged broken port is not re-run.
-      if (!inputs) {
-        inputs = {};
-        const portDir = join(tree, dir);
-        for (const f of meta?.makefiles ?? []) {
-          if (f.startsWith(portDir + '/')) continue;
-          const crc = cache.fileCrc(f);
-          if (crc !== null) inputs[treeRelative(tree, f)] = crc;
-        }
-        cache.store(key, { answer, portCrc, inputs });
-      }
+      meta = parsePortAnswer(settings, dir, flavor, vars, answer);
+    } catch (e) {
+      if (e instanceof PortMetadataError) failure = { kind: 'make-failed', message: e.message };
+      else if (e instanceof MalformedDependencyError) failure = { kind: 'bad-depends', message: e.message };
+      else throw e;
+      error = e;
     }
-    return { meta: meta!, portCrc, inputs };
+    // A hang may be the machine's, not the port's: not remembered.
+    if (answer.timedOut !== undefined) throw error;
+    // Even a failed answer is cached (keyed on the same inputs): an unchanged broken port is not re-run.
+    // When make did not say what it read, every framework file counts as an input.
+    const makefiles = meta?.makefiles ?? makefilesOf(settings, dir, answer) ?? cache.frameworkListing().all;
+    const portDir = join(tree, dir) + '/';
+    const own: string[] = [];
+    const others: string[] = [];
+    for (const f of makefiles) (f.startsWith(portDir) ? own : others).push(f.startsWith(portDir) ? f.slice(portDir.length) : f);
+    const entry: CacheEntry = { portCrc, set: cache.inputSet(others) };
+    if (own.length !== 1 || own[0] !== 'Makefile') entry.own = own;
+    if (meta) {
+      delete (meta as Partial<typeof meta>).makefiles;
+      entry.meta = meta;
+    }
+    if (failure) entry.failure = failure;
+    cache.store(key, entry);
+    if (error) throw error;
+    return scannedOf(cache, entry);
   }
 
   function problem(origin: string, kind: ScanProblemKind, message: string): undefined {
@@ -200,6 +237,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     } catch (e) {
       if (e instanceof PortMetadataError) return problem(label, 'make-failed', e.message);
       if (e instanceof MalformedDependencyError) return problem(label, 'bad-depends', e.message);
+      if (e instanceof CachedFailureError) return problem(label, e.failure.kind, e.failure.message);
       throw e;
     }
     ports.set(port.meta.origin, port);
@@ -227,7 +265,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   }
   const final = new Map<string, string | undefined>();
   for (const [o, p] of resolved) final.set(o, await p);
-  const frameworkFiles = frameworkFilesOf(tree, cache);
+  const frameworkFiles = cache.frameworkListing().files;
   cache.save();
   return {
     frameworkFiles,
@@ -241,6 +279,8 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       cached: cache.stats.answersReused,
       durationMs: Math.round(performance.now() - t0),
       dirsRehashed: cache.stats.dirsRehashed,
+      filesRehashed: cache.stats.filesRehashed,
+      stats: cache.stats.stats,
     },
   };
 }
