@@ -4,6 +4,13 @@
  * debounced; a periodic resync runs a pass anyway; transient failures are retried with
  * exponential backoff. Every pass re-reads builds.yaml and keeps the last good desired state when
  * the file is invalid — an invalid file never means "build nothing".
+ *
+ * What may have changed rides along with the requests (ScanOptions.changed): paths the tree
+ * watcher saw (worktree mode), the files git says moved when HEAD moved, and in commit mode the
+ * files the checkout rewrote. The scanner then trusts everything else without a stat. The whole
+ * tree is checked on the first pass, after a pass that failed, on `startup` and `resync`, when
+ * builds.yaml or the make settings changed, after a watcher lost track, and whenever the tree is
+ * not watched.
  */
 import { simpleGit } from 'simple-git';
 import { LineProgress, type Progress } from '../build/progress.js';
@@ -13,8 +20,9 @@ import { loadDesiredState } from '../config/load.js';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
 import { PortsyncError } from '../errors.js';
+import { headCommit } from './git.js';
 import { reconcilePass, type PassOptions, type PassResult } from './pass.js';
-import { sourceFor, type PassSource } from './source.js';
+import { commitChanges, sourceFor, type ChangedPaths, type PassSource } from './source.js';
 
 export type PassTrigger = 'manual' | 'watch' | 'git-push' | 'webhook' | 'resync' | 'startup';
 
@@ -23,6 +31,10 @@ const TRIGGER_PRIORITY: readonly PassTrigger[] = ['manual', 'webhook', 'git-push
 /** Triggers a person or a hook asked for explicitly: not debounced. */
 const IMMEDIATE: ReadonlySet<PassTrigger> = new Set(['manual', 'startup']);
 const MAX_REASONS = 20;
+/** Triggers that check the whole tree whatever was seen. */
+const CHECK_ALL: ReadonlySet<PassTrigger> = new Set(['startup', 'resync']);
+/** More changed paths than this between two passes: check the whole tree (as fast, and bounded memory). */
+export const MAX_CHANGED = 20_000;
 
 /** The loop was stopped before the requested pass could run. */
 export class LoopStoppedError extends PortsyncError {
@@ -54,6 +66,20 @@ export interface PassLoopOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** Called when a re-read builds.yaml differs from the last good one. */
   onStateChange?: (state: DesiredState) => void;
+  /**
+   * The ports tree whose every change is reported to this loop (`noteChange`, `changed` of
+   * requestPass), or undefined. Worktree-mode passes on any other tree check the whole tree.
+   */
+  watchedTree?: () => string | undefined;
+}
+
+/** What the scanner was told and did in a pass: `changed` is the number of hinted paths, or 'all'. */
+export interface PassScan {
+  changed: number | 'all';
+  ports: number;
+  makeCalls: number;
+  dirsRehashed: number;
+  durationMs: number;
 }
 
 export interface BuildingPort {
@@ -74,7 +100,7 @@ export interface CurrentPass {
   building: BuildingPort[];
 }
 
-export type LastPass = ReturnType<typeof reconcileJson> & { trigger: PassTrigger; reasons: string[]; startedAt: string; finishedAt: string };
+export type LastPass = ReturnType<typeof reconcileJson> & { trigger: PassTrigger; reasons: string[]; startedAt: string; finishedAt: string; scan: PassScan };
 
 export interface LoopStatus {
   current: CurrentPass | null;
@@ -95,6 +121,8 @@ interface Batch {
   triggers: Set<PassTrigger>;
   reasons: string[];
   force: Set<string>;
+  /** Paths that may have changed since the previous pass started, or 'all'. */
+  changed: Set<string> | 'all';
   waiters: Waiter[];
   firstAt: number;
   lastAt: number;
@@ -157,6 +185,8 @@ export class PassLoop {
   private retryTimer: NodeJS.Timeout | undefined;
   private retry: { attempt: number; at: string; trigger: PassTrigger } | null = null;
   private retryAttempt = 0;
+  /** The previous pass's scan: its tree, make settings and HEAD (worktree mode); null: none yet, or it failed. */
+  private lastScan: { tree: string; key: string; head: string | null } | null = null;
 
   constructor(private readonly opts: PassLoopOptions) {
     this.lastGood = opts.state;
@@ -176,20 +206,37 @@ export class PassLoop {
    * Marks a pass as needed. The promise settles with the result of the first pass that starts
    * after this request (rejects if that pass throws or the loop stops); callers may ignore it.
    */
-  requestPass(trigger: PassTrigger, reason: string, opts: { force?: readonly string[] } = {}): Promise<PassResult> {
+  requestPass(trigger: PassTrigger, reason: string, opts: { force?: readonly string[]; changed?: Iterable<string> | 'all' } = {}): Promise<PassResult> {
     const p = new Promise<PassResult>((resolve, reject) => {
       if (this.stopping) return reject(new LoopStoppedError(trigger));
-      const now = Date.now();
-      const b = (this.pending ??= { triggers: new Set(), reasons: [], force: new Set(), waiters: [], firstAt: now, lastAt: now });
-      b.triggers.add(trigger);
-      b.lastAt = now;
-      if (b.reasons.length < MAX_REASONS) b.reasons.push(`${trigger}: ${reason}`);
-      for (const o of opts.force ?? []) b.force.add(o);
-      b.waiters.push({ resolve, reject });
-      if (!this.running) this.scheduleStart();
+      this.enqueue(trigger, reason, opts.changed ?? [], opts.force).waiters.push({ resolve, reject });
     });
     p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * Marks a pass as needed because `changed` (absolute paths of the tree, or 'all') may have
+   * changed. Like requestPass without a promise: the watcher calls it once per event.
+   */
+  noteChange(trigger: PassTrigger, reason: string, changed: Iterable<string> | 'all'): void {
+    if (!this.stopping) this.enqueue(trigger, reason, changed);
+  }
+
+  private enqueue(trigger: PassTrigger, reason: string, changed: Iterable<string> | 'all', force: readonly string[] = []): Batch {
+    const now = Date.now();
+    const b = (this.pending ??= { triggers: new Set(), reasons: [], force: new Set(), changed: new Set(), waiters: [], firstAt: now, lastAt: now });
+    b.triggers.add(trigger);
+    b.lastAt = now;
+    if (b.reasons.length < MAX_REASONS) b.reasons.push(`${trigger}: ${reason}`);
+    for (const o of force) b.force.add(o);
+    if (changed === 'all' || CHECK_ALL.has(trigger)) b.changed = 'all';
+    else if (b.changed !== 'all') {
+      for (const c of changed) b.changed.add(c);
+      if (b.changed.size > MAX_CHANGED) b.changed = 'all';
+    }
+    if (!this.running) this.scheduleStart();
+    return b;
   }
 
   /** Debounce: start once no request came for debounceMs (at most 4×debounceMs after the first). */
@@ -238,6 +285,8 @@ export class PassLoop {
       const source = await this.commitSource(disk);
       const state = source.state;
       const extra = { tree: source.tree, ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}), ...((await this.opts.beforePass?.({ state, trigger, reasons: batch.reasons, signal: abort.signal, log })) ?? {}) };
+      const { changed, head, key } = await this.changedFor(batch, disk, source, extra.tree, state);
+      this.lastScan = null; // until this pass has scanned and finished
       const result = await reconcilePass(state, {
         trigger,
         force: [...batch.force],
@@ -245,10 +294,16 @@ export class PassLoop {
         log,
         signal: abort.signal,
         db: this.opts.db,
+        changed,
+        ...(head !== undefined ? { gitCommit: head } : {}),
         ...extra,
       });
+      this.lastScan = { tree: extra.tree, key, head: head ?? null };
       this.passes++;
-      this.lastPass = { ...reconcileJson(result), trigger, reasons: batch.reasons, startedAt: current.startedAt, finishedAt: new Date().toISOString() };
+      const s = result.plan.observation.scan.stats;
+      const scan: PassScan = { changed: changed === 'all' ? 'all' : changed.size, ports: s.ports, makeCalls: s.makeCalls, dirsRehashed: s.dirsRehashed, durationMs: s.durationMs };
+      log(`pass ${result.runId} read the tree: ${scan.changed === 'all' ? 'everything checked' : `${scan.changed} changed paths`}, ${scan.dirsRehashed} port directories re-read, ${scan.makeCalls} make calls, ${scan.durationMs} ms`);
+      this.lastPass = { ...reconcileJson(result), trigger, reasons: batch.reasons, startedAt: current.startedAt, finishedAt: new Date().toISOString(), scan };
       this.lastError = null;
       const transientPorts = result.ports.filter((p) => p.transient);
       transient = transientPorts.length > 0 && result.status !== 'interrupted';
@@ -271,6 +326,35 @@ export class PassLoop {
   }
 
   /**
+   * What the scanner may trust for this pass (see the file comment), the HEAD of a worktree-mode
+   * tree (recorded by the pass, compared by the next one), and the identity of the make settings.
+   */
+  private async changedFor(batch: Batch, disk: DesiredState, source: PassSource, tree: string, state: DesiredState): Promise<{ changed: ChangedPaths; head?: string | null; key: string }> {
+    const key = JSON.stringify([state.make, state.paths.buildBase, tree]);
+    const last = this.lastScan;
+    const commitMode = disk.portsTree.source === 'commit';
+    const head = commitMode ? undefined : await headCommit(tree);
+    const all = { changed: 'all' as const, key, ...(head !== undefined ? { head } : {}) };
+    if (batch.changed === 'all' || !last || last.tree !== tree || last.key !== key) return all;
+    if (commitMode) {
+      // Nothing under the checkout is watched: what the checkout rewrote is what changed.
+      if (tree !== source.tree || !source.changed || source.changed === 'all') return all;
+      const changed = new Set([...batch.changed, ...source.changed]);
+      return changed.size > MAX_CHANGED ? all : { changed, key };
+    }
+    if (this.opts.watchedTree?.() !== tree) return all;
+    const changed = new Set(batch.changed);
+    if (head !== last.head) {
+      // A checkout, pull or reset: git names what it rewrote, even when inotify dropped events.
+      if (!head || !last.head) return all;
+      const moved = await commitChanges(tree, last.head, head);
+      if (moved === 'all') return all;
+      for (const p of moved) changed.add(p);
+    }
+    return changed.size > MAX_CHANGED ? all : { changed, head, key };
+  }
+
+  /**
    * Commit mode: the desired state and tree as of the followed commit. An invalid committed
    * builds.yaml is reported like an invalid file and the last good committed state is kept.
    */
@@ -288,7 +372,8 @@ export class PassLoop {
       this.configErrors = err.issues;
       this.opts.log(`${this.opts.configFile} as committed is invalid; keeping the last good committed state (${this.lastGoodSource.gitCommit?.slice(0, 12)}):`);
       for (const i of err.issues) this.opts.log(`  ${formatIssue(i)}`);
-      return this.lastGoodSource;
+      // The committed builds.yaml is read before the checkout moves: the checkout is as it was.
+      return { ...this.lastGoodSource, changed: new Set() };
     }
   }
 

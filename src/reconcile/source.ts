@@ -6,7 +6,8 @@
  *    lives in the same repository, and the tree checked out into a checkout portsync owns under
  *    the build base (`git clone --shared`), never the user's working copy. Only files that
  *    changed between two commits are rewritten there, so unchanged ports keep their stat data
- *    and the metadata cache answers for them without reading them.
+ *    and the metadata cache answers for them without reading them; the files git rewrote (and
+ *    what `git clean` removed) are the pass's changed paths (ScanOptions.changed).
  */
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -16,12 +17,20 @@ import { ConfigError } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
 import { PortsyncError } from '../errors.js';
 
+/** Absolute paths that may have changed, or 'all' (ScanOptions.changed). */
+export type ChangedPaths = ReadonlySet<string> | 'all';
+
 export interface PassSource {
   state: DesiredState;
   /** The tree to read and build from. */
   tree: string;
   /** The commit reconciled (commit mode), or undefined (the pass asks git for HEAD). */
   gitCommit?: string;
+  /**
+   * Commit mode: what moving portsync's checkout rewrote or removed since this process last
+   * moved it (absolute paths), or 'all' (a new checkout, or git could not say).
+   */
+  changed?: ChangedPaths;
 }
 
 /** Commit mode could not find or check out what it must reconcile. */
@@ -52,13 +61,53 @@ async function branchCommit(git: SimpleGit, repo: string, branch: string): Promi
   throw new CommitSourceError(repo, `branch "${branch}" does not exist (looked for ${refs.join(', ')}); set portsTree.branch in builds.yaml`);
 }
 
-/** Updates portsync's own checkout of `repo` to `commit`. */
-async function checkout(repo: string, dir: string, commit: string): Promise<void> {
-  if (!existsSync(join(dir, '.git'))) await simpleGit().clone(repo, dir, ['--shared', '--no-checkout', '--quiet']);
+/**
+ * Files under `dir` (a work tree, or a directory in one) that differ between two commits, as
+ * absolute paths; 'all' when git cannot say.
+ */
+export async function commitChanges(dir: string, from: string, to: string): Promise<ChangedPaths> {
+  if (from === to) return new Set();
+  try {
+    const out = await simpleGit({ baseDir: dir }).raw(['diff', '--name-only', '-z', '--no-renames', '--relative', from, to, '--', '.']);
+    return new Set(out.split('\0').filter(Boolean).map((p) => join(dir, p)));
+  } catch {
+    return 'all';
+  }
+}
+
+/**
+ * Updates portsync's own checkout of `repo` to `commit`; returns what that rewrote or removed.
+ * The checkout is portsync's: nothing else edits it between passes (a full check each resync).
+ */
+async function checkout(repo: string, dir: string, commit: string): Promise<ChangedPaths> {
+  let fresh = false;
+  if (!existsSync(join(dir, '.git'))) {
+    await simpleGit().clone(repo, dir, ['--shared', '--no-checkout', '--quiet']);
+    fresh = true;
+  }
   const git = simpleGit({ baseDir: dir });
+  let before = '';
+  if (!fresh) {
+    try {
+      before = (await git.raw(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])).trim();
+    } catch {
+      // no HEAD yet: everything is new
+    }
+  }
   // --shared borrows the objects of `repo`; a commit made there after the clone is reachable too.
   await git.raw(['checkout', '--quiet', '--force', '--detach', commit]);
-  await git.raw(['clean', '--quiet', '-ffdx']);
+  const cleaned = await git.raw(['-c', 'core.quotePath=false', 'clean', '-ffdx']);
+  if (!before) return 'all';
+  const changed = await commitChanges(dir, before, commit);
+  if (changed === 'all') return 'all';
+  const out = new Set(changed);
+  for (const line of cleaned.split('\n')) {
+    const m = /^Removing (.+?)\/?$/.exec(line);
+    if (!m) continue;
+    if (m[1]!.startsWith('"')) return 'all'; // a quoted name: not worth unquoting
+    out.add(join(dir, m[1]!));
+  }
+  return out;
 }
 
 /** Re-points paths inside the user's tree (e.g. make.env MAKESYSPATH) at the checkout. */
@@ -97,12 +146,13 @@ export async function sourceFor(disk: DesiredState): Promise<PassSource> {
   const treeRel = relative(repo, state.portsTree.path);
   if (treeRel.startsWith('..')) throw new CommitSourceError(repo, `portsTree.path ${state.portsTree.path} is outside the repository of the committed builds.yaml`);
   const checkoutDir = join(state.paths.buildBase, 'checkout');
+  let changed: ChangedPaths;
   try {
-    await checkout(repo, checkoutDir, commit);
+    changed = await checkout(repo, checkoutDir, commit);
   } catch (e) {
     throw new CommitSourceError(repo, `cannot check out ${commit.slice(0, 12)} into ${checkoutDir}: ${(e as Error).message}`, { cause: e });
   }
   const tree = join(checkoutDir, treeRel);
   if (!existsSync(tree)) throw new CommitSourceError(repo, `commit ${commit.slice(0, 12)} has no ${treeRel || '.'} (portsTree.path)`);
-  return { state: remapTree(state, state.portsTree.path, tree), tree, gitCommit: commit };
+  return { state: remapTree(state, state.portsTree.path, tree), tree, gitCommit: commit, changed };
 }

@@ -7,7 +7,7 @@ import { BuildDB } from '../builddb/db.js';
 import { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { DesiredState } from '../config/types.js';
 import { PassLoop, type BeforePass } from '../reconcile/loop.js';
-import { startWatching, type Watching } from '../reconcile/watch.js';
+import { startWatching, type WatchOptions, type Watching } from '../reconcile/watch.js';
 import type { DaemonContext } from './context.js';
 import { claimSocket, startListeners, type Listeners } from './listen.js';
 import { RateLimiter } from './ratelimit.js';
@@ -19,10 +19,14 @@ export interface DaemonOptions {
   log: (line: string) => void;
   beforePass?: BeforePass;
   backoff?: { initialMs: number; maxMs: number };
+  /** Watcher knobs (tests, benchmarks): see WatchOptions. */
+  watch?: Pick<WatchOptions, 'maxWatches' | 'pollIntervalMs'>;
 }
 
 export interface Daemon {
   loop: PassLoop;
+  /** What is watched now (the watchers are replaced when builds.yaml moves the tree). */
+  watching(): Watching;
   tcp?: { host: string; port: number };
   stop(): Promise<void>;
 }
@@ -40,7 +44,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const db = new FailSafeBuildDB(buildDb, log);
   let watching: Watching | undefined;
   let listeners: Listeners | undefined;
-  const loop = new PassLoop({ configFile: opts.configFile, state, db, log, ...(opts.beforePass ? { beforePass: opts.beforePass } : {}), ...(opts.backoff ? { backoff: opts.backoff } : {}) });
+  // The watchers report every change they see: paths of the tree (the pass reads only those), or
+  // "check everything" (builds.yaml changed, a watcher lost track). Git refs only wake the loop:
+  // it asks git itself what a moved HEAD changed.
+  const watchOptions: WatchOptions = {
+    onChange: (kind, path) => loop.noteChange('watch', `${kind} ${path}`, kind === 'tree' ? [path] : kind === 'config' ? 'all' : []),
+    onLostTrack: (reason) => loop.noteChange('watch', reason, 'all'),
+    log,
+    ...opts.watch,
+  };
+  /** The part of the desired state the watchers depend on. */
+  const watchKey = (s: DesiredState) => JSON.stringify([s.file, s.portsTree, s.paths]);
+  let watchedKey = watchKey(state);
+  let rewatching: Promise<void> = Promise.resolve();
+  let stopping = false;
+  const onStateChange = (next: DesiredState) => {
+    if (watchKey(next) === watchedKey) return;
+    watchedKey = watchKey(next);
+    rewatching = rewatching.then(async () => {
+      if (stopping) return;
+      await watching?.close();
+      try {
+        watching = await startWatching(next, watchOptions);
+        log(`builds.yaml moved the ports tree: now watching ${watching.watchedDirs()} directories (${next.portsTree.source} mode, tree ${watching.treeMode()})`);
+      } catch (err) {
+        log(`warning: cannot watch the new ports tree: ${(err as Error).message}; every pass checks the whole tree`);
+      }
+      loop.noteChange('watch', 'watchers replaced', 'all');
+    });
+  };
+  const loop = new PassLoop({
+    configFile: opts.configFile,
+    state,
+    db,
+    log,
+    onStateChange,
+    watchedTree: () => (stopping ? undefined : watching?.treeWatched()),
+    ...(opts.beforePass ? { beforePass: opts.beforePass } : {}),
+    ...(opts.backoff ? { backoff: opts.backoff } : {}),
+  });
   try {
     const ctx: DaemonContext = {
       pid: process.pid,
@@ -55,11 +97,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     };
     listeners = await startListeners(makeHandler(ctx, 'unix'), makeHandler(ctx, 'tcp'), state.server.socket, state.server.listen);
     const t0 = performance.now();
-    watching = await startWatching(state, {
-      onChange: (kind, path) => void loop.requestPass('watch', `${kind} ${path}`),
-      log,
-    });
-    log(`watching ${watching.watchedDirs()} directories (ready in ${Math.round(performance.now() - t0)} ms); API on ${state.server.socket}${listeners.tcp ? ` and http://${listeners.tcp.host}:${listeners.tcp.port}` : ''}`);
+    const cpu0 = process.cpuUsage();
+    watching = await startWatching(state, watchOptions);
+    const cpu = process.cpuUsage(cpu0);
+    log(`watching ${watching.watchedDirs()} directories (ready in ${Math.round(performance.now() - t0)} ms, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU, tree ${watching.treeMode()}); API on ${state.server.socket}${listeners.tcp ? ` and http://${listeners.tcp.host}:${listeners.tcp.port}` : ''}`);
   } catch (err) {
     await watching?.close();
     await listeners?.close();
@@ -70,9 +111,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let stopped: Promise<void> | undefined;
   return {
     loop,
+    watching: () => watching!,
     ...(listeners.tcp ? { tcp: listeners.tcp } : {}),
     stop: () =>
       (stopped ??= (async () => {
+        stopping = true;
+        await rewatching;
         await watching!.close();
         await loop.stop();
         await listeners!.close();
