@@ -5,7 +5,7 @@ import { environmentBackend, EnvironmentSetupError, planBsdEnvironment } from '.
 const paths = { portsTree: '/usr/dports', distfiles: '/usr/distfiles', packages: '/usr/packages', buildBase: '/build' };
 const root = '/build/workers/1-abcd/root';
 
-test('bsd plan mounts the system read-only, the tree ro at /xports, distfiles/packages rw, tmpfs work areas', () => {
+test('bsd plan mounts the system read-only, the tree and the repository ro, distfiles rw, tmpfs work areas and output', () => {
   const plan = planBsdEnvironment(root, paths);
   const byTarget = new Map(plan.mounts.map((m) => [m.target, m]));
   for (const d of ['/bin', '/sbin', '/lib', '/libexec', '/usr/bin', '/usr/include', '/usr/lib', '/usr/libdata', '/usr/libexec', '/usr/sbin', '/usr/share']) {
@@ -14,7 +14,8 @@ test('bsd plan mounts the system read-only, the tree ro at /xports, distfiles/pa
   assert.deepEqual(byTarget.get(`${root}/xports`), { fstype: 'nullfs', source: '/usr/dports', target: `${root}/xports`, options: 'ro' });
   assert.equal(byTarget.get(`${root}/distfiles`)?.options, 'rw');
   assert.equal(byTarget.get(`${root}/packages`)?.source, '/usr/packages');
-  for (const t of ['/construction', '/usr/local', '/tmp']) assert.equal(byTarget.get(root + t)?.fstype, 'tmpfs');
+  assert.equal(byTarget.get(`${root}/packages`)?.options, 'ro');
+  for (const t of ['/output', '/construction', '/usr/local', '/tmp']) assert.equal(byTarget.get(root + t)?.fstype, 'tmpfs');
   assert.equal(byTarget.get(`${root}/dev`)?.fstype, 'devfs');
   assert.equal(byTarget.get(`${root}/proc`)?.fstype, 'procfs');
   // /usr/local is mounted after /usr/lib etc. and nothing is mounted over a later mount's parent

@@ -95,4 +95,16 @@ describe('host build environment (no isolation)', () => {
       await live.destroy();
     }
   });
+  test('a daemon the build detaches with setsid does not outlive the run', async () => {
+    const env = await host.create(1, paths);
+    const marker = String(300 + randomInt(10_000) / 10_000);
+    try {
+      const r = await env.run({ argv: ['sh', '-c', `setsid sleep ${marker} >/dev/null 2>&1 & echo started`], env: ENV });
+      assert.equal(r.exitCode, 0);
+      for (let i = 0; i < 50 && (await sleepsWith(marker)) > 0; i++) await new Promise((res) => setTimeout(res, 100));
+      assert.equal(await sleepsWith(marker), 0, 'the detached sleep died with the run');
+    } finally {
+      await env.destroy();
+    }
+  });
 });

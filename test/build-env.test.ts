@@ -16,6 +16,7 @@ import {
 } from '../src/build/env/index.js';
 import { readOwner } from '../src/build/env/owner.js';
 
+import { cgroupSupport } from '../src/build/env/cgroup.js';
 const chroot = environmentBackend('chroot');
 const ENV = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/root', LC_ALL: 'C' };
 
@@ -80,12 +81,12 @@ describe('chroot build environment', { skip: skipReason }, () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  test('the ports tree is readable at /xports and writes to it fail', async () => {
+  test('the ports tree is readable at /xports; it and the repository refuse writes; distfiles and the private /output take them', async () => {
     const env = await chroot.create(1, paths);
     try {
       let out = '';
       const r = await env.run({
-        argv: ['sh', '-c', 'cat /xports/misc/hello/Makefile; touch /xports/misc/hello/x; echo "rc=$?"; touch /distfiles/fetched /packages/pkg'],
+        argv: ['sh', '-c', 'cat /xports/misc/hello/Makefile; touch /xports/misc/hello/x; echo "rc=$?"; touch /packages/pkg; echo "pkg=$?"; touch /distfiles/fetched'],
         env: ENV,
         onOutput: (c) => (out += c.toString()),
       });
@@ -94,8 +95,15 @@ describe('chroot build environment', { skip: skipReason }, () => {
       assert.match(out, /Read-only file system/);
       assert.match(out, /rc=1/);
       await assert.rejects(access(join(paths.portsTree, 'misc/hello/x')));
-      await access(join(paths.distfiles, 'fetched')); // distfiles and packages are writable
-      await access(join(paths.packages, 'pkg'));
+      assert.match(out, /pkg=1/, 'the repository is read-only: only portsync moves a checked package into it');
+      await assert.rejects(access(join(paths.packages, 'pkg')));
+      await access(join(paths.distfiles, 'fetched')); // distfiles are writable (fetch runs as root without capabilities)
+      // The private output belongs to the build user, who writes the package there.
+      const asUser = await env.run({ argv: ['sh', '-c', 'id -u; touch /output/pkg; touch /distfiles/by-user; echo "dist=$?"'], env: ENV, unprivileged: true, onOutput: (c) => (out += c.toString()) });
+      assert.equal(asUser.exitCode, 0, out);
+      assert.match(out, /^65534$/m);
+      assert.match(out, /dist=1/, 'the build user cannot write the distfiles cache');
+      assert.equal(await readFile(env.hostPath('/output/pkg'), 'utf8'), '');
     } finally {
       await env.destroy();
     }
@@ -126,13 +134,36 @@ describe('chroot build environment', { skip: skipReason }, () => {
     }
   });
 
-  test('cc compiles and runs a program in /construction', async () => {
+  test('bounded resources: a fork bomb hits pids, a full tmpfs says so, a memory hog is killed; usage is measured', { skip: cgroupSupport().version === 0 ? (cgroupSupport() as { why: string }).why : false }, async () => {
+    const env = await chroot.create(1, paths, { tmpfs: { construction: '8m', localbase: '8m', tmp: '1m' }, pids: 40, memoryBytes: 64 * 2 ** 20 });
+    try {
+      let out = '';
+      const bomb = await env.run({ argv: ['perl', '-e', 'my $n = 0; for (1..100) { my $p = fork(); last unless defined $p; if (!$p) { sleep 3; exit 0 } $n++ } print "started=$n\\n"; 1 while wait() > 0'], env: ENV, onOutput: (c) => (out += c.toString()) });
+      assert.equal(bomb.exitCode, 0, out);
+      const started = Number(/started=(\d+)/.exec(out)?.[1]);
+      assert.ok(started < 40, `only what pids.max allows started (${started})`);
+      out = '';
+      const fill = await env.run({ argv: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=64k count=64'], env: ENV, onOutput: (c) => (out += c.toString()) });
+      assert.notEqual(fill.exitCode, 0);
+      assert.match(out, /No space left on device/);
+      const hog = await env.run({ argv: ['perl', '-e', '$x = "x" x (256 * 1024 * 1024); print length($x)'], env: ENV });
+      assert.equal(hog.signal, 'SIGKILL', 'the memory hog is killed by the cgroup, not the machine');
+      const usage = env.usage!()!;
+      assert.ok(usage.peakMemoryBytes! > 16 * 2 ** 20 && usage.peakMemoryBytes! <= 64 * 2 ** 20 + 2 ** 20, `peak ${usage.peakMemoryBytes}`);
+      assert.ok(usage.cpuMs! >= 0);
+    } finally {
+      await env.destroy();
+    }
+  });
+
+  test('cc compiles and runs a program in /construction, as the unprivileged build user who owns it', async () => {
     const env = await chroot.create(2, paths);
     try {
       let out = '';
       const r = await env.run({
         argv: ['sh', '-c', 'printf "#include <stdio.h>\\nint main(void){puts(\\"hello from chroot\\");return 0;}\\n" > hello.c && cc -o hello hello.c && ./hello'],
         env: ENV,
+        unprivileged: true,
         onOutput: (c) => (out += c.toString()),
       });
       assert.equal(r.exitCode, 0, out);

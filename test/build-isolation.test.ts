@@ -4,7 +4,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { REPO, TestProject, rootMissing } from './helpers/project.js';
@@ -63,4 +66,51 @@ test('a cycle and a missing dependency are named and block only what hangs on th
   assert.match(by['broken/cyca']!.reason, /cycle: in a dependency cycle: broken\/cyca -> broken\/cycb -> broken\/cyca/);
   assert.equal(by['broken/needsghost']!.status, 'blocked');
   assert.ok(r.plan.problems.some((x) => /no such port: .*ghost.*needed by broken\/needsghost/.test(x)), r.plan.problems.join('\n'));
+});
+
+test('a hostile port: chroot escape, remounts, mknod, network, overwriting a package, writing the tree and a surviving daemon all fail; the host is unchanged', { skip }, async () => {
+  const p = new TestProject({ tree: BROKEN_TREE, ports: ['devel/libalpha'] });
+  projects.push(p);
+  assert.equal((await p.pass()).stats.success, 1);
+  const pkg = join(p.packages, 'libalpha-1.2.0.tgz');
+  const pkgBefore = readFileSync(pkg);
+  const marker = randomUUID().slice(0, 8);
+  let connected = false;
+  const server = createServer((s) => { connected = true; s.end(); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    p.write('broken/hostile/files/marker', marker);
+    p.write('broken/hostile/files/port', String((server.address() as { port: number }).port));
+    p.writeConfig({ tree: BROKEN_TREE, ports: ['devel/libalpha', 'broken/hostile'] });
+    const r = await p.pass();
+    const hostile = r.ports.find((x) => x.origin === 'broken/hostile')!;
+    assert.equal(hostile.status, 'failed');
+    assert.equal(hostile.lastPhase, 'build');
+    const log = readFileSync(hostile.logPath!, 'utf8');
+    for (const attack of ['chroot-escape', 'remount-tree', 'remount-root', 'mknod', 'overwrite-package', 'write-tree', 'network']) {
+      assert.match(log, new RegExp(`ATTACK ${attack}: blocked`), `${attack}:\n${log}`);
+    }
+    assert.match(log, /hostile: attacks done/);
+    assert.equal(existsSync(`/tmp/portsync-escaped-${marker}`), false, 'nothing written on the host');
+    assert.deepEqual(readFileSync(pkg), pkgBefore, 'the other port\'s package is untouched');
+    assert.equal(existsSync(p.file('Mk/injected')), false);
+    assert.equal(connected, false, 'no connection reached the host network');
+    assert.equal(spawnSync('pgrep', ['-f', `portsync-survivor-${marker}`]).status, 1, 'no process of the build outlives it');
+  } finally {
+    server.close();
+  }
+});
+
+test('a package replaced in the repository after it was built is never installed into another build', { skip }, async () => {
+  const p = new TestProject({ ports: ['devel/libbeta'] });
+  projects.push(p);
+  assert.equal((await p.pass()).stats.success, 2);
+  // Someone swaps libalpha's package for another valid archive.
+  const trojan = join(p.dir, 'trojan');
+  spawnSync('sh', ['-c', `mkdir -p ${trojan}/lib && echo TROJAN > ${trojan}/lib/libalpha.so && tar -czf ${join(p.packages, 'libalpha-1.2.0.tgz')} -C ${trojan} lib`]);
+  const r = await p.pass({ force: ['devel/libbeta'] });
+  const beta = r.ports.find((x) => x.origin === 'devel/libbeta')!;
+  assert.equal(beta.status, 'failed');
+  assert.equal(beta.lastPhase, 'install-depends');
+  assert.match(readFileSync(beta.logPath!, 'utf8'), /libalpha-1\.2\.0\.tgz does not match the checksum recorded when it was built; it is not installed/);
 });

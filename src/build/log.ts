@@ -1,5 +1,5 @@
 /** Per-port build logs: `<logs>/<cat>___<port>[@flavor].log`, a header, a banner per phase. */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `cat___port[@flavor].log`; a fetch-only run writes `cat___port[@flavor].fetch.log` so the build log stays. */
@@ -19,7 +19,7 @@ export class BuildLog {
   readonly fd: number;
   constructor(readonly path: string) {
     mkdirSync(join(path, '..'), { recursive: true });
-    this.fd = openSync(path, 'w');
+    this.fd = openSync(path, 'w+');
   }
   line(text: string): void {
     writeSync(this.fd, text.endsWith('\n') ? text : `${text}\n`);
@@ -34,6 +34,14 @@ export class BuildLog {
   }
   phaseEnd(phase: string, exitCode: number | null, durationMs: number, note = ''): void {
     this.line(`=== ${phase}: ${exitCode === 0 ? 'ok' : `FAILED (exit ${exitCode ?? 'killed'})`} in ${seconds(durationMs)}${note ? ` — ${note}` : ''}`);
+  }
+  /** The last `bytes` of what was written so far (the log is opened for reading too). */
+  tail(bytes = 4096): string {
+    const size = fstatSync(this.fd).size;
+    const n = Math.min(bytes, size);
+    const buf = Buffer.alloc(n);
+    readSync(this.fd, buf, 0, n, size - n);
+    return buf.toString('utf8');
   }
   close(result: string, durationMs: number): void {
     this.line(`\n=== result: ${result} in ${seconds(durationMs)} (finished ${stamp()})`);

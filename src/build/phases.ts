@@ -36,7 +36,8 @@ export function phaseArgv(inside: InsidePaths, call: MakeCall, dir: string, flav
     `PORTSDIR=${inside.portsTree}`,
     `WRKDIRPREFIX=${inside.construction}`,
     `DISTDIR=${inside.distfiles}`,
-    `PACKAGES=${inside.packages}`,
+    // The build writes its package to its private output; portsync checks it and moves it into the repository.
+    `PACKAGES=${inside.output}`,
     `LOCALBASE=${inside.localbase}`,
     'BATCH=yes',
     'PACKAGE_BUILDING=yes',
@@ -49,15 +50,21 @@ export function phaseArgv(inside: InsidePaths, call: MakeCall, dir: string, flav
 
 /**
  * A shell script that installs packages into LOCALBASE the way `pkg add` would for our
- * package format: the files under LOCALBASE, the +MANIFEST under var/db/pkg/<pkgname>/.
+ * package format: the files under LOCALBASE, the +MANIFEST under var/db/pkg/<pkgname>/. A
+ * package with a recorded checksum is checked first: one that does not match (replaced or
+ * damaged since it was built) is never installed.
  */
-export function installPackagesScript(inside: InsidePaths, pkgfiles: readonly { pkgname: string; pkgfile: string }[]): string {
+export function installPackagesScript(inside: InsidePaths, pkgfiles: readonly { pkgname: string; pkgfile: string; checksum?: string }[]): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ['set -e'];
   for (const p of pkgfiles) {
     const file = `${inside.packages}/All/${p.pkgfile}`;
     const db = `${inside.localbase}/var/db/pkg/${p.pkgname}`;
-    lines.push(`echo "installing dependency ${p.pkgname}"`, `mkdir -p ${q(db)}`, `tar -xzf ${q(file)} -C ${q(db)} +MANIFEST`, `tar -xzf ${q(file)} -C ${q(inside.localbase)} --exclude=+MANIFEST`);
+    lines.push(`echo "installing dependency ${p.pkgname}"`);
+    if (p.checksum) {
+      lines.push(`echo ${q(`${p.checksum}  ${file}`)} | sha256sum -c --status - || { echo "portsync: ${file} does not match the checksum recorded when it was built; it is not installed (the next pass rebuilds it)"; exit 1; }`);
+    }
+    lines.push(`mkdir -p ${q(db)}`, `tar -xzf ${q(file)} -C ${q(db)} +MANIFEST`, `tar -xzf ${q(file)} -C ${q(inside.localbase)} --exclude=+MANIFEST`);
   }
   return lines.join('\n');
 }

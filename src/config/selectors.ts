@@ -1,8 +1,11 @@
 import { OriginGlobError } from './errors.js';
 import type { PortSelector } from './types.js';
 
-/** `category/name` or `category/name@flavor`. */
-export const ORIGIN_RE = /^[A-Za-z0-9_+.-]+\/[A-Za-z0-9_+.-]+(@[A-Za-z0-9_]+)?$/;
+/**
+ * `category/name` or `category/name@flavor`: a directory two levels inside the tree. Neither part
+ * may start with `.` or `-` (so never `.` or `..`: an origin cannot point outside the tree).
+ */
+export const ORIGIN_RE = /^[A-Za-z0-9_+][A-Za-z0-9_+.-]*\/[A-Za-z0-9_+][A-Za-z0-9_+.-]*(@[A-Za-z0-9_]+)?$/;
 const NAME_CHAR = /[A-Za-z0-9_+.-]/;
 const FLAVOR_CHAR = /[A-Za-z0-9_]/;
 
@@ -18,7 +21,7 @@ export function originPatternProblem(pattern: string): string | undefined {
   if (!isOriginGlob(pattern)) {
     return ORIGIN_RE.test(pattern)
       ? undefined
-      : `malformed origin "${pattern}": expected category/name or category/name@flavor (letters, digits and _ + . - in category and name; letters, digits and _ in the flavor)`;
+      : `malformed origin "${pattern}": expected category/name or category/name@flavor inside the tree (letters, digits and _ + . - in category and name, not starting with . or -; letters, digits and _ in the flavor)`;
   }
   try {
     originGlobToRegExp(pattern);

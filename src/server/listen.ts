@@ -1,5 +1,5 @@
 /** The daemon's listeners: the Unix socket (always) and an optional TCP address. */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { daemonRequest } from './client.js';
@@ -38,6 +38,9 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 
+/** Connections per listener: far below the descriptor limit, far above what the CLI and hooks need. */
+export const MAX_CONNECTIONS = 256;
+
 export interface Listeners {
   /** The TCP address actually bound (port 0 picks one), when listening on TCP. */
   tcp?: { host: string; port: number };
@@ -48,7 +51,14 @@ export async function startListeners(handler: RequestListener, tcpHandler: Reque
   await claimSocket(socket);
   const servers: Server[] = [];
   const unix = createServer(handler);
-  await listenOn(unix, socket);
+  // The socket is the daemon's acting API: only its owner may connect, whatever the umask was.
+  const umask = process.umask(0o077);
+  try {
+    await listenOn(unix, socket);
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(socket, 0o600);
   servers.push(unix);
   let tcp: Listeners['tcp'];
   if (listen) {
@@ -64,7 +74,13 @@ export async function startListeners(handler: RequestListener, tcpHandler: Reque
     if (addr && typeof addr === 'object') tcp = { host: addr.address, port: addr.port };
     servers.push(s);
   }
-  for (const s of servers) s.requestTimeout = 5 * 60_000;
+  for (const s of servers) {
+    s.requestTimeout = 5 * 60_000;
+    // Idle or half-sent requests cannot pile up and exhaust the descriptors the scans and builds need.
+    s.headersTimeout = 10_000;
+    s.keepAliveTimeout = 5_000;
+    s.maxConnections = MAX_CONNECTIONS;
+  }
   return {
     ...(tcp ? { tcp } : {}),
     close: async () => {

@@ -36,14 +36,17 @@ export async function postTrigger(ctx: DaemonContext, req: IncomingMessage, res:
 
 export async function postGitHook(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const remote = req.socket.remoteAddress ?? 'unix';
-  if (!ctx.hookLimiter.take(remote)) {
+  const envName = ctx.loop.state.server.webhookSecretEnv;
+  const secret = process.env[envName];
+  // With a secret, only requests that fail verification spend tokens: a valid signed push is never
+  // refused because someone else (even at the same address) sent garbage.
+  if (!secret && !ctx.hookLimiter.take(remote)) {
     ctx.log(`webhook from ${remote}: rate limited`);
     return sendJson(res, 429, { error: 'too many webhook requests; try again later' });
   }
   const raw = await readBody(req);
-  const envName = ctx.loop.state.server.webhookSecretEnv;
-  const secret = process.env[envName];
   if (secret && !verifySignature(secret, raw, req.headers['x-hub-signature-256'])) {
+    if (!ctx.hookLimiter.take(remote)) return sendJson(res, 429, { error: 'too many failed webhook requests; try again later' });
     ctx.log(`webhook from ${remote}: ${req.headers['x-hub-signature-256'] ? 'bad' : 'missing'} signature, ignored`);
     return sendJson(res, 401, { error: 'bad or missing X-Hub-Signature-256' });
   }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { chown, copyFile, lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { EnvironmentGoneError, EnvironmentSetupError } from './errors.js';
 import { processStartTime, writeOwner, type OwnerRecord } from './owner.js';
@@ -7,12 +7,14 @@ import { removeUnmountedTree } from './safe-remove.js';
 import { killGroup, RunTracker } from './supervise.js';
 import { checkEnv, mapInsidePath } from './paths.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
-import type { BuildEnvironment, EnvPaths, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
+import { BuildCgroup } from './cgroup.js';
+import type { BuildEnvironment, EnvPaths, EnvResources, EnvUsage, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
 
 export const CHROOT_INSIDE: Readonly<InsidePaths> = Object.freeze({
   portsTree: '/xports',
   distfiles: '/distfiles',
   packages: '/packages',
+  output: '/output',
   construction: '/construction',
   localbase: '/usr/local',
   tmp: '/tmp',
@@ -30,25 +32,37 @@ const ETC_DIRS = ['ld.so.conf.d', 'alternatives'];
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 const DEV_LINKS = [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']];
 const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+/** The unprivileged build user (and group): `nobody`, as poudriere's PORTBUILD_USER. */
+export const BUILD_UID = 65534;
 
 /**
  * Pid 1 of each run's PID namespace. Its child chroots, changes directory, takes the clean
  * environment and execs the command with stderr merged into stdout; pid 1 reaps orphans and
  * reports the command's real status on fd 3 (as pid 1 the command itself would be immune to
  * its own signals, and an exit status would not tell a signal from an exit code).
- * Arguments: ROOT CWD N NAME=value×N ARGV…
+ * Arguments: ROOT CWD NET USER N NAME=value×N ARGV… (NET: `lo` in a private network namespace,
+ * `host` otherwise; USER: `root` — without capabilities — or the uid of the build user)
  */
 const INIT = `
-my ($root, $cwd, $n) = splice(@ARGV, 0, 3);
+my ($root, $cwd, $net, $user, $n) = splice(@ARGV, 0, 5);
 my @env = splice(@ARGV, 0, $n);
 open(my $st, '>&=', 3) or die "portsync init: fd 3: $!\\n";
+# A private network namespace has only a loopback, and it starts down.
+if ($net eq 'lo') { system('ip', 'link', 'set', 'lo', 'up') == 0 or die "portsync init: cannot bring up the loopback\\n"; }
 my $pid = fork() // die "portsync init: fork: $!\\n";
 if ($pid == 0) {
   close($st); open(STDERR, '>&', \\*STDOUT);
   chroot($root) or die "portsync: chroot $root: $!\\n";
   chdir($cwd) or die "portsync: cannot change directory to $cwd: $!\\n";
   %ENV = map { split(/=/, $_, 2) } @env;
-  exec { $ARGV[0] } @ARGV; print STDERR "portsync: cannot run $ARGV[0]: $!\\n"; exit 127;
+  # No capability survives into the build, and none can be regained (no_new_privs): no chroot
+  # escape, no remount, no mknod, no raw network.
+  my $cmd = $ARGV[0];
+  my $found = ($cmd =~ m{/}) ? -x $cmd : grep { -x "$_/$cmd" } split(/:/, $ENV{PATH} // '');
+  unless ($found) { print STDERR "portsync: cannot run $cmd: No such file or directory\\n"; exit 127; }
+  my @user = $user eq 'root' ? () : ("--reuid=$user", "--regid=$user", '--clear-groups');
+  exec { '/usr/bin/setpriv' } ('setpriv', @user, '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--', @ARGV);
+  print STDERR "portsync: cannot run setpriv for $ARGV[0]: $!\\n"; exit 127;
 }
 while ((my $w = waitpid(-1, 0)) > 0) {
   next unless $w == $pid;
@@ -78,26 +92,32 @@ export function formatFstab(entries: MountEntry[]): string {
 /**
  * The mounts made once per environment, in order, inside its private mount namespace (one
  * `mount -a` over this table). The root skeleton is bound read-only onto itself first, so a
- * build can write only to /construction, /usr/local, /tmp, /distfiles and /packages.
+ * build can write only to /construction, /usr/local, /tmp, /distfiles and its private /output;
+ * the repository (/packages) is read-only: only portsync moves a checked package into it.
  */
-export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[]): MountEntry[] {
+/** tmpfs sizes when builds.yaml says nothing (each is a ceiling, not a reservation). */
+export const DEFAULT_TMPFS: EnvResources['tmpfs'] = { construction: '50%', localbase: '25%', tmp: '10%' };
+
+export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[], output: string, tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS): MountEntry[] {
   const at = (p: string) => join(root, p);
   const bind = (source: string, target: string, ro: boolean): MountEntry => ({
     source, target, fstype: 'none', options: ro ? 'bind,ro' : 'bind',
   });
-  const tmpfs = (target: string, mode: string): MountEntry => ({
-    source: 'portsync', target, fstype: 'tmpfs', options: `mode=${mode}`,
+  const tmpfs = (target: string, mode: string, size: string, owner = ''): MountEntry => ({
+    source: 'portsync', target, fstype: 'tmpfs', options: `mode=${mode},size=${size}${owner}`,
   });
   return [
     bind(root, root, true),
     ...boundSystemDirs.map((d) => bind(d, at(d), true)),
-    tmpfs(at('/usr/local'), '755'),
+    tmpfs(at('/usr/local'), '755', tmpfsSizes.localbase),
     bind(paths.portsTree, at('/xports'), true),
     bind(paths.distfiles, at('/distfiles'), false),
-    bind(paths.packages, at('/packages'), false),
-    tmpfs(at('/construction'), '755'),
-    tmpfs(at('/tmp'), '1777'),
-    tmpfs(at('/dev/shm'), '1777'),
+    bind(paths.packages, at('/packages'), true),
+    bind(output, at('/output'), false),
+    // The work area belongs to the build user: the phases after fetch run as that user.
+    tmpfs(at('/construction'), '755', tmpfsSizes.construction, `,uid=${BUILD_UID},gid=${BUILD_UID}`),
+    tmpfs(at('/tmp'), '1777', tmpfsSizes.tmp),
+    tmpfs(at('/dev/shm'), '1777', tmpfsSizes.tmp),
     ...DEV_NODES.map((n) => bind(`/dev/${n}`, at(`/dev/${n}`), false)),
   ];
 }
@@ -115,7 +135,7 @@ async function buildSkeleton(root: string): Promise<string[]> {
       bound.push(d);
     }
   }
-  for (const d of ['etc', 'dev/shm', 'proc', 'tmp', 'root', 'var', 'xports', 'distfiles', 'packages', 'construction']) {
+  for (const d of ['etc', 'dev/shm', 'proc', 'tmp', 'root', 'var', 'xports', 'distfiles', 'packages', 'output', 'construction']) {
     await mkdir(join(root, d), { recursive: true });
   }
   await symlink('/tmp', join(root, 'var/tmp'));
@@ -186,6 +206,7 @@ class ChrootEnvironment implements BuildEnvironment {
     private readonly paths: EnvPaths,
     private readonly holder: ChildProcess,
     private readonly holderExited: Promise<void>,
+    private readonly cgroup: BuildCgroup | null,
   ) {
     holder.once('exit', () => (this.holderAlive = false));
   }
@@ -198,10 +219,18 @@ class ChrootEnvironment implements BuildEnvironment {
     const command = [
       // Entering the holder's PID namespace ties the run to the holder's life (and so to portsync's).
       'nsenter', `--mount=/proc/${this.holder.pid}/ns/mnt`, `--pid=/proc/${this.holder.pid}/ns/pid_for_children`, '--',
-      'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, '--',
-      'perl', '-e', INIT, this.root, cwd, String(pairs.length), ...pairs, ...spec.argv,
+      'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, ...(spec.network === false ? ['--net'] : []), '--',
+      'perl', '-e', INIT, this.root, cwd, spec.network === false ? 'lo' : 'host', spec.unprivileged ? String(BUILD_UID) : 'root', String(pairs.length), ...pairs, ...spec.argv,
     ];
-    return this.runs.run(command, spec, { wrapperEnv: WRAPPER_ENV, statusFd: true });
+    // Each run joins the environment's cgroup before it enters the namespaces: its whole tree is bounded and measured.
+    const joined = this.cgroup
+      ? ['sh', '-c', 'for f in $PORTSYNC_CGROUPS; do echo $$ > "$f" || exit 125; done; exec "$@"', 'portsync-run', ...command]
+      : command;
+    return this.runs.run(joined, spec, { wrapperEnv: { ...WRAPPER_ENV, ...(this.cgroup ? { PORTSYNC_CGROUPS: this.cgroup.procsFiles.join(' ') } : {}) }, statusFd: true });
+  }
+
+  usage(): EnvUsage | undefined {
+    return this.cgroup?.usage();
   }
 
   hostPath(insidePath: string): string {
@@ -209,6 +238,7 @@ class ChrootEnvironment implements BuildEnvironment {
       [this.inside.portsTree, this.paths.portsTree],
       [this.inside.distfiles, this.paths.distfiles],
       [this.inside.packages, this.paths.packages],
+      [this.inside.output, join(this.dir, 'output')],
     ]);
     // Everything else lives in the private namespace: reach it through the holder's view.
     return mapped ?? `/proc/${this.holder.pid}/root${this.root}${posix.normalize(insidePath)}`;
@@ -220,13 +250,14 @@ class ChrootEnvironment implements BuildEnvironment {
     await this.runs.killAll();
     if (this.holder.pid) killGroup(this.holder.pid);
     await this.holderExited;
+    this.cgroup?.remove();
     await removeUnmountedTree(this.dir);
   }
 }
 
 export const chrootBackend: EnvironmentBackend = {
   name: 'chroot',
-  async create(slot: number, paths: EnvPaths): Promise<BuildEnvironment> {
+  async create(slot: number, paths: EnvPaths, resources?: EnvResources): Promise<BuildEnvironment> {
     if (process.platform !== 'linux' || process.getuid?.() !== 0) {
       throw new EnvironmentSetupError(
         slot,
@@ -239,20 +270,30 @@ export const chrootBackend: EnvironmentBackend = {
     const { id, dir, owner } = await createWorkerDir(paths.buildBase, slot, 'chroot');
     const root = join(dir, 'root');
     let holder: ChildProcess | undefined;
+    let cgroup: BuildCgroup | null = null;
     try {
+      try {
+        cgroup = BuildCgroup.create(id, { ...(resources?.memoryBytes ? { memoryBytes: resources.memoryBytes } : {}), ...(resources?.pids ? { pids: resources.pids } : {}) });
+      } catch (err) {
+        throw new EnvironmentSetupError(slot, 'cgroup', (err as Error).message, { cause: err });
+      }
       await mkdir(root);
       const bound = await buildSkeleton(root).catch((err: Error) => {
         throw new EnvironmentSetupError(slot, 'root skeleton', err.message, { cause: err });
       });
       const fstab = join(dir, 'fstab');
-      await writeFile(fstab, formatFstab(chrootMountTable(root, paths, bound)));
+      const output = join(dir, 'output');
+      await mkdir(output);
+      await chown(output, BUILD_UID, BUILD_UID);
+      await writeFile(fstab, formatFstab(chrootMountTable(root, paths, bound, output, resources?.tmpfs)));
       const started = await startHolder(slot, fstab);
       holder = started.holder;
       const record: OwnerRecord = { ...owner, holderPid: holder.pid, holderStartTime: await processStartTime(holder.pid!) };
       await writeOwner(dir, record);
-      return new ChrootEnvironment(id, slot, root, dir, paths, holder, started.exited);
+      return new ChrootEnvironment(id, slot, root, dir, paths, holder, started.exited, cgroup);
     } catch (err) {
       if (holder?.pid) killGroup(holder.pid);
+      cgroup?.remove();
       await removeUnmountedTree(dir).catch(() => undefined);
       throw err;
     }

@@ -1,4 +1,4 @@
-import { realpath, rm } from 'node:fs/promises';
+import { lstat, realpath, rm } from 'node:fs/promises';
 import { mountsUnder } from './mounts.js';
 import { UnsafeCleanupError } from './errors.js';
 
@@ -9,6 +9,7 @@ import { UnsafeCleanupError } from './errors.js';
 export async function removeUnmountedTree(dir: string): Promise<void> {
   let real: string;
   try {
+    if ((await lstat(dir)).isSymbolicLink()) throw new UnsafeCleanupError(dir, dir, 'it is a symbolic link; cleanup never follows one');
     real = await realpath(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;

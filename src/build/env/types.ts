@@ -4,7 +4,7 @@ export interface EnvPaths {
   portsTree: string;
   /** Distfiles cache; read-write inside, at /distfiles (fetch writes there). */
   distfiles: string;
-  /** Package repository; read-write inside, at /packages (packages land in All/). */
+  /** Package repository; read-only inside, at /packages (dependencies are installed from All/). */
   packages: string;
   /** Where worker directories are created (`<buildBase>/workers/<id>`). */
   buildBase: string;
@@ -15,6 +15,8 @@ export interface InsidePaths {
   portsTree: string;
   distfiles: string;
   packages: string;
+  /** Where the build writes its package (PACKAGES): private to the environment; portsync checks it and moves it into the repository. */
+  output: string;
   /** The work area (WRKDIRPREFIX): fresh per environment, persists across its runs. */
   construction: string;
   /** LOCALBASE: empty at start, persists across the runs of one environment. */
@@ -36,6 +38,10 @@ export interface RunSpec {
   noOutputTimeoutMs?: number;
   signal?: AbortSignal;
   onOutput?: (chunk: Buffer) => void;
+  /** Network access (default true). false: a network namespace with loopback only, where the backend can isolate. */
+  network?: boolean;
+  /** Run as the unprivileged build user (uid/gid 65534, as poudriere's BUILD_AS_NON_ROOT) where the backend can; default: root without capabilities. */
+  unprivileged?: boolean;
 }
 
 export interface RunResult {
@@ -48,6 +54,19 @@ export interface RunResult {
   durationMs: number;
 }
 
+/** What one environment may take: tmpfs sizes (tmpfs syntax: 8g, 512m, 50%) and cgroup limits. */
+export interface EnvResources {
+  tmpfs: { construction: string; localbase: string; tmp: string };
+  memoryBytes?: number;
+  pids?: number;
+}
+
+/** What a build took, measured by its cgroup (null where the kernel does not say). */
+export interface EnvUsage {
+  peakMemoryBytes: number | null;
+  cpuMs: number | null;
+}
+
 export interface BuildEnvironment {
   readonly id: string;
   readonly slot: number;
@@ -57,6 +76,8 @@ export interface BuildEnvironment {
   run(spec: RunSpec): Promise<RunResult>;
   /** Host path of an inside path, readable by portsync while the environment exists. */
   hostPath(insidePath: string): string;
+  /** What the environment's processes took so far; undefined where the backend cannot measure. */
+  usage?(): EnvUsage | undefined;
   /** Kills whatever still runs, drops the mounts and removes the worker directory. Idempotent. */
   destroy(): Promise<void>;
 }
@@ -76,6 +97,7 @@ export type BackendName = 'chroot' | 'host' | 'bsd';
 
 export interface EnvironmentBackend {
   readonly name: BackendName;
-  create(slot: number, paths: EnvPaths): Promise<BuildEnvironment>;
+  /** `resources` bound the environment where the backend can (chroot: tmpfs sizes and a cgroup). */
+  create(slot: number, paths: EnvPaths, resources?: EnvResources): Promise<BuildEnvironment>;
   cleanupStale(buildBase: string): Promise<CleanupReport>;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { removeCgroupOf } from './cgroup.js';
 import { mountsUnder, unmount } from './mounts.js';
 import { isProcessAlive, processStartTime, readOwner, writeOwner, type OwnerRecord } from './owner.js';
 import { removeUnmountedTree } from './safe-remove.js';
@@ -44,6 +45,11 @@ export async function cleanupStaleWorkers(buildBase: string): Promise<CleanupRep
   const base = workersDir(buildBase);
   let names: string[];
   try {
+    // Never follow a link: a workers directory that is a symlink could lead cleanup anywhere.
+    if ((await lstat(base)).isSymbolicLink()) {
+      report.refused.push({ path: base, mountpoint: base, reason: 'it is a symbolic link, not portsync\'s own directory; remove the link by hand' });
+      return report;
+    }
     names = await readdir(base);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return report;
@@ -51,6 +57,14 @@ export async function cleanupStaleWorkers(buildBase: string): Promise<CleanupRep
   }
   for (const name of names.sort()) {
     const dir = join(base, name);
+    const st = await lstat(dir).catch(() => null);
+    if (!st) continue;
+    if (!st.isDirectory()) {
+      // Something portsync never makes (a symlink planted to lead cleanup elsewhere, a stray file): the entry itself goes, nothing it points to.
+      await unlink(dir);
+      report.removed.push(dir);
+      continue;
+    }
     const owner = await readOwner(dir);
     if (owner) {
       if (await isProcessAlive(owner.pid, owner.startTime)) {
@@ -64,10 +78,11 @@ export async function cleanupStaleWorkers(buildBase: string): Promise<CleanupRep
           /* gone meanwhile */
         }
       }
-    } else {
-      const st = await stat(dir).catch(() => null);
-      if (!st || Date.now() - st.mtimeMs < UNOWNED_GRACE_MS) continue;
+    } else if (Date.now() - st.mtimeMs < UNOWNED_GRACE_MS) {
+      continue;
     }
+    // Its cgroup (named like the directory) goes too, with anything still in it.
+    removeCgroupOf(name);
     for (const mp of await mountsUnder(dir)) {
       if (await unmount(mp)) report.unmounted.push(mp);
     }
