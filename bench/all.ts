@@ -14,6 +14,8 @@ const benches: [string, string[]][] = [
   ['build-env.ts', []],
   ['build.ts', extra.length ? extra : ['--ports', '1000']],
   ['builddb.ts', []],
+  // The real MidnightBSD tree, when $MPORTS names one (otherwise it says how to get it and skips).
+  ['realtree.ts', []],
 ];
 let failed = 0;
 for (const [file, args] of benches) {

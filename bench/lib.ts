@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDesiredState } from '../src/config/load.js';
 import type { DesiredState } from '../src/config/types.js';
+import { BuildDB } from '../src/builddb/db.js';
+import { adoptionRecords } from '../src/reconcile/adopt.js';
+import { knownFromRows } from '../src/reconcile/known.js';
+import { observe } from '../src/reconcile/observe.js';
+import { makePlan, type Plan } from '../src/reconcile/plan.js';
 import { generateTree } from './gen-tree.js';
 
 export interface BenchArgs { ports: number; dir: string }
@@ -48,4 +53,25 @@ export function report(title: string, rows: [string, string, string?][]): void {
   console.log(`\n${title}`);
   const w = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v, target] of rows) console.log(`  ${k.padEnd(w)}  ${v.padStart(12)}${target ? `   (target ${target})` : ''}`);
+}
+
+/**
+ * Records every buildable port of the desired state as built at its current inputs (packages as
+ * empty files), as `portsync adopt` would: one plan, keys settled dependencies first, one upsert.
+ * Returns the number of ports recorded and how long it took.
+ */
+export async function seedAsBuilt(state: DesiredState): Promise<{ ports: number; ms: number; plan: Plan; recorded: Set<string> }> {
+  const t = performance.now();
+  const obs = await observe(state);
+  const db = await BuildDB.open(state.paths.database);
+  try {
+    const plan = makePlan(obs, { known: knownFromRows(await db.allPortState()) });
+    const records = adoptionRecords(plan);
+    mkdirSync(join(state.paths.packages, 'All'), { recursive: true });
+    for (const r of records) writeFileSync(join(state.paths.packages, 'All', r.pkgfile), '');
+    await db.recordSuccesses(records);
+    return { ports: records.length, ms: performance.now() - t, plan, recorded: new Set(records.map((r) => r.origin)) };
+  } finally {
+    await db.close();
+  }
 }

@@ -7,7 +7,7 @@
  *   tsx bench/reconcile.ts [--ports 10000] [--dir DIR]
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuildDB } from '../src/builddb/db.js';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
@@ -16,7 +16,7 @@ import { knownFromRows } from '../src/reconcile/known.js';
 import { observe } from '../src/reconcile/observe.js';
 import { makePlan } from '../src/reconcile/plan.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
-import { benchArgs, benchProject, ms, report, timed } from './lib.js';
+import { benchArgs, benchProject, ms, report, seedAsBuilt, timed } from './lib.js';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -29,16 +29,8 @@ export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promi
     git(tree, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', 'generated tree');
   }
   // Seed: every buildable port recorded as built at its current key, its package present.
-  const seedStart = performance.now();
-  const obs = await observe(state);
-  const db = await BuildDB.open(state.paths.database);
-  const plan0 = makePlan(obs, { known: knownFromRows(await db.allPortState()) });
-  const toSeed = plan0.ports.filter((p) => p.action === 'build');
-  mkdirSync(join(state.paths.packages, 'All'), { recursive: true });
-  for (const p of toSeed) writeFileSync(join(state.paths.packages, 'All', p.pkgfile!), '');
-  await db.recordSuccesses(toSeed.map((p) => ({ origin: p.origin, crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, version: p.version, buildId: crypto.randomUUID(), pkgfile: p.pkgfile!, pkgname: p.pkgname })));
-  await db.close();
-  const seedMs = performance.now() - seedStart;
+  const { ms: seedMs, plan: seedPlan } = await seedAsBuilt(state);
+  const obs = seedPlan.observation;
 
   // No-change passes in one process with one open database, as the daemon runs them.
   const passes: number[] = [];

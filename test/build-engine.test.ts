@@ -4,21 +4,23 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroupSupport } from '../src/build/env/cgroup.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { TestProject, rootMissing } from './helpers/project.js';
 
 const skip = bmakeMissing() ?? rootMissing();
 const projects: TestProject[] = [];
 after(() => projects.forEach((p) => p.remove()));
-const project = (ports: string[], workers = 2) => {
-  const p = new TestProject({ ports, workers });
+const project = (ports: string[], workers = 2, extra?: string) => {
+  const p = new TestProject({ ports, workers, ...(extra ? { extra } : {}) });
   projects.push(p);
   return p;
 };
 
-interface BuildRec { build_id: string; origin: string; status: string; crc: string; started_at: string; finished_at: string; duration_ms: number; last_phase: string }
+interface BuildRec { build_id: string; origin: string; status: string; crc: string; started_at: string; finished_at: string; duration_ms: number; last_phase: string; peak_memory_bytes: number | null; cpu_ms: number | null }
 interface StateRec { origin: string; crc: string; build_key: string; build_id: string; version: string; pkgfile: string }
 
 test('one port: build, skip, rebuild on a change, keep the last good state on a failure', { skip }, async () => {
@@ -27,11 +29,12 @@ test('one port: build, skip, rebuild on a change, keep the last good state on a 
   // 1. First build.
   const first = await p.pass();
   assert.equal(first.status, 'success');
-  assert.deepEqual({ ...first.stats, durationMs: 0 }, { total: 1, success: 1, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, durationMs: 0 });
+  assert.deepEqual({ ...first.stats, durationMs: 0 }, { total: 1, success: 1, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, cutoff: 0, durationMs: 0 });
   const [b1] = await p.query<BuildRec>("SELECT * FROM builds WHERE origin = 'misc/help2man'");
   assert.equal(b1!.status, 'success');
   assert.ok(b1!.started_at && b1!.finished_at && b1!.duration_ms >= 0);
   assert.equal(b1!.last_phase, 'package');
+  if (cgroupSupport().version !== 0) assert.ok(Number(b1!.peak_memory_bytes) > 0 && Number(b1!.cpu_ms) >= 0, `usage recorded: ${b1!.peak_memory_bytes} bytes, ${b1!.cpu_ms} ms`);
   const phases = await p.query<{ phase: string; exit_code: number }>(`SELECT phase, exit_code FROM build_phases WHERE build_id = '${b1!.build_id}' ORDER BY started_at`);
   assert.deepEqual(phases.map((x) => x.phase), ['fetch', 'checksum', 'extract', 'patch', 'configure', 'build', 'stage', 'package']);
   assert.ok(phases.every((x) => x.exit_code === 0));
@@ -88,9 +91,9 @@ test('one port: build, skip, rebuild on a change, keep the last good state on a 
   assert.equal((await p.query("SELECT * FROM builds WHERE status = 'success'")).length, 3);
 });
 
-test('a chain: unchanged skips, a change rebuilds it and (rebuildDependents) what depends on it', { skip }, async () => {
+test('a chain: unchanged skips, a change rebuilds it and (policy.cascade: inputs) everything that depends on it', { skip }, async () => {
   // textproc/gamma -> devel/libbeta -> devel/libalpha
-  const p = project(['textproc/gamma']);
+  const p = project(['textproc/gamma'], 2, 'policy: { cascade: inputs }');
   const first = await p.pass();
   assert.deepEqual(first.ports.map((x) => [x.origin, x.status]), [['devel/libalpha', 'success'], ['devel/libbeta', 'success'], ['textproc/gamma', 'success']]);
   const order = await p.query<BuildRec>('SELECT origin, started_at, finished_at FROM builds ORDER BY started_at');
@@ -174,4 +177,27 @@ test('a failed download is transient: not marked failed at these inputs, retried
   writeFileSync(site, saved);
   const second = await p.pass();
   assert.equal(second.stats.success, 1, 'retried without --force once the site has it');
+});
+
+test('a full packages disk is the machine\'s fault: transient, not marked against the port, retried once space is back', { skip }, async () => {
+  const p = project(['misc/help2man']);
+  const repo = join(p.packages, '..');
+  mkdirSync(repo, { recursive: true });
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', repo], { encoding: 'utf8' });
+  assert.equal(mount.status, 0, mount.stderr);
+  try {
+    // Fill it: the package phase then meets ENOSPC.
+    spawnSync('dd', ['if=/dev/zero', `of=${join(repo, 'filler')}`, 'bs=4k'], { encoding: 'utf8' });
+    const r = await p.pass();
+    assert.equal(r.stats.failed, 1);
+    assert.equal(r.ports[0]!.transient, true, r.ports[0]!.error);
+    assert.match(r.ports[0]!.error ?? '', /environment fault/);
+    assert.match(r.ports[0]!.error ?? '', /no space left on device/i);
+    const [state] = await p.query<{ failed_key: string | null }>("SELECT failed_key FROM port_state WHERE origin = 'misc/help2man'");
+    assert.equal(state?.failed_key ?? null, null, 'nothing is marked against the port');
+  } finally {
+    spawnSync('umount', [repo]);
+  }
+  const again = await p.pass();
+  assert.equal(again.stats.success, 1, 'retried without --force once there is space');
 });

@@ -16,9 +16,11 @@ import {
   RecordNotFoundError,
   RecordValidationError,
 } from '../src/builddb/errors.js';
-import { SCHEMA_VERSION } from '../src/builddb/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/builddb/schema.js';
 import type { BuildHistoryRecord } from '../src/builddb/types.js';
 import { computeBuildKey } from '../src/fingerprint/buildKey.js';
+import { decide } from '../src/reconcile/decide.js';
+import { knownFromRows } from '../src/reconcile/known.js';
 import type { BuildKeyParts } from '../src/fingerprint/types.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -81,11 +83,11 @@ describe('BuildDB basics', () => {
     const r = await db.query('SELECT max(version) AS v FROM schema_version');
     assert.deepEqual(r.rows, [[SCHEMA_VERSION]]);
     const tables = await db.query(`SELECT table_name FROM duckdb_tables() ORDER BY table_name`);
-    assert.deepEqual(tables.rows.flat(), ['build_phases', 'builds', 'port_state', 'runs', 'schema_version']);
+    assert.deepEqual(tables.rows.flat(), ['build_phases', 'builds', 'file_sets', 'port_state', 'runs', 'schema_version']);
     await db.close();
     assert.ok(!existsSync(`${path}.owner`));
     const again = await BuildDB.open(path);
-    assert.deepEqual((await again.query('SELECT count(*) FROM schema_version')).rows, [[1]], 'migrations are applied once');
+    assert.deepEqual((await again.query('SELECT count(*) FROM schema_version')).rows, [[MIGRATIONS.length]], 'each migration is applied once');
     await again.close();
   });
 
@@ -152,22 +154,21 @@ describe('BuildDB basics', () => {
     }
   });
 
-  test('needsBuild: new, up to date, package missing, and the changed parts as reasons', async () => {
+  test('the recorded state drives the one rebuild decision: new, up to date, package missing, the changed parts as reasons', async () => {
     const db = await BuildDB.open(freshPath());
     try {
       const p = parts();
       const key = computeBuildKey(p);
-      const fresh = await db.needsBuild('misc/x', key, p, false);
-      assert.deepEqual(fresh, { build: true, reasons: [{ kind: 'new', detail: 'never built' }], last: undefined });
+      const decideFor = async (origin: string, cur: BuildKeyParts, pkgExists: boolean) =>
+        decide({ parts: cur, known: knownFromRows(await db.allPortState()).get(origin), cascade: 'output', pkgExists, pkgfile: 'x-1.0.pkg', forced: false });
+      assert.deepEqual(await decideFor('misc/x', p, false), { action: 'build', reasons: [{ kind: 'new', detail: 'never built' }], key });
 
       await buildOnce(db, 'misc/x', p);
-      const same = await db.needsBuild('misc/x', key, p, true);
-      assert.equal(same.build, false);
-      assert.deepEqual(same.reasons, []);
-      assert.equal(same.last?.buildKey, key);
+      assert.deepEqual(await decideFor('misc/x', p, true), { action: 'skip', reasons: [], key });
+      assert.equal((await db.portState('misc/x'))?.buildKey, key);
 
-      const missing = await db.needsBuild('misc/x', key, p, false);
-      assert.deepEqual(missing.reasons, [{ kind: 'package-missing', detail: 'package x-1.0.pkg is missing' }]);
+      const missing = await decideFor('misc/x', p, false);
+      assert.deepEqual(missing.reasons, [{ kind: 'package-missing', detail: 'package x-1.0.pkg is not in the repository' }]);
 
       const cur = parts({
         portCrc: 'ffffffff',
@@ -175,15 +176,47 @@ describe('BuildDB basics', () => {
         options: ['DOCS', 'NLS'],
         dependencies: { 'devel/libfoo': 'c'.repeat(64) },
       });
-      const changed = await db.needsBuild('misc/x', computeBuildKey(cur), cur, true);
-      assert.equal(changed.build, true);
+      const changed = await decideFor('misc/x', cur, true);
+      assert.equal(changed.action, 'build');
       assert.deepEqual(changed.reasons.map((r) => r.kind), ['port-changed', 'framework-changed', 'options-changed', 'dependency-changed']);
       assert.equal(changed.reasons[0]!.detail, 'port CRC 0a1b2c3d → ffffffff');
 
       await buildOnce(db, 'misc/never', p, 'failed');
-      assert.deepEqual((await db.needsBuild('misc/never', key, p, false)).reasons, [{ kind: 'new', detail: 'never built successfully' }]);
+      assert.deepEqual(await decideFor('misc/never', p, false), { action: 'blocked', reasons: [{ kind: 'failed', detail: 'failed at these inputs; change them or --force' }], key });
+      assert.deepEqual((await decideFor('misc/never', cur, false)).reasons, [{ kind: 'new', detail: 'never built successfully' }]);
     } finally {
       await db.close();
+    }
+  });
+
+  test('file sets of key parts are stored once and come back as one shared object; package identity is kept', async () => {
+    const path = freshPath();
+    const db = await BuildDB.open(path);
+    const framework = { 'Mk/Scripts/package.sh': 'abcdef01' };
+    const makefiles = { 'Mk/bsd.port.mk': '11111111', 'Mk/sys.mk': '22222222' };
+    try {
+      for (const o of ['misc/a', 'misc/b', 'misc/c']) {
+        const p = parts({ makefiles, framework, portCrc: o === 'misc/a' ? '0000000a' : '0000000b' });
+        const { buildId, key } = await buildOnce(db, o, p);
+        await db.recordSuccess(o, { crc: p.portCrc, buildKey: key, keyParts: p, version: '1.0', buildId, pkgfile: 'x.pkg', pkgname: 'x-1.0', package: { identity: 'i'.repeat(64), checksum: 'c'.repeat(64), shlibs: ['libx.so.1'] } });
+      }
+      const q = await db.query('SELECT count(*) AS sets, max(length(files)) AS longest FROM file_sets');
+      assert.equal(Number(q.rows[0]![0]), 2, 'one row per distinct set, whatever the number of ports');
+      const stored = await db.query(`SELECT key_parts FROM port_state WHERE origin = 'misc/a'`);
+      assert.ok(!String(stored.rows[0]![0]).includes('Mk/bsd.port.mk'), 'the port row names the set, not its files');
+    } finally {
+      await db.close();
+    }
+    const again = await BuildDB.open(path);
+    try {
+      const rows = await again.allPortState();
+      assert.equal(rows.length, 3);
+      assert.deepEqual(rows[0]!.keyParts!.makefiles, makefiles);
+      assert.deepEqual(rows[0]!.keyParts!.framework, framework);
+      assert.equal(rows[0]!.keyParts!.makefiles, rows[1]!.keyParts!.makefiles, 'ports with the same set share one object');
+      assert.deepEqual(rows[0]!.package, { identity: 'i'.repeat(64), checksum: 'c'.repeat(64), shlibs: ['libx.so.1'] });
+    } finally {
+      await again.close();
     }
   });
 

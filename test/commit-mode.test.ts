@@ -70,7 +70,7 @@ test('reconciles the committed state, records the commit, ignores uncommitted ed
   appendFileSync(join(repo, 'ports/misc/help2man/Makefile'), '# uncommitted\n');
   writeFileSync(config(), yaml(['misc/help2man', 'math/numbase']));
   const idle = await planNow();
-  assert.deepEqual(idle.summary, { total: 1, build: 0, skip: 1, ignored: 0, blocked: 0 });
+  assert.deepEqual(idle.summary, { total: 1, build: 0, skip: 1, pending: 0, ignored: 0, blocked: 0 });
 
   // Committed: both take effect.
   git('commit', '-qam', 'help2man: comment; add math/numbase');

@@ -66,8 +66,9 @@ describe('loadDesiredState: valid files', () => {
     assert.equal(s.workers, 2);
     assert.equal(s.makeJobs, 1);
     assert.deepEqual(s.environment, { backend: 'chroot' });
-    assert.deepEqual(s.limits, { phaseTimeoutMs: 2 * 3600_000, noOutputTimeoutMs: 30 * 60_000 });
-    assert.deepEqual(s.policy, { rebuildDependents: true });
+    assert.deepEqual(s.limits, { phaseTimeoutMs: 2 * 3600_000, noOutputTimeoutMs: 30 * 60_000, network: 'fetch-only', pids: 8192, tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' } });
+    assert.deepEqual(s.policy, { cascade: 'output' });
+    assert.deepEqual(s.warnings, []);
     assert.deepEqual(s.watch, { resyncIntervalMs: 600_000, debounceMs: 500 });
     assert.deepEqual(s.server, { socket: join(dir, '.portsync/portsync.sock'), webhookSecretEnv: 'PORTSYNC_WEBHOOK_SECRET' });
     assert.equal('listen' in s.server, false);
@@ -85,8 +86,8 @@ describe('loadDesiredState: valid files', () => {
         'workers: 4',
         'makeJobs: 3',
         'environment: { backend: host }',
-        'limits: { phaseTimeout: 90, noOutputTimeout: 1h30m }',
-        'policy: { rebuildDependents: false }',
+        'limits: { phaseTimeout: 90, noOutputTimeout: 1h30m, network: never, memory: 6g, pids: 500, tmpfs: { construction: 12g, tmp: 1g } }',
+        'policy: { cascade: version }',
         'watch: { resyncInterval: 45s, debounce: 0 }',
         'server: { socket: /run/portsync.sock, listen: "[::1]:8787", webhookSecretEnv: MY_SECRET }',
         'ports: [misc/help2man]',
@@ -111,8 +112,8 @@ describe('loadDesiredState: valid files', () => {
     assert.equal(s.workers, 4);
     assert.equal(s.makeJobs, 3);
     assert.equal(s.environment.backend, 'host');
-    assert.deepEqual(s.limits, { phaseTimeoutMs: 90_000, noOutputTimeoutMs: 5_400_000 });
-    assert.equal(s.policy.rebuildDependents, false);
+    assert.deepEqual(s.limits, { phaseTimeoutMs: 90_000, noOutputTimeoutMs: 5_400_000, network: 'never', memoryBytes: 6 * 2 ** 30, pids: 500, tmpfs: { construction: '12g', localbase: '25%', tmp: '1g' } });
+    assert.equal(s.policy.cascade, 'version');
     assert.deepEqual(s.watch, { resyncIntervalMs: 45_000, debounceMs: 0 });
     assert.deepEqual(s.server, { socket: '/run/portsync.sock', listen: '[::1]:8787', webhookSecretEnv: 'MY_SECRET' });
   });
@@ -245,6 +246,14 @@ describe('loadDesiredState: errors', () => {
     assert.match(issues[0]!.message, /^ports\[1\]: malformed origin "help2man": expected category\/name/);
     assert.match(issues[1]!.message, /malformed origin "misc\/help 2man"/);
     assert.match(issues[2]!.message, /malformed origin "lang\/pyish@py-3"/);
+  });
+
+  test('an origin that points outside the tree is malformed: no ".." or "." parts, no leading dot', async () => {
+    const { issues } = await issuesOf(
+      ['portsTree: { path: ports }', 'ports:', '  - ../outside', '  - ../..', '  - misc/..', '  - ./x', '  - misc/.hidden', '  - misc/ok.port', ''].join('\n'),
+    );
+    assert.deepEqual(issues.map((i) => i.line), [3, 4, 5, 6, 7]);
+    for (const i of issues) assert.match(i.message, /malformed origin ".*": expected category\/name or category\/name@flavor inside the tree/);
   });
 
   test('a duplicate origin is reported at the second occurrence, naming the first line', async () => {
@@ -457,5 +466,55 @@ describe('runValidate', () => {
     assert.equal(err.length, 2);
     assert.ok(err[0]!.startsWith(`${file}:2:1: unknown key "wokers"`), err[0]);
     assert.ok(err[1]!.startsWith(`${file}:3:9: ports[0]: malformed origin "bad"`), err[1]);
+  });
+});
+
+describe('policy.cascade', () => {
+  test('the deprecated policy.rebuildDependents still works, with a warning naming its replacement and where it stands', async () => {
+    for (const [value, meant] of [['true', 'inputs'], ['false', 'none']] as const) {
+      const file = await writeConfig(['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy:', `  rebuildDependents: ${value}`, ''].join('\n'));
+      const s = await loadDesiredState(file);
+      assert.equal(s.policy.cascade, meant);
+      assert.equal(s.warnings.length, 1);
+      assert.equal(s.warnings[0], `${file}:4:3: policy.rebuildDependents is deprecated: it means "policy.cascade: ${meant}"; write that instead (the default, output, rebuilds dependents only when a dependency's package changed)`);
+    }
+  });
+
+  test('cascade wins over rebuildDependents, and an unknown cascade is an error at its position', async () => {
+    const both = await writeConfig(['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy: { cascade: none, rebuildDependents: true }', ''].join('\n'));
+    const s = await loadDesiredState(both);
+    assert.equal(s.policy.cascade, 'none');
+    assert.match(s.warnings[0] ?? '', /rebuildDependents is deprecated and ignored: policy\.cascade \(none\) is set/);
+    const bad = await writeConfig(['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy: { cascade: sometimes }', ''].join('\n'));
+    await assert.rejects(loadDesiredState(bad), (e) => e instanceof ConfigError && e.message.includes(`${bad}:3:20: policy.cascade must be one of "output", "version", "inputs", "none"`));
+  });
+});
+
+describe('paths that would hurt are refused', () => {
+  const cfg = (paths: string) => ['portsTree: { path: ports }', 'ports: [misc/help2man]', `paths: { ${paths} }`, ''].join('\n');
+
+  test('system directories, the inside of a port, the tree itself and overlapping outputs, each at its key', async () => {
+    const cases: [string, RegExp][] = [
+      ['packages: /', /paths\.packages \(\/\) is a system directory/],
+      ['logs: /etc/portsync', /paths\.logs \(\/etc\/portsync\) is inside the system directory \/etc/],
+      ['logs: ports/misc/help2man/logs', /paths\.logs \(.*\/ports\/misc\/help2man\/logs\) is inside the ports tree .*: ports or the framework would change with every pass/],
+      ['buildBase: ports', /paths\.buildBase \(.*\/ports\) is inside the ports tree/],
+      ['buildBase: ., logs: l', /paths\.buildBase \(.*\) contains the ports tree/],
+      ['packages: d/pkgs, distfiles: d', /paths\.packages \(.*\/d\/pkgs\) is inside paths\.distfiles/],
+      ['packages: same, logs: same', /paths\.logs \(.*\/same\) is the same directory as paths\.packages/],
+      ['database: pk/db.duckdb, packages: pk', /paths\.database \(.*\/pk\/db\.duckdb\) is inside paths\.packages/],
+    ];
+    for (const [paths, message] of cases) {
+      const { issues } = await issuesOf(cfg(paths));
+      assert.equal(issues.length, 1, `${paths}: ${JSON.stringify(issues)}`);
+      assert.equal(issues[0]!.line, 3, paths);
+      assert.match(issues[0]!.message, message, paths);
+    }
+  });
+
+  test('portsync directories at the top of the tree are fine (.portsync/, distfiles/, packages/)', async () => {
+    const file = await writeConfig(cfg('buildBase: ports/.portsync/build, database: ports/.portsync/db.duckdb, distfiles: ports/distfiles, packages: ports/packages, logs: ports/.portsync/logs'));
+    const s = await loadDesiredState(file);
+    assert.equal(s.paths.distfiles, join(dirname(file), 'ports/distfiles'));
   });
 });

@@ -49,7 +49,7 @@ environment:
 ports:
 ${ports.map((p) => `  - ${p}`).join('\n')}
 policy:
-  rebuildDependents: true
+  cascade: output
 watch:
   resyncInterval: 10m
   debounce: 200ms
@@ -192,6 +192,11 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
     await waitFor('a webhook run', async () => (await sql(`SELECT 1 FROM runs WHERE trigger = 'webhook' AND finished_at IS NOT NULL`)).length > 0);
     assert.equal(await runCount(), before + 1);
     assert.equal(await post(httpPort, '/hooks/git', 'x'.repeat(1024 * 1024 + 10), { 'X-Hub-Signature-256': signBody(SECRET, 'x') }), 413);
+    // Unsigned requests spend their sender's tokens (401, then 429), but a valid signed push from the same address still gets through.
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) codes.push(await post(httpPort, '/hooks/git', body));
+    assert.deepEqual(codes.slice(-3), [429, 429, 429], codes.join(' '));
+    assert.equal(await post(httpPort, '/hooks/git', body, { 'X-Hub-Signature-256': signBody(SECRET, body) }), 202);
     // With a secret set, the acting routes are not served over TCP: they would bypass it.
     await waitFor('idle', idle);
     const afterHooks = await runCount();

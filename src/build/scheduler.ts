@@ -1,16 +1,20 @@
 /**
  * The scheduler: runs the plan's builds on a Piscina pool. A port starts as soon as all of its
- * dependencies are built (no head-of-line blocking), the ready port with most ports waiting on
- * it first. A failure blocks only what depends on it. Every build is recorded on the main
- * thread (DuckDB handles stay here) through the fail-safe database.
+ * dependencies are done (no head-of-line blocking), the ready port with most ports waiting on
+ * it first. When it is ready, the rebuild decision is made again with what its dependencies
+ * turned out to be: a `pending` port whose rebuilt dependencies produced the same result is cut
+ * off (skipped) without using a worker. A failure blocks only what depends on it. Every build is
+ * recorded on the main thread (DuckDB handles stay here) through the fail-safe database.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { DesiredState } from '../config/types.js';
 import { waitingCounts, ReadyQueue } from '../graph/order.js';
+import { cutoffReason, decide, settleDependencies, type SettledDependency } from '../reconcile/decide.js';
 import type { Plan, PlannedPort } from '../reconcile/plan.js';
-import { packagesToInstall } from './dependencies.js';
+import { packagesToInstall } from '../graph/installs.js';
+import { environmentBackend } from './env/index.js';
 import { logPath } from './log.js';
 import { PHASES, type MakeCall } from './phases.js';
 import type { Progress } from './progress.js';
@@ -31,6 +35,8 @@ export interface PortOutcome {
   transient?: boolean;
   durationMs?: number;
   logPath?: string;
+  /** Skipped because the dependencies that rebuilt produced the same result (early cutoff). */
+  cutoff?: boolean;
 }
 
 export interface ScheduleOptions {
@@ -47,7 +53,7 @@ export interface ScheduleOptions {
 
 const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url).href;
 
-export const reasonLine = (p: PlannedPort) => p.reasons.map((r) => `${r.kind}: ${r.detail}`).join('; ');
+export const reasonLine = (p: Pick<PlannedPort, 'reasons'>) => p.reasons.map((r) => `${r.kind}: ${r.detail}`).join('; ');
 
 export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const { plan, db, progress } = opts;
@@ -57,27 +63,36 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const record = !fetchOnly;
   const outcomes = new Map<string, PortOutcome>();
   const planned = new Map(plan.ports.map((p) => [p.origin, p]));
-  const toBuild = new Set(plan.ports.filter((p) => p.action === 'build').map((p) => p.origin));
+  // Ports to build, and ports whose decision waits for their dependencies' packages.
+  const work = new Set(plan.ports.filter((p) => p.action === 'build' || p.action === 'pending').map((p) => p.origin));
+  /** What the dependencies that were decided in this pass turned out to be. */
+  const settled = new Map<string, SettledDependency>();
+  const built = new Set<string>();
 
   for (const p of plan.ports) {
-    if (p.action === 'build') continue;
-    const status: PortStatus = p.action === 'skip' ? 'skipped' : p.action;
+    if (work.has(p.origin)) continue;
+    const status = p.action === 'skip' ? 'skipped' : (p.action as 'ignored' | 'blocked');
     outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status, reason: reasonLine(p) });
     if (status === 'skipped' && !p.suspended) progress.line(`${p.origin}@${p.version} (CRC match, skipped)`);
   }
-  if (toBuild.size === 0) return plan.ports.map((p) => outcomes.get(p.origin)!);
+  if (work.size === 0) return plan.ports.map((p) => outcomes.get(p.origin)!);
 
-  const counts = waitingCounts(graph, toBuild);
+  const counts = waitingCounts(graph, work);
   const pending = new Map<string, number>();
   const ready = new ReadyQueue(counts);
-  for (const o of toBuild) {
-    const n = fetchOnly ? 0 : graph.depsOf(o).filter((d) => toBuild.has(d)).length;
+  for (const o of work) {
+    const n = fetchOnly ? 0 : graph.depsOf(o).filter((d) => work.has(d)).length;
     pending.set(o, n);
     if (n === 0) ready.push(o);
   }
 
+  // Worker directories a killed run left behind (its owner is gone) are removed before new ones are made.
+  const stale = await environmentBackend(state.environment.backend).cleanupStale(state.paths.buildBase);
+  if (stale.removed.length) progress.line(`removed ${stale.removed.length} stale worker director${stale.removed.length === 1 ? 'y' : 'ies'} left by an earlier run`);
+  for (const r of stale.refused) progress.line(`warning: left ${r.path} in place: ${r.reason}`);
+
   const workers = Math.max(1, state.workers);
-  const pool = new Piscina({ filename: WORKER_FILE, minThreads: Math.min(workers, toBuild.size), maxThreads: workers, idleTimeout: 1000 });
+  const pool = new Piscina({ filename: WORKER_FILE, minThreads: Math.min(workers, work.size), maxThreads: workers, idleTimeout: 1000 });
   const freeSlots = Array.from({ length: workers }, (_, i) => workers - 1 - i);
   /** Ports being built, by origin: where to send a cancel. */
   const running = new Map<string, MessagePort>();
@@ -92,24 +107,60 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
 
   const block = (failed: string, why: string) => {
     for (const d of graph.dependentsOf([failed])) {
-      if (!toBuild.has(d) || outcomes.has(d)) continue;
+      if (!work.has(d) || outcomes.has(d)) continue;
       const p = planned.get(d)!;
       outcomes.set(d, { origin: d, pkgname: p.pkgname, version: p.version, status: 'blocked', reason: `dependency ${failed} ${why}` });
       progress.portFinished(-1, d, 'blocked', `dependency ${failed} ${why}`);
     }
   };
 
-  const start = async (origin: string, slot: number) => {
+  /** A port is done (built or cut off): its dependents in the work set may become ready. */
+  const release = (origin: string) => {
+    for (const r of graph.node(origin).rdeps) {
+      if (!work.has(r) || outcomes.has(r)) continue;
+      const left = pending.get(r)! - 1;
+      pending.set(r, left);
+      if (left === 0) ready.push(r);
+    }
+  };
+
+  /**
+   * The decision again, now that every dependency is settled: build (with its final key), cut
+   * off, or blocked because it failed at exactly these inputs before.
+   */
+  const decideNow = (p: PlannedPort): { build: true; key: string; parts: NonNullable<PlannedPort['keyParts']>; reason: string } | { build: false } => {
+    if (fetchOnly) return { build: true, key: p.buildKey ?? '', parts: p.keyParts!, reason: reasonLine(p) };
+    const parts = settleDependencies(p.keyParts!, settled);
+    const d = decide({ parts, known: plan.known.get(p.origin), cascade: plan.cascade, pkgExists: p.pkgExists ?? false, pkgfile: p.pkgfile ?? '', forced: p.forced ?? false });
+    if (d.action === 'build' && d.key) return { build: true, key: d.key, parts, reason: reasonLine({ reasons: d.reasons }) };
+    if (d.action === 'skip') {
+      const deps = graph.depsOf(p.origin).sort();
+      const reason = cutoffReason(deps.filter((dep) => built.has(dep)), deps.filter((dep) => settled.has(dep) && !built.has(dep)), plan.cascade);
+      outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status: 'skipped', reason: `${reason.kind}: ${reason.detail}`, cutoff: true });
+      settled.set(p.origin, { key: d.key, package: plan.known.get(p.origin)?.package ?? null });
+      progress.line(`${p.origin}@${p.version} (skipped: ${reason.detail})`);
+      release(p.origin);
+      return { build: false };
+    }
+    const why = d.action === 'blocked' ? d.reasons.map((r) => r.detail).join('; ') : `internal: still ${d.action} after its dependencies were settled`;
+    outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status: 'blocked', reason: why });
+    progress.portFinished(-1, p.origin, 'blocked', why);
+    block(p.origin, 'is blocked');
+    return { build: false };
+  };
+
+  const start = async (origin: string, slot: number, key: string, parts: NonNullable<PlannedPort['keyParts']>, reason: string) => {
     const p = planned.get(origin)!;
     const meta = graph.node(origin).port!.meta;
     const log = logPath(state.paths.logs, origin, fetchOnly ? 'fetch' : 'build');
-    const reason = reasonLine(p);
     const buildId = record
-      ? await db.startBuild({ runId: opts.runId, origin, pkgname: p.pkgname, version: p.version, crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, logPath: log, reason, trigger: opts.trigger })
+      ? await db.startBuild({ runId: opts.runId, origin, pkgname: p.pkgname, version: p.version, crc: p.crc!, buildKey: key, keyParts: parts, logPath: log, reason, trigger: opts.trigger })
       : crypto.randomUUID();
     const installs = (fetchOnly ? [] : packagesToInstall(graph, origin)).map((d) => {
       const m = graph.node(d).port!.meta;
-      return { pkgname: m.pkgname, pkgfile: m.pkgfile };
+      // The checksum recorded when it was built (in this pass or before): a replaced package is never installed.
+      const checksum = (settled.get(d)?.package ?? plan.known.get(d)?.package)?.checksum;
+      return { pkgname: m.pkgname, pkgfile: m.pkgfile, ...(checksum ? { checksum } : {}) };
     });
     const make: MakeCall = { command: state.make.command, env: state.make.env, vars: { ...state.make.vars, ...meta.vars }, makeJobs: state.makeJobs };
     const channel = new MessageChannel();
@@ -117,8 +168,9 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     if (opts.signal?.aborted) channel.port1.postMessage({ type: 'cancel' });
     const task: BuildTask = {
       origin, dir: meta.dir, flavor: meta.flavors.length ? meta.flavor : '', pkgname: p.pkgname, version: p.version, pkgfile: meta.pkgfile,
-      buildId, buildKey: p.buildKey!, backend: state.environment.backend, slot, paths, make, phases, installs,
+      buildId, buildKey: key, backend: state.environment.backend, slot, paths, make, phases, installs,
       limits: state.limits, logPath: log, port: channel.port2,
+      resources: { tmpfs: state.limits.tmpfs, pids: state.limits.pids, ...(state.limits.memoryBytes ? { memoryBytes: state.limits.memoryBytes } : {}) },
     };
     const phaseWrites: Promise<void>[] = [];
     channel.port1.on('message', (e: TaskEvent) => {
@@ -135,11 +187,11 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     channel.port1.close();
     await Promise.all(phaseWrites);
     if (record) {
-      await db.finishBuild(buildId, result.status, { finishedAt: new Date(), lastPhase: result.lastPhase, error: result.error ?? null });
+      await db.finishBuild(buildId, result.status, { finishedAt: new Date(), lastPhase: result.lastPhase, error: result.error ?? null, package: result.package ?? null, usage: result.usage ?? null });
       if (result.status === 'success') {
-        await db.recordSuccess(origin, { crc: p.crc!, buildKey: p.buildKey!, keyParts: p.keyParts!, version: p.version, buildId, pkgfile: meta.pkgfile, pkgname: p.pkgname });
+        await db.recordSuccess(origin, { crc: p.crc!, buildKey: key, keyParts: parts, version: p.version, buildId, pkgfile: meta.pkgfile, pkgname: p.pkgname, package: result.package ?? null });
       } else if (result.status === 'failed' && !result.transient) {
-        await db.recordFailure(origin, p.buildKey!, buildId);
+        await db.recordFailure(origin, key, buildId);
       }
     }
     const outcome: PortOutcome = {
@@ -150,27 +202,26 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     progress.portFinished(slot, origin, result.status, result.status === 'success' ? `${(result.durationMs / 1000).toFixed(1)}s` : result.error);
     if (fetchOnly) return;
     if (result.status === 'success') {
-      for (const r of graph.node(origin).rdeps) {
-        if (!toBuild.has(r) || outcomes.has(r)) continue;
-        const left = pending.get(r)! - 1;
-        pending.set(r, left);
-        if (left === 0) ready.push(r);
-      }
+      built.add(origin);
+      settled.set(origin, { key, package: result.package ?? null });
+      release(origin);
     } else {
       block(origin, result.status === 'interrupted' ? 'was interrupted' : `failed in ${result.lastPhase}`);
     }
   };
 
-  progress.start(toBuild.size, workers);
+  progress.start(work.size, workers);
   let active = 0;
   try {
     while (true) {
       while (!opts.signal?.aborted && ready.size && freeSlots.length) {
         const origin = ready.pop()!;
         if (outcomes.has(origin)) continue;
+        const decision = decideNow(planned.get(origin)!);
+        if (!decision.build) continue;
         const slot = freeSlots.pop()!;
         active++;
-        void start(origin, slot).catch((e: unknown) => {
+        void start(origin, slot, decision.key, decision.parts, decision.reason).catch((e: unknown) => {
           const p = planned.get(origin)!;
           const error = `internal error: ${(e as Error)?.message ?? e}`;
           outcomes.set(origin, { origin, pkgname: p.pkgname, version: p.version, status: 'failed', reason: reasonLine(p), error, transient: true });
@@ -192,7 +243,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     progress.stop();
   }
   // Anything never started (stopped by a signal) is interrupted for this pass.
-  for (const o of toBuild) {
+  for (const o of work) {
     if (outcomes.has(o)) continue;
     const p = planned.get(o)!;
     outcomes.set(o, { origin: o, pkgname: p.pkgname, version: p.version, status: 'interrupted', reason: 'not started: the pass was stopped' });

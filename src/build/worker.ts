@@ -6,6 +6,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PortsyncError } from '../errors.js';
+import { packageIdentity } from '../fingerprint/packageIdentity.js';
+import type { PackageIdentity } from '../fingerprint/types.js';
+import { publishPackage } from './publish.js';
 import { environmentBackend } from './env/index.js';
 import { EnvironmentSetupError } from './env/errors.js';
 import type { BuildEnvironment } from './env/types.js';
@@ -14,6 +17,9 @@ import { INSTALL_DEPS_PHASE, installPackagesScript, phaseArgv, phaseEnvironment 
 import type { BuildTask, BuildTaskResult, TaskEvent } from './task.js';
 
 type Outcome = Omit<BuildTaskResult, 'durationMs' | 'lastPhase'>;
+
+/** What tools print when the machine, not the port, failed (strerror texts of ENOSPC, EROFS, EMFILE/ENFILE, ENOMEM, EDQUOT). */
+const ENVIRONMENT_FAULTS = /No space left on device|Read-only file system|Too many open files( in system)?|Cannot allocate memory|Disk quota exceeded/;
 
 export default async function buildPort(task: BuildTask): Promise<BuildTaskResult> {
   const t0 = performance.now();
@@ -25,8 +31,10 @@ export default async function buildPort(task: BuildTask): Promise<BuildTaskResul
   let env: BuildEnvironment | undefined;
   let outcome: Outcome;
   try {
-    env = await environmentBackend(task.backend).create(task.slot, task.paths);
+    env = await environmentBackend(task.backend).create(task.slot, task.paths, task.resources);
     outcome = await runSteps(task, env, log, abort.signal, progress);
+    const usage = env.usage?.();
+    if (usage) outcome = { ...outcome, usage };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     log.line(`portsync: ${message}`);
@@ -58,7 +66,11 @@ async function runSteps(task: BuildTask, env: BuildEnvironment, log: BuildLog, s
     send({ type: 'phase-start', phase: step.phase, at: startedAt });
     log.phaseStart(step.phase);
     log.line(`$ ${step.argv.join(' ')}`);
-    const r = await env.run({ argv: step.argv, env: environment, log: log.fd, timeoutMs: task.limits.phaseTimeoutMs, noOutputTimeoutMs: task.limits.noOutputTimeoutMs, signal });
+    const network = task.limits.network === 'always' || (task.limits.network === 'fetch-only' && step.phase === 'fetch');
+    // Installing dependencies and fetching write where only root may (LOCALBASE, the distfiles cache);
+    // every other phase runs as the unprivileged build user.
+    const unprivileged = step.phase !== INSTALL_DEPS_PHASE && step.phase !== 'fetch';
+    const r = await env.run({ argv: step.argv, env: environment, log: log.fd, timeoutMs: task.limits.phaseTimeoutMs, noOutputTimeoutMs: task.limits.noOutputTimeoutMs, signal, network, unprivileged });
     const exitCode = r.exitCode ?? 128;
     const note = r.aborted ? 'interrupted'
       : r.timedOut === 'phase' ? `killed: phase time limit (${task.limits.phaseTimeoutMs} ms)`
@@ -67,11 +79,29 @@ async function runSteps(task: BuildTask, env: BuildEnvironment, log: BuildLog, s
     log.phaseEnd(step.phase, r.exitCode, r.durationMs, note);
     send({ type: 'phase-end', phase: step.phase, startedAt, durationMs: Math.round(r.durationMs), exitCode });
     if (r.aborted) return { status: 'interrupted', error: 'interrupted' };
-    // A failed download is the network's fault more often than the port's: retried, not marked.
-    if (exitCode !== 0) return { status: 'failed', error: note || `${step.phase} exited ${exitCode}`, ...(step.phase === 'fetch' ? { transient: true } : {}) };
+    if (exitCode !== 0) {
+      // A full disk, a read-only or exhausted system is the machine's fault, not the port's: retried, not marked.
+      const fault = ENVIRONMENT_FAULTS.exec(log.tail())?.[0];
+      if (fault) return { status: 'failed', error: `${step.phase} exited ${exitCode}: environment fault (${fault}); free the resource, the next pass retries it`, transient: true };
+      // A failed download is the network's fault more often than the port's: retried, not marked.
+      return { status: 'failed', error: note || `${step.phase} exited ${exitCode}`, ...(step.phase === 'fetch' ? { transient: true } : {}) };
+    }
   }
-  if (task.phases.includes('package') && !existsSync(join(task.paths.packages, 'All', task.pkgfile))) {
-    return { status: 'failed', error: `the package phase did not produce ${task.pkgfile}` };
+  if (!task.phases.includes('package')) return { status: 'success' };
+  // The package is in the build's private output: read it, then move it into the repository.
+  const built = env.hostPath(`${inside.output}/All/${task.pkgfile}`);
+  if (!existsSync(built)) return { status: 'failed', error: `the package phase did not produce ${task.pkgfile}` };
+  let pkg: PackageIdentity;
+  try {
+    pkg = packageIdentity(built);
+  } catch (e) {
+    return { status: 'failed', error: (e as Error).message };
   }
-  return { status: 'success' };
+  try {
+    publishPackage(built, join(task.paths.packages, 'All', task.pkgfile));
+  } catch (e) {
+    return { status: 'failed', error: `environment fault: cannot move ${task.pkgfile} into the repository (${(e as Error).message}); free the space or fix the permissions, the next pass retries it`, transient: true };
+  }
+  log.line(`portsync: ${task.pkgfile} checked (identity ${pkg.identity.slice(0, 12)}, sha256 ${pkg.checksum.slice(0, 12)}) and moved into the repository`);
+  return { status: 'success', package: pkg };
 }

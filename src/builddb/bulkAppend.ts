@@ -22,6 +22,7 @@ const CHUNK_ROWS = 2048;
 const BUILD_TYPES: DuckDBType[] = [
   VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR,
   TIMESTAMPTZ, TIMESTAMPTZ, BIGINT, VARCHAR, VARCHAR, VARCHAR, INTEGER,
+  VARCHAR, VARCHAR, BIGINT, BIGINT, // pkg_identity, pkg_checksum, peak_memory_bytes, cpu_ms
 ];
 const PHASE_TYPES: DuckDBType[] = [VARCHAR, VARCHAR, TIMESTAMPTZ, BIGINT, INTEGER];
 
@@ -61,6 +62,7 @@ export async function appendBuildHistory(c: DuckDBConnection, records: BuildHist
       r.keyParts ? JSON.stringify(r.keyParts) : null, r.trigger ?? null, r.reason ?? null,
       micros(r.startedAt), micros(r.finishedAt), BigInt(Math.max(0, r.finishedAt.getTime() - r.startedAt.getTime())),
       lastPhase, r.logPath ?? null, r.error ?? null, null,
+      null, null, null, null,
     ];
     row.forEach((v, i) => b[i]!.push(v));
     for (const ph of r.phases) {

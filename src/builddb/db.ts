@@ -8,9 +8,9 @@ import {
   timestampTZValue,
   VARCHAR,
 } from '@duckdb/node-api';
-import { computeBuildKey, diffKeyParts, reasonKindOf } from '../fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import { appendBuildHistory, appendColumns } from './bulkAppend.js';
+import { KeyPartsCodec } from './keyParts.js';
 import { classifyStorageError } from './classify.js';
 import {
   BuildDatabaseError,
@@ -27,12 +27,10 @@ import { runReadOnlyQuery } from './readOnlyQuery.js';
 import { CREATE_SCHEMA_VERSION_TABLE, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import type {
   BuildHistoryRecord,
-  BuildReason,
   BuildRow,
   FinishBuildInput,
   FinishRunInput,
   FinishedBuildStatus,
-  NeedsBuildResult,
   PackageIndexInput,
   PhaseInput,
   PhaseRow,
@@ -84,23 +82,16 @@ function num(v: unknown): number | null {
 function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
-function parts(v: unknown): BuildKeyParts | null {
-  if (typeof v !== 'string') return null;
-  try {
-    return JSON.parse(v) as BuildKeyParts;
-  } catch {
-    return null;
-  }
-}
+type DecodeParts = (v: unknown) => BuildKeyParts | null;
 
 const BUILD_COLUMNS = `build_id::VARCHAR AS build_id, run_id::VARCHAR AS run_id, origin, flavor, pkgname, version, status, crc,
-  build_key, key_parts, trigger, reason, started_at, finished_at, duration_ms, last_phase, log_path, error, pid`;
+  build_key, key_parts, trigger, reason, started_at, finished_at, duration_ms, last_phase, log_path, error, pid, pkg_identity, pkg_checksum`;
 const PORT_STATE_COLUMNS = `origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id::VARCHAR AS build_id,
-  updated_at, failed_key, failed_build_id::VARCHAR AS failed_build_id, failed_at`;
+  updated_at, failed_key, failed_build_id::VARCHAR AS failed_build_id, failed_at, pkg_identity, pkg_checksum, pkg_shlibs`;
 const RUN_COLUMNS = `run_id::VARCHAR AS run_id, trigger, git_commit, started_at, finished_at, status, total, success, failed,
-  skipped, ignored, blocked, duration_ms, error, pid`;
+  skipped, ignored, blocked, cutoff, duration_ms, error, pid`;
 
-function toBuildRow(r: Record<string, unknown>): BuildRow {
+function toBuildRow(r: Record<string, unknown>, parts: DecodeParts): BuildRow {
   return {
     buildId: String(r.build_id),
     runId: str(r.run_id),
@@ -121,10 +112,11 @@ function toBuildRow(r: Record<string, unknown>): BuildRow {
     logPath: str(r.log_path),
     error: str(r.error),
     pid: num(r.pid),
+    package: r.pkg_identity ? { identity: String(r.pkg_identity), checksum: String(r.pkg_checksum ?? '') } : null,
   };
 }
 
-function toPortStateRow(r: Record<string, unknown>): PortStateRow {
+function toPortStateRow(r: Record<string, unknown>, parts: DecodeParts): PortStateRow {
   return {
     origin: String(r.origin),
     crc: str(r.crc),
@@ -138,6 +130,9 @@ function toPortStateRow(r: Record<string, unknown>): PortStateRow {
     failedKey: str(r.failed_key),
     failedBuildId: str(r.failed_build_id),
     failedAt: (r.failed_at as Date | null) ?? null,
+    package: r.pkg_identity
+      ? { identity: String(r.pkg_identity), checksum: String(r.pkg_checksum ?? ''), shlibs: r.pkg_shlibs ? (JSON.parse(String(r.pkg_shlibs)) as string[]) : [] }
+      : null,
   };
 }
 
@@ -155,6 +150,7 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     skipped: num(r.skipped) ?? 0,
     ignored: num(r.ignored) ?? 0,
     blocked: num(r.blocked) ?? 0,
+    cutoff: num(r.cutoff) ?? 0,
     durationMs: num(r.duration_ms),
     error: str(r.error),
     pid: num(r.pid),
@@ -177,6 +173,8 @@ export class BuildDB {
   /** port_state as last read (read-write instances only); dropped by every write to it. */
   private portStateCache: PortStateRow[] | null = null;
   private closed = false;
+  private readonly codec = new KeyPartsCodec();
+  private readonly decode: DecodeParts = (v) => this.codec.decode(v);
 
   private constructor(
     readonly file: string,
@@ -364,32 +362,6 @@ export class BuildDB {
     });
   }
 
-  /** Decides whether a port must be built, and why, from its recorded state. */
-  async needsBuild(origin: string, key: string, cur: BuildKeyParts, pkgExists: boolean): Promise<NeedsBuildResult> {
-    const last = await this.portState(origin);
-    const reasons: BuildReason[] = [];
-    if (!last || !last.buildId || !last.buildKey) {
-      reasons.push({ kind: 'new', detail: last?.failedKey ? 'never built successfully' : 'never built' });
-      return { build: true, reasons, last };
-    }
-    if (!pkgExists) reasons.push({ kind: 'package-missing', detail: `package ${last.pkgfile ?? last.pkgname ?? origin} is missing` });
-    if (last.buildKey !== key) {
-      if (!last.keyParts) {
-        reasons.push({ kind: 'port-changed', detail: 'build key changed (no recorded inputs to compare)' });
-      } else {
-        const changes = diffKeyParts(last.keyParts, cur);
-        for (const ch of changes) reasons.push({ kind: reasonKindOf(ch), detail: ch.detail });
-        if (changes.length === 0) {
-          reasons.push({
-            kind: 'framework-changed',
-            detail: computeBuildKey(cur) === key ? 'build key format changed' : 'build key changed with identical recorded inputs',
-          });
-        }
-      }
-    }
-    return { build: reasons.length > 0, reasons, last };
-  }
-
   async startRun(input: StartRunInput): Promise<string> {
     this.assertWritable('startRun');
     if (!input.trigger) {
@@ -422,7 +394,7 @@ export class BuildDB {
     const changed = await this.op(operation, {}, async (c) => {
       const r = await c.run(
         `UPDATE runs SET status = $2, finished_at = $3, duration_ms = date_diff('millisecond', started_at, $3),
-           total = $4, success = $5, failed = $6, skipped = $7, ignored = $8, blocked = $9, error = $10
+           total = $4, success = $5, failed = $6, skipped = $7, ignored = $8, blocked = $9, error = $10, cutoff = $11
          WHERE run_id = $1`,
         [
           runId,
@@ -435,6 +407,7 @@ export class BuildDB {
           counts.ignored ?? 0,
           counts.blocked ?? 0,
           counts.error ?? null,
+          counts.cutoff ?? 0,
         ],
       );
       return r.rowsChanged;
@@ -457,8 +430,10 @@ export class BuildDB {
     }
     const buildId = randomUUID();
     const flavor = input.flavor ?? (input.origin.includes('@') ? input.origin.slice(input.origin.indexOf('@') + 1) : '');
-    await this.op(operation, { ...ctx, buildId }, (c) =>
-      c.run(
+    const encoded = this.codec.encode([input.keyParts]);
+    await this.op(operation, { ...ctx, buildId }, (c) => BuildDB.tx(c, async () => {
+      await this.codec.storeSets(c, encoded.sets);
+      await c.run(
         `INSERT INTO builds (build_id, run_id, origin, flavor, pkgname, version, status, crc, build_key, key_parts, trigger, reason,
            started_at, log_path, pid)
          VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -471,15 +446,15 @@ export class BuildDB {
           input.version,
           input.crc,
           input.buildKey,
-          JSON.stringify(input.keyParts),
+          encoded.json[0]!,
           input.trigger ?? null,
           input.reason,
           ts(input.startedAt ?? new Date()),
           input.logPath,
           process.pid,
         ],
-      ),
-    );
+      );
+    }));
     return buildId;
   }
 
@@ -525,9 +500,12 @@ export class BuildDB {
     const changed = await this.op(operation, { buildId }, async (c) => {
       const r = await c.run(
         `UPDATE builds SET status = $2, finished_at = $3, duration_ms = greatest(0, date_diff('millisecond', started_at, $3)),
-           last_phase = coalesce($4, last_phase), error = $5
+           last_phase = coalesce($4, last_phase), error = $5, pkg_identity = $6, pkg_checksum = $7, peak_memory_bytes = $8, cpu_ms = $9
          WHERE build_id = $1`,
-        [buildId, status, ts(info.finishedAt ?? new Date()), info.lastPhase ?? null, info.error ?? null],
+        [
+          buildId, status, ts(info.finishedAt ?? new Date()), info.lastPhase ?? null, info.error ?? null,
+          info.package?.identity ?? null, info.package?.checksum ?? null, info.usage?.peakMemoryBytes ?? null, info.usage?.cpuMs ?? null,
+        ],
       );
       return r.rowsChanged;
     });
@@ -557,21 +535,25 @@ export class BuildDB {
     }
   }
 
-  private static upsertCRC(c: DuckDBConnection, origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts, now: Date) {
-    return c.run(
+  private async upsertCRC(c: DuckDBConnection, origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts, now: Date) {
+    const encoded = this.codec.encode([keyParts]);
+    await this.codec.storeSets(c, encoded.sets);
+    await c.run(
       `INSERT INTO port_state (origin, crc, build_key, key_parts, updated_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (origin) DO UPDATE SET crc = excluded.crc, build_key = excluded.build_key, key_parts = excluded.key_parts,
          updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL`,
-      [origin, crc, buildKey, JSON.stringify(keyParts), ts(now)],
+      [origin, crc, buildKey, encoded.json[0]!, ts(now)],
     );
   }
 
   private static upsertPackage(c: DuckDBConnection, origin: string, p: PackageIndexInput, now: Date) {
     return c.run(
-      `INSERT INTO port_state (origin, version, pkgname, pkgfile, build_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO port_state (origin, version, pkgname, pkgfile, build_id, updated_at, pkg_identity, pkg_checksum, pkg_shlibs)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (origin) DO UPDATE SET version = excluded.version, pkgname = excluded.pkgname, pkgfile = excluded.pkgfile,
-         build_id = excluded.build_id, updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL`,
-      [origin, p.version, p.pkgname, p.pkgfile, p.buildId, ts(now)],
+         build_id = excluded.build_id, updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL,
+         pkg_identity = excluded.pkg_identity, pkg_checksum = excluded.pkg_checksum, pkg_shlibs = excluded.pkg_shlibs`,
+      [origin, p.version, p.pkgname, p.pkgfile, p.buildId, ts(now), p.package?.identity ?? null, p.package?.checksum ?? null, p.package ? JSON.stringify(p.package.shlibs) : null],
     );
   }
 
@@ -583,7 +565,7 @@ export class BuildDB {
     await this.op(
       'updateCRC',
       { origin },
-      (c) => BuildDB.upsertCRC(c, origin, crc, buildKey, keyParts, new Date()),
+      (c) => BuildDB.tx(c, () => this.upsertCRC(c, origin, crc, buildKey, keyParts, new Date())),
       (message, cause) => new CRCError(message, { file: this.file, operation: 'updateCRC', origin, cause }),
     );
   }
@@ -614,7 +596,7 @@ export class BuildDB {
       (c) =>
         BuildDB.tx(c, async () => {
           const now = new Date();
-          await BuildDB.upsertCRC(c, origin, s.crc, s.buildKey, s.keyParts, now);
+          await this.upsertCRC(c, origin, s.crc, s.buildKey, s.keyParts, now);
           await BuildDB.upsertPackage(c, origin, s, now);
         }),
       (message, cause) => new PackageIndexError(message, { file: this.file, operation, origin, buildId: s.buildId, cause }),
@@ -632,10 +614,13 @@ export class BuildDB {
     }
     // Column-wise into a temporary table, then one upsert: row-by-row upserts take minutes for a whole tree.
     const cols = ['origin', 'crc', 'build_key', 'key_parts', 'version', 'pkgname', 'pkgfile', 'build_id'] as const;
-    const values = (s: SuccessInput & { origin: string }) => [s.origin, s.crc, s.buildKey, JSON.stringify(s.keyParts), s.version, s.pkgname, s.pkgfile, s.buildId];
-    const columns = cols.map((_, i) => items.map((s) => values(s)[i]!));
+    const encoded = this.codec.encode(items.map((s) => s.keyParts));
+    const values = (s: SuccessInput & { origin: string }, i: number) => [s.origin, s.crc, s.buildKey, encoded.json[i]!, s.version, s.pkgname, s.pkgfile, s.buildId];
+    const rows = items.map(values);
+    const columns = cols.map((_, i) => rows.map((r) => r[i]!));
     await this.op(operation, {}, (c) =>
       BuildDB.tx(c, async () => {
+        await this.codec.storeSets(c, encoded.sets);
         await c.run(`CREATE OR REPLACE TEMP TABLE success_import (${cols.map((n) => `${n} VARCHAR`).join(', ')})`);
         await appendColumns(c, 'success_import', cols.map(() => VARCHAR), columns);
         await c.run(
@@ -666,28 +651,32 @@ export class BuildDB {
     );
   }
 
+  /** Rows of a read that carries key parts: the stored file sets are loaded first. */
+  private async partsRows(operation: string, ctx: OpContext, sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    return this.op(operation, ctx, async (c) => {
+      await this.codec.load(c);
+      return BuildDB.rows(c, sql, params);
+    });
+  }
+
   async latestSuccess(origin: string): Promise<BuildRow | undefined> {
-    const rows = await this.op('latestSuccess', { origin }, (c) =>
-      BuildDB.rows(c, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`, [origin]),
-    );
-    return rows[0] ? toBuildRow(rows[0]) : undefined;
+    const rows = await this.partsRows('latestSuccess', { origin }, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`, [origin]);
+    return rows[0] ? toBuildRow(rows[0], this.decode) : undefined;
   }
 
   async build(buildId: string): Promise<BuildRow | undefined> {
-    const rows = await this.op('build', { buildId }, (c) => BuildDB.rows(c, `SELECT ${BUILD_COLUMNS} FROM builds WHERE build_id = $1`, [buildId]));
-    return rows[0] ? toBuildRow(rows[0]) : undefined;
+    const rows = await this.partsRows('build', { buildId }, `SELECT ${BUILD_COLUMNS} FROM builds WHERE build_id = $1`, [buildId]);
+    return rows[0] ? toBuildRow(rows[0], this.decode) : undefined;
   }
 
   async portState(origin: string): Promise<PortStateRow | undefined> {
-    const rows = await this.op('portState', { origin }, (c) =>
-      BuildDB.rows(c, `SELECT ${PORT_STATE_COLUMNS} FROM port_state WHERE origin = $1`, [origin]),
-    );
-    return rows[0] ? toPortStateRow(rows[0]) : undefined;
+    const rows = await this.partsRows('portState', { origin }, `SELECT ${PORT_STATE_COLUMNS} FROM port_state WHERE origin = $1`, [origin]);
+    return rows[0] ? toPortStateRow(rows[0], this.decode) : undefined;
   }
 
   async allPortState(): Promise<PortStateRow[]> {
     if (this.portStateCache) return this.portStateCache.slice();
-    const rows = (await this.op('allPortState', {}, (c) => BuildDB.rows(c, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`))).map(toPortStateRow);
+    const rows = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`)).map((r) => toPortStateRow(r, this.decode));
     // The writer is the only process with the file open, so what it read stays true until it writes.
     if (!this.readOnly) this.portStateCache = rows;
     return rows.slice();
@@ -695,10 +684,8 @@ export class BuildDB {
 
   /** A port's builds, newest first. */
   async history(origin: string, limit = 50): Promise<BuildRow[]> {
-    const rows = await this.op('history', { origin }, (c) =>
-      BuildDB.rows(c, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 ORDER BY started_at DESC LIMIT $2`, [origin, limit]),
-    );
-    return rows.map(toBuildRow);
+    const rows = await this.partsRows('history', { origin }, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 ORDER BY started_at DESC LIMIT $2`, [origin, limit]);
+    return rows.map((r) => toBuildRow(r, this.decode));
   }
 
   /** A build's phases in the order they ran. */

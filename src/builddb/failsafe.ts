@@ -6,7 +6,6 @@ import type {
   FinishBuildInput,
   FinishRunInput,
   FinishedBuildStatus,
-  NeedsBuildResult,
   PackageIndexInput,
   PhaseInput,
   PortStateRow,
@@ -20,8 +19,7 @@ export type LogFn = (msg: string) => void;
 
 /**
  * The build database as the engine uses it: a database fault must never stop builds. Every
- * error is logged (operation and origin) and swallowed; a failed needsBuild means "build",
- * a failed startBuild/startRun still yields an id. Without a database (null) every call is a
+ * error is logged (operation and origin) and swallowed; a failed startBuild/startRun still yields an id. Without a database (null) every call is a
  * logged no-op.
  */
 export class FailSafeBuildDB {
@@ -65,15 +63,6 @@ export class FailSafeBuildDB {
       this.log(`${what} failed: ${(err as Error).message}`);
       return fallback();
     }
-  }
-
-  needsBuild(origin: string, key: string, parts: BuildKeyParts, pkgExists: boolean): Promise<NeedsBuildResult> {
-    return this.guard<NeedsBuildResult>(
-      'needsBuild',
-      origin,
-      () => ({ build: true, reasons: [{ kind: 'database-unavailable', detail: 'build database unavailable: building to be safe' }] }),
-      (db) => db.needsBuild(origin, key, parts, pkgExists),
-    );
   }
 
   startRun(input: StartRunInput): Promise<string> {

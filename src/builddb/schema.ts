@@ -71,6 +71,23 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'package identity and checksum, peak memory and CPU time, shared file sets of key parts, cut-off counts',
+    statements: [
+      // A port's key parts name their makefile and framework file sets by digest; each set is stored once.
+      `CREATE TABLE file_sets (digest VARCHAR PRIMARY KEY, files VARCHAR NOT NULL)`,
+      `ALTER TABLE port_state ADD COLUMN pkg_identity VARCHAR`,
+      `ALTER TABLE port_state ADD COLUMN pkg_checksum VARCHAR`,
+      `ALTER TABLE port_state ADD COLUMN pkg_shlibs VARCHAR`,
+      `ALTER TABLE builds ADD COLUMN pkg_identity VARCHAR`,
+      `ALTER TABLE builds ADD COLUMN pkg_checksum VARCHAR`,
+      // What a build took, from its cgroup: so `sql` can show the heavy ports.
+      `ALTER TABLE builds ADD COLUMN peak_memory_bytes BIGINT`,
+      `ALTER TABLE builds ADD COLUMN cpu_ms BIGINT`,
+      `ALTER TABLE runs ADD COLUMN cutoff INTEGER`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,4 +1,4 @@
-import type { BuildKeyParts } from '../fingerprint/types.js';
+import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
 
 /**
  * Rows as the API returns them. Every timestamp is a JS Date (the columns are TIMESTAMPTZ, UTC);
@@ -29,6 +29,8 @@ export interface BuildRow {
   logPath: string | null;
   error: string | null;
   pid: number | null;
+  /** The package a successful build produced (identity and checksum), when recorded. */
+  package: Omit<PackageIdentity, 'shlibs'> | null;
 }
 
 export interface PhaseRow {
@@ -54,6 +56,8 @@ export interface PortStateRow {
   failedKey: string | null;
   failedBuildId: string | null;
   failedAt: Date | null;
+  /** The package of the last successful build, when recorded (portsync 0.2 on). */
+  package: PackageIdentity | null;
 }
 
 export interface RunCounts {
@@ -66,6 +70,8 @@ export interface RunCounts {
 }
 
 export interface RunRow extends RunCounts {
+  /** Ports skipped because a dependency rebuilt with an identical result (early cutoff); counted in `skipped` too. */
+  cutoff: number;
   runId: string;
   trigger: string;
   gitCommit: string | null;
@@ -85,6 +91,7 @@ export interface StartRunInput {
 }
 
 export interface FinishRunInput extends Partial<RunCounts> {
+  cutoff?: number;
   error?: string | null;
   finishedAt?: Date;
 }
@@ -115,6 +122,10 @@ export interface PhaseInput {
 
 export interface FinishBuildInput {
   finishedAt?: Date;
+  /** The package a successful build produced. */
+  package?: PackageIdentity | null;
+  /** What it took: peak memory and CPU time, where measured. */
+  usage?: { peakMemoryBytes: number | null; cpuMs: number | null } | null;
   lastPhase?: string | null;
   error?: string | null;
 }
@@ -124,23 +135,14 @@ export interface PackageIndexInput {
   buildId: string;
   pkgfile: string;
   pkgname: string;
+  /** The package's identity and checksum (absent when adopting packages that were not read). */
+  package?: PackageIdentity | null;
 }
 
 export interface SuccessInput extends PackageIndexInput {
   crc: string;
   buildKey: string;
   keyParts: BuildKeyParts;
-}
-
-export interface BuildReason {
-  kind: string;
-  detail: string;
-}
-
-export interface NeedsBuildResult {
-  build: boolean;
-  reasons: BuildReason[];
-  last?: PortStateRow;
 }
 
 /** One finished build with its phases, for `appendBuildHistory` (bulk import, benchmarks). */

@@ -22,7 +22,7 @@ export async function runPlan(ctx: CommandContext): Promise<number> {
   }
   if (values.json) printJson(ctx.io, planJson(plan));
   else printPlan(ctx.io, plan);
-  return plan.summary.build > 0 || plan.summary.blocked > 0 ? 1 : 0;
+  return plan.summary.build > 0 || plan.summary.pending > 0 || plan.summary.blocked > 0 ? 1 : 0;
 }
 
 export function planJson(plan: Plan) {
@@ -33,16 +33,20 @@ export function planJson(plan: Plan) {
       action: p.action,
       reasons: p.reasons,
       version: p.version,
+      pkgfile: p.pkgfile ?? null,
+      ...(p.waitingOn ? { waitingOn: p.waitingOn } : {}),
       ...(p.buildKey ? { buildKey: p.buildKey } : {}),
       ...(p.crc ? { crc: p.crc } : {}),
     })),
     summary: plan.summary,
+    cascade: plan.cascade,
     problems: plan.problems,
     warnings: plan.warnings,
   };
 }
 
 export function printPlan(io: Io, plan: Plan): void {
+  for (const w of plan.observation.state.warnings) io.err(`warning: ${w}`);
   for (const w of plan.warnings) io.err(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
   for (const p of plan.problems) io.err(`error: ${p}`);
   for (const p of plan.ports) {
@@ -51,5 +55,5 @@ export function printPlan(io: Io, plan: Plan): void {
     io.out(`${p.action.padEnd(7)} ${p.origin}${p.pkgname ? ` (${name})` : ''}${why ? ` — ${why}` : ''}`);
   }
   const s = plan.summary;
-  io.out(`plan: ${s.total} ports: ${s.build} to build, ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked`);
+  io.out(`plan: ${s.total} ports: ${s.build} to build, ${s.pending} pending (rebuilt only if a dependency's result changes), ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked`);
 }

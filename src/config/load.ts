@@ -4,22 +4,24 @@ import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { ConfigError, DurationError, type ConfigIssue } from './errors.js';
 import { parseDuration } from './duration.js';
+import { pathProblems } from './paths.js';
 import { buildsValidator, describePath, describeSchemaErrors } from './schema.js';
 import { isOriginGlob, originPatternProblem } from './selectors.js';
-import type { DesiredState, EnvironmentBackend, PortSelector, TreeSource } from './types.js';
+import type { Cascade } from '../fingerprint/types.js';
+import type { DesiredState, EnvironmentBackend, NetworkPolicy, PortSelector, TreeSource } from './types.js';
 import { YamlLocator, type ConfigPath } from './yaml-locator.js';
 
 /** builds.yaml after the schema filled in its defaults; only read once it validated. */
 interface RawConfig {
   portsTree: { path: string; source: TreeSource; branch: string };
-  make: { command: string; env: Record<string, string>; vars: Record<string, string> };
+  make: { command: string; env: Record<string, string>; vars: Record<string, string>; profile?: string };
   paths: DesiredState['paths'];
   workers: number;
   makeJobs: number;
   environment: { backend: EnvironmentBackend };
-  limits: { phaseTimeout: string | number; noOutputTimeout: string | number };
+  limits: { phaseTimeout: string | number; noOutputTimeout: string | number; network: NetworkPolicy; memory?: string; pids: number; tmpfs: DesiredState['limits']['tmpfs'] };
   ports: (string | { origin: string; vars: Record<string, string>; suspend: boolean })[];
-  policy: { rebuildDependents: boolean };
+  policy: { cascade?: Cascade; rebuildDependents?: boolean };
   watch: { resyncInterval: string | number; debounce: string | number };
   server: { socket: string; listen?: string; webhookSecretEnv: string };
 }
@@ -115,7 +117,10 @@ function analyzeDesiredState(text: string, file: string): Analysis {
   if (issues.length > 0) return { state: undefined, issues: sortIssues(issues), locator, treePath };
 
   const raw = data as unknown as RawConfig;
-  return { state: toDesiredState(raw, resolve(file), dir, hasMakeCommand, locator), issues: [], locator, treePath };
+  const state = toDesiredState(raw, resolve(file), dir, hasMakeCommand, locator);
+  for (const p of pathProblems(state)) issueAt(['paths', p.key], p.message);
+  if (issues.length > 0) return { state: undefined, issues: sortIssues(issues), locator, treePath };
+  return { state, issues: [], locator, treePath };
 }
 
 /** An unquoted glob such as `- *\/*` is a YAML alias, not a string: the YAML trap of every ports list. */
@@ -209,6 +214,8 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
       command: hasMakeCommand ? raw.make.command : process.platform === 'linux' ? 'bmake' : raw.make.command,
       env,
       vars: { ...raw.make.vars },
+      // A profile path (it contains a slash) resolves against builds.yaml's directory; a name stays a name.
+      ...(raw.make.profile !== undefined ? { profile: raw.make.profile.includes('/') ? abs(raw.make.profile) : raw.make.profile } : {}),
     },
     paths: {
       buildBase: abs(raw.paths.buildBase),
@@ -220,9 +227,17 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
     workers: raw.workers,
     makeJobs: raw.makeJobs,
     environment: { backend: raw.environment.backend },
-    limits: { phaseTimeoutMs: parseDuration(raw.limits.phaseTimeout), noOutputTimeoutMs: parseDuration(raw.limits.noOutputTimeout) },
+    limits: {
+      phaseTimeoutMs: parseDuration(raw.limits.phaseTimeout),
+      noOutputTimeoutMs: parseDuration(raw.limits.noOutputTimeout),
+      network: raw.limits.network,
+      ...(raw.limits.memory ? { memoryBytes: parseSize(raw.limits.memory) } : {}),
+      pids: raw.limits.pids,
+      tmpfs: { ...raw.limits.tmpfs },
+    },
     ports,
-    policy: { rebuildDependents: raw.policy.rebuildDependents },
+    policy: { cascade: cascadeOf(raw.policy) },
+    warnings: policyWarnings(raw.policy, file, locator),
     watch: { resyncIntervalMs: parseDuration(raw.watch.resyncInterval), debounceMs: parseDuration(raw.watch.debounce) },
     server: {
       socket: abs(raw.server.socket),
@@ -230,6 +245,30 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
       webhookSecretEnv: raw.server.webhookSecretEnv,
     },
   };
+}
+
+/** `8g`, `512m`, `64k` (the schema checked the form) in bytes. */
+function parseSize(size: string): number {
+  const units: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+  return Number(size.slice(0, -1)) * units[size.slice(-1).toLowerCase()]!;
+}
+
+/** policy.cascade, or what the deprecated policy.rebuildDependents meant (true: inputs, false: none). */
+function cascadeOf(policy: RawConfig['policy']): Cascade {
+  if (policy.cascade) return policy.cascade;
+  if (policy.rebuildDependents !== undefined) return policy.rebuildDependents ? 'inputs' : 'none';
+  return 'output';
+}
+
+function policyWarnings(policy: RawConfig['policy'], file: string, locator: YamlLocator): string[] {
+  if (policy.rebuildDependents === undefined) return [];
+  const { line, col } = locator.keyPos(['policy', 'rebuildDependents']);
+  const meant = policy.rebuildDependents ? 'inputs' : 'none';
+  return [
+    policy.cascade
+      ? `${file}:${line}:${col}: policy.rebuildDependents is deprecated and ignored: policy.cascade (${policy.cascade}) is set; remove rebuildDependents`
+      : `${file}:${line}:${col}: policy.rebuildDependents is deprecated: it means "policy.cascade: ${meant}"; write that instead (the default, output, rebuilds dependents only when a dependency's package changed)`,
+  ];
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

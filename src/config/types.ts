@@ -1,7 +1,10 @@
 /** The validated desired state read from builds.yaml (defaults applied, paths absolute). */
+import type { Cascade } from '../fingerprint/types.js';
 
 export type TreeSource = 'worktree' | 'commit';
 export type EnvironmentBackend = 'chroot' | 'host';
+/** Which build phases may use the network: fetch only (default), every phase, or none. */
+export type NetworkPolicy = 'fetch-only' | 'always' | 'never';
 
 /** One entry of `ports:` after validation. */
 export interface PortSelector {
@@ -30,15 +33,35 @@ export interface DesiredState {
     env: Record<string, string>;
     /** Extra make variables (NAME=value) for every make call. */
     vars: Record<string, string>;
+    /** A make profile (src/ports/profile.ts): a shipped profile's name, or an absolute profile directory. */
+    profile?: string;
   };
   paths: { buildBase: string; packages: string; distfiles: string; logs: string; database: string };
   workers: number;
   makeJobs: number;
   environment: { backend: EnvironmentBackend };
-  /** Build limits: a phase running longer than phaseTimeoutMs, or silent for noOutputTimeoutMs, is killed. */
-  limits: { phaseTimeoutMs: number; noOutputTimeoutMs: number };
+  /**
+   * Build limits: a phase running longer than phaseTimeoutMs, or silent for noOutputTimeoutMs, is
+   * killed; `network` says which phases see the network (the others get a loopback only).
+   */
+  limits: {
+    phaseTimeoutMs: number;
+    noOutputTimeoutMs: number;
+    network: NetworkPolicy;
+    /** Memory one build may use (bytes), when limited. */
+    memoryBytes?: number;
+    /** Processes one build may have at once. */
+    pids: number;
+    /** tmpfs sizes (tmpfs syntax: 8g, 50%). */
+    tmpfs: { construction: string; localbase: string; tmp: string };
+  };
   ports: PortSelector[];
-  policy: { rebuildDependents: boolean };
+  policy: {
+    /** How a rebuilt dependency reaches its dependents (see Cascade). */
+    cascade: Cascade;
+  };
+  /** Things in the file that still work but should change (deprecated keys), as FILE:LINE:COL: message. */
+  warnings: string[];
   watch: { resyncIntervalMs: number; debounceMs: number };
   server: { socket: string; listen?: string; webhookSecretEnv: string };
 }

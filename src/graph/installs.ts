@@ -9,6 +9,9 @@ const RUN_TIME: ReadonlySet<DepKind> = new Set(['LIB', 'RUN']);
 
 const hasAny = (kinds: ReadonlySet<DepKind>, wanted: ReadonlySet<DepKind>) => [...kinds].some((k) => wanted.has(k));
 
+/** A dependency needed while building (installed into the build's LOCALBASE), not only at run time. */
+export const neededToBuild = (kinds: ReadonlySet<DepKind>): boolean => hasAny(kinds, BUILD_TIME);
+
 /**
  * The port's build-time dependencies plus, transitively, what those need at run time:
  * exactly what must be installed, and nothing undeclared. Dependencies first.

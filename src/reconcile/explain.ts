@@ -4,7 +4,8 @@
  * changed and the commits that touched them.
  */
 
-import { diffKeyParts, reasonKindOf, type KeyPartChange } from '../fingerprint/buildKey.js';
+import { dependencyToken, diffKeyParts, reasonKindOf, type KeyPartChange } from '../fingerprint/buildKey.js';
+import type { BuildKeyParts, Cascade } from '../fingerprint/types.js';
 import { changesSince, type CommitInfo } from './git.js';
 import type { KnownPortState, Plan, PlannedPort } from './plan.js';
 
@@ -14,6 +15,8 @@ export interface Explanation {
   reasons: PlannedPort['reasons'];
   lastGood: LastGoodBuild | null;
   changes: (KeyPartChange & { files?: string[]; commits?: CommitInfo[] })[];
+  /** Dependencies rebuilt since this port's last build whose result did not count as a change (early cutoff). */
+  cutoffs: string[];
 }
 
 /** The port's last successful build, as the build history knows it, with the commit of the run that built it. */
@@ -25,7 +28,7 @@ export async function explain(plan: Plan, origin: string, known: ReadonlyMap<str
   if (!p) return undefined;
   const before = known.get(canonical);
   const lastGood = await lastGoodOf(canonical);
-  const changes: Explanation['changes'] = before?.keyParts && p.keyParts ? diffKeyParts(before.keyParts, p.keyParts) : [];
+  const changes: Explanation['changes'] = before?.keyParts && p.keyParts ? diffKeyParts(before.keyParts, p.keyParts, plan.cascade) : [];
   const tree = plan.observation.tree;
   const meta = plan.observation.graph.nodes.get(canonical)?.port?.meta;
   if (lastGood?.gitCommit) {
@@ -37,12 +40,27 @@ export async function explain(plan: Plan, origin: string, known: ReadonlyMap<str
       c.commits = found.commits;
     }
   }
-  return { origin: canonical, action: p.action, reasons: p.reasons, lastGood, changes };
+  const cutoffs = before?.keyParts && p.keyParts ? cutoffsSince(before.keyParts, p.keyParts, plan.cascade) : [];
+  return { origin: canonical, action: p.action, reasons: p.reasons, lastGood, changes, cutoffs };
+}
+
+/** Dependencies whose build key changed since `old` while what counts of them under `cascade` did not. */
+function cutoffsSince(old: BuildKeyParts, cur: BuildKeyParts, cascade: Cascade): string[] {
+  const out: string[] = [];
+  for (const [origin, now] of Object.entries(cur.dependencies)) {
+    const then = old.dependencies[origin];
+    if (typeof now === 'string' || typeof then !== 'object' || now.pending || !then.key || now.key === then.key) continue;
+    const same = dependencyToken(then, cascade) === dependencyToken(now, cascade);
+    if (!same) continue;
+    const what = cascade === 'output' ? (now.use === 'build' ? 'its package is identical' : `same version ${now.version}`) : cascade === 'version' ? `same version ${now.version}${now.lib ? ' and shared libraries' : ''}` : 'policy.cascade is none';
+    out.push(`dependency ${origin} was rebuilt (or its inputs changed) since this port's last build, but ${what}: not a reason to rebuild`);
+  }
+  return out.sort();
 }
 
 export function formatExplanation(e: Explanation): string[] {
   const out: string[] = [];
-  const verdict = { build: 'would rebuild', skip: 'is up to date', ignored: 'is ignored', blocked: 'is blocked' }[e.action];
+  const verdict = { build: 'would rebuild', skip: 'is up to date', pending: 'is pending: it rebuilds only if a dependency\'s result changes', ignored: 'is ignored', blocked: 'is blocked' }[e.action];
   out.push(`${e.origin} ${verdict}`);
   if (e.lastGood) out.push(`  last good build: ${e.lastGood.buildId} (${e.lastGood.version ?? '?'}, ${e.lastGood.finishedAt ?? '?'}${e.lastGood.gitCommit ? `, commit ${e.lastGood.gitCommit.slice(0, 12)}` : ''})`);
   else out.push('  no successful build recorded');
@@ -53,6 +71,7 @@ export function formatExplanation(e: Explanation): string[] {
     for (const f of c.files ?? []) out.push(`      file ${f}`);
     for (const k of c.commits ?? []) out.push(`      commit ${k.sha} ${k.date} ${k.author}: ${k.subject}`);
   }
+  for (const c of e.cutoffs) out.push(`  cutoff: ${c}`);
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { DesiredState, PortSelector } from '../config/types.js';
 import { buildGraph, type PortGraph } from '../graph/graph.js';
 import { findCycles, type Cycle } from '../graph/cycles.js';
 import type { MakeSettings } from '../ports/make.js';
+import { applyMakeProfile } from '../ports/profile.js';
 import { scanPorts, type ScanResult } from '../ports/scanner.js';
 import { listPortDirs } from '../ports/tree.js';
 import { mkdirSync } from 'node:fs';
@@ -28,7 +29,9 @@ export interface Observation {
 export function makeSettingsOf(state: DesiredState, tree = state.portsTree.path): MakeSettings {
   const emptyLocalbase = join(state.paths.buildBase, 'empty-localbase');
   mkdirSync(emptyLocalbase, { recursive: true });
-  return { command: state.make.command, env: state.make.env, vars: state.make.vars, portsTree: tree, emptyLocalbase };
+  const settings: MakeSettings = { command: state.make.command, env: state.make.env, vars: state.make.vars, portsTree: tree, emptyLocalbase };
+  // make.profile: the BSD system makefiles and the target's identity and probe results (generated once, by content).
+  return state.make.profile ? applyMakeProfile(settings, state.make.profile, state.paths.buildBase) : settings;
 }
 
 export interface ObserveOptions {
@@ -36,6 +39,8 @@ export interface ObserveOptions {
   concurrency?: number;
   /** Origins to read as well, though builds.yaml does not ask for them (`why`). */
   extraRoots?: readonly string[];
+  /** The daemon's hint: what may have changed since this process's previous scan (ScanOptions.changed). */
+  changed?: ReadonlySet<string> | 'all';
 }
 
 export async function observe(state: DesiredState, opts: ObserveOptions = {}): Promise<Observation> {
@@ -52,6 +57,7 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
     cacheFile: join(state.paths.buildBase, 'metadata-cache.json'),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
+    ...(opts.changed ? { changed: opts.changed } : {}),
   });
   const graph = buildGraph(scan.roots, scan);
   return { state, tree, scan, graph, cycles: findCycles(graph), selected, emptyGlobs: match.unmatched.filter((s) => s.isGlob) };

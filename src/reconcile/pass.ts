@@ -17,6 +17,8 @@ import { makePlan, type Plan } from './plan.js';
 /** The run's counts (every port of the closure is in exactly one), plus what a pass adds. */
 export interface PassStats extends RunCounts {
   interrupted: number;
+  /** Of the skipped: ports whose rebuilt dependencies produced the same result (early cutoff). */
+  cutoff: number;
   durationMs: number;
 }
 
@@ -44,6 +46,8 @@ export interface PassOptions {
   gitCommit?: string | null;
   /** Fetch-only: every port of the closure runs fetch and checksum, in any order; nothing is recorded. */
   fetchOnly?: boolean;
+  /** The daemon's hint: what may have changed since its previous pass (ScanOptions.changed). */
+  changed?: ReadonlySet<string> | 'all';
 }
 
 export async function reconcilePass(state: DesiredState, opts: PassOptions): Promise<PassResult> {
@@ -53,17 +57,21 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
   try {
     const tree = opts.tree ?? state.portsTree.path;
     const gitCommit = opts.gitCommit !== undefined ? opts.gitCommit : await headCommit(tree);
-    const obs = await observe(state, { tree });
+    const obs = await observe(state, { tree, ...(opts.changed ? { changed: opts.changed } : {}) });
     const known = opts.fetchOnly ? new Map() : knownFromRows(await db.allPortState());
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
     const plan = makePlan(obs, { known, force, forceAll: opts.fetchOnly ?? false });
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);
+    for (const w of state.warnings) opts.log(`warning: ${w}`);
     const record = !opts.fetchOnly;
     const runId = record ? await db.startRun({ trigger: opts.trigger, gitCommit }) : crypto.randomUUID();
     const ports = await runBuilds({ plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), fetchOnly: opts.fetchOnly ?? false });
-    const stats: PassStats = { total: ports.length, success: 0, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, durationMs: 0 };
-    for (const p of ports) stats[p.status]++;
+    const stats: PassStats = { total: ports.length, success: 0, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, cutoff: 0, durationMs: 0 };
+    for (const p of ports) {
+      stats[p.status]++;
+      if (p.cutoff) stats.cutoff++;
+    }
     stats.durationMs = Math.round(performance.now() - t0);
     const status = opts.signal?.aborted || stats.interrupted ? 'interrupted' : stats.failed || stats.blocked ? 'failed' : 'success';
     if (record) {

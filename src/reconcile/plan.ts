@@ -1,37 +1,27 @@
 /**
- * The plan: for every port of the closure, build / skip / ignored / blocked, with the reasons.
- * Build keys are computed dependencies first, so a dependency's changed inputs change its
- * dependents' keys (when policy.rebuildDependents is on) and every decision can be explained
- * by comparing the stored key parts with the current ones.
+ * The plan: for every port of the closure, build / skip / pending / ignored / blocked, with the
+ * reasons. Ports are decided dependencies first; what a port saw of each dependency is part of
+ * its key, counted as policy.cascade says (by default the dependency's package: a dependency
+ * that rebuilds leaves its dependents `pending` until its package is known — early cutoff).
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesiredState } from '../config/types.js';
-import { computeBuildKey, diffKeyParts, reasonKindOf } from '../fingerprint/buildKey.js';
-import type { BuildKeyParts } from '../fingerprint/types.js';
+import { computeBuildKey, unknownDependencies } from '../fingerprint/buildKey.js';
+import { portableValue } from '../fingerprint/portable.js';
+import type { BuildKeyParts, Cascade, DependencyFact } from '../fingerprint/types.js';
 import { formatCycle } from '../graph/cycles.js';
+import { neededToBuild } from '../graph/installs.js';
 import { topologicalOrder } from '../graph/order.js';
+import { decide, type KnownPortState, type Reason } from './decide.js';
 import type { Observation } from './observe.js';
+
+export type { KnownPortState, Reason } from './decide.js';
 
 /** Bumped when the way portsync builds changes what a package contains. */
 export const BUILD_FORMAT_VERSION = '1';
 
-export type PlanAction = 'build' | 'skip' | 'ignored' | 'blocked';
-
-export interface Reason {
-  kind: string;
-  detail: string;
-  /** The origins, files or variables concerned, when there are some. */
-  items?: string[];
-}
-
-/** What the build database knows about a port (its last successful build, and a failure marker). */
-export interface KnownPortState {
-  buildKey: string | null;
-  keyParts: BuildKeyParts | null;
-  /** The key of inputs at which its last build failed (cleared by a success). */
-  failedKey: string | null;
-}
+export type PlanAction = 'build' | 'skip' | 'pending' | 'ignored' | 'blocked';
 
 export interface PlannedPort {
   origin: string;
@@ -39,21 +29,29 @@ export interface PlannedPort {
   version: string;
   action: PlanAction;
   reasons: Reason[];
-  /** Absent when the port could not be read. */
+  /** The build key; absent when the port could not be read, and while a dependency's package is still to be built. */
   buildKey?: string;
   keyParts?: BuildKeyParts;
   crc?: string;
-  /** Package file in the repository. */
+  /** Package file name in the repository (`<packages>/All/<pkgfile>`). */
   pkgfile?: string;
   suspended?: boolean;
+  /** pending: the dependencies whose packages decide. */
+  waitingOn?: string[];
+  /** What the scheduler needs to decide again once its dependencies are built (with Plan.known). */
+  pkgExists?: boolean;
+  forced?: boolean;
 }
 
-export interface PlanSummary { total: number; build: number; skip: number; ignored: number; blocked: number }
+export interface PlanSummary { total: number; build: number; skip: number; pending: number; ignored: number; blocked: number }
 
 export interface Plan {
   /** Dependencies first (ties by origin). */
   ports: PlannedPort[];
   summary: PlanSummary;
+  cascade: Cascade;
+  /** What the build database knew when the plan was made, by origin. */
+  known: ReadonlyMap<string, KnownPortState>;
   /** Human-readable problems of the desired state (cycles, unreadable ports, unmatched globs). */
   problems: string[];
   /** Warnings make printed while exiting 0, by origin. */
@@ -71,11 +69,12 @@ export interface PlanOptions {
   only?: ReadonlySet<string>;
 }
 
-export function environmentIdentity(state: DesiredState): Record<string, string> {
+/** The build environment's part of every key; paths in the project enter as portable names, never as host paths. */
+export function environmentIdentity(state: DesiredState, tree: string): Record<string, string> {
   return {
     backend: state.environment.backend,
     makeCommand: state.make.command,
-    makeEnv: JSON.stringify(Object.entries(state.make.env).sort()),
+    makeEnv: JSON.stringify(Object.entries(state.make.env).map(([k, v]) => [k, portableValue(v, state, tree)]).sort()),
     format: BUILD_FORMAT_VERSION,
   };
 }
@@ -94,7 +93,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const force = opts.force ?? new Set<string>();
   const decided = new Map<string, PlannedPort>();
   const problems: string[] = [];
-  const environment = environmentIdentity(state);
+  const environment = environmentIdentity(state, obs.tree);
   const packages = repositoryFiles(state);
   const frameworkFiles = obs.scan.frameworkFiles;
 
@@ -111,6 +110,21 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       blockedBy.set(n.origin, { kind: n.problem.kind, detail: n.problem.message });
     }
   }
+  // Two ports writing one package file would overwrite each other: neither is built.
+  const byPkgfile = new Map<string, string[]>();
+  for (const n of graph.nodes.values()) {
+    const m = n.port?.meta;
+    if (!m || m.ignore || !m.pkgfile) continue;
+    byPkgfile.set(m.pkgfile, [...(byPkgfile.get(m.pkgfile) ?? []), n.origin]);
+  }
+  for (const [pkgfile, origins] of byPkgfile) {
+    if (origins.length < 2) continue;
+    origins.sort();
+    problems.push(`${origins.join(' and ')} both produce ${pkgfile}: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml`);
+    for (const o of origins) {
+      blockedBy.set(o, { kind: 'duplicate-package', detail: `${pkgfile} is also the package of ${origins.filter((x) => x !== o).join(', ')}; two ports may not write one package`, items: origins });
+    }
+  }
   for (const sel of obs.emptyGlobs) problems.push(`${state.file}:${sel.line}:${sel.col}: "${sel.pattern}" matches no port`);
 
   // Dependencies first (the scheduler orders what it builds by how many ports wait on each).
@@ -119,6 +133,8 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const inOrder = new Set(order);
   for (const o of [...all].sort()) if (!inOrder.has(o)) order.push(o); // cycle members and what hangs on them
 
+  const cascade = state.policy.cascade;
+  const globalVars = Object.fromEntries(Object.entries(state.make.vars).map(([k, v]) => [k, portableValue(v, state, obs.tree)]));
   for (const origin of order) {
     const node = graph.node(origin);
     const meta = node.port?.meta;
@@ -137,47 +153,43 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       p.reasons.push({ kind: 'ignored', detail: meta.ignore });
       continue;
     }
-    // Dependencies decide first: an unbuildable one blocks this port.
-    const depKeys: Record<string, string> = {};
+    // Dependencies are decided first: an unbuildable one blocks this port, a rebuilding one is not known yet.
+    const dependencies: Record<string, DependencyFact> = {};
     const stuck: Reason[] = [];
-    for (const dep of [...node.deps.keys()].sort()) {
+    for (const [dep, kinds] of [...node.deps].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const d = decided.get(dep);
       if (!d || d.action === 'blocked') stuck.push({ kind: 'dependency-blocked', detail: `dependency ${dep} cannot be built${d?.reasons[0] ? `: ${d.reasons[0].detail}` : ''}`, items: [dep] });
       else if (d.action === 'ignored') stuck.push({ kind: 'dependency-ignored', detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`, items: [dep] });
-      else if (d.buildKey) depKeys[dep] = d.buildKey;
+      else dependencies[dep] = dependencyFact(d, kinds.has('LIB'), neededToBuild(kinds), opts.known.get(dep));
     }
     const parts: BuildKeyParts = {
       portCrc: node.port.portCrc,
-      makefiles: { ...frameworkFiles, ...node.port.inputs },
-      vars: { ...state.make.vars, ...meta.vars },
+      makefiles: node.port.inputs,
+      framework: frameworkFiles,
+      vars: Object.keys(meta.vars).length ? { ...globalVars, ...meta.vars } : globalVars,
       options: meta.selectedOptions,
       environment,
-      dependencies: state.policy.rebuildDependents ? depKeys : {},
+      dependencies,
     };
     p.keyParts = parts;
-    p.buildKey = computeBuildKey(parts);
+    const known = opts.known.get(origin);
+    if (unknownDependencies(parts, cascade).length === 0) p.buildKey = computeBuildKey(parts, cascade);
     if (stuck.length) {
       p.reasons.push(...stuck);
       continue;
     }
-    const known = opts.known.get(origin);
     const pkgExists = packages.has(meta.pkgfile);
     if (p.suspended) {
       p.action = pkgExists ? 'skip' : 'blocked';
       p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });
       continue;
     }
-    if (force.has(origin) || opts.forceAll) {
-      p.action = 'build';
-      p.reasons.push({ kind: 'forced', detail: 'forced from the command line' });
-      continue;
-    }
-    if (known?.failedKey && known.failedKey === p.buildKey) {
-      p.reasons.push({ kind: 'failed', detail: 'failed at these inputs; change them or --force' });
-      continue;
-    }
-    p.reasons.push(...rebuildReasons(known, parts, p.buildKey, pkgExists, meta.pkgfile));
-    p.action = p.reasons.length ? 'build' : 'skip';
+    const forced = force.has(origin) || (opts.forceAll ?? false);
+    const decision = decide({ parts, known, cascade, pkgExists, pkgfile: meta.pkgfile, forced });
+    p.action = decision.action;
+    p.reasons.push(...decision.reasons);
+    if (decision.action === 'pending') p.waitingOn = decision.waitingOn;
+    if (decision.action === 'build' || decision.action === 'pending') Object.assign(p, { pkgExists, forced });
   }
 
   let ports = order.map((o) => decided.get(o)!);
@@ -191,23 +203,29 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     }
     ports = ports.filter((p) => wanted.has(p.origin));
   }
-  const summary: PlanSummary = { total: ports.length, build: 0, skip: 0, ignored: 0, blocked: 0 };
+  const summary: PlanSummary = { total: ports.length, build: 0, skip: 0, pending: 0, ignored: 0, blocked: 0 };
   for (const p of ports) summary[p.action]++;
   const warnings = [...graph.nodes.values()]
     .filter((n) => n.port && n.port.meta.warnings.length)
     .map((n) => ({ origin: n.origin, lines: n.port!.meta.warnings }));
-  return { ports, summary, problems, warnings, observation: obs };
+  return { ports, summary, cascade, known: opts.known, problems, warnings, observation: obs };
 }
 
-/** Why a readable, unblocked port must be rebuilt; empty when it is up to date. */
-export function rebuildReasons(known: KnownPortState | undefined, parts: BuildKeyParts, key: string, pkgExists: boolean, pkgfile: string): Reason[] {
-  if (!known?.buildKey || !known.keyParts) return [{ kind: 'new', detail: 'never built' }];
-  const reasons: Reason[] = [];
-  if (known.buildKey !== key) {
-    const changes = diffKeyParts(known.keyParts, parts);
-    for (const c of changes) reasons.push({ kind: reasonKindOf(c), detail: c.detail, ...(c.items ? { items: c.items } : {}) });
-    if (changes.length === 0) reasons.push({ kind: 'framework-changed', detail: 'build key changed (key format)' });
-  }
-  if (!pkgExists) reasons.push({ kind: 'package-missing', detail: `package ${pkgfile} is not in the repository` });
-  return reasons;
+/**
+ * What a port sees of a dependency that was decided before it: a dependency that rebuilds in
+ * this pass (build or pending) is `pending` — its package is known only once it is built.
+ */
+function dependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
+  const rebuilding = d.action === 'build' || d.action === 'pending';
+  const pkg = rebuilding ? null : known?.package ?? null;
+  return {
+    use: build ? 'build' : 'run',
+    ...(lib ? { lib: true } : {}),
+    version: d.version,
+    // The key of the build that made the package this port sees: its recorded one, unless it rebuilds now.
+    key: (rebuilding ? d.buildKey : known?.buildKey ?? d.buildKey) ?? '',
+    package: pkg?.identity ?? '',
+    ...(lib && pkg ? { shlibs: pkg.shlibs } : {}),
+    ...(rebuilding ? { pending: true } : {}),
+  };
 }

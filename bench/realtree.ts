@@ -1,0 +1,283 @@
+/**
+ * Real-tree benchmark: the MidnightBSD ports tree (mports, ~10,400 ports) read on Linux through
+ * the make profile "midnightbsd", each figure next to a baseline measured in the same run.
+ *
+ *   tsx bench/realtree.ts [--tree DIR] [--glob GLOB] [--jobs 2] [--dir DIR]
+ *
+ * The tree comes from --tree or $MPORTS (get it with `git clone https://github.com/MidnightBSD/mports`);
+ * without one the benchmark says so and exits 0. It works on a copy of the tree (`cp -a`) in a
+ * temporary directory (the tree itself is never modified) with a project there:
+ * builds.yaml with `make.profile: midnightbsd`, host backend, `ports: ["*\/*"]`.
+ *
+ *  - cold plan (empty metadata cache) in nodes/s vs plain `bmake -V PKGNAME` per port, same
+ *    concurrency; every port must read, and PKGNAMEs must agree with bmake's;
+ *  - the database seeded as if every port had been built; no-change passes as the daemon runs
+ *    them; its RSS;
+ *  - `portsync plan` in a fresh process, nothing changed, vs `git status` on the tree;
+ *  - a comment appended to misc/help2man/Makefile: ports planned `build` (and `pending`),
+ *    time to plan ready in the daemon and in a fresh process;
+ *  - `portsync watch` start time.
+ * Results: a table with ok/MISSED per figure, and bench/out/realtree.json.
+ * Figures are wall-clock times on a shared machine: noisy; compare within one run.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { BuildDB } from '../src/builddb/db.js';
+import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
+import { LineProgress } from '../src/build/progress.js';
+import { loadDesiredState } from '../src/config/load.js';
+import { makeEnvironment } from '../src/ports/make.js';
+import { lastProbeCache } from '../src/ports/profile.js';
+import { knownFromRows } from '../src/reconcile/known.js';
+import { makeSettingsOf, observe } from '../src/reconcile/observe.js';
+import { makePlan } from '../src/reconcile/plan.js';
+import { reconcilePass } from '../src/reconcile/pass.js';
+import { ms, seedAsBuilt, timed } from './lib.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = join(here, '..', 'bin', 'portsync.js');
+const CHANGED = 'misc/help2man';
+
+interface Row { figure: string; value: string; baseline?: string; target?: string; ok?: boolean }
+
+const { values: opts } = parseArgs({
+  options: { tree: { type: 'string' }, glob: { type: 'string' }, jobs: { type: 'string' }, dir: { type: 'string' }, reuse: { type: 'boolean' } },
+  strict: false,
+});
+
+/** Runs `fn` over `items` with at most `n` at once. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b: Buffer) => (out += b));
+    c.stderr.on('data', (b: Buffer) => (err += b));
+    c.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** A fresh `portsync` process; its wall time and output. */
+function cli(config: string, argv: string[]): { ms: number; code: number | null; out: string; err: string } {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [BIN, '--config', config, ...argv], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return { ms: performance.now() - t, code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function countActions(json: string): { build: number; pending: number; total: number; buildList: string[] } {
+  try {
+    const plan = JSON.parse(json) as { ports?: { origin: string; action: string }[]; summary?: { pending?: number } };
+    const ports = plan.ports ?? [];
+    const build = ports.filter((p) => p.action === 'build');
+    return { build: build.length, pending: plan.summary?.pending ?? ports.filter((p) => p.action === 'pending').length, total: ports.length, buildList: build.map((p) => p.origin) };
+  } catch {
+    return { build: -1, pending: -1, total: -1, buildList: [] };
+  }
+}
+
+export async function benchRealTree(): Promise<void> {
+  const source = typeof opts.tree === 'string' ? opts.tree : process.env.MPORTS;
+  if (!source || !existsSync(join(source, 'Mk', 'bsd.mport.mk'))) {
+    console.log(`realtree: skipped: no MidnightBSD ports tree (${source ? `${source} has no Mk/bsd.mport.mk` : 'give --tree DIR or set $MPORTS'}).`);
+    console.log('  get it with: git clone https://github.com/MidnightBSD/mports /tmp/mports; then MPORTS=/tmp/mports tsx bench/realtree.ts');
+    return;
+  }
+  if (spawnSync('bmake', ['-f', '/dev/null', '-V', 'MAKE_VERSION']).status !== 0) {
+    console.log('realtree: skipped: bmake is not installed (apt-get install bmake)');
+    return;
+  }
+  const jobs = Number(opts.jobs ?? 2);
+  const glob = typeof opts.glob === 'string' ? opts.glob : '*/*';
+  const dir = typeof opts.dir === 'string' ? opts.dir : join(tmpdir(), `portsync-realtree-${process.pid}`);
+  // --reuse --dir DIR: the project of an earlier run (its tree copy and warm metadata cache);
+  // the cold figures are taken over from that run's bench/out/realtree.json.
+  const reuse = opts.reuse === true && typeof opts.dir === 'string' && existsSync(join(dir, 'mports'));
+  if (!reuse) rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const tree = join(dir, 'mports');
+  const rows: Row[] = [];
+  const json: Record<string, unknown> = { tree: source, glob, jobs, startedAt: new Date().toISOString() };
+  try {
+    // A private copy: the benchmark modifies a port.
+    let t = performance.now();
+    const previous = reuse ? (JSON.parse(readFileSync(join(here, 'out', 'realtree.json'), 'utf8')) as { rows?: Row[]; cold?: unknown }) : undefined;
+    if (!reuse) {
+      // A plain copy, .git included: `git clone --shared` needs every object, and a partial clone
+      // (or a tree missing a file, as /tmp/mports misses security/vuxml/vuln-flat.xml) has not.
+      execFileSync('cp', ['-a', '--reflink=auto', source, tree]);
+      const isGit = spawnSync('git', ['-C', tree, 'rev-parse', '--git-dir'], { stdio: 'ignore' }).status === 0;
+      if (isGit) spawnSync('git', ['-C', tree, 'status', '--porcelain'], { stdio: 'ignore' }); // refreshes the copied index once
+      console.log(`copied the tree (cp -a) in ${ms(performance.now() - t)}`);
+    }
+    const config = join(dir, 'builds.yaml');
+    writeFileSync(config, [
+      'portsTree: { path: mports }',
+      'make: { command: bmake, profile: midnightbsd }',
+      'environment: { backend: host }',
+      `ports:\n  - "${glob}"`,
+      '',
+    ].join('\n'));
+    const state = await loadDesiredState(config);
+
+    // 1. Cold plan vs plain bmake -V PKGNAME per port, same concurrency.
+    if (previous) {
+      for (const r of (previous.rows ?? []).slice(0, 4)) rows.push({ ...r, figure: `${r.figure} [earlier run]` });
+      json.cold = previous.cold;
+    } else {
+      const [cold, coldMs] = await timed(() => observe(state, { concurrency: jobs }));
+      const probe = [...lastProbeCache.values()].at(-1);
+      const nodes = cold.scan.ports.size + cold.scan.problems.size;
+      const kinds = new Map<string, string[]>();
+      for (const p of cold.scan.problems.values()) kinds.set(p.kind, [...(kinds.get(p.kind) ?? []), `${p.origin}: ${p.message.split('\n')[0]}`]);
+      const warned = [...cold.scan.ports.values()].filter((p) => p.meta.warnings.length);
+      const settings = makeSettingsOf(state);
+      const env = makeEnvironment(settings);
+      // Every port directory portsync read, or failed to read with make.
+      const failedDirs = [...cold.scan.problems.values()].filter((p) => p.kind === 'make-failed').map((p) => p.origin.split('@')[0]!);
+      const dirs = [...new Set([...cold.scan.ports.values()].map((p) => p.meta.dir).concat(failedDirs))].sort();
+      const bmakePkgname = new Map<string, string>();
+      const bmakeFailed: string[] = [];
+      const [, baseMs] = await timed(() => pool(dirs, jobs, async (d) => {
+        const r = await run(settings.command, ['-C', join(tree, d), `PORTSDIR=${tree}`, 'BATCH=yes', 'PACKAGE_BUILDING=yes', `LOCALBASE=${settings.emptyLocalbase}`, '-V', 'PKGNAME'], env);
+        if (r.code === 0) bmakePkgname.set(d, r.out.trim());
+        else bmakeFailed.push(d);
+      }));
+      const disagree: string[] = [];
+      for (const p of cold.scan.ports.values()) {
+        if (p.meta.origin !== p.meta.dir) continue; // default flavor only: what a plain -V PKGNAME reads
+        const b = bmakePkgname.get(p.meta.dir);
+        if (b !== undefined && b !== p.meta.pkgname) disagree.push(`${p.meta.dir}: portsync ${p.meta.pkgname}, bmake ${b}`);
+      }
+      const coldRate = nodes / (coldMs / 1000);
+      const baseRate = dirs.length / (baseMs / 1000);
+      rows.push({ figure: `cold plan: ${nodes} nodes (${cold.scan.stats.makeCalls} make calls) in ${ms(coldMs)}`, value: `${Math.round(coldRate)} nodes/s`, baseline: `${Math.round(baseRate)} ports/s (bmake -V PKGNAME x${dirs.length}, ${ms(baseMs)})`, target: '>= baseline', ok: coldRate >= baseRate });
+      rows.push({ figure: '  ports that failed to read', value: String(cold.scan.problems.size), baseline: `${bmakeFailed.length} (bmake)`, target: '0', ok: cold.scan.problems.size === 0 });
+      rows.push({ figure: '  PKGNAME differs from bmake -V PKGNAME', value: String(disagree.length), target: '0', ok: disagree.length === 0 });
+      rows.push({ figure: '  probe cache generation (part of the cold plan)', value: probe ? ms(probe.durationMs) : '-', baseline: probe?.generated ? 'generated' : 'reused' });
+      json.cold = {
+        nodes, ports: cold.scan.ports.size, makeCalls: cold.scan.stats.makeCalls, ms: Math.round(coldMs), nodesPerSec: coldRate,
+        baseline: { ports: dirs.length, ms: Math.round(baseMs), portsPerSec: baseRate, failed: bmakeFailed },
+        problems: Object.fromEntries([...kinds].map(([k, v]) => [k, v])), warnedPorts: warned.length,
+        warningSamples: warned.slice(0, 20).map((p) => `${p.meta.origin}: ${p.meta.warnings[0]}`),
+        pkgnameDisagreements: disagree, probeCache: probe,
+      };
+    }
+
+    // 2. The database seeded as fully built; no-change passes as the daemon runs them.
+    t = performance.now();
+    const seed = await seedAsBuilt(state);
+    const seeded = seed.ports;
+    // A port whose metadata names no version cannot be recorded, nor what depends on it: they are
+    // suspended (kept as is, their package files present) so that no pass of the bench builds.
+    const unseedable = new Set(seed.plan.ports.filter((p) => (p.action === 'build' || p.action === 'pending') && !seed.recorded.has(p.origin)).map((p) => p.origin));
+    const seedMs = performance.now() - t;
+    if (unseedable.size) {
+      for (const p of seed.plan.ports) if (unseedable.has(p.origin) && p.pkgfile) writeFileSync(join(state.paths.packages, 'All', p.pkgfile), '');
+      appendFileSync(config, [...unseedable].map((o) => `  - { origin: "${o}", suspend: true }\n`).join(''));
+      Object.assign(state, await loadDesiredState(config));
+    }
+    const check = await (async () => {
+      const rdb = await BuildDB.open(state.paths.database, { readOnly: true });
+      try {
+        return makePlan(await observe(state), { known: knownFromRows(await rdb.allPortState()) });
+      } finally {
+        await rdb.close();
+      }
+    })();
+    const left = check.ports.filter((p) => p.action === 'build').map((p) => p.origin);
+    if (left.length) throw new Error(`realtree: after seeding, ${left.length} ports would still build (${left.slice(0, 5).join(' ')}); not running passes that would build them`);
+    const passes: number[] = [];
+    let skipped = 0;
+    let built = 0;
+    const daemonDb = await FailSafeBuildDB.open(state.paths.database, {}, (l) => console.error(l));
+    for (let i = 0; i < 4; i++) {
+      const [r, pt] = await timed(() => reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {}, db: daemonDb }));
+      passes.push(pt);
+      skipped = r.stats.skipped;
+      built = r.stats.success + r.stats.failed;
+    }
+    await daemonDb.close(); // the database has one owner at a time: the CLI and watch below need it
+    const warm = passes.slice(1).sort((a, b) => a - b);
+    const median = warm[Math.floor(warm.length / 2)]!;
+    const rssMb = process.memoryUsage().rss / 2 ** 20;
+    rows.push({ figure: `database seeded as built (${seeded} ports; ${unseedable.size} without version: ${[...unseedable].slice(0, 3).join(' ')})`, value: ms(seedMs) });
+    rows.push({ figure: `no-change pass in the daemon (median of 3; ${skipped} skipped, ${built} built)`, value: ms(median), baseline: `first ${ms(passes[0]!)}`, target: '<= 500 ms', ok: median <= 500 && built === 0 });
+    rows.push({ figure: 'daemon RSS after the passes', value: `${Math.round(rssMb)} MB`, target: '<= 400 MB', ok: rssMb <= 400 });
+
+    // 3. `portsync plan`, fresh process, nothing changed, vs git status.
+    const fresh = cli(config, ['plan', '--json']);
+    const freshCounts = countActions(fresh.out);
+    const gs = performance.now();
+    spawnSync('git', ['-C', tree, 'status', '--porcelain'], { stdio: 'ignore' });
+    const gitMs = performance.now() - gs;
+    rows.push({ figure: `\`portsync plan\`, fresh process, nothing changed (exit ${fresh.code}, ${freshCounts.build} to build)`, value: ms(fresh.ms), baseline: `git status ${ms(gitMs)}`, target: '<= 1500 ms', ok: fresh.ms <= 1500 && freshCounts.build === 0 });
+
+    // 4. One port changed: misc/help2man gets a comment.
+    const original = readFileSync(join(tree, CHANGED, 'Makefile'));
+    appendFileSync(join(tree, CHANGED, 'Makefile'), `# bench change ${Date.now()}\n`);
+    const [dPlan, dMs] = await timed(async () => {
+      const o = await observe(state);
+      const rdb = await BuildDB.open(state.paths.database, { readOnly: true });
+      try {
+        return makePlan(o, { known: knownFromRows(await rdb.allPortState()) });
+      } finally {
+        await rdb.close();
+      }
+    });
+    const dBuild = dPlan.ports.filter((p) => p.action === 'build').map((p) => p.origin);
+    const dPending = dPlan.ports.filter((p) => (p.action as string) === 'pending').length;
+    const one = cli(config, ['plan', '--json']);
+    const oneCounts = countActions(one.out);
+    rows.push({ figure: `${CHANGED} changed: ports planned build (pending: ${oneCounts.pending})`, value: String(oneCounts.build), baseline: oneCounts.buildList.slice(0, 5).join(' '), target: '1', ok: oneCounts.build === 1 });
+    rows.push({ figure: '  plan ready, fresh `portsync plan`', value: ms(one.ms), target: '<= 2000 ms', ok: one.ms <= 2000 });
+    rows.push({ figure: `  plan ready in the daemon (${dBuild.length} build, ${dPending} pending)`, value: ms(dMs), target: '<= 1000 ms', ok: dMs <= 1000 });
+    writeFileSync(join(tree, CHANGED, 'Makefile'), original);
+
+    // 5. `portsync watch` start: until the daemon announces itself.
+    const wt = performance.now();
+    const watch = spawn(process.execPath, [BIN, '--config', config, 'watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const startMs = await new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(Number.NaN), 60_000);
+      watch.stdout.on('data', (b: Buffer) => {
+        if (/daemon pid/.test(String(b))) {
+          clearTimeout(timer);
+          resolve(performance.now() - wt);
+        }
+      });
+      watch.on('close', () => resolve(Number.NaN));
+    });
+    watch.kill('SIGTERM');
+    await new Promise((r) => watch.once('close', r).once('error', r));
+    rows.push({ figure: '`portsync watch` start (until it serves)', value: Number.isNaN(startMs) ? 'failed' : ms(startMs), target: '<= 3000 ms', ok: startMs <= 3000 });
+
+    json.seed = { ports: seeded, ms: Math.round(seedMs) };
+    json.daemon = { passesMs: passes.map(Math.round), medianMs: Math.round(median), skipped, built, rssMb: Math.round(rssMb), oneChangedMs: Math.round(dMs), oneChangedBuild: dBuild, oneChangedPending: dPending };
+    json.fresh = { noChangeMs: Math.round(fresh.ms), gitStatusMs: Math.round(gitMs), noChangeBuild: freshCounts.build, oneChangedMs: Math.round(one.ms), oneChanged: oneCounts, stderr: one.err.slice(0, 2000) };
+    json.watch = { startMs: Math.round(startMs) };
+  } finally {
+    json.rows = rows;
+    mkdirSync(join(here, 'out'), { recursive: true });
+    writeFileSync(join(here, 'out', 'realtree.json'), JSON.stringify(json, null, 2));
+    console.log(`\nreal tree ${source} (${glob}, ${jobs} jobs), project ${dir}; wall-clock on a shared machine: noisy`);
+    const w = Math.max(...rows.map((r) => r.figure.length));
+    for (const r of rows) {
+      const verdict = r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED';
+      console.log(`  ${r.figure.padEnd(w)}  ${r.value.padStart(12)}  ${verdict.padEnd(6)}${r.target ? ` target ${r.target}` : ''}${r.baseline ? `; baseline ${r.baseline}` : ''}`);
+    }
+    console.log(`  (details: ${join(here, 'out', 'realtree.json')})`);
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchRealTree();
