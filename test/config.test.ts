@@ -70,7 +70,7 @@ describe('loadDesiredState: valid files', () => {
     assert.deepEqual(s.policy, { cascade: 'output' });
     assert.deepEqual(s.warnings, []);
     assert.deepEqual(s.watch, { resyncIntervalMs: 600_000, debounceMs: 500 });
-    assert.deepEqual(s.server, { socket: join(dir, '.portsync/portsync.sock'), webhookSecretEnv: 'PORTSYNC_WEBHOOK_SECRET' });
+    assert.deepEqual(s.server, { socket: join(dir, '.portsync/portsync.sock'), webhookSecretEnv: 'PORTSYNC_WEBHOOK_SECRET', allowInsecure: false });
     assert.equal('listen' in s.server, false);
   });
 
@@ -115,7 +115,7 @@ describe('loadDesiredState: valid files', () => {
     assert.deepEqual(s.limits, { phaseTimeoutMs: 90_000, noOutputTimeoutMs: 5_400_000, network: 'never', memoryBytes: 6 * 2 ** 30, pids: 500, tmpfs: { construction: '12g', localbase: '25%', tmp: '1g' } });
     assert.equal(s.policy.cascade, 'version');
     assert.deepEqual(s.watch, { resyncIntervalMs: 45_000, debounceMs: 0 });
-    assert.deepEqual(s.server, { socket: '/run/portsync.sock', listen: '[::1]:8787', webhookSecretEnv: 'MY_SECRET' });
+    assert.deepEqual(s.server, { socket: '/run/portsync.sock', listen: '[::1]:8787', webhookSecretEnv: 'MY_SECRET', allowInsecure: false });
   });
 
   test('string and object port entries become selectors with their positions', async () => {

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_CONNECTIONS, startListeners } from '../src/server/listen.js';
+import { InsecureListenError } from '../src/server/errors.js';
+import { checkListen, MAX_CONNECTIONS, startListeners } from '../src/server/listen.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portsync-listen-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,4 +48,17 @@ test(`idle connections beyond ${MAX_CONNECTIONS} are closed at once instead of e
     sockets.forEach((s) => s.destroy());
     await l.close();
   }
+});
+
+test('a non-loopback listen without a webhook secret is refused, unless server.allowInsecure (then with a warning)', () => {
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+  const server = { listen: '0.0.0.0:8787', webhookSecretEnv: 'PORTSYNC_TEST_SECRET', allowInsecure: false };
+  assert.throws(() => checkListen(server, {}, log), (e) => e instanceof InsecureListenError && /PORTSYNC_TEST_SECRET is empty or unset/.test(e.message) && /server\.allowInsecure: true/.test(e.message));
+  checkListen(server, { PORTSYNC_TEST_SECRET: 's3cret' }, log);
+  checkListen({ ...server, listen: '127.0.0.1:8787' }, {}, log);
+  checkListen({ ...server, listen: '[::1]:8787' }, {}, log);
+  assert.deepEqual(lines, []);
+  checkListen({ ...server, allowInsecure: true }, {}, log);
+  assert.match(lines[0] ?? '', /^warning: serving 0\.0\.0\.0:8787 without a webhook secret/);
 });

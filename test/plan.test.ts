@@ -28,7 +28,7 @@ function state(dir: string, cascade: Cascade, tree = join(dir, 'ports')): Desire
     paths: { buildBase: join(dir, 'b'), packages: join(dir, 'pkgs'), distfiles: join(dir, 'd'), logs: join(dir, 'l'), database: join(dir, 'db') },
     workers: 1, makeJobs: 1, environment: { backend: 'chroot' }, limits: { phaseTimeoutMs: 1000, noOutputTimeoutMs: 1000, network: 'fetch-only', pids: 8192, tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' } },
     ports: [], policy: { cascade }, warnings: [], watch: { resyncIntervalMs: 1000, debounceMs: 0 },
-    server: { socket: join(dir, 's'), webhookSecretEnv: 'X' },
+    server: { socket: join(dir, 's'), webhookSecretEnv: 'X', allowInsecure: false },
   };
 }
 

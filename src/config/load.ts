@@ -23,7 +23,7 @@ interface RawConfig {
   ports: (string | { origin: string; vars: Record<string, string>; suspend: boolean })[];
   policy: { cascade?: Cascade; rebuildDependents?: boolean };
   watch: { resyncInterval: string | number; debounce: string | number };
-  server: { socket: string; listen?: string; webhookSecretEnv: string };
+  server: { socket: string; listen?: string; webhookSecretEnv: string; allowInsecure: boolean };
 }
 
 interface Analysis {
@@ -243,6 +243,7 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
       socket: abs(raw.server.socket),
       ...(raw.server.listen !== undefined ? { listen: raw.server.listen } : {}),
       webhookSecretEnv: raw.server.webhookSecretEnv,
+      allowInsecure: raw.server.allowInsecure,
     },
   };
 }

@@ -63,5 +63,5 @@ export interface DesiredState {
   /** Things in the file that still work but should change (deprecated keys), as FILE:LINE:COL: message. */
   warnings: string[];
   watch: { resyncIntervalMs: number; debounceMs: number };
-  server: { socket: string; listen?: string; webhookSecretEnv: string };
+  server: { socket: string; listen?: string; webhookSecretEnv: string; allowInsecure: boolean };
 }

@@ -9,7 +9,7 @@ import type { DesiredState } from '../config/types.js';
 import { PassLoop, type BeforePass } from '../reconcile/loop.js';
 import { startWatching, type WatchOptions, type Watching } from '../reconcile/watch.js';
 import type { DaemonContext } from './context.js';
-import { claimSocket, startListeners, type Listeners } from './listen.js';
+import { checkListen, claimSocket, startListeners, type Listeners } from './listen.js';
 import { RateLimiter } from './ratelimit.js';
 import { makeHandler } from './router.js';
 
@@ -34,6 +34,7 @@ export interface Daemon {
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { state, log } = opts;
   const startedAt = new Date().toISOString();
+  checkListen(state.server, process.env, log);
   await claimSocket(state.server.socket); // before the database: "a daemon already runs" beats "database locked"
   // Opened once, read-write: DuckDB's lock makes the daemon the only writer; a lock held by
   // someone else is an error here (DatabaseLockedError names the holder).

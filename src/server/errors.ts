@@ -59,3 +59,13 @@ export class ForeignHookError extends PortsyncError {
     super(`${file} exists and was not written by portsync; move it away or pass --force to replace it`);
   }
 }
+
+/** server.listen would open the acting API to the network without a webhook secret. */
+export class InsecureListenError extends PortsyncError {
+  constructor(readonly listen: string, readonly secretEnv: string) {
+    super(
+      `server.listen ${listen} is not a loopback address and no webhook secret is set (environment variable ${secretEnv} is empty or unset): ` +
+        `anyone who reaches it could trigger passes. Set ${secretEnv}, listen on 127.0.0.1, or set server.allowInsecure: true`,
+    );
+  }
+}

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { daemonRequest } from './client.js';
-import { DaemonRunningError } from './errors.js';
+import { DaemonRunningError, InsecureListenError } from './errors.js';
 
 /** Removes a stale socket file; throws DaemonRunningError when a daemon answers on it. */
 export async function claimSocket(socket: string): Promise<void> {
@@ -40,6 +40,18 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 /** Connections per listener: far below the descriptor limit, far above what the CLI and hooks need. */
 export const MAX_CONNECTIONS = 256;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Whether `listen` may be served: a loopback address always; another one only with a webhook
+ * secret in the environment, or when builds.yaml explicitly allows it (then with a warning).
+ */
+export function checkListen(server: { listen?: string; webhookSecretEnv: string; allowInsecure: boolean }, env: NodeJS.ProcessEnv, log: (line: string) => void): void {
+  if (!server.listen || LOOPBACK.test(parseListen(server.listen).host) || env[server.webhookSecretEnv]) return;
+  if (!server.allowInsecure) throw new InsecureListenError(server.listen, server.webhookSecretEnv);
+  log(`warning: serving ${server.listen} without a webhook secret (server.allowInsecure): anyone who reaches it can trigger passes and read the build history`);
+}
 
 export interface Listeners {
   /** The TCP address actually bound (port 0 picks one), when listening on TCP. */
