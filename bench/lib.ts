@@ -75,3 +75,14 @@ export async function seedAsBuilt(state: DesiredState): Promise<{ ports: number;
     await db.close();
   }
 }
+
+/** The plan `portsync plan` would print now: observe the tree, read the database read-only, plan. */
+export async function planNow(state: DesiredState): Promise<Plan> {
+  const obs = await observe(state);
+  const db = await BuildDB.open(state.paths.database, { readOnly: true });
+  try {
+    return makePlan(obs, { known: knownFromRows(await db.allPortState()) });
+  } finally {
+    await db.close();
+  }
+}

@@ -26,17 +26,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BuildDB } from '../src/builddb/db.js';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { LineProgress } from '../src/build/progress.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { makeEnvironment } from '../src/ports/make.js';
 import { lastProbeCache } from '../src/ports/profile.js';
-import { knownFromRows } from '../src/reconcile/known.js';
 import { makeSettingsOf, observe } from '../src/reconcile/observe.js';
-import { makePlan } from '../src/reconcile/plan.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
-import { ms, seedAsBuilt, timed } from './lib.js';
+import { ms, planNow, seedAsBuilt, timed } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, '..', 'bin', 'portsync.js');
@@ -187,14 +184,7 @@ export async function benchRealTree(): Promise<void> {
       appendFileSync(config, [...unseedable].map((o) => `  - { origin: "${o}", suspend: true }\n`).join(''));
       Object.assign(state, await loadDesiredState(config));
     }
-    const check = await (async () => {
-      const rdb = await BuildDB.open(state.paths.database, { readOnly: true });
-      try {
-        return makePlan(await observe(state), { known: knownFromRows(await rdb.allPortState()) });
-      } finally {
-        await rdb.close();
-      }
-    })();
+    const check = await planNow(state);
     const left = check.ports.filter((p) => p.action === 'build').map((p) => p.origin);
     if (left.length) throw new Error(`realtree: after seeding, ${left.length} ports would still build (${left.slice(0, 5).join(' ')}); not running passes that would build them`);
     const passes: number[] = [];
@@ -226,15 +216,7 @@ export async function benchRealTree(): Promise<void> {
     // 4. One port changed: misc/help2man gets a comment.
     const original = readFileSync(join(tree, CHANGED, 'Makefile'));
     appendFileSync(join(tree, CHANGED, 'Makefile'), `# bench change ${Date.now()}\n`);
-    const [dPlan, dMs] = await timed(async () => {
-      const o = await observe(state);
-      const rdb = await BuildDB.open(state.paths.database, { readOnly: true });
-      try {
-        return makePlan(o, { known: knownFromRows(await rdb.allPortState()) });
-      } finally {
-        await rdb.close();
-      }
-    });
+    const [dPlan, dMs] = await timed(() => planNow(state));
     const dBuild = dPlan.ports.filter((p) => p.action === 'build').map((p) => p.origin);
     const dPending = dPlan.ports.filter((p) => (p.action as string) === 'pending').length;
     const one = cli(config, ['plan', '--json']);

@@ -9,14 +9,10 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BuildDB } from '../src/builddb/db.js';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { LineProgress } from '../src/build/progress.js';
-import { knownFromRows } from '../src/reconcile/known.js';
-import { observe } from '../src/reconcile/observe.js';
-import { makePlan } from '../src/reconcile/plan.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
-import { benchArgs, benchProject, ms, report, seedAsBuilt, timed } from './lib.js';
+import { benchArgs, benchProject, ms, planNow, report, seedAsBuilt, timed } from './lib.js';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -57,15 +53,7 @@ export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promi
   appendFileSync(join(tree, leaf, 'Makefile'), `# bench change ${Date.now()}\n`);
   git(tree, 'add', '-A');
   git(tree, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', `bench: touch ${leaf}`);
-  const [planned, planMs] = await timed(async () => {
-    const o = await observe(state);
-    const rdb = await BuildDB.open(state.paths.database, { readOnly: true });
-    try {
-      return makePlan(o, { known: knownFromRows(await rdb.allPortState()) });
-    } finally {
-      await rdb.close();
-    }
-  });
+  const [planned, planMs] = await timed(() => planNow(state));
   const toBuild = planned.ports.filter((p) => p.action === 'build').map((p) => p.origin);
   const cliOne = cli(['plan']);
   report(`reconcile on ${obs.scan.stats.ports} ports (${args.ports} port directories), ${tree}`, [
