@@ -172,20 +172,24 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       dependencies,
     };
     p.keyParts = parts;
-    const known = opts.known.get(origin);
-    if (unknownDependencies(parts, cascade).length === 0) p.buildKey = computeBuildKey(parts, cascade);
+    // Ports that are not decided still get their key when it is known (their dependents' facts name it).
+    const keyIfKnown = () => (unknownDependencies(parts, cascade).length === 0 ? computeBuildKey(parts, cascade) : undefined);
     if (stuck.length) {
+      p.buildKey = keyIfKnown();
       p.reasons.push(...stuck);
       continue;
     }
     const pkgExists = packages.has(meta.pkgfile);
     if (p.suspended) {
+      p.buildKey = keyIfKnown();
       p.action = pkgExists ? 'skip' : 'blocked';
       p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });
       continue;
     }
     const forced = force.has(origin) || (opts.forceAll ?? false);
-    const decision = decide({ parts, known, cascade, pkgExists, pkgfile: meta.pkgfile, forced });
+    const decision = decide({ parts, known: opts.known.get(origin), cascade, pkgExists, pkgfile: meta.pkgfile, forced });
+    // The decision computed the key (when every dependency's part is known): not computed twice.
+    if ('key' in decision && decision.key) p.buildKey = decision.key;
     p.action = decision.action;
     p.reasons.push(...decision.reasons);
     if (decision.action === 'pending') p.waitingOn = decision.waitingOn;
