@@ -172,11 +172,7 @@ export function profileRelative(path: string): string | undefined {
 }
 
 /** What `ensureProbeCache` needs: the make settings without the profile, and where the cache lives. */
-export interface ProbeCacheRequest {
-  command: string;
-  env: Record<string, string>;
-  vars: Record<string, string>;
-  portsTree: string;
+export interface ProbeCacheRequest extends Omit<MakeSettings, 'emptyLocalbase'> {
   buildBase: string;
 }
 
