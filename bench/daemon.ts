@@ -11,6 +11,7 @@
  *    port_state read, the plan, recording the run (start, skipped ports, finish), summary lists.
  *
  *   tsx bench/daemon.ts [--ports 10000] [--dir DIR] [--passes 5]
+ *   DAEMON_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' tsx bench/daemon.ts ...: profile the daemon
  *   tsx bench/daemon.ts --tree /tmp/mports [--glob 'misc/*']   (or MPORTS=/tmp/mports): the real
  *       MidnightBSD tree, copied into DIR (a git repository of its own: the benchmark commits
  *       there) and read through `make.profile: midnightbsd`; --glob selects fewer ports (a cold
@@ -145,7 +146,9 @@ export async function benchDaemon(): Promise<void> {
 
   // The daemon, as `portsync watch` runs.
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, '--config', config, 'watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // DAEMON_NODE_ARGS: node options for the daemon only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+  const nodeArgs = (process.env.DAEMON_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, '--config', config, 'watch'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const lineWaiters: { re: RegExp; resolve: (at: number) => void }[] = [];
   const onData = (d: Buffer) => {
@@ -162,7 +165,7 @@ export async function benchDaemon(): Promise<void> {
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   // A daemon busy reading the tree may take a while to accept a connection on a loaded machine.
   const api = (method: 'GET' | 'POST', path: string, body?: unknown) => daemonRequest(socket, method, path, body, { connectTimeoutMs: 120_000 });
-  const status = async () => (await api('GET', '/status'))?.body as (LoopStatus & { daemon: { passes: number } }) | undefined;
+  const status = async () => (await api('GET', '/status?ports=none'))?.body as (LoopStatus & { daemon: { passes: number } }) | undefined;
   const fail = (msg: string): never => {
     child.kill('SIGKILL');
     throw new Error(`${msg}\n--- daemon log (tail) ---\n${log.slice(-6000)}`);
@@ -221,7 +224,7 @@ export async function benchDaemon(): Promise<void> {
   const commitToPlan = planReady - tc;
   progress(`one-port commit -> plan ready: ${Math.round(commitToPlan)} ms`);
   await idle(passesBefore + 1);
-  const afterCommit = (await status())!.lastPass!;
+  const afterCommit = ((await api('GET', '/status'))?.body as LoopStatus).lastPass!;
   child.kill('SIGTERM');
   await exited;
 
@@ -241,7 +244,7 @@ export async function benchDaemon(): Promise<void> {
     { figure: '  its scan', value: JSON.stringify(full.scan) },
     { figure: `one-port commit -> plan ready (${seeded.leaf})`, value: Math.round(commitToPlan), unit: 'ms', target: TARGETS.commitToPlanMs },
     { figure: '  its scan', value: JSON.stringify(afterCommit.scan) },
-    { figure: '  ports built', value: afterCommit.ports.filter((p) => p.status !== 'skipped').map((p) => `${p.origin}:${p.status}`).join(' ') || '(none)' },
+    { figure: '  ports built', value: afterCommit.ports.filter((p) => p.status === 'success' || p.status === 'failed').map((p) => `${p.origin}:${p.status}`).join(' ') || '(none)' },
     ...Object.entries(times).map(([k, v]) => ({ figure: `breakdown: ${k}`, value: v, unit: 'ms' })),
     ...Object.entries(mem).map(([k, v]) => ({ figure: `  memory after: ${k}`, value: v })),
   ];
@@ -256,7 +259,8 @@ export async function benchDaemon(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `daemon-${kind}.json`);
   writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), kind, tree, ports: seeded.ports, rows, daemonLogTail: log.slice(-4000) }, null, 2));
-  console.log(`  -> ${file}`);
+  writeFileSync(join(outDir, `daemon-${kind}.log`), log);
+  console.log(`  -> ${file} (the daemon's whole log: daemon-${kind}.log)`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchDaemon();

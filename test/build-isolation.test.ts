@@ -5,12 +5,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { REPO, TestProject, rootMissing } from './helpers/project.js';
+import { cli } from './helpers/wait.js';
+import { installPackagesScript } from '../src/build/phases.js';
 
 const skip = bmakeMissing() ?? rootMissing();
 const BROKEN_TREE = join(REPO, 'test/fixtures/ports-broken');
@@ -101,16 +104,48 @@ test('a hostile port: chroot escape, remounts, mknod, network, overwriting a pac
   }
 });
 
-test('a package replaced in the repository after it was built is never installed into another build', { skip }, async () => {
+test('a package replaced in the repository after it was built: plan names it, the pass rebuilds it before anything installs it', { skip }, async () => {
   const p = new TestProject({ ports: ['devel/libbeta'] });
   projects.push(p);
   assert.equal((await p.pass()).stats.success, 2);
+  const pkg = join(p.packages, 'libalpha-1.2.0.tgz');
+  const [{ checksum }] = await p.query<{ checksum: string }>(`SELECT pkg_checksum AS checksum FROM port_state WHERE origin = 'devel/libalpha'`);
   // Someone swaps libalpha's package for another valid archive.
   const trojan = join(p.dir, 'trojan');
-  spawnSync('sh', ['-c', `mkdir -p ${trojan}/lib && echo TROJAN > ${trojan}/lib/libalpha.so && tar -czf ${join(p.packages, 'libalpha-1.2.0.tgz')} -C ${trojan} lib`]);
+  spawnSync('sh', ['-c', `mkdir -p ${trojan}/lib && echo TROJAN > ${trojan}/lib/libalpha.so && tar -czf ${pkg} -C ${trojan} lib`]);
+  const plan = await cli(p.dir, ['plan', '--json']);
+  assert.equal(plan.code, 1, plan.err);
+  const alpha = (JSON.parse(plan.out) as { ports: { origin: string; action: string; reasons: { kind: string; detail: string }[] }[] }).ports.find((x) => x.origin === 'devel/libalpha')!;
+  assert.equal(alpha.action, 'build');
+  assert.deepEqual(alpha.reasons.map((r) => r.kind), ['package-changed']);
+  assert.match(alpha.reasons[0]!.detail, /libalpha-1\.2\.0\.tgz in the repository is not the one built/);
+  // The pass rebuilds it first; libbeta (forced) installs the rebuilt package, never the swapped one.
   const r = await p.pass({ force: ['devel/libbeta'] });
-  const beta = r.ports.find((x) => x.origin === 'devel/libbeta')!;
-  assert.equal(beta.status, 'failed');
-  assert.equal(beta.lastPhase, 'install-depends');
-  assert.match(readFileSync(beta.logPath!, 'utf8'), /libalpha-1\.2\.0\.tgz does not match the checksum recorded when it was built; it is not installed/);
+  assert.deepEqual(r.ports.map((x) => [x.origin, x.status]), [['devel/libalpha', 'success'], ['devel/libbeta', 'success']]);
+  assert.equal(createHash('sha256').update(readFileSync(pkg)).digest('hex'), checksum, 'the package is again the one built');
+  assert.equal((await cli(p.dir, ['plan'])).code, 0, 'in sync again');
+});
+
+test('the install step refuses a dependency package whose checksum is not the recorded one (a swap between plan and install)', { skip: bmakeMissing() }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portsync-install-'));
+  projects.push({ remove: () => rmSync(dir, { recursive: true, force: true }) } as TestProject);
+  const inside = { portsTree: '', distfiles: '', packages: join(dir, 'packages'), output: '', construction: '', localbase: join(dir, 'local'), tmp: '' };
+  mkdirSync(join(inside.packages, 'All'), { recursive: true });
+  const src = join(dir, 'src');
+  mkdirSync(join(src, 'lib'), { recursive: true });
+  writeFileSync(join(src, '+MANIFEST'), 'name: libalpha\n');
+  writeFileSync(join(src, 'lib', 'libalpha.so'), 'GOOD\n');
+  const file = join(inside.packages, 'All', 'libalpha-1.2.0.tgz');
+  spawnSync('tar', ['-czf', file, '-C', src, '+MANIFEST', 'lib']);
+  const checksum = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const run = () => spawnSync('sh', ['-c', installPackagesScript(inside, [{ pkgname: 'libalpha-1.2.0', pkgfile: 'libalpha-1.2.0.tgz', checksum }])], { encoding: 'utf8' });
+  assert.equal(run().status, 0, 'the recorded package installs');
+  assert.equal(readFileSync(join(inside.localbase, 'lib', 'libalpha.so'), 'utf8'), 'GOOD\n');
+  rmSync(inside.localbase, { recursive: true });
+  writeFileSync(join(src, 'lib', 'libalpha.so'), 'TROJAN\n');
+  spawnSync('tar', ['-czf', file, '-C', src, '+MANIFEST', 'lib']);
+  const refused = run();
+  assert.equal(refused.status, 1);
+  assert.match(refused.stdout, /libalpha-1\.2\.0\.tgz does not match the checksum recorded when it was built; it is not installed/);
+  assert.equal(existsSync(join(inside.localbase, 'lib', 'libalpha.so')), false, 'nothing of it was installed');
 });

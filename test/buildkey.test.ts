@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalJSON, computeBuildKey, diffKeyParts, reasonKindOf } from '../src/fingerprint/buildKey.js';
+import { canonicalJSON, computeBuildKey, diffKeyParts, inputFilesDigest, reasonKindOf } from '../src/fingerprint/buildKey.js';
+import { createHash } from 'node:crypto';
 import type { BuildKeyParts } from '../src/fingerprint/types.js';
 
 function parts(over: Partial<BuildKeyParts> = {}): BuildKeyParts {
@@ -106,4 +107,25 @@ test('vars and options are options-changed; environment is framework-changed; de
   ]);
   const removed = diffKeyParts(parts(), parts({ dependencies: {} }));
   assert.deepEqual(removed, [{ part: 'dependencies', detail: 'dependency devel/libfoo removed', items: ['devel/libfoo'] }]);
+});
+
+test('the input files digest is the digest of the makefiles over the framework files, however the two maps overlap', () => {
+  // The key format of recorded builds: sha256 over "path\0crc\n" of the merged map in sorted path order.
+  const reference = (files: Record<string, string>) => {
+    const h = createHash('sha256');
+    for (const k of Object.keys(files).sort()) h.update(`${k}\0${files[k]}\n`);
+    return h.digest('hex');
+  };
+  const names = ['Mk/a.mk', 'Mk/B', 'Mk/b', 'Mk/Uses/x.mk', 'Mk/é.sh', '/usr/share/mk/sys.mk', '@profile/m/mk/sys.mk', 'devel/foo/Makefile'];
+  for (let mask = 0; mask < 3 ** names.length; mask += 7) {
+    const makefiles: Record<string, string> = {};
+    const framework: Record<string, string> = {};
+    // Each name in the makefiles, the framework, or both (the makefile's CRC wins, as a spread would do).
+    names.forEach((n, i) => {
+      const where = Math.floor(mask / 3 ** i) % 3;
+      if (where !== 1) makefiles[n] = `m${i}`;
+      if (where !== 0) framework[n] = `f${i}`;
+    });
+    assert.equal(inputFilesDigest({ makefiles, framework }), reference({ ...framework, ...makefiles }), JSON.stringify({ makefiles, framework }));
+  }
 });

@@ -8,8 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDesiredState } from '../src/config/load.js';
@@ -18,7 +19,7 @@ import { startWatching } from '../src/reconcile/watch.js';
 import { daemonRequest } from '../src/server/client.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { EXAMPLE_TREE } from './helpers/project.js';
-import { BIN, git, waitFor } from './helpers/wait.js';
+import { BIN, cli, git, waitFor } from './helpers/wait.js';
 
 const QUICK_PORT = (name: string, version = '1.0') => `PORTNAME=\t${name}
 PORTVERSION=\t${version}
@@ -48,7 +49,7 @@ function addPort(tree: string, name: string): void {
 }
 
 /** A repository with the example tree plus two quick ports, committed; the daemon started on it. */
-async function startOn(t: { after(fn: () => unknown): void }, source: 'worktree' | 'commit', env: NodeJS.ProcessEnv = {}) {
+async function startOn(t: { after(fn: () => unknown): void }, source: 'worktree' | 'commit', env: NodeJS.ProcessEnv = {}, wrapper: string[] = []) {
   const repo = mkdtempSync(join(tmpdir(), `portsync-daemon-watch-${source}-`));
   let daemon: ChildProcess | undefined;
   t.after(() => {
@@ -65,7 +66,8 @@ async function startOn(t: { after(fn: () => unknown): void }, source: 'worktree'
   git(repo, 'add', '-A');
   git(repo, 'commit', '-qm', 'initial');
   const out = { log: '' };
-  daemon = spawn(process.execPath, [BIN, '--config', join(repo, 'builds.yaml'), 'watch'], { cwd: repo, env: { ...process.env, ...env } });
+  const argv = [...wrapper, process.execPath, BIN, '--config', join(repo, 'builds.yaml'), 'watch'];
+  daemon = spawn(argv[0]!, argv.slice(1), { cwd: repo, env: { ...process.env, ...env } });
   daemon.stdout!.on('data', (d) => (out.log += d));
   daemon.stderr!.on('data', (d) => (out.log += d));
   const exited = new Promise<number | null>((r) => daemon!.on('exit', (code) => r(code)));
@@ -91,7 +93,7 @@ async function startOn(t: { after(fn: () => unknown): void }, source: 'worktree'
     daemon!.kill('SIGTERM');
     assert.equal(await exited, 0, out.log.slice(-3000));
   };
-  return { repo, tree, out, status, builds, passAfter, stop, daemon: () => daemon!, git: (...a: string[]) => git(repo, ...a) };
+  return { repo, tree, socket, out, status, builds, passAfter, stop, daemon: () => daemon!, git: (...a: string[]) => git(repo, ...a) };
 }
 
 test('worktree mode: the watcher sees an edited port file, a new port directory and a new nested directory', { skip: bmakeMissing(), timeout: 180_000 }, async (t) => {
@@ -100,6 +102,16 @@ test('worktree mode: the watcher sees an edited port file, a new port directory 
   assert.equal(first.lastPass!.scan.changed, 'all', 'the first pass checks the whole tree');
   assert.match(d.out.log, /watching \d+ directories \(ready in \d+ ms, \d+ ms CPU, tree inotify\)/);
   assert.equal(await d.builds('misc/quick-a'), 1);
+
+  // `portsync plan` while the daemon runs is answered by the daemon, the same as without one.
+  const viaDaemon = await cli(d.repo, ['plan', '--json']);
+  assert.equal(viaDaemon.code, 0, viaDaemon.err);
+  assert.match(d.out.log, /plan asked for: \d+ ports, 0 to build/);
+  const plan = JSON.parse(viaDaemon.out) as { ports: { origin: string; action: string }[] };
+  assert.deepEqual(plan.ports.filter((p) => p.origin.startsWith('misc/quick')).map((p) => [p.origin, p.action]), [['misc/quick-a', 'skip'], ['misc/quick-b', 'skip']]);
+  const unknown = await cli(d.repo, ['plan', 'misc/nonesuch']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /misc\/nonesuch is not in the closure of builds.yaml's ports/);
 
   // An edited file: the pass is told about it and re-reads that port only.
   appendFileSync(join(d.tree, 'misc', 'quick-a', 'pkg-descr'), 'described better\n');
@@ -190,5 +202,39 @@ test('commit mode: the pass after a one-port commit re-reads only that port', { 
   assert.equal(s.lastPass!.scan.makeCalls, 1);
   assert.equal(await d.builds('misc/quick-a'), 2);
   assert.equal(await d.builds('misc/quick-b'), 1);
+  await d.stop();
+});
+
+const prlimitMissing = () => (spawnSync('prlimit', ['--version']).status === 0 ? false : 'needs prlimit (util-linux) to run the daemon with few file descriptors');
+
+test('file descriptors exhausted (EMFILE): the pass fails as transient, the daemon stays up and converges once they are free', { skip: bmakeMissing() || prlimitMissing(), timeout: 180_000 }, async (t) => {
+  // prlimit execs the daemon with at most 160 descriptors (the test's own limit is untouched).
+  const d = await startOn(t, 'worktree', {}, ['prlimit', '--nofile=160:160', '--']);
+  const first = await d.passAfter('the startup pass', 0);
+  const pid = d.daemon().pid!;
+  const openFds = () => readdirSync(`/proc/${pid}/fd`).length;
+  // Idle connections hold the daemon's descriptors until none is left (it accepts below its connection cap).
+  const held: Socket[] = [];
+  t.after(() => held.forEach((c) => c.destroy()));
+  for (let i = 0; i < 200 && openFds() < 158; i++) {
+    const c = connect(d.socket);
+    c.on('error', () => undefined);
+    held.push(c);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await waitFor('the daemon out of descriptors', () => openFds() >= 158, 20_000).catch((e) => assert.fail(`${e.message}: ${openFds()} open\n${d.out.log}`));
+
+  appendFileSync(join(d.tree, 'misc', 'quick-a', 'pkg-descr'), 'needs descriptors to read\n');
+  await waitFor('the pass failing for want of descriptors', () => /pass \(watch\) failed: .*EMFILE/.test(d.out.log) || /failed .*EMFILE|EMFILE.*transient/.test(d.out.log), 60_000)
+    .catch((e) => assert.fail(`${e.message}\n${d.out.log}`));
+  assert.match(d.out.log, /retrying in \d+s/, 'a transient failure is retried');
+  assert.equal(d.daemon().exitCode, null, 'the daemon is still running');
+  assert.doesNotMatch(d.out.log, /^\s+at .*\(.*:\d+:\d+\)$/m, 'no stack trace in the log');
+
+  // Descriptors free again: the retry rebuilds quick-a, and the daemon answers.
+  held.forEach((c) => c.destroy());
+  await waitFor('quick-a rebuilt by the retry', async () => (await d.builds('misc/quick-a')) === 2, 90_000).catch((e) => assert.fail(`${e.message}\n${d.out.log}`));
+  const after = await d.passAfter('a clean pass after the retry', first.passes, (s) => s.lastPass!.status === 'success');
+  assert.equal(after.lastPass!.status, 'success');
   await d.stop();
 });

@@ -89,8 +89,9 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
   });
   const repo = join(dir, 'repo');
   cpSync(join(ROOT, 'examples', 'ports'), join(repo, 'ports'), { recursive: true });
+  // Long enough that two CLI processes started on a loaded 2-core machine still find it building.
   mkdirSync(join(repo, 'ports', 'misc', 'slowpoke'));
-  writeFileSync(join(repo, 'ports', 'misc', 'slowpoke', 'Makefile'), SLOW_PORT(3));
+  writeFileSync(join(repo, 'ports', 'misc', 'slowpoke', 'Makefile'), SLOW_PORT(8));
   writeFileSync(join(repo, 'ports', 'misc', 'slowpoke', 'pkg-descr'), 'A slow port\n');
   const httpPort = await freePort();
   const base = ['misc/greet', 'math/numcalc'];

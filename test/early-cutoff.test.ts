@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildDB } from '../src/builddb/db.js';
-import { planJson } from '../src/cli/plan.js';
+import { planJson } from '../src/reconcile/result-json.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { knownFromRows } from '../src/reconcile/known.js';
 import { observe } from '../src/reconcile/observe.js';

@@ -39,10 +39,10 @@ function observation(ports: FakePort[], cascade: Cascade = 'output', dir = mkdte
     const version = p.version ?? '1.0';
     const meta: PortMeta = {
       origin: p.origin, dir: p.origin, flavor: '', flavors: [], pkgname: `${name}-${version}`, version, pkgfile: `${name}-${version}.tgz`,
-      distfiles: [], distSubdir: '', ignore: p.ignore ?? '', selectedOptions: [], deselectedOptions: [], makefiles: [], warnings: [], vars: {},
+      distfiles: [], distSubdir: '', ignore: p.ignore ?? '', selectedOptions: [], deselectedOptions: [], warnings: [], vars: {},
       depends: (p.deps ?? []).map(([origin, kind]) => ({ kind, target: 'x', origin, raw: `x:${origin}` })),
     };
-    scanned.set(p.origin, { meta, portCrc: p.crc ?? '0000000a', inputs: MK });
+    scanned.set(p.origin, { meta, portCrc: p.crc ?? '0000000a', inputs: MK, makefiles: () => [] });
   }
   const scan = {
     ports: scanned, problems: new Map(), roots: ports.map((p) => p.origin), frameworkFiles: FRAMEWORK,

@@ -113,7 +113,7 @@ test('cache: ports reading the same files share one frozen inputs object; the fi
   assert.deepEqual(inTree(c.inputs), ['Mk/extra.mk', 'Mk/mini.mk']);
   assert.deepEqual(r.frameworkFiles, { 'Mk/helper.sh': r.frameworkFiles['Mk/helper.sh'] });
   // makefiles: still every makefile make read, absolute.
-  assert.deepEqual(c.meta.makefiles.filter((f) => f.startsWith(tree)).sort(), [join(tree, 'Mk/extra.mk'), join(tree, 'Mk/mini.mk'), join(tree, 'devel/c/Makefile')]);
+  assert.deepEqual(c.makefiles().filter((f) => f.startsWith(tree)).sort(), [join(tree, 'Mk/extra.mk'), join(tree, 'Mk/mini.mk'), join(tree, 'devel/c/Makefile')]);
 
   const file = deserialize(readFileSync(cacheFile)) as { version: number; sets: unknown[]; answers: Record<string, unknown> };
   assert.equal(file.version, CACHE_VERSION);
@@ -217,7 +217,7 @@ test('cache file: a fresh process gets the same metadata, inputs and problems, w
   for (const [k, p] of first.ports) {
     const q = fresh.ports.get(k)!;
     assert.deepEqual(q.meta, p.meta, k);
-    assert.deepEqual(q.meta.makefiles.sort(), p.meta.makefiles.sort(), k);
+    assert.deepEqual(q.makefiles().sort(), p.makefiles().sort(), k);
     assert.deepEqual(q.inputs, p.inputs, k);
     assert.equal(q.portCrc, p.portCrc);
   }

@@ -59,7 +59,7 @@ test('reads the closure with real bmake: flavors, dependency kinds, warnings', {
   assert.deepEqual(r.ports.get('devel/tool')!.meta.warnings, ['make: warning: something odd']);
   // The framework file is an input of every port, by tree-relative path.
   assert.ok(/^[0-9a-f]{8}$/.test(r.ports.get('devel/base')!.inputs['Mk/mini.mk']!));
-  assert.ok(r.ports.get('misc/app')!.meta.makefiles.includes(join(tree, 'misc/app/Makefile')));
+  assert.ok(r.ports.get('misc/app')!.makefiles().includes(join(tree, 'misc/app/Makefile')));
   assert.equal(r.problems.size, 0);
 });
 

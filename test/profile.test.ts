@@ -85,7 +85,7 @@ test('with the profile every port reads, with the target identity; the compiler 
   assert.equal(probes(), 1);
 
   // The profile's files have a location-independent name; so does the probe cache.
-  const makefiles = obs.scan.ports.get('devel/liba')!.meta.makefiles;
+  const makefiles = obs.scan.ports.get('devel/liba')!.makefiles();
   const named = makefiles.map((f) => profileRelative(f)).filter(Boolean).sort();
   assert.deepEqual(named, ['@profile/bsdlike/mk/bsd.port.mk', '@profile/bsdlike/mk/sys.mk', '@profile/bsdlike/probe-cache.mk']);
   assert.equal(profileRelative(join(root, 'tree', 'Mk', 'bsd.mport.mk')), undefined);

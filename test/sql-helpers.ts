@@ -1,11 +1,13 @@
-/** Shared by the sql and status tests: a temp project, a seeded database, and in-process command runs. */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+/** Shared by the sql and status tests: a temp project, a seeded database, in-process command runs, a daemon. */
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildDB } from '../src/builddb/db.js';
 import { commands } from '../src/cli/commands.js';
 import { PortsyncError } from '../src/errors.js';
+import { daemonRequest } from '../src/server/client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,15 +42,58 @@ export async function seed(database: string): Promise<void> {
   }
 }
 
-export async function run(name: string, configFile: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+/** `pieces`: how many separate writes to stdout the command made (streamed output makes many). */
+export async function run(name: string, configFile: string, argv: string[]): Promise<{ code: number; out: string; err: string; pieces: number }> {
   const out: string[] = [];
   const err: string[] = [];
   try {
     const code = await commands[name]!.run({ configFile, argv, io: { out: (l) => out.push(l), err: (l) => err.push(l) } });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return { code, out: out.join('\n'), err: err.join('\n'), pieces: out.length };
   } catch (e) {
     if (!(e instanceof PortsyncError)) throw e;
-    return { code: e.exitCode, out: out.join('\n'), err: [...err, e.message].join('\n') };
+    return { code: e.exitCode, out: out.join('\n'), err: [...err, e.message].join('\n'), pieces: out.length };
   }
+}
+
+const BIN = join(ROOT, 'bin', 'portsync.js');
+
+export interface Daemon {
+  pid: number;
+  socket: string;
+  /** What the daemon printed so far. */
+  log(): string;
+  /** SIGTERM, then its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `portsync watch` for the project, as a real child process, once its API answers. */
+export async function startDaemon(t: { after(fn: () => unknown): void }, configFile: string): Promise<Daemon> {
+  const dir = dirname(configFile);
+  const socket = join(dir, '.portsync', 'portsync.sock');
+  const child = spawn(process.execPath, [BIN, '--config', configFile, 'watch'], { cwd: dir, env: { ...process.env, PORTSYNC_FROM_SOURCE: '1' } });
+  let log = '';
+  child.stdout.on('data', (c) => (log += c));
+  child.stderr.on('data', (c) => (log += c));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  t.after(stop);
+  const end = Date.now() + 60_000;
+  while (!(existsSync(socket) && (await daemonRequest(socket, 'GET', '/status'))?.status === 200)) {
+    if (child.exitCode !== null) throw new Error(`the daemon exited (${child.exitCode}) before answering:\n${log}`);
+    if (Date.now() > end) throw new Error(`the daemon did not answer on ${socket} within 60 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid: child.pid!, socket, log: () => log, stop };
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, counted from the state (field 3) here; in ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 

@@ -14,7 +14,7 @@ export interface Progress {
   stop(): void;
 }
 
-const ts = () => new Date().toISOString().slice(11, 19);
+const ts = () => new Date().toISOString().slice(11, 23);
 
 export class LineProgress implements Progress {
   private done = 0;

@@ -6,6 +6,7 @@
  * off (skipped) without using a worker. A failure blocks only what depends on it. Every build is
  * recorded on the main thread (DuckDB handles stay here) through the fail-safe database.
  */
+import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
@@ -14,11 +15,13 @@ import { waitingCounts, ReadyQueue } from '../graph/order.js';
 import { cutoffReason, decide, settleDependencies, type SettledDependency } from '../reconcile/decide.js';
 import type { Plan, PlannedPort } from '../reconcile/plan.js';
 import { packagesToInstall } from '../graph/installs.js';
+import { packageCheckCache, packageVerifier } from '../fingerprint/packageCheck.js';
 import { environmentBackend } from './env/index.js';
 import { logPath } from './log.js';
 import { PHASES, type MakeCall } from './phases.js';
 import type { Progress } from './progress.js';
-import type { BuildTask, BuildTaskResult, TaskEvent } from './task.js';
+import { limitsNotice, type BuildTask, type BuildTaskResult, type TaskEvent } from './task.js';
+import { limitsFor } from '../config/selectors.js';
 
 export type PortStatus = 'success' | 'failed' | 'skipped' | 'ignored' | 'blocked' | 'interrupted';
 
@@ -53,6 +56,9 @@ export interface ScheduleOptions {
 
 const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url).href;
 
+/** "CRC match, skipped" lines printed per pass; the others are counted. */
+export const SKIPPED_LINES = 20;
+
 export const reasonLine = (p: Pick<PlannedPort, 'reasons'>) => p.reasons.map((r) => `${r.kind}: ${r.detail}`).join('; ');
 
 export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
@@ -69,11 +75,16 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const settled = new Map<string, SettledDependency>();
   const built = new Set<string>();
 
+  let upToDate = 0;
   for (const p of plan.ports) {
     if (work.has(p.origin)) continue;
     const status = p.action === 'skip' ? 'skipped' : (p.action as 'ignored' | 'blocked');
     outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status, reason: reasonLine(p) });
-    if (status === 'skipped' && !p.suspended) progress.line(`${p.origin}@${p.version} (CRC match, skipped)`);
+    if (status === 'skipped' && !p.suspended && ++upToDate <= SKIPPED_LINES) progress.line(`${p.origin}@${p.version} (CRC match, skipped)`);
+  }
+  // A whole tree is 10,000 such lines per pass: the rest are counted, and listed in the summary lists.
+  if (upToDate > SKIPPED_LINES) {
+    progress.line(`... and ${upToDate - SKIPPED_LINES} more up to date (CRC match, skipped)${record ? `: every port is in ${join(state.paths.logs, '00_last_results.log')}` : ''}`);
   }
   if (work.size === 0) return plan.ports.map((p) => outcomes.get(p.origin)!);
 
@@ -90,9 +101,23 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const stale = await environmentBackend(state.environment.backend).cleanupStale(state.paths.buildBase);
   if (stale.removed.length) progress.line(`removed ${stale.removed.length} stale worker director${stale.removed.length === 1 ? 'y' : 'ies'} left by an earlier run`);
   for (const r of stale.refused) progress.line(`warning: left ${r.path} in place: ${r.reason}`);
+  const notice = limitsNotice(state); // limits this machine cannot enforce: said once per pass (issue 9)
+  if (notice) progress.line(notice);
 
+  const verifier = packageVerifier(packageCheckCache(state.paths.buildBase));
   const workers = Math.max(1, state.workers);
   const pool = new Piscina({ filename: WORKER_FILE, minThreads: Math.min(workers, work.size), maxThreads: workers, idleTimeout: 1000 });
+  // A worker thread that cannot start (EMFILE, ENOMEM) is an environment fault of this pass, not a
+  // crash of the daemon: Piscina reports it as an 'error' event, which must have a listener.
+  let poolError: Error | undefined;
+  /** Runs handed to the pool: with no worker thread left alive, they would wait for one forever. */
+  const waitingRuns = new Set<AbortController>();
+  pool.on('error', (err: Error) => {
+    if (!poolError) progress.line(`warning: a build worker could not start: ${err.message}`);
+    poolError ??= err;
+    // No thread at all: nothing is running in one, so giving up on the queued runs stops no build midway.
+    if (pool.threads.length === 0) for (const a of waitingRuns) a.abort(err);
+  });
   const freeSlots = Array.from({ length: workers }, (_, i) => workers - 1 - i);
   /** Ports being built, by origin: where to send a cancel. */
   const running = new Map<string, MessagePort>();
@@ -131,7 +156,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const decideNow = (p: PlannedPort): { build: true; key: string; parts: NonNullable<PlannedPort['keyParts']>; reason: string } | { build: false } => {
     if (fetchOnly) return { build: true, key: p.buildKey ?? '', parts: p.keyParts!, reason: reasonLine(p) };
     const parts = settleDependencies(p.keyParts!, settled);
-    const d = decide({ parts, known: plan.known.get(p.origin), cascade: plan.cascade, pkgExists: p.pkgExists ?? false, pkgfile: p.pkgfile ?? '', forced: p.forced ?? false });
+    const d = decide({ parts, known: plan.known.get(p.origin), cascade: plan.cascade, pkgExists: p.pkgExists ?? false, ...(p.pkgIntact !== undefined ? { pkgIntact: p.pkgIntact } : {}), pkgfile: p.pkgfile ?? '', forced: p.forced ?? false });
     if (d.action === 'build' && d.key) return { build: true, key: d.key, parts, reason: reasonLine({ reasons: d.reasons }) };
     if (d.action === 'skip') {
       const deps = graph.depsOf(p.origin).sort();
@@ -169,8 +194,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     const task: BuildTask = {
       origin, dir: meta.dir, flavor: meta.flavors.length ? meta.flavor : '', pkgname: p.pkgname, version: p.version, pkgfile: meta.pkgfile,
       buildId, buildKey: key, backend: state.environment.backend, slot, paths, make, phases, installs,
-      limits: state.limits, logPath: log, port: channel.port2,
-      resources: { tmpfs: state.limits.tmpfs, pids: state.limits.pids, ...(state.limits.memoryBytes ? { memoryBytes: state.limits.memoryBytes } : {}) },
+      limits: limitsFor(state.limits, plan.observation.selected, origin, meta.flavors), logPath: log, port: channel.port2, // its own limits (issue 9)
     };
     const phaseWrites: Promise<void>[] = [];
     channel.port1.on('message', (e: TaskEvent) => {
@@ -179,10 +203,15 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     });
     progress.portStarted(slot, origin);
     let result: BuildTaskResult;
+    const giveUp = new AbortController();
+    waitingRuns.add(giveUp);
     try {
-      result = await pool.run(task, { transferList: [channel.port2] });
+      result = await pool.run(task, { transferList: [channel.port2], signal: giveUp.signal });
     } catch (e) {
-      result = { status: 'failed', lastPhase: 'setup', error: `worker crashed: ${(e as Error).message}`, transient: true, durationMs: 0 };
+      const why = poolError ? `no build worker could start (${poolError.message})` : `worker crashed: ${(e as Error).message}`;
+      result = { status: 'failed', lastPhase: 'setup', error: why, transient: true, durationMs: 0 };
+    } finally {
+      waitingRuns.delete(giveUp);
     }
     channel.port1.close();
     await Promise.all(phaseWrites);
@@ -190,6 +219,8 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
       await db.finishBuild(buildId, result.status, { finishedAt: new Date(), lastPhase: result.lastPhase, error: result.error ?? null, package: result.package ?? null, usage: result.usage ?? null });
       if (result.status === 'success') {
         await db.recordSuccess(origin, { crc: p.crc!, buildKey: key, keyParts: parts, version: p.version, buildId, pkgfile: meta.pkgfile, pkgname: p.pkgname, package: result.package ?? null });
+        // Just published and hashed: the next plan need not hash it again to trust it.
+        if (result.package?.checksum) verifier.remember(join(state.paths.packages, 'All', meta.pkgfile), result.package.checksum);
       } else if (result.status === 'failed' && !result.transient) {
         await db.recordFailure(origin, key, buildId);
       }
@@ -239,6 +270,11 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     }
   } finally {
     opts.signal?.removeEventListener('abort', cancelAll);
+    try {
+      verifier.save();
+    } catch (e) {
+      progress.line(`warning: could not save ${packageCheckCache(state.paths.buildBase)}: ${(e as Error).message} (packages are hashed again next time)`);
+    }
     await pool.destroy();
     progress.stop();
   }

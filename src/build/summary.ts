@@ -3,7 +3,7 @@
  * port and what happened to it), 01_success_list.log, 02_failure_list.log, 03_ignore_list.log,
  * 04_skipped_list.log (up to date, blocked or interrupted), and summary.json for web pages.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PortOutcome, PortStatus } from './scheduler.js';
 
@@ -18,17 +18,22 @@ const line = (p: PortOutcome) =>
   [p.status.padEnd(11), p.origin, p.pkgname || '-', p.status === 'success' ? `${((p.durationMs ?? 0) / 1000).toFixed(1)}s` : (p.error ?? p.reason) || '-'].join('\t');
 
 /** Writes each file under a temporary name first, so a reader never sees half a list. */
-function writeAtomic(file: string, text: string): void {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await writeFile(`${file}.tmp`, text);
+  await rename(`${file}.tmp`, file);
 }
 
-export function writeSummaryLists(logsDir: string, runId: string, ports: readonly PortOutcome[], json: unknown): void {
-  mkdirSync(logsDir, { recursive: true });
+/** Written off the main thread (a whole tree's lists are megabytes); resolves when all are in place. */
+export async function writeSummaryLists(logsDir: string, runId: string, ports: readonly PortOutcome[], json: unknown): Promise<void> {
+  await mkdir(logsDir, { recursive: true });
   const header = `# portsync run ${runId}, ${new Date().toISOString()}\n`;
-  writeAtomic(join(logsDir, '00_last_results.log'), header + ports.map(line).join('\n') + '\n');
+  const lines = ports.map(line);
+  const writes = [writeAtomic(join(logsDir, '00_last_results.log'), header + lines.join('\n') + '\n')];
   for (const [file, statuses] of LISTS) {
-    writeAtomic(join(logsDir, file), header + ports.filter((p) => statuses.includes(p.status)).map(line).join('\n') + '\n');
+    const chosen = lines.filter((_, i) => statuses.includes(ports[i]!.status));
+    writes.push(writeAtomic(join(logsDir, file), header + chosen.join('\n') + (chosen.length ? '\n' : '')));
   }
-  writeAtomic(join(logsDir, 'summary.json'), JSON.stringify(json, null, 2) + '\n');
+  // Compact: on a whole tree this is megabytes, read by programs.
+  writes.push(writeAtomic(join(logsDir, 'summary.json'), JSON.stringify(json) + '\n'));
+  await Promise.all(writes);
 }

@@ -3,7 +3,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BackendName, EnvPaths, EnvResources, EnvUsage } from './env/types.js';
 import type { PackageIdentity } from '../fingerprint/types.js';
 import type { MakeCall } from './phases.js';
-import type { NetworkPolicy } from '../config/types.js';
+import type { DesiredState, Limits } from '../config/types.js';
+import { cgroupSupport, unenforcedLimits } from './env/cgroup.js';
 
 export interface BuildTask {
   origin: string;
@@ -24,9 +25,8 @@ export interface BuildTask {
   phases: string[];
   /** Packages to install into LOCALBASE first, dependencies first; each checked against its recorded checksum when there is one. */
   installs: { pkgname: string; pkgfile: string; checksum?: string }[];
-  limits: { phaseTimeoutMs: number; noOutputTimeoutMs: number; network: NetworkPolicy };
-  /** tmpfs sizes and cgroup limits of the environment. */
-  resources: EnvResources;
+  /** This port's limits: builds.yaml's, with its own overrides (config/selectors.ts limitsFor). */
+  limits: Limits;
   logPath: string;
   /** Progress goes out on it (TaskEvent); a `{type:'cancel'}` coming in stops the build. */
   port: MessagePort;
@@ -47,4 +47,39 @@ export interface BuildTaskResult {
   package?: PackageIdentity;
   /** What the build took (peak memory, CPU time), where the backend measures it. */
   usage?: EnvUsage;
+}
+
+/** What a build's environment may take, from its limits. */
+export function envResources(limits: Limits): EnvResources {
+  const { tmpfs, pids, memoryBytes, cpus } = limits;
+  return { tmpfs, pids, ...(memoryBytes ? { memoryBytes } : {}), ...(cpus !== undefined ? { cpus } : {}) };
+}
+
+/** Bytes as builds.yaml writes them: 8g, 512m. */
+export const formatSize = (b: number): string => (b % 2 ** 30 === 0 ? `${b / 2 ** 30}g` : `${Math.round(b / 2 ** 20)}m`);
+
+/** One line for the build log: the limits its environment got (only the time limits on a backend without isolation). */
+export function describeLimits(limits: Limits, backend: BackendName): string {
+  const { tmpfs } = limits;
+  const time = `phase timeout ${limits.phaseTimeoutMs} ms, no-output timeout ${limits.noOutputTimeoutMs} ms`;
+  if (backend !== 'chroot') return `${time} (the ${backend} backend applies no other limit)`;
+  return [
+    `memory ${limits.memoryBytes ? formatSize(limits.memoryBytes) : 'unlimited'}`,
+    `pids ${limits.pids}`,
+    `cpus ${limits.cpus ?? 'unlimited'}`,
+    `tmpfs /construction ${tmpfs.construction}, /usr/local ${tmpfs.localbase}, /tmp ${tmpfs.tmp}`,
+    `network ${limits.network}`,
+    time,
+  ].join('; ');
+}
+
+/**
+ * What a pass says once, before its builds, about limits in builds.yaml (global or a port's)
+ * that this machine cannot enforce; undefined when it can, and on backends without cgroups.
+ */
+export function limitsNotice(state: DesiredState): string | undefined {
+  if (state.environment.backend !== 'chroot') return undefined;
+  const all = [state.limits, ...state.ports.flatMap((s) => (s.limits ? [s.limits] : []))];
+  const wanted = { memory: all.some((l) => l.memoryBytes !== undefined), pids: true, cpus: all.some((l) => l.cpus !== undefined) };
+  return unenforcedLimits(cgroupSupport(), wanted);
 }

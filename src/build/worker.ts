@@ -14,7 +14,7 @@ import { EnvironmentSetupError } from './env/errors.js';
 import type { BuildEnvironment } from './env/types.js';
 import { BuildLog } from './log.js';
 import { INSTALL_DEPS_PHASE, installPackagesScript, phaseArgv, phaseEnvironment } from './phases.js';
-import type { BuildTask, BuildTaskResult, TaskEvent } from './task.js';
+import { describeLimits, envResources, formatSize, type BuildTask, type BuildTaskResult, type TaskEvent } from './task.js';
 
 type Outcome = Omit<BuildTaskResult, 'durationMs' | 'lastPhase'>;
 
@@ -31,7 +31,8 @@ export default async function buildPort(task: BuildTask): Promise<BuildTaskResul
   let env: BuildEnvironment | undefined;
   let outcome: Outcome;
   try {
-    env = await environmentBackend(task.backend).create(task.slot, task.paths, task.resources);
+    env = await environmentBackend(task.backend).create(task.slot, task.paths, envResources(task.limits));
+    log.line(`portsync: environment ${env.id}: ${describeLimits(task.limits, task.backend)}`);
     outcome = await runSteps(task, env, log, abort.signal, progress);
     const usage = env.usage?.();
     if (usage) outcome = { ...outcome, usage };
@@ -70,6 +71,7 @@ async function runSteps(task: BuildTask, env: BuildEnvironment, log: BuildLog, s
     // Installing dependencies and fetching write where only root may (LOCALBASE, the distfiles cache);
     // every other phase runs as the unprivileged build user.
     const unprivileged = step.phase !== INSTALL_DEPS_PHASE && step.phase !== 'fetch';
+    const oomBefore = env.usage?.()?.oomKills ?? 0;
     const r = await env.run({ argv: step.argv, env: environment, log: log.fd, timeoutMs: task.limits.phaseTimeoutMs, noOutputTimeoutMs: task.limits.noOutputTimeoutMs, signal, network, unprivileged });
     const exitCode = r.exitCode ?? 128;
     const note = r.aborted ? 'interrupted'
@@ -80,6 +82,13 @@ async function runSteps(task: BuildTask, env: BuildEnvironment, log: BuildLog, s
     send({ type: 'phase-end', phase: step.phase, startedAt, durationMs: Math.round(r.durationMs), exitCode });
     if (r.aborted) return { status: 'interrupted', error: 'interrupted' };
     if (exitCode !== 0) {
+      // Killed by its memory limit: the limit's doing, not its inputs' (raising the limit changes no build key): retried, not marked.
+      if ((env.usage?.()?.oomKills ?? 0) > oomBefore) {
+        const why = task.limits.memoryBytes
+          ? `killed by the memory limit (${formatSize(task.limits.memoryBytes)}); raise limits.memory, or this port's own in its ports entry (limits: { memory: … })`
+          : 'killed for lack of memory (no limits.memory is set: the machine, or a cgroup above portsync\'s, ran out); free memory or lower workers';
+        return { status: 'failed', error: `${step.phase} exited ${exitCode}: ${why}; the next pass retries it`, transient: true };
+      }
       // A full disk, a read-only or exhausted system is the machine's fault, not the port's: retried, not marked.
       const fault = ENVIRONMENT_FAULTS.exec(log.tail())?.[0];
       if (fault) return { status: 'failed', error: `${step.phase} exited ${exitCode}: environment fault (${fault}); free the resource, the next pass retries it`, transient: true };

@@ -5,10 +5,11 @@ import {
   type DuckDBConnection,
   type DuckDBValue,
   DuckDBInstance,
+  listValue,
   timestampTZValue,
   VARCHAR,
 } from '@duckdb/node-api';
-import type { BuildKeyParts } from '../fingerprint/types.js';
+import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
 import { appendBuildHistory, appendColumns } from './bulkAppend.js';
 import { KeyPartsCodec } from './keyParts.js';
 import { classifyStorageError } from './classify.js';
@@ -116,24 +117,63 @@ function toBuildRow(r: Record<string, unknown>, parts: DecodeParts): BuildRow {
   };
 }
 
-function toPortStateRow(r: Record<string, unknown>, parts: DecodeParts): PortStateRow {
-  return {
-    origin: String(r.origin),
-    crc: str(r.crc),
-    buildKey: str(r.build_key),
-    keyParts: parts(r.key_parts),
-    version: str(r.version),
-    pkgname: str(r.pkgname),
-    pkgfile: str(r.pkgfile),
-    buildId: str(r.build_id),
-    updatedAt: r.updated_at as Date,
-    failedKey: str(r.failed_key),
-    failedBuildId: str(r.failed_build_id),
-    failedAt: (r.failed_at as Date | null) ?? null,
-    package: r.pkg_identity
+/**
+ * A port_state row whose key parts are decoded when first read: a plan needs them only for the
+ * ports whose key changed (to say what changed), and a whole tree's parts are tens of MB of JSON.
+ */
+class StoredPortState implements PortStateRow {
+  origin: string;
+  crc: string | null;
+  buildKey: string | null;
+  version: string | null;
+  pkgname: string | null;
+  pkgfile: string | null;
+  buildId: string | null;
+  updatedAt: Date;
+  failedKey: string | null;
+  failedBuildId: string | null;
+  failedAt: Date | null;
+  package: PackageIdentity | null;
+  private raw: unknown;
+  private decoded: BuildKeyParts | null | undefined;
+  private readonly decodeParts: DecodeParts;
+
+  constructor(r: Record<string, unknown>, decodeParts: DecodeParts) {
+    this.origin = String(r.origin);
+    this.crc = str(r.crc);
+    this.buildKey = str(r.build_key);
+    this.version = str(r.version);
+    this.pkgname = str(r.pkgname);
+    this.pkgfile = str(r.pkgfile);
+    this.buildId = str(r.build_id);
+    this.updatedAt = r.updated_at as Date;
+    this.failedKey = str(r.failed_key);
+    this.failedBuildId = str(r.failed_build_id);
+    this.failedAt = (r.failed_at as Date | null) ?? null;
+    this.package = r.pkg_identity
       ? { identity: String(r.pkg_identity), checksum: String(r.pkg_checksum ?? ''), shlibs: r.pkg_shlibs ? (JSON.parse(String(r.pkg_shlibs)) as string[]) : [] }
-      : null,
-  };
+      : null;
+    this.raw = r.key_parts;
+    this.decoded = undefined;
+    this.decodeParts = decodeParts;
+  }
+
+  get keyParts(): BuildKeyParts | null {
+    if (this.decoded === undefined) {
+      this.decoded = this.decodeParts(this.raw);
+      this.raw = undefined;
+    }
+    return this.decoded;
+  }
+
+  toJSON(): PortStateRow {
+    const { raw: _r, decoded: _d, decodeParts: _p, ...fields } = this;
+    return { ...fields, keyParts: this.keyParts };
+  }
+}
+
+function toPortStateRow(r: Record<string, unknown>, parts: DecodeParts): PortStateRow {
+  return new StoredPortState(r, parts);
 }
 
 function toRunRow(r: Record<string, unknown>): RunRow {
@@ -170,8 +210,18 @@ export class BuildDB {
   /** Builds and runs found `running` at open whose process is gone, now marked interrupted. */
   recovered = { builds: 0, runs: 0 };
   private queue: Promise<unknown> = Promise.resolve();
-  /** port_state as last read (read-write instances only); dropped by every write to it. */
-  private portStateCache: PortStateRow[] | null = null;
+  /**
+   * port_state as last read, by origin, and the origins written since: the writer is the only
+   * process with the file open, so a read re-reads only those (the daemon's passes).
+   */
+  private portStateCache: Map<string, PortStateRow> | null = null;
+  private portStateDirty: Set<string> | 'all' = 'all';
+
+  /** Marks rows as changed in the database (undefined: all of them). */
+  private invalidatePortState(origins?: readonly string[]): void {
+    if (!origins || this.portStateDirty === 'all') this.portStateDirty = 'all';
+    else for (const o of origins) this.portStateDirty.add(o);
+  }
   private closed = false;
   private readonly codec = new KeyPartsCodec();
   private readonly decode: DecodeParts = (v) => this.codec.decode(v);
@@ -268,10 +318,23 @@ export class BuildDB {
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
+    // A write counts when it starts (assertWritable) and again when it is done: a read that ran
+    // alongside it is not taken for the state after it.
+    if (this.writeOps.has(operation)) void result.finally(() => this.writes++).catch(() => undefined);
     return result;
   }
 
+  /** Names of the operations that write (seen by assertWritable). */
+  private readonly writeOps = new Set<string>();
+  private writes = 0;
+  /** Changes whenever a write starts or ends: what was read at one generation holds while it stays the same. */
+  get generation(): number {
+    return this.writes;
+  }
+
   private assertWritable(operation: string, ctx: OpContext = {}): void {
+    this.writeOps.add(operation);
+    this.writes++;
     if (this.readOnly) {
       throw new DatabaseUnavailableError(`build database ${this.file} was opened read-only; ${operation} needs read-write`, {
         file: this.file,
@@ -559,7 +622,7 @@ export class BuildDB {
 
   /** Records the CRC and build key a port was successfully built at. Call only after a success. */
   async updateCRC(origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts): Promise<void> {
-    this.portStateCache = null;
+    this.invalidatePortState([origin]);
     this.assertWritable('updateCRC', { origin });
     this.checkCRC('updateCRC', origin, crc, buildKey);
     await this.op(
@@ -572,7 +635,7 @@ export class BuildDB {
 
   /** Records the package a successful build produced. Call only after a success. */
   async updatePackageIndex(origin: string, pkg: PackageIndexInput): Promise<void> {
-    this.portStateCache = null;
+    this.invalidatePortState([origin]);
     this.assertWritable('updatePackageIndex', { origin });
     this.checkPackage('updatePackageIndex', origin, pkg);
     await this.op(
@@ -585,7 +648,7 @@ export class BuildDB {
 
   /** updateCRC and updatePackageIndex in one transaction: both or neither. */
   async recordSuccess(origin: string, s: SuccessInput): Promise<void> {
-    this.portStateCache = null;
+    this.invalidatePortState([origin]);
     const operation = 'recordSuccess';
     this.assertWritable(operation, { origin });
     this.checkCRC(operation, origin, s.crc, s.buildKey);
@@ -605,7 +668,7 @@ export class BuildDB {
 
   /** recordSuccess for many ports in one transaction (adopting an existing package repository; benchmarks). */
   async recordSuccesses(items: readonly (SuccessInput & { origin: string })[]): Promise<void> {
-    this.portStateCache = null;
+    this.invalidatePortState();
     const operation = 'recordSuccesses';
     this.assertWritable(operation);
     for (const s of items) {
@@ -637,7 +700,7 @@ export class BuildDB {
 
   /** Marks that the port failed at this build key, so it is not retried until its inputs change. */
   async recordFailure(origin: string, buildKey: string, buildId: string): Promise<void> {
-    this.portStateCache = null;
+    this.invalidatePortState([origin]);
     const operation = 'recordFailure';
     this.assertWritable(operation, { origin, buildId });
     const now = ts(new Date());
@@ -674,12 +737,27 @@ export class BuildDB {
     return rows[0] ? toPortStateRow(rows[0], this.decode) : undefined;
   }
 
+  /** Every port's state, by origin. Unchanged rows are the same objects as last time (callers may memoize on them). */
   async allPortState(): Promise<PortStateRow[]> {
-    if (this.portStateCache) return this.portStateCache.slice();
-    const rows = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`)).map((r) => toPortStateRow(r, this.decode));
-    // The writer is the only process with the file open, so what it read stays true until it writes.
-    if (!this.readOnly) this.portStateCache = rows;
-    return rows.slice();
+    const dirty = this.portStateDirty;
+    if (this.readOnly || !this.portStateCache || dirty === 'all') {
+      const rows = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`)).map((r) => toPortStateRow(r, this.decode));
+      if (!this.readOnly) {
+        this.portStateCache = new Map(rows.map((r) => [r.origin, r]));
+        this.portStateDirty = new Set();
+      }
+      return rows;
+    }
+    if (dirty.size) {
+      const origins = [...dirty];
+      this.portStateDirty = new Set();
+      const fresh = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state WHERE origin IN (SELECT unnest($1::VARCHAR[]))`, [listValue(origins)])).map((r) => toPortStateRow(r, this.decode));
+      for (const o of origins) this.portStateCache.delete(o);
+      for (const r of fresh) this.portStateCache.set(r.origin, r);
+      // Sorted by origin like the full read (new origins were appended to the map).
+      if (fresh.length) this.portStateCache = new Map([...this.portStateCache].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return [...this.portStateCache.values()];
   }
 
   /** A port's builds, newest first. */
@@ -735,6 +813,22 @@ export class BuildDB {
     return result;
   }
   private readQueue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * A new connection for one user SQL statement (sqlStream.ts), closed by the caller: a long
+   * query then holds up neither the writes nor query() (the daemon's own reads).
+   */
+  async userSqlConnection(): Promise<DuckDBConnection> {
+    if (this.closed) {
+      throw new DatabaseUnavailableError(`build database ${this.file} is closed`, { file: this.file, operation: 'query', reason: 'closed' });
+    }
+    const c = await this.instance.connect();
+    await c.run(`SET TimeZone = 'UTC'`).catch((err: unknown) => {
+      c.closeSync();
+      throw err;
+    });
+    return c;
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PortsyncError } from '../errors.js';
+import { fileSystemFault, PortsyncError } from '../errors.js';
 import { commands, usage } from './commands.js';
 import { processIo } from './io.js';
 
@@ -39,6 +39,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof PortsyncError) {
       processIo.err(`portsync ${name}: ${e.message}`);
       return e.exitCode;
+    }
+    const fault = fileSystemFault(e);
+    if (fault) {
+      processIo.err(`portsync ${name}: ${fault}`);
+      return 2;
     }
     processIo.err(`portsync ${name}: internal error: ${(e as Error)?.stack ?? e}`);
     return 2;

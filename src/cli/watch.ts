@@ -8,7 +8,7 @@ export async function runWatch(ctx: CommandContext): Promise<number> {
   parseArgs({ args: ctx.argv, options: {}, allowPositionals: false });
   // At startup there is no last good state to fall back on: an invalid builds.yaml is an error.
   const state = await loadDesiredState(ctx.configFile);
-  const log = (line: string) => ctx.io.out(line.startsWith('[') ? line : `[${new Date().toISOString().slice(11, 19)}] ${line}`);
+  const log = (line: string) => ctx.io.out(line.startsWith('[') ? line : `[${new Date().toISOString().slice(11, 23)}] ${line}`);
   let stopSignal: (sig: NodeJS.Signals) => void = () => undefined;
   const stopped = new Promise<NodeJS.Signals>((resolve) => (stopSignal = resolve));
   let stopping = false;

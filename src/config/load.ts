@@ -8,8 +8,21 @@ import { pathProblems } from './paths.js';
 import { buildsValidator, describePath, describeSchemaErrors } from './schema.js';
 import { isOriginGlob, originPatternProblem } from './selectors.js';
 import type { Cascade } from '../fingerprint/types.js';
-import type { DesiredState, EnvironmentBackend, NetworkPolicy, PortSelector, TreeSource } from './types.js';
+import type { DesiredState, EnvironmentBackend, Limits, NetworkPolicy, PortLimits, PortSelector, TmpfsSizes, TreeSource } from './types.js';
 import { YamlLocator, type ConfigPath } from './yaml-locator.js';
+
+/** The global `limits:` as written, the schema's defaults filled in. */
+interface RawLimits {
+  phaseTimeout: string | number;
+  noOutputTimeout: string | number;
+  network: NetworkPolicy;
+  memory?: string;
+  pids: number;
+  cpus?: number;
+  tmpfs: TmpfsSizes;
+}
+/** A port's `limits:`: no defaults, only the keys it overrides. */
+type RawPortLimits = Partial<Omit<RawLimits, 'tmpfs'>> & { tmpfs?: Partial<TmpfsSizes> };
 
 /** builds.yaml after the schema filled in its defaults; only read once it validated. */
 interface RawConfig {
@@ -19,8 +32,8 @@ interface RawConfig {
   workers: number;
   makeJobs: number;
   environment: { backend: EnvironmentBackend };
-  limits: { phaseTimeout: string | number; noOutputTimeout: string | number; network: NetworkPolicy; memory?: string; pids: number; tmpfs: DesiredState['limits']['tmpfs'] };
-  ports: (string | { origin: string; vars: Record<string, string>; suspend: boolean })[];
+  limits: RawLimits;
+  ports: (string | { origin: string; vars: Record<string, string>; suspend: boolean; limits?: RawPortLimits })[];
   policy: { cascade?: Cascade; rebuildDependents?: boolean };
   watch: { resyncInterval: string | number; debounce: string | number };
   server: { socket: string; listen?: string; webhookSecretEnv: string; allowInsecure: boolean };
@@ -159,9 +172,22 @@ function checkSemantics(
     else firstSeen.set(pattern, line);
   });
 
+  // The global limits and each port's own: the same checks, at the place of each.
+  const limitBlocks: ConfigPath[] = [['limits'], ...ports.flatMap((e, i): ConfigPath[] => (isRecord(e) && isRecord(e.limits) ? [['ports', i, 'limits']] : []))];
+  for (const block of limitBlocks) {
+    for (const key of ['memory', 'tmpfs/construction', 'tmpfs/localbase', 'tmpfs/tmp']) {
+      const path: ConfigPath = [...block, ...key.split('/')];
+      const value = valueAt(data, path);
+      if (typeof value !== 'string' || isFlagged(path)) continue;
+      const problem = sizeProblem(value, key === 'memory' ? 'memory' : 'tmpfs');
+      if (problem) issueAt(path, `${describePath(path, fileName)}: ${problem}`);
+    }
+  }
   const durations: { path: ConfigPath; positive: boolean }[] = [
-    { path: ['limits', 'phaseTimeout'], positive: true },
-    { path: ['limits', 'noOutputTimeout'], positive: true },
+    ...limitBlocks.flatMap((block) => [
+      { path: [...block, 'phaseTimeout'], positive: true },
+      { path: [...block, 'noOutputTimeout'], positive: true },
+    ]),
     { path: ['watch', 'resyncInterval'], positive: true },
     { path: ['watch', 'debounce'], positive: false },
   ];
@@ -184,6 +210,18 @@ function checkSemantics(
   }
 }
 
+/**
+ * Why a size the schema accepted (`8g`, `512m`, `50%`) cannot be used, or undefined: zero means
+ * "no limit" to tmpfs and to the cgroup, never what was meant.
+ */
+function sizeProblem(size: string, what: 'memory' | 'tmpfs'): string | undefined {
+  if (size.endsWith('%')) return undefined;
+  const bytes = parseSize(size);
+  if (bytes === 0) return `${JSON.stringify(size)} is zero; give a size above zero${what === 'memory' ? ', or leave the key out for no limit' : ''}`;
+  if (!Number.isSafeInteger(bytes)) return `${JSON.stringify(size)} is too large; give a size the machine could have, e.g. 64g`;
+  return undefined;
+}
+
 /** Why `host:port` is unusable, or undefined. IPv6 hosts go in brackets: `[::1]:8787`. */
 export function listenProblem(listen: string): string | undefined {
   const m = /^(?:\[([^\]]*)\]|([^:[\]]+)):(\d+)$/.exec(listen);
@@ -203,8 +241,9 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
   const abs = (p: string) => resolve(dir, p);
   const env = Object.fromEntries(Object.entries(raw.make.env).map(([k, v]) => [k, /^\.\.?\//.test(v) ? abs(v) : v]));
   const ports = raw.ports.map((entry, i): PortSelector => {
-    const { origin, vars, suspend } = typeof entry === 'string' ? { origin: entry, vars: {}, suspend: false } : entry;
-    return { pattern: origin, isGlob: isOriginGlob(origin), vars: { ...vars }, suspend, ...locator.valuePos(['ports', i]) };
+    const { origin, vars, suspend, limits } = typeof entry === 'string' ? { origin: entry, vars: {}, suspend: false, limits: undefined } : entry;
+    const own = limits ? portLimitsOf(limits) : undefined;
+    return { pattern: origin, isGlob: isOriginGlob(origin), vars: { ...vars }, suspend, ...(own ? { limits: own } : {}), ...locator.valuePos(['ports', i]) };
   });
   return {
     file,
@@ -227,14 +266,7 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
     workers: raw.workers,
     makeJobs: raw.makeJobs,
     environment: { backend: raw.environment.backend },
-    limits: {
-      phaseTimeoutMs: parseDuration(raw.limits.phaseTimeout),
-      noOutputTimeoutMs: parseDuration(raw.limits.noOutputTimeout),
-      network: raw.limits.network,
-      ...(raw.limits.memory ? { memoryBytes: parseSize(raw.limits.memory) } : {}),
-      pids: raw.limits.pids,
-      tmpfs: { ...raw.limits.tmpfs },
-    },
+    limits: globalLimits(raw.limits),
     ports,
     policy: { cascade: cascadeOf(raw.policy) },
     warnings: policyWarnings(raw.policy, file, locator),
@@ -246,6 +278,31 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
       allowInsecure: raw.server.allowInsecure,
     },
   };
+}
+
+/** builds.yaml's `limits`: the schema filled in every default (memory and cpus have none: no limit). */
+function globalLimits(raw: RawLimits): Limits {
+  return {
+    ...portLimitsOf(raw),
+    phaseTimeoutMs: parseDuration(raw.phaseTimeout),
+    noOutputTimeoutMs: parseDuration(raw.noOutputTimeout),
+    network: raw.network,
+    pids: raw.pids,
+    tmpfs: { ...raw.tmpfs },
+  };
+}
+
+/** The keys a `limits:` block gives. */
+function portLimitsOf(raw: RawPortLimits): PortLimits {
+  const out: PortLimits = {};
+  if (raw.phaseTimeout !== undefined) out.phaseTimeoutMs = parseDuration(raw.phaseTimeout);
+  if (raw.noOutputTimeout !== undefined) out.noOutputTimeoutMs = parseDuration(raw.noOutputTimeout);
+  if (raw.network !== undefined) out.network = raw.network;
+  if (raw.memory !== undefined) out.memoryBytes = parseSize(raw.memory);
+  if (raw.pids !== undefined) out.pids = raw.pids;
+  if (raw.cpus !== undefined) out.cpus = raw.cpus;
+  if (raw.tmpfs !== undefined) out.tmpfs = { ...raw.tmpfs };
+  return out;
 }
 
 /** `8g`, `512m`, `64k` (the schema checked the form) in bytes. */

@@ -1,5 +1,5 @@
 import { OriginGlobError } from './errors.js';
-import type { PortSelector } from './types.js';
+import type { Limits, PortLimits, PortSelector } from './types.js';
 
 /**
  * `category/name` or `category/name@flavor`: a directory two levels inside the tree. Neither part
@@ -116,4 +116,18 @@ export function matchSelectors(origins: string[], selectors: PortSelector[]): Se
     selected: new Map([...selected].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     unmatched: unmatched.sort((a, b) => a.line - b.line || a.col - b.col),
   };
+}
+
+/**
+ * The limits one port builds with: builds.yaml's `limits`, overridden key by key (tmpfs sizes one
+ * by one) by those of the selector that chose it (see matchSelectors: an exact entry beats a
+ * glob). As with `vars`, an entry for `cat/name@<default flavor>` applies to the `cat/name` node
+ * too. A dependency no entry chose builds with the global limits.
+ */
+export function limitsFor(global: Limits, selected: ReadonlyMap<string, PortSelector>, origin: string, flavors: readonly string[] = []): Limits {
+  const own: (PortLimits | undefined)[] = [selected.get(origin)?.limits];
+  if (!origin.includes('@') && flavors.length) own.push(selected.get(`${origin}@${flavors[0]}`)?.limits);
+  let limits = global;
+  for (const o of own) if (o) limits = { ...limits, ...o, tmpfs: { ...limits.tmpfs, ...o.tmpfs } };
+  return limits;
 }

@@ -6,6 +6,34 @@ export type EnvironmentBackend = 'chroot' | 'host';
 /** Which build phases may use the network: fetch only (default), every phase, or none. */
 export type NetworkPolicy = 'fetch-only' | 'always' | 'never';
 
+/** tmpfs sizes of a build (tmpfs syntax: 8g, 512m, or a share of RAM like 50%). */
+export interface TmpfsSizes {
+  construction: string;
+  localbase: string;
+  tmp: string;
+}
+
+/**
+ * Build limits: a phase running longer than phaseTimeoutMs, or silent for noOutputTimeoutMs, is
+ * killed; `network` says which phases see the network (the others get a loopback only); the
+ * rest bound the build's environment (chroot backend: its cgroup and tmpfs mounts).
+ */
+export interface Limits {
+  phaseTimeoutMs: number;
+  noOutputTimeoutMs: number;
+  network: NetworkPolicy;
+  /** Memory one build may use (bytes), when limited. */
+  memoryBytes?: number;
+  /** Processes one build may have at once. */
+  pids: number;
+  /** CPUs one build may use (CPU bandwidth, fractions allowed: 1.5), when limited. */
+  cpus?: number;
+  tmpfs: TmpfsSizes;
+}
+
+/** A port's own `limits:` in builds.yaml: each key given replaces the global one (tmpfs sizes one by one). */
+export type PortLimits = Partial<Omit<Limits, 'tmpfs'>> & { tmpfs?: Partial<TmpfsSizes> };
+
 /** One entry of `ports:` after validation. */
 export interface PortSelector {
   /** `cat/name`, `cat/name@flavor`, or a glob over origins such as `devel/*` or `*\/*`. */
@@ -16,6 +44,8 @@ export interface PortSelector {
   vars: Record<string, string>;
   /** Keep as is: never built, never pruned. */
   suspend: boolean;
+  /** Limits of its build that differ from the global ones (absent: none differ). */
+  limits?: PortLimits;
   /** Where the entry stands in builds.yaml, for messages. */
   line: number;
   col: number;
@@ -40,21 +70,7 @@ export interface DesiredState {
   workers: number;
   makeJobs: number;
   environment: { backend: EnvironmentBackend };
-  /**
-   * Build limits: a phase running longer than phaseTimeoutMs, or silent for noOutputTimeoutMs, is
-   * killed; `network` says which phases see the network (the others get a loopback only).
-   */
-  limits: {
-    phaseTimeoutMs: number;
-    noOutputTimeoutMs: number;
-    network: NetworkPolicy;
-    /** Memory one build may use (bytes), when limited. */
-    memoryBytes?: number;
-    /** Processes one build may have at once. */
-    pids: number;
-    /** tmpfs sizes (tmpfs syntax: 8g, 50%). */
-    tmpfs: { construction: string; localbase: string; tmp: string };
-  };
+  limits: Limits;
   ports: PortSelector[];
   policy: {
     /** How a rebuilt dependency reaches its dependents (see Cascade). */

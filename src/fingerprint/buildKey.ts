@@ -27,7 +27,7 @@ export function inputFilesDigest(parts: Pick<BuildKeyParts, 'makefiles' | 'frame
     const byFramework = memo instanceof WeakMap ? memo : new WeakMap<object, string>();
     if (!(memo instanceof WeakMap)) digests.set(makefiles, byFramework);
     let d = byFramework.get(framework);
-    if (!d) byFramework.set(framework, (d = digestOf(inputFiles(parts))));
+    if (!d) byFramework.set(framework, (d = mergedDigest(makefiles, framework)));
     return d;
   }
   if (typeof memo === 'string') return memo;
@@ -45,6 +45,40 @@ function digestOf(files: Record<string, string>): string {
   const h = createHash('sha256');
   for (const k of Object.keys(files).sort()) h.update(`${k}\0${files[k]}\n`);
   return h.digest('hex');
+}
+
+/** Sorted keys of a shared file map, once per map. */
+const sortedKeyLists = new WeakMap<object, string[]>();
+function sortedKeys(files: Readonly<Record<string, string>>): string[] {
+  let keys = sortedKeyLists.get(files);
+  if (!keys) sortedKeyLists.set(files, (keys = Object.keys(files).sort()));
+  return keys;
+}
+
+/**
+ * digestOf(inputFiles(...)) without building the merged map: the two sorted key lists are
+ * merged (a makefile wins over a framework file of the same name, as in inputFiles). A real
+ * tree has thousands of distinct makefile sets, each merged with the same framework.
+ */
+function mergedDigest(makefiles: Readonly<Record<string, string>>, framework: Readonly<Record<string, string>>): string {
+  const a = sortedKeys(makefiles);
+  const b = sortedKeys(framework);
+  let text = '';
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const ka = a[i];
+    const kb = b[j];
+    if (kb === undefined || (ka !== undefined && ka <= kb)) {
+      text += `${ka}\0${makefiles[ka!]}\n`;
+      i++;
+      if (ka === kb) j++;
+    } else {
+      text += `${kb}\0${framework[kb]}\n`;
+      j++;
+    }
+  }
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /**

@@ -22,6 +22,16 @@ export class PortGraph {
   readonly nodes = new Map<string, GraphNode>();
   /** The nodes builds.yaml asked for (after resolving flavors). */
   readonly roots: string[] = [];
+  /**
+   * Identity of the graph's structure (nodes, edges, roots): graphs that differ only in what
+   * their nodes' ports say (withPorts) share it, so what depends on the structure alone (the
+   * order, the cycles) is computed once per shape.
+   */
+  readonly shape: object;
+
+  constructor(shape: object = {}) {
+    this.shape = shape;
+  }
 
   node(origin: string): GraphNode {
     const n = this.nodes.get(origin);
@@ -92,6 +102,46 @@ export function buildGraph(roots: readonly string[], scan: ScanResult): PortGrap
   for (const r of roots) {
     const n = nodeFor(r);
     if (!seen.has(n.origin)) { seen.add(n.origin); g.roots.push(n.origin); }
+  }
+  return g;
+}
+
+/** Same dependencies, in the same order, of the same kinds. */
+function sameDepends(a: ScannedPort, b: ScannedPort): boolean {
+  const x = a.meta.depends;
+  const y = b.meta.depends;
+  if (x === y) return true;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i]!.origin !== y[i]!.origin || x[i]!.kind !== y[i]!.kind) return false;
+  return true;
+}
+
+/**
+ * The graph of `scan` made from `prev` (the graph of an earlier scan of the same roots) when only
+ * what its ports say changed, not who depends on whom: unchanged nodes are the same objects, the
+ * shape is shared. Undefined when the structure changed (then buildGraph).
+ */
+export function withPorts(prev: PortGraph, prevScan: ScanResult, scan: ScanResult): PortGraph | undefined {
+  if (scan.ports.size !== prevScan.ports.size || scan.problems.size !== prevScan.problems.size || scan.roots.length !== prevScan.roots.length) return undefined;
+  for (let i = 0; i < scan.roots.length; i++) if (scan.roots[i] !== prevScan.roots[i]) return undefined;
+  for (const [o, p] of scan.problems) {
+    const q = prevScan.problems.get(o);
+    if (!q || q.kind !== p.kind || q.message !== p.message) return undefined;
+  }
+  const changed: ScannedPort[] = [];
+  for (const [o, p] of scan.ports) {
+    const q = prevScan.ports.get(o);
+    if (q === p) continue;
+    if (!q || q.meta.origin !== p.meta.origin || !sameDepends(q, p)) return undefined;
+    changed.push(p);
+  }
+  const g = new PortGraph(prev.shape);
+  for (const [o, n] of prev.nodes) g.nodes.set(o, n);
+  g.roots.push(...prev.roots);
+  for (const p of changed) {
+    const n = g.nodes.get(p.meta.origin);
+    if (!n) return undefined;
+    g.nodes.set(n.origin, { ...n, port: p });
   }
   return g;
 }

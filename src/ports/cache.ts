@@ -138,6 +138,10 @@ export class MetadataCache {
   private readonly dirMemo = new Map<string, string | null>();
   private readonly fileMemo = new Map<string, string | null>();
   private scan = 0;
+  /** How many scans this cache has begun (a result is current while no other scan began after it). */
+  get scans(): number {
+    return this.scan;
+  }
   /** The daemon's hint for this scan: null = check everything. */
   private changed: Set<string> | null = null;
   /** Every proper ancestor of a changed path: a directory holding a change. */
@@ -494,6 +498,6 @@ function decodeMeta(s: StoredMeta, localbase: string): PortMeta {
   });
   return {
     origin: canonicalOrigin(dir, flavor, flavors), dir, flavor, flavors, pkgname, version, pkgfile, distfiles, distSubdir, ignore,
-    depends, selectedOptions, deselectedOptions, makefiles: [], warnings, vars,
+    depends, selectedOptions, deselectedOptions, warnings, vars,
   };
 }

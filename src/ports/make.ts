@@ -1,12 +1,15 @@
 /**
  * Evaluating a port's metadata with one make process (`make -C <port> -V ...`), started by the
- * make runner (make-runner.mjs), with a time limit and a clean environment.
+ * make runner (make-runner.mjs), with a time limit and a clean environment; as the unprivileged
+ * reader when portsync runs as root (make-user.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PortsyncError } from '../errors.js';
 import { parseDepends } from './depends.js';
 import { MakeNotFoundError, PortMetadataError } from './errors.js';
+import { CURRENT_USER, READER_UID, chooseReader, envPaths, type Reader } from './make-user.js';
 import { canonicalOrigin } from './origin.js';
 import { DEP_KINDS, type Dependency, type PortMeta } from './types.js';
 
@@ -27,9 +30,12 @@ export const METADATA_VARS = [
   'FLAVORS', 'FLAVOR', 'SELECTED_OPTIONS', 'DESELECTED_OPTIONS', '.MAKE.MAKEFILES',
 ] as const;
 
-/** Environment for metadata make calls: a small, fixed one (not the caller's), plus make.env. */
-export function makeEnvironment(settings: MakeSettings): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C', ...settings.env };
+/**
+ * Environment for metadata make calls: a small, fixed one (not the caller's: no secret of
+ * portsync's environment reaches a Makefile), plus make.env. `home`: the reader's (Reader.home).
+ */
+export function makeEnvironment(settings: MakeSettings, home = CURRENT_USER.home): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C', ...settings.env };
 }
 
 export function metadataArgs(settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>): string[] {
@@ -44,8 +50,12 @@ export function metadataArgs(settings: MakeSettings, dir: string, flavor: string
 /** Default time limit of one metadata make call. */
 export const DEFAULT_MAKE_TIMEOUT_MS = 60_000;
 
-/** make's raw answer for one port. `timedOut`: killed at this limit (ms). */
-export interface MakeAnswer { code: number | null; stdout: string; stderr: string; timedOut?: number }
+/**
+ * make's raw answer for one port. `timedOut`: make did not finish, so the answer says nothing
+ * about the port (and is not cached): killed at this limit (ms), or — with `interrupted` — because
+ * portsync itself was stopped by that signal.
+ */
+export interface MakeAnswer { code: number | null; stdout: string; stderr: string; timedOut?: number; interrupted?: NodeJS.Signals }
 
 /** One make call for the runner. */
 export interface MakeJob { command: string; args: string[]; env: Record<string, string>; timeoutMs: number }
@@ -63,9 +73,55 @@ interface RunnerReply {
 
 const RUNNER_FILE = fileURLToPath(new URL('./make-runner.mjs', import.meta.url));
 
+/** The make runner process ended while make calls were waiting for it. */
+export class MakeRunnerError extends PortsyncError {
+  constructor(readonly reader: Reader, readonly exit: string, readonly unanswered: number) {
+    super(`the make runner (${reader.unprivileged ? `reading the tree as uid ${READER_UID}` : 'reading the tree'}) exited (${exit}) with ${unanswered} make call(s) unanswered; its own message, if any, is on stderr above. Run the command again; if it persists, report it with that message`);
+  }
+}
+
+// pid 1 of the runner's PID namespace: starts the runner with the original stdin (a background
+// job's stdin would be /dev/null), reaps what make leaves orphaned, and exits with the runner —
+// and when it exits, the kernel kills whatever is left in the namespace.
+const NAMESPACE_INIT = 'exec 3<&0; "$@" <&3 3<&- & wait $!';
+
+/**
+ * SIGINT/SIGTERM: every portsync command stops on them. From the first make call on, they kill
+ * the make calls in flight at once, answered `interrupted` (a pass stuck in a hanging `!=` stops
+ * promptly, whoever handles the signal), and later calls are answered so without running make.
+ * When nothing else listens to the signal, it is raised again for its default effect (the
+ * process ends by it), as if this listener were not there.
+ */
+let stoppedBy: NodeJS.Signals | undefined;
+/** Runners with calls pending. */
+const busy = new Set<MakeRunner>();
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+let listening = false;
+
+function onStopSignal(sig: NodeJS.Signals): void {
+  stoppedBy ??= sig;
+  for (const r of [...busy]) r.interrupt(sig);
+  if (process.listenerCount(sig) === 1) {
+    for (const s of STOP_SIGNALS) process.off(s, onStopSignal);
+    process.kill(process.pid, sig);
+  }
+}
+
+function setBusy(r: MakeRunner, on: boolean): void {
+  if (on) busy.add(r);
+  else busy.delete(r);
+  if (on && !listening) {
+    listening = true; // for the process's life (signal listeners do not keep it alive)
+    for (const s of STOP_SIGNALS) process.on(s, onStopSignal);
+  }
+}
+
+const interruptedAnswer = (job: MakeJob, sig: NodeJS.Signals): MakeAnswer => ({ code: null, stdout: '', stderr: '', timedOut: job.timeoutMs, interrupted: sig });
+
 /**
  * The scanner's side of make-runner.mjs: a small process that forks make for us, so that this
- * (possibly large) process never forks per make call. Started on the first call; it keeps this
+ * (possibly large) process never forks per make call. Started on the first call — as `reader`
+ * says: the unprivileged reader is one setpriv per runner, not per make call — it keeps this
  * process alive only while calls are pending, and exits when this process ends (its stdin closes).
  */
 export class MakeRunner {
@@ -74,22 +130,31 @@ export class MakeRunner {
   private nextId = 1;
   private readonly pending = new Map<number, { job: MakeJob; resolve: (a: MakeAnswer) => void; reject: (e: unknown) => void }>();
 
+  constructor(readonly reader: Reader = CURRENT_USER) {}
+
   private start(): ChildProcess {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'NODE_OPTIONS') env[k] = v;
+    // Not this process's environment: the runner (and, as the reader, anything of the same uid
+    // reading /proc/<pid>/environ) gets no secret of it.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' };
     // A plain .mjs with no imports but node's: no loader, no TypeScript, a small heap.
-    const child = spawn(process.execPath, ['--max-old-space-size=128', RUNNER_FILE], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    const node = [process.execPath, '--max-old-space-size=128', RUNNER_FILE];
+    const { wrapper, pidNamespace } = this.reader;
+    const argv = pidNamespace ? [...wrapper, '/bin/sh', '-c', NAMESPACE_INIT, 'portsync-make-init', ...node, '--sweep'] : [...wrapper, ...node];
+    const child = spawn(argv[0]!, argv.slice(1), { env, cwd: '/', stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => this.onData(chunk));
     child.stdin!.on('error', () => {}); // reported through 'exit'
-    child.on('exit', (code, signal) => {
+    const ended = (how: string) => {
       if (this.child !== child) return;
       this.child = undefined;
       this.buf = '';
-      const e = new Error(`the make runner exited (${signal ?? `exit ${code}`}) with ${this.pending.size} make call(s) unanswered`);
+      const e = new MakeRunnerError(this.reader, how, this.pending.size);
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
-    });
+      setBusy(this, false);
+    };
+    child.on('error', (err) => ended(`could not start ${argv[0]}: ${err.message}`));
+    child.on('exit', (code, signal) => ended(signal ?? `exit ${code}`));
     return child;
   }
 
@@ -104,7 +169,10 @@ export class MakeRunner {
       const p = this.pending.get(r.id);
       if (!p) continue;
       this.pending.delete(r.id);
-      if (this.pending.size === 0) this.setRef(false);
+      if (this.pending.size === 0) {
+        this.setRef(false);
+        setBusy(this, false);
+      }
       if (r.spawnError !== undefined) p.reject(new MakeNotFoundError(p.job.command, new Error(r.spawnError)));
       else p.resolve({ code: r.code ?? null, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(r.timedOut ? { timedOut: p.job.timeoutMs } : {}) });
     }
@@ -120,13 +188,25 @@ export class MakeRunner {
   }
 
   run(job: MakeJob): Promise<MakeAnswer> {
+    if (stoppedBy) return Promise.resolve(interruptedAnswer(job, stoppedBy));
     this.child ??= this.start();
     const id = this.nextId++;
     return new Promise<MakeAnswer>((resolve, reject) => {
-      if (this.pending.size === 0) this.setRef(true);
+      if (this.pending.size === 0) {
+        this.setRef(true);
+        setBusy(this, true);
+      }
       this.pending.set(id, { job, resolve, reject });
       this.child!.stdin!.write(`${JSON.stringify({ id, ...job })}\n`);
     });
+  }
+
+  /** Stops the runner (which kills every make it started) and answers what was pending as interrupted by `sig`. */
+  interrupt(sig: NodeJS.Signals): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    this.close();
+    for (const p of pending) p.resolve(interruptedAnswer(p.job, sig));
   }
 
   /** Stops the runner (tests, benchmarks): what is still running is killed; a later call starts a new one. */
@@ -138,16 +218,43 @@ export class MakeRunner {
     const e = new Error('the make runner was closed');
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+    setBusy(this, false);
     c.stdin?.end();
     c.unref();
     (c.stdout as unknown as { unref(): void } | null)?.unref();
   }
 }
 
-let shared: MakeRunner | undefined;
-/** The process-wide make runner. */
-export function makeRunner(): MakeRunner {
-  return (shared ??= new MakeRunner());
+const shared = new Map<string, MakeRunner>();
+/** The process-wide make runner for a reader (one per kind: the unprivileged reader, this process's user). */
+export function makeRunner(reader: Reader = CURRENT_USER): MakeRunner {
+  const key = reader.wrapper.join('\0');
+  let r = shared.get(key);
+  if (!r) shared.set(key, (r = new MakeRunner(reader)));
+  return r;
+}
+
+const readers = new WeakMap<MakeSettings, Reader>();
+
+/**
+ * Who reads the tree for these settings (checked once per settings object, i.e. once per
+ * pass): as root, the unprivileged reader if it can use the tree, make.env's paths (MAKESYSPATH,
+ * the profile and its probe cache), the make command, node and the runner; else this user, with
+ * a warning saying what to chmod (make-user.ts says why it falls back rather than fails).
+ */
+export function readerFor(settings: MakeSettings): Reader {
+  let r = readers.get(settings);
+  if (!r) {
+    r = chooseReader(`reading the ports tree ${settings.portsTree}`, [
+      { path: settings.portsTree, need: 'rx' },
+      ...envPaths(settings.env),
+      ...(isAbsolute(settings.command) ? [{ path: settings.command, need: 'x' as const }] : []),
+      { path: process.execPath, need: 'x' },
+      { path: RUNNER_FILE, need: 'r' },
+    ]);
+    readers.set(settings, r);
+  }
+  return r;
 }
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean);
@@ -156,17 +263,21 @@ const words = (s: string) => s.split(/\s+/).filter(Boolean);
 export function queryPort(
   settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>, timeoutMs = DEFAULT_MAKE_TIMEOUT_MS,
 ): Promise<MakeAnswer> {
-  return makeRunner().run({ command: settings.command, args: metadataArgs(settings, dir, flavor, vars), env: makeEnvironment(settings), timeoutMs });
+  const reader = readerFor(settings);
+  return makeRunner(reader).run({ command: settings.command, args: metadataArgs(settings, dir, flavor, vars), env: makeEnvironment(settings, reader.home), timeoutMs });
 }
 
 /**
- * Turns make's answer into PortMeta. Throws PortMetadataError when make failed or its output
+ * Turns make's answer into PortMeta, and every makefile make read for it (absolute paths). Throws PortMetadataError when make failed or its output
  * does not have one line per variable, and MalformedDependencyError for a bad *_DEPENDS entry.
  */
 export function parsePortAnswer(
   settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>, r: MakeAnswer,
-): PortMeta {
+): { meta: PortMeta; makefiles: string[] } {
   const label = flavor ? `${dir}@${flavor}` : dir;
+  if (r.interrupted) {
+    throw new PortMetadataError(label, `not read: portsync received ${r.interrupted} and is stopping (make was killed)`, r.stderr);
+  }
   if (r.timedOut !== undefined) {
     throw new PortMetadataError(label, `make did not finish reading its metadata within ${r.timedOut / 1000} s and was killed (a hanging shell command in the Makefile?)`, r.stderr);
   }
@@ -183,7 +294,7 @@ export function parsePortAnswer(
   const evaluated = flavor || v.FLAVOR || flavors[0] || '';
   const depends: Dependency[] = DEP_KINDS.flatMap((k) => parseDepends(label, k, v[`${k}_DEPENDS`], settings.portsTree));
   const portPath = join(settings.portsTree, dir);
-  return {
+  const meta: PortMeta = {
     origin: canonicalOrigin(dir, evaluated, flavors),
     dir,
     flavor: evaluated,
@@ -197,10 +308,10 @@ export function parsePortAnswer(
     depends,
     selectedOptions: words(v.SELECTED_OPTIONS).sort(),
     deselectedOptions: words(v.DESELECTED_OPTIONS).sort(),
-    makefiles: [...new Set(words(v['.MAKE.MAKEFILES']).map((f) => resolve(portPath, f)))],
     warnings: r.stderr.trim() ? r.stderr.trim().split('\n') : [],
     vars,
   };
+  return { meta, makefiles: [...new Set(words(v['.MAKE.MAKEFILES']).map((f) => resolve(portPath, f)))] };
 }
 
 /**

@@ -20,11 +20,12 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PortsyncError } from '../errors.js';
 import type { MakeSettings } from './make.js';
+import { READER_UID, chooseReader, envPaths, onPath, type Reader } from './make-user.js';
 
 /** A profile cannot be found or read, or its probe cache cannot be generated. */
 export class MakeProfileError extends PortsyncError {
@@ -261,9 +262,23 @@ function probeShell(profile: MakeProfile, log: string): string {
   ].join('\n');
 }
 
-function runMakeSync(command: string, args: string[], env: Record<string, string>, cwd: string, profile: string): string {
-  const r = spawnSync(command, args, { env, cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+/** Time limit of the generation (one make call, running the probes the profile does not answer). */
+const GENERATION_TIMEOUT_S = 300;
+
+/**
+ * Runs the generation's make call as `reader` (the unprivileged reader when portsync is root),
+ * under timeout(1): past the limit, make and everything in its process group are killed (in
+ * the reader's PID namespace, everything it started).
+ */
+function runMakeSync(command: string, args: string[], env: Record<string, string>, cwd: string, profile: string, reader: Reader): string {
+  if (!onPath(command)) throw new MakeProfileError(profile, `cannot run ${command}: not found on PATH (install it — Debian: apt-get install bmake — or set make.command in builds.yaml)`);
+  const limit = onPath('timeout');
+  const argv = [...reader.wrapper, ...(limit ? [limit, '--kill-after=5', String(GENERATION_TIMEOUT_S)] : []), command, ...args];
+  const r = spawnSync(argv[0]!, argv.slice(1), { env: { HOME: reader.home, ...env }, cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new MakeProfileError(profile, `cannot run ${command}: ${r.error.message}`, { cause: r.error });
+  if (limit && (r.status === 124 || r.status === 137)) {
+    throw new MakeProfileError(profile, `generating the probe cache: ${command} did not finish within ${GENERATION_TIMEOUT_S} s and was killed (a probe that hangs? the profile can answer it: "answers" in profile.json):\n${r.stderr.trim()}`);
+  }
   if (r.status !== 0) {
     throw new MakeProfileError(profile, `generating the probe cache: ${command} ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${r.stderr.trim()}`);
   }
@@ -308,9 +323,12 @@ function generateProbeCache(profile: MakeProfile, req: ProbeCacheRequest, dir: s
     const stage = join(work, 'stage.mk');
     const profileLines = Object.entries(profile.vars).map(([k, v]) => `${k}=\t${makeValue(v)}`);
     writeFileSync(stage, [...profileLines, `.SHELL: name=sh path=${shell}`, ''].join('\n'));
+    chmodSync(stage, 0o644);
+    chmodSync(work, 0o755);
+    writeFileSync(log, '');
 
     const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C',
+      PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C',
       ...req.env, MAKESYSPATH: profile.mkDir, PORTSYNC_PROBE_CACHE: stage,
     };
     const expand = (a: string) => a.replaceAll('${PORTSDIR}', req.portsTree);
@@ -321,13 +339,19 @@ function generateProbeCache(profile: MakeProfile, req: ProbeCacheRequest, dir: s
     if (profile.export) {
       // One make call, so that each probe runs once: the list variable (`-V LIST` in the profile)
       // becomes NAME/value pairs through a :@ loop, then the makefiles that call read.
+      // The probes run what the framework says: as root, as the unprivileged reader (make-user.ts),
+      // which may write only the probe log.
+      const reader = chooseReader(`generating the probe cache of make profile ${profile.name}`, [
+        { path: req.portsTree, need: 'rx' }, { path: shell, need: 'rx' }, ...envPaths(env),
+      ]);
+      if (reader.unprivileged) chownSync(log, READER_UID, READER_UID);
       const make = profile.export.make;
       const v = make.findIndex((a, i) => make[i - 1] === '-V');
       const listVar = v >= 0 ? make[v]!.replace(/^\$\{(.*)\}$/, '$1') : 'PORTS_ENV_VARS';
       const args = make.filter((_, i) => i !== v && i !== v - 1).map(expand);
       const SEP = '%%portsync=%%';
       const END = '%%portsync;%%';
-      const out = runMakeSync(req.command, [...args, ...common, '-V', `\${${listVar}:O:u:@v@\${v}${SEP}\${\${v}}${END}@}`, '-V', '${.MAKE.MAKEFILES}'], env, req.portsTree, profile.name);
+      const out = runMakeSync(req.command, [...args, ...common, '-V', `\${${listVar}:O:u:@v@\${v}${SEP}\${\${v}}${END}@}`, '-V', '${.MAKE.MAKEFILES}'], env, req.portsTree, profile.name, reader);
       const nl = out.lastIndexOf('\n', out.length - 2);
       for (const pair of out.slice(0, nl).split(END)) {
         const at = pair.indexOf(SEP);

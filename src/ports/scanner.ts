@@ -23,6 +23,8 @@ export interface ScannedPort {
    * the same files at the same CRCs (memoize per set with a WeakMap).
    */
   inputs: Readonly<Record<string, string>>;
+  /** Every makefile make read for it, absolute paths (derived on demand from the shared set: no per-port copy). */
+  makefiles(): string[];
 }
 
 export type ScanProblemKind = 'no-such-port' | 'unknown-flavor' | 'make-failed' | 'bad-depends';
@@ -106,6 +108,44 @@ function openCache(file: string | null, tree: string, settings: string, localbas
   return cache;
 }
 
+/**
+ * A long-lived process (the daemon) saves its caches after a pass instead of at the end of each
+ * scan: writing a whole tree's cache takes a few hundred ms, and the plan waits for the scan.
+ */
+let savesDeferred = false;
+const unsaved = new Set<MetadataCache>();
+
+export function deferCacheSaves(on = true): void {
+  savesDeferred = on;
+}
+
+/** Saves what scans left unsaved (deferCacheSaves); a failure to write costs only speed and is thrown. */
+export function saveScanCaches(): void {
+  const caches = [...unsaved];
+  unsaved.clear();
+  for (const c of caches) c.save();
+}
+
+/** Each result's cache and that cache's scan count when the result was made. */
+const madeBy = new WeakMap<ScanResult, { cache: MetadataCache; scan: number }>();
+
+/**
+ * No other scan of its cache began since this result was made, and the cache is still open:
+ * with nothing changed since (the daemon's empty hint), scanning again would give this result.
+ */
+export function isLatestScan(r: ScanResult): boolean {
+  const m = madeBy.get(r);
+  return !!m && m.cache.scans === m.scan && [...openCaches.values()].includes(m.cache);
+}
+
+/** A current result (isLatestScan) handed out again for a scan that found nothing to do: same ports, stats of no work. */
+export function unchangedScan(r: ScanResult): ScanResult {
+  const m = madeBy.get(r)!;
+  const again: ScanResult = { ...r, stats: { ...r.stats, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0, filesRehashed: 0, stats: 0 } };
+  madeBy.set(again, m);
+  return again;
+}
+
 /** Forgets the caches kept in memory: the next scan reads its cache file as a fresh process would. */
 export function forgetOpenCaches(): void {
   openCaches.clear();
@@ -123,18 +163,11 @@ function scannedOf(cache: MetadataCache, e: CacheEntry): ScannedPort {
   const prev = e.handedOut;
   if (prev && prev.portCrc === e.portCrc && prev.inputs === e.set.inputs) return prev;
   const meta = e.meta!;
-  if (!Object.hasOwn(meta, 'makefiles') || Object.getOwnPropertyDescriptor(meta, 'makefiles')!.enumerable) {
-    // Derived on demand from the shared set: no per-port copy of the framework's paths.
-    const { tree } = cache;
-    const own = e.own ?? ['Makefile'];
-    const set = e.set;
-    Object.defineProperty(meta, 'makefiles', {
-      configurable: true,
-      enumerable: false,
-      get: () => [...own.map((f) => join(tree, meta.dir, f)), ...set.files.map((f) => f.abs)],
-    });
-  }
-  return (e.handedOut = { meta, portCrc: e.portCrc, inputs: e.set.inputs });
+  const { tree } = cache;
+  const own = e.own ?? ['Makefile'];
+  const set = e.set;
+  const makefiles = () => [...own.map((f) => join(tree, meta.dir, f)), ...set.files.map((f) => f.abs)];
+  return (e.handedOut = { meta, portCrc: e.portCrc, inputs: e.set.inputs, makefiles });
 }
 
 /** Identity of the make settings: a cache made under other settings is not reused. */
@@ -166,11 +199,11 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     const answer = await limit(() => queryPort(settings, dir, flavor, vars, timeoutMs));
     makeCalls++;
     const portCrc = cache.portCrc(dir) ?? '';
-    let meta;
+    let parsed;
     let failure: CachedFailure | undefined;
     let error: unknown;
     try {
-      meta = parsePortAnswer(settings, dir, flavor, vars, answer);
+      parsed = parsePortAnswer(settings, dir, flavor, vars, answer);
     } catch (e) {
       if (e instanceof PortMetadataError) failure = { kind: 'make-failed', message: e.message };
       else if (e instanceof MalformedDependencyError) failure = { kind: 'bad-depends', message: e.message };
@@ -181,17 +214,14 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     if (answer.timedOut !== undefined) throw error;
     // Even a failed answer is cached (keyed on the same inputs): an unchanged broken port is not re-run.
     // When make did not say what it read, every framework file counts as an input.
-    const makefiles = meta?.makefiles ?? makefilesOf(settings, dir, answer) ?? cache.frameworkListing().all;
+    const makefiles = parsed?.makefiles ?? makefilesOf(settings, dir, answer) ?? cache.frameworkListing().all;
     const portDir = join(tree, dir) + '/';
     const own: string[] = [];
     const others: string[] = [];
     for (const f of makefiles) (f.startsWith(portDir) ? own : others).push(f.startsWith(portDir) ? f.slice(portDir.length) : f);
     const entry: CacheEntry = { portCrc, set: cache.inputSet(others) };
     if (own.length !== 1 || own[0] !== 'Makefile') entry.own = own;
-    if (meta) {
-      delete (meta as Partial<typeof meta>).makefiles;
-      entry.meta = meta;
-    }
+    if (parsed) entry.meta = parsed.meta;
     if (failure) entry.failure = failure;
     cache.store(key, entry);
     if (error) throw error;
@@ -266,8 +296,9 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   const final = new Map<string, string | undefined>();
   for (const [o, p] of resolved) final.set(o, await p);
   const frameworkFiles = cache.frameworkListing().files;
-  cache.save();
-  return {
+  if (savesDeferred) unsaved.add(cache);
+  else cache.save();
+  const result: ScanResult = {
     frameworkFiles,
     ports,
     problems,
@@ -283,4 +314,6 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       stats: cache.stats.stats,
     },
   };
+  madeBy.set(result, { cache, scan: cache.scans });
+  return result;
 }

@@ -34,8 +34,6 @@ export interface PortMeta {
   depends: Dependency[];
   selectedOptions: string[];
   deselectedOptions: string[];
-  /** Every makefile make read for this port, absolute paths. */
-  makefiles: string[];
   /** Make printed this on stderr while exiting 0; shown to the user. */
   warnings: string[];
   /** Per-port make variables from builds.yaml (`vars:`), applied when it was evaluated. */

@@ -8,7 +8,7 @@ import type { BuildKeyParts, Cascade, DependencyFact } from '../fingerprint/type
 
 /** Why a port is (not) built. */
 export type ReasonKind =
-  | 'new' | 'port-changed' | 'framework-changed' | 'options-changed' | 'dependency-changed' | 'package-missing' | 'forced'
+  | 'new' | 'port-changed' | 'framework-changed' | 'options-changed' | 'dependency-changed' | 'package-missing' | 'package-changed' | 'forced'
   | 'pending' | 'cutoff' | 'failed' | 'suspended' | 'ignored'
   | 'cycle' | 'no-such-port' | 'unknown-flavor' | 'make-failed' | 'bad-depends' | 'unreadable'
   | 'dependency-blocked' | 'dependency-ignored' | 'dependency-failed' | 'duplicate-package';
@@ -18,6 +18,8 @@ export interface Reason {
   detail: string;
   /** The origins, files or variables concerned, when there are some. */
   items?: string[];
+  /** dependency-blocked / dependency-ignored: the port at the bottom of the chain and why it cannot be built. */
+  root?: string;
 }
 
 /** A package as far as decisions and installs need it: its identity, shared libraries and (when recorded) checksum. */
@@ -40,6 +42,8 @@ export interface DecisionInput {
   cascade: Cascade;
   /** Its package file is in the repository. */
   pkgExists: boolean;
+  /** false: the file in the repository is not the package its last build recorded (checksum); undefined: not checked. */
+  pkgIntact?: boolean;
   pkgfile: string;
   forced: boolean;
 }
@@ -66,11 +70,14 @@ export function decide(input: DecisionInput): Decision {
   if (key && known?.failedKey === key) {
     return { action: 'blocked', reasons: [{ kind: 'failed', detail: 'failed at these inputs; change them or --force' }], key };
   }
+  // The same key as the last successful build, and its package is there: nothing to compare.
+  if (key && key === known?.buildKey && input.pkgExists && input.pkgIntact !== false) return { action: 'skip', reasons: [], key };
   if (!known?.buildKey || !known.keyParts) {
     return { action: 'build', reasons: [{ kind: 'new', detail: known?.failedKey ? 'never built successfully' : 'never built' }], ...(key ? { key } : {}) };
   }
   const reasons: Reason[] = diffKeyParts(known.keyParts, parts, cascade).map((c) => ({ kind: reasonKindOf(c), detail: c.detail, ...(c.items ? { items: c.items } : {}) }));
   if (!input.pkgExists) reasons.push({ kind: 'package-missing', detail: `package ${input.pkgfile} is not in the repository` });
+  else if (input.pkgIntact === false) reasons.push({ kind: 'package-changed', detail: `package ${input.pkgfile} in the repository is not the one built (its checksum differs from the recorded one): it is never installed, and is rebuilt` });
   if (reasons.length) return { action: 'build', reasons, ...(key ? { key } : {}) };
   if (waiting.length) return { action: 'pending', reasons: [{ kind: 'pending', detail: pendingDetail(waiting, cascade), items: waiting }], waitingOn: waiting };
   return { action: 'skip', reasons: [], key: key! };

@@ -2,6 +2,17 @@
 import type { PortStateRow } from '../builddb/types.js';
 import type { KnownPortState } from './decide.js';
 
+// One KnownPortState per row object: the database hands out the same row while it is unchanged,
+// so a port's known state is the same object from pass to pass (the planner's memo relies on it).
+const byRow = new WeakMap<PortStateRow, KnownPortState>();
+
 export function knownFromRows(rows: readonly PortStateRow[]): Map<string, KnownPortState> {
-  return new Map(rows.map((r) => [r.origin, { buildKey: r.buildKey, keyParts: r.keyParts, failedKey: r.failedKey, package: r.package }]));
+  const known = new Map<string, KnownPortState>();
+  for (const r of rows) {
+    let k = byRow.get(r);
+    // keyParts read through: the row decodes them only when a decision compares them.
+    if (!k) byRow.set(r, (k = { buildKey: r.buildKey, get keyParts() { return r.keyParts; }, failedKey: r.failedKey, package: r.package }));
+    known.set(r.origin, k);
+  }
+  return known;
 }

@@ -17,11 +17,17 @@ import { LineProgress, type Progress } from '../build/progress.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import { reconcileJson } from './result-json.js';
 import { loadDesiredState } from '../config/load.js';
+import { fileSystemFault } from '../errors.js';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
 import { PortsyncError } from '../errors.js';
 import { headCommit } from './git.js';
 import { reconcilePass, type PassOptions, type PassResult } from './pass.js';
+import { UnknownOriginError } from './errors.js';
+import { knownFromRows } from './known.js';
+import { observe } from './observe.js';
+import { makePlan, type Plan } from './plan.js';
+import { saveScanCaches } from '../ports/scanner.js';
 import { commitChanges, sourceFor, type ChangedPaths, type PassSource } from './source.js';
 
 export type PassTrigger = 'manual' | 'watch' | 'git-push' | 'webhook' | 'resync' | 'startup';
@@ -62,6 +68,8 @@ export interface PassLoopOptions {
   db: FailSafeBuildDB;
   log: (line: string) => void;
   beforePass?: BeforePass;
+  /** Called when a pass ended and no other is waiting (the daemon gives memory back then). */
+  onIdle?: () => void;
   /** Retry delays for transient failures: initialMs, doubled each time, capped at maxMs. */
   backoff?: { initialMs: number; maxMs: number };
   /** Called when a re-read builds.yaml differs from the last good one. */
@@ -199,7 +207,7 @@ export class PassLoop {
 
   /** Starts the loop: a `startup` pass now, then resyncs. */
   start(): void {
-    void this.requestPass('startup', 'daemon started');
+    this.requestUnattended('startup', 'daemon started');
   }
 
   /**
@@ -213,6 +221,14 @@ export class PassLoop {
     });
     p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * A pass nobody waits for (startup, retry, resync): its failure is already logged and retried
+   * by runPass, and must not become an unhandled rejection (that would end the daemon).
+   */
+  private requestUnattended(trigger: PassTrigger, reason: string): void {
+    this.requestPass(trigger, reason).catch(() => undefined);
   }
 
   /**
@@ -258,12 +274,52 @@ export class PassLoop {
     clearTimeout(this.resyncTimer);
     clearTimeout(this.retryTimer);
     this.retry = null;
-    this.running = this.runPass(batch).finally(() => {
+    this.running = this.serial(() => this.runPass(batch)).finally(() => {
       this.running = null;
+      this.saveCaches();
       if (this.stopping) return;
       this.armResync();
       if (this.pending) this.scheduleStart();
+      else this.opts.onIdle?.();
     });
+  }
+
+  /** Passes and plans one at a time: they share the tree's caches. */
+  private exclusive: Promise<unknown> = Promise.resolve();
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.exclusive.then(fn, fn);
+    this.exclusive = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * What a pass would do now, without building (`portsync plan` while the daemon runs): the
+   * desired state and tree as the next pass would see them, read with what changed since the
+   * last pass (the pending changes stay pending: the next pass is told about them too).
+   */
+  plan(only: readonly string[] = []): Promise<Plan> {
+    return this.serial(async () => {
+      const disk = await this.reloadState();
+      const source = await this.commitSource(disk);
+      const seen = { changed: this.pending?.changed ?? new Set<string>() } as Batch;
+      const { changed } = await this.changedFor(seen, disk, source, source.tree, source.state);
+      const obs = await observe(source.state, { tree: source.tree, changed });
+      for (const o of only) if (!obs.graph.nodes.has(obs.scan.resolve(o) ?? o)) throw new UnknownOriginError(o);
+      const plan = makePlan(obs, { known: knownFromRows(await this.opts.db.allPortState()), only: new Set(only) });
+      this.saveCaches();
+      const s = plan.summary;
+      this.opts.log(`plan asked for: ${s.total} ports, ${s.build} to build, ${s.pending} pending, ${s.blocked} blocked (read the tree in ${obs.scan.stats.durationMs} ms)`);
+      return plan;
+    });
+  }
+
+  /** The scans' caches, saved after the pass rather than before its plan (deferCacheSaves). */
+  private saveCaches(): void {
+    try {
+      saveScanCaches();
+    } catch (err) {
+      this.opts.log(`warning: could not save the metadata cache: ${(err as Error).message} (the next start reads the tree again)`);
+    }
   }
 
   private async runPass(batch: Batch): Promise<void> {
@@ -302,7 +358,9 @@ export class PassLoop {
       this.passes++;
       const s = result.plan.observation.scan.stats;
       const scan: PassScan = { changed: changed === 'all' ? 'all' : changed.size, ports: s.ports, makeCalls: s.makeCalls, dirsRehashed: s.dirsRehashed, durationMs: s.durationMs };
+      const t = result.timings;
       log(`pass ${result.runId} read the tree: ${scan.changed === 'all' ? 'everything checked' : `${scan.changed} changed paths`}, ${scan.dirsRehashed} port directories re-read, ${scan.makeCalls} make calls, ${scan.durationMs} ms`);
+      log(`pass ${result.runId} took ${t.observe} ms to observe, ${t.plan} ms to plan, ${t.build} ms to build, ${t.record} ms to record`);
       this.lastPass = { ...reconcileJson(result), trigger, reasons: batch.reasons, startedAt: current.startedAt, finishedAt: new Date().toISOString(), scan };
       this.lastError = null;
       const transientPorts = result.ports.filter((p) => p.transient);
@@ -314,8 +372,9 @@ export class PassLoop {
       // A pass that throws met its environment (tree unreadable, make missing, disk): worth retrying.
       this.passes++;
       transient = !this.stopping;
-      this.lastError = { message: (err as Error).message, at: new Date().toISOString() };
-      log(`pass (${trigger}) failed: ${(err as Error).message}`);
+      const message = fileSystemFault(err) ?? (err as Error).message;
+      this.lastError = { message, at: new Date().toISOString() };
+      log(`pass (${trigger}) failed: ${message}`);
       for (const w of batch.waiters) w.reject(err);
     } finally {
       this.current = null;
@@ -386,9 +445,11 @@ export class PassLoop {
       if (state.paths.database !== before.paths.database || state.server.socket !== before.server.socket || state.server.listen !== before.server.listen) {
         this.opts.log(`warning: builds.yaml changed paths.database or server.*; restart the daemon to apply (still using ${before.paths.database}, ${before.server.socket})`);
       }
-      this.lastGood = state;
       this.lastGoodAt = new Date();
-      if (JSON.stringify(state) !== JSON.stringify(before)) this.opts.onStateChange?.(state);
+      // Unchanged: the same object as before (the observation and the plan are kept per desired state).
+      if (JSON.stringify(state) === JSON.stringify(before)) return before;
+      this.lastGood = state;
+      this.opts.onStateChange?.(state);
       return state;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -406,13 +467,13 @@ export class PassLoop {
     this.retry = { attempt: this.retryAttempt, at: new Date(Date.now() + delay).toISOString(), trigger };
     this.opts.log(`retrying in ${Math.round(delay / 1000)}s (attempt ${this.retryAttempt})`);
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.requestPass(trigger, `retry ${this.retryAttempt} after a transient failure`), delay);
+    this.retryTimer = setTimeout(() => this.requestUnattended(trigger, `retry ${this.retryAttempt} after a transient failure`), delay);
     this.retryTimer.unref();
   }
 
   private armResync(): void {
     clearTimeout(this.resyncTimer);
-    this.resyncTimer = setTimeout(() => void this.requestPass('resync', 'periodic resync'), this.lastGood.watch.resyncIntervalMs);
+    this.resyncTimer = setTimeout(() => this.requestUnattended('resync', 'periodic resync'), this.lastGood.watch.resyncIntervalMs);
     this.resyncTimer.unref();
   }
 

@@ -2,14 +2,14 @@
  * Observing the tree for a desired state: expand builds.yaml's selectors over the tree's
  * origins, read the closure (metadata cache first, make when needed), and build the graph.
  */
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { matchSelectors } from '../config/selectors.js';
 import type { DesiredState, PortSelector } from '../config/types.js';
-import { buildGraph, type PortGraph } from '../graph/graph.js';
+import { buildGraph, withPorts, type PortGraph } from '../graph/graph.js';
 import { findCycles, type Cycle } from '../graph/cycles.js';
 import type { MakeSettings } from '../ports/make.js';
 import { applyMakeProfile } from '../ports/profile.js';
-import { scanPorts, type ScanResult } from '../ports/scanner.js';
+import { isLatestScan, scanPorts, unchangedScan, type ScanResult } from '../ports/scanner.js';
 import { listPortDirs } from '../ports/tree.js';
 import { mkdirSync } from 'node:fs';
 
@@ -45,12 +45,20 @@ export interface ObserveOptions {
 
 export async function observe(state: DesiredState, opts: ObserveOptions = {}): Promise<Observation> {
   const tree = opts.tree ?? state.portsTree.path;
-  const match = matchSelectors(listPortDirs(tree), state.ports);
-  // An exact origin that is not in the tree stays a root: the scanner reports it as "no such port".
-  const selected = new Map(match.selected);
-  for (const sel of match.unmatched) if (!sel.isGlob) selected.set(sel.pattern, sel);
-  const roots = [...new Set([...selected.keys(), ...(opts.extraRoots ?? [])])];
-  const globbed = new Set([...selected].filter(([, sel]) => sel.isGlob).map(([o]) => o));
+  const extraRoots = opts.extraRoots ?? [];
+  // The daemon's pass after a quiet interval: nothing changed since the last observation, which is still current.
+  const prev = lastObservation.get(state);
+  const samePrevious = prev && prev.obs.tree === tree && prev.extraRoots.join('\0') === extraRoots.join('\0');
+  if (samePrevious && opts.changed instanceof Set && opts.changed.size === 0 && isLatestScan(prev.obs.scan)) {
+    const obs = { ...prev.obs, scan: unchangedScan(prev.obs.scan) };
+    lastObservation.set(state, { ...prev, obs });
+    return obs;
+  }
+  // The selection stands while no directory of the tree's first two levels (categories, ports) may have changed.
+  // (The hint covers what changed since the cache's last scan: that must be this observation's.)
+  const current = samePrevious && isLatestScan(prev.obs.scan);
+  const selection = current && opts.changed instanceof Set && !listingMayChange(tree, opts.changed) ? prev.selection : select(state, tree, extraRoots);
+  const { selected, roots, globbed, emptyGlobs } = selection;
   const scan = await scanPorts(roots, {
     optional: globbed,
     settings: makeSettingsOf(state, tree),
@@ -59,6 +67,58 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
     ...(opts.changed ? { changed: opts.changed } : {}),
   });
-  const graph = buildGraph(scan.roots, scan);
-  return { state, tree, scan, graph, cycles: findCycles(graph), selected, emptyGlobs: match.unmatched.filter((s) => s.isGlob) };
+  // When the scan handed out exactly what it did last time, the graph is the same; when only
+  // what some ports say changed (not their dependencies), it keeps its shape.
+  const graph = !samePrevious ? buildGraph(scan.roots, scan) : sameScan(prev.obs.scan, scan) ? prev.obs.graph : withPorts(prev.obs.graph, prev.obs.scan, scan) ?? buildGraph(scan.roots, scan);
+  const cycles = samePrevious && graph.shape === prev.obs.graph.shape ? prev.obs.cycles : findCycles(graph);
+  const obs: Observation = { state, tree, scan, graph, cycles, selected, emptyGlobs };
+  lastObservation.set(state, { obs, extraRoots, selection });
+  return obs;
+}
+
+interface Selection {
+  /** Selectors by the origin they chose (origin as written or matched). */
+  selected: Map<string, PortSelector>;
+  /** What the scan starts from: the selected origins and the extra roots. */
+  roots: string[];
+  /** Roots chosen by a glob (a directory without a Makefile among them is not a port). */
+  globbed: Set<string>;
+  emptyGlobs: PortSelector[];
+}
+
+/** builds.yaml's selectors over the tree's port directories. */
+function select(state: DesiredState, tree: string, extraRoots: readonly string[]): Selection {
+  const match = matchSelectors(listPortDirs(tree), state.ports);
+  // An exact origin that is not in the tree stays a root: the scanner reports it as "no such port".
+  const selected = new Map(match.selected);
+  for (const sel of match.unmatched) if (!sel.isGlob) selected.set(sel.pattern, sel);
+  const roots = [...new Set([...selected.keys(), ...extraRoots])];
+  const globbed = new Set([...selected].filter(([, sel]) => sel.isGlob).map(([o]) => o));
+  return { selected, roots, globbed, emptyGlobs: match.unmatched.filter((s) => s.isGlob) };
+}
+
+/** A changed path is the tree, a category or a port directory itself (or outside no listing depends on it). */
+function listingMayChange(tree: string, changed: ReadonlySet<string>): boolean {
+  for (const p of changed) {
+    const rel = relative(tree, p);
+    if (rel.startsWith('..') || isAbsolute(rel)) continue;
+    if (rel === '' || rel.split(sep).length <= 2) return true;
+  }
+  return false;
+}
+
+/** The last observation of each desired state, the extra roots it was asked for, and its selection. */
+const lastObservation = new WeakMap<DesiredState, { obs: Observation; extraRoots: readonly string[]; selection: Selection }>();
+
+/** Same roots, the same port objects (the scanner hands out the same object while a port is unchanged), the same problems. */
+function sameScan(a: ScanResult, b: ScanResult): boolean {
+  if (a.ports === b.ports) return true;
+  if (a.frameworkFiles !== b.frameworkFiles || a.roots.length !== b.roots.length || a.ports.size !== b.ports.size || a.problems.size !== b.problems.size) return false;
+  for (let i = 0; i < a.roots.length; i++) if (a.roots[i] !== b.roots[i]) return false;
+  for (const [o, p] of b.ports) if (a.ports.get(o) !== p) return false;
+  for (const [o, p] of b.problems) {
+    const q = a.problems.get(o);
+    if (!q || q.kind !== p.kind || q.message !== p.message) return false;
+  }
+  return true;
 }

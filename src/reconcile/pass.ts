@@ -22,8 +22,12 @@ export interface PassStats extends RunCounts {
   durationMs: number;
 }
 
+/** Where a pass spent its time, ms: reading the tree, planning, building, recording the results. */
+export interface PassTimings { observe: number; plan: number; build: number; record: number }
+
 export interface PassResult {
   runId: string;
+  timings: PassTimings;
   gitCommit: string | null;
   stats: PassStats;
   ports: PortOutcome[];
@@ -50,6 +54,17 @@ export interface PassOptions {
   changed?: ReadonlySet<string> | 'all';
 }
 
+/** A stopwatch: each call gives the ms since the previous one. */
+function laps(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
+}
+
 export async function reconcilePass(state: DesiredState, opts: PassOptions): Promise<PassResult> {
   const t0 = performance.now();
   // Fetch-only passes record nothing: they never touch the database (a daemon may hold it).
@@ -57,16 +72,20 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
   try {
     const tree = opts.tree ?? state.portsTree.path;
     const gitCommit = opts.gitCommit !== undefined ? opts.gitCommit : await headCommit(tree);
+    const lap = laps();
     const obs = await observe(state, { tree, ...(opts.changed ? { changed: opts.changed } : {}) });
+    const observeMs = lap();
     const known = opts.fetchOnly ? new Map() : knownFromRows(await db.allPortState());
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
     const plan = makePlan(obs, { known, force, forceAll: opts.fetchOnly ?? false });
+    const planMs = lap();
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);
     for (const w of state.warnings) opts.log(`warning: ${w}`);
     const record = !opts.fetchOnly;
     const runId = record ? await db.startRun({ trigger: opts.trigger, gitCommit }) : crypto.randomUUID();
     const ports = await runBuilds({ plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), fetchOnly: opts.fetchOnly ?? false });
+    const buildMs = lap();
     const stats: PassStats = { total: ports.length, success: 0, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, cutoff: 0, durationMs: 0 };
     for (const p of ports) {
       stats[p.status]++;
@@ -78,14 +97,16 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
       const { durationMs: _d, interrupted: _i, ...counts } = stats;
       await db.finishRun(runId, status, counts);
     }
-    const result: PassResult = { runId, gitCommit, stats, ports, plan, status };
+    const timings: PassTimings = { observe: observeMs, plan: planMs, build: buildMs, record: 0 };
+    const result: PassResult = { runId, timings, gitCommit, stats, ports, plan, status };
     if (record) {
       try {
-        writeSummaryLists(state.paths.logs, runId, ports, reconcileJson(result));
+        await writeSummaryLists(state.paths.logs, runId, ports, reconcileJson(result));
       } catch (e) {
         opts.log(`could not write the summary lists in ${state.paths.logs}: ${(e as Error).message}`);
       }
     }
+    timings.record = lap();
     return result;
   } finally {
     if (!opts.db) await db.close();

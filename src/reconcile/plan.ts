@@ -8,13 +8,16 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesiredState } from '../config/types.js';
 import { computeBuildKey, unknownDependencies } from '../fingerprint/buildKey.js';
+import { packageCheckCache, packageVerifier, type PackageVerifier } from '../fingerprint/packageCheck.js';
 import { portableValue } from '../fingerprint/portable.js';
 import type { BuildKeyParts, Cascade, DependencyFact } from '../fingerprint/types.js';
 import { formatCycle } from '../graph/cycles.js';
+import type { PortGraph } from '../graph/graph.js';
 import { neededToBuild } from '../graph/installs.js';
 import { topologicalOrder } from '../graph/order.js';
 import { decide, type KnownPortState, type Reason } from './decide.js';
 import type { Observation } from './observe.js';
+import type { ScannedPort } from '../ports/scanner.js';
 
 export type { KnownPortState, Reason } from './decide.js';
 
@@ -40,6 +43,7 @@ export interface PlannedPort {
   waitingOn?: string[];
   /** What the scheduler needs to decide again once its dependencies are built (with Plan.known). */
   pkgExists?: boolean;
+  pkgIntact?: boolean;
   forced?: boolean;
 }
 
@@ -79,6 +83,15 @@ export function environmentIdentity(state: DesiredState, tree: string): Record<s
   };
 }
 
+/** The verifier's cache is only a speed-up: not being able to write it costs hashing again next time. */
+function saveQuietly(verifier: PackageVerifier): void {
+  try {
+    verifier.save();
+  } catch {
+    // read-only build base (plan run by another user): verified again next time
+  }
+}
+
 /** The package files in the repository (`<packages>/All`): one readdir instead of a stat per port. */
 function repositoryFiles(state: DesiredState): Set<string> {
   try {
@@ -95,59 +108,57 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const problems: string[] = [];
   const environment = environmentIdentity(state, obs.tree);
   const packages = repositoryFiles(state);
+  const verifier = packageVerifier(packageCheckCache(state.paths.buildBase));
   const frameworkFiles = obs.scan.frameworkFiles;
 
   // Why a node cannot be built at all, before looking at the database.
-  const blockedBy = new Map<string, Reason>();
-  for (const c of obs.cycles) {
-    problems.push(`dependency cycle: ${formatCycle(c)}`);
-    for (const m of c.members) blockedBy.set(m, { kind: 'cycle', detail: `in a dependency cycle: ${formatCycle(c)}`, items: c.path });
-  }
-  for (const n of graph.nodes.values()) {
-    if (n.problem) {
-      const dependents = [...n.rdeps].sort();
-      problems.push(`${n.problem.message}${dependents.length ? ` (needed by ${dependents.join(', ')})` : ''}`);
-      blockedBy.set(n.origin, { kind: n.problem.kind, detail: n.problem.message });
-    }
-  }
-  // Two ports writing one package file would overwrite each other: neither is built.
-  const byPkgfile = new Map<string, string[]>();
-  for (const n of graph.nodes.values()) {
-    const m = n.port?.meta;
-    if (!m || m.ignore || !m.pkgfile) continue;
-    byPkgfile.set(m.pkgfile, [...(byPkgfile.get(m.pkgfile) ?? []), n.origin]);
-  }
-  for (const [pkgfile, origins] of byPkgfile) {
-    if (origins.length < 2) continue;
-    origins.sort();
-    problems.push(`${origins.join(' and ')} both produce ${pkgfile}: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml`);
-    for (const o of origins) {
-      blockedBy.set(o, { kind: 'duplicate-package', detail: `${pkgfile} is also the package of ${origins.filter((x) => x !== o).join(', ')}; two ports may not write one package`, items: origins });
-    }
-  }
+  const { problems: graphProblems, blockedBy } = unbuildable(obs);
+  problems.push(...graphProblems);
   for (const sel of obs.emptyGlobs) problems.push(`${state.file}:${sel.line}:${sel.col}: "${sel.pattern}" matches no port`);
 
-  // Dependencies first (the scheduler orders what it builds by how many ports wait on each).
-  const order = topologicalOrder(graph, new Set(graph.nodes.keys()));
-  const all = graph.nodes.keys();
-  const inOrder = new Set(order);
-  for (const o of [...all].sort()) if (!inOrder.has(o)) order.push(o); // cycle members and what hangs on them
+  const { order, acyclic } = planOrder(graph);
 
   const cascade = state.policy.cascade;
   const globalVars = Object.fromEntries(Object.entries(state.make.vars).map(([k, v]) => [k, portableValue(v, state, obs.tree)]));
-  for (const origin of order) {
+  // A port whose inputs are the very objects of the previous plan keeps its decision (the daemon's passes).
+  const memo = opts.forceAll ? undefined : planMemo(state, obs.tree, cascade, frameworkFiles);
+  const entries = new Map<string, MemoEntry>();
+  const stale = new Set<string>();
+  for (let i = 0; i < order.length; i++) {
+    const origin = order[i]!;
     const node = graph.node(origin);
     const meta = node.port?.meta;
-    const p: PlannedPort = { origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', action: 'blocked', reasons: [] };
-    decided.set(origin, p);
     const own = blockedBy.get(origin);
+    const known = opts.known.get(origin);
+    const pkgExists = meta ? packages.has(meta.pkgfile) : false;
+    const inputs: DecisionInputs = {
+      port: node.port,
+      own: own?.detail,
+      suspended: obs.selected.get(origin)?.suspend ?? false,
+      pkgExists,
+      pkgIntact: pkgExists && known?.package?.checksum ? verifier.matches(join(state.paths.packages, 'All', meta!.pkgfile), known.package.checksum) : undefined,
+      forced: force.has(origin),
+      known,
+    };
+    const before = memo?.entries.get(origin);
+    if (before && i < acyclic && !stale.has(origin) && sameInputs(before, inputs) && sameDeps(before.deps, node.deps)) {
+      entries.set(origin, before);
+      decided.set(origin, before.planned);
+      continue;
+    }
+    // Decided anew: what depends on it is decided anew too.
+    for (const r of node.rdeps) stale.add(r);
+    const entry: MemoEntry = { ...inputs, deps: node.deps, planned: undefined! };
+    entries.set(origin, entry);
+    const p: PlannedPort = { origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', action: 'blocked', reasons: [] };
+    decided.set(origin, (entry.planned = p));
     if (own || !node.port || !meta) {
       p.reasons.push(own ?? { kind: 'unreadable', detail: 'could not be read' });
       continue;
     }
     p.crc = node.port.portCrc;
     p.pkgfile = meta.pkgfile;
-    if (obs.selected.get(origin)?.suspend) p.suspended = true;
+    if (entry.suspended) p.suspended = true;
     if (meta.ignore) {
       p.action = 'ignored';
       p.reasons.push({ kind: 'ignored', detail: meta.ignore });
@@ -158,8 +169,8 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     const stuck: Reason[] = [];
     for (const [dep, kinds] of [...node.deps].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const d = decided.get(dep);
-      if (!d || d.action === 'blocked') stuck.push({ kind: 'dependency-blocked', detail: `dependency ${dep} cannot be built${d?.reasons[0] ? `: ${d.reasons[0].detail}` : ''}`, items: [dep] });
-      else if (d.action === 'ignored') stuck.push({ kind: 'dependency-ignored', detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`, items: [dep] });
+      if (!d || d.action === 'blocked') stuck.push(blockedByDependency(dep, d));
+      else if (d.action === 'ignored') stuck.push({ kind: 'dependency-ignored', detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`, items: [dep], root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}` });
       else dependencies[dep] = dependencyFact(d, kinds.has('LIB'), neededToBuild(kinds), opts.known.get(dep));
     }
     const parts: BuildKeyParts = {
@@ -179,22 +190,24 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       p.reasons.push(...stuck);
       continue;
     }
-    const pkgExists = packages.has(meta.pkgfile);
     if (p.suspended) {
       p.buildKey = keyIfKnown();
       p.action = pkgExists ? 'skip' : 'blocked';
       p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });
       continue;
     }
-    const forced = force.has(origin) || (opts.forceAll ?? false);
-    const decision = decide({ parts, known: opts.known.get(origin), cascade, pkgExists, pkgfile: meta.pkgfile, forced });
+    const forced = entry.forced || (opts.forceAll ?? false);
+    const decision = decide({ parts, known, cascade, pkgExists, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}), pkgfile: meta.pkgfile, forced });
     // The decision computed the key (when every dependency's part is known): not computed twice.
     if ('key' in decision && decision.key) p.buildKey = decision.key;
     p.action = decision.action;
     p.reasons.push(...decision.reasons);
     if (decision.action === 'pending') p.waitingOn = decision.waitingOn;
-    if (decision.action === 'build' || decision.action === 'pending') Object.assign(p, { pkgExists, forced });
+    if (decision.action === 'build' || decision.action === 'pending') Object.assign(p, { pkgExists, forced, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}) });
   }
+
+  if (!opts.forceAll) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
+  saveQuietly(verifier);
 
   let ports = order.map((o) => decided.get(o)!);
   if (opts.only?.size) {
@@ -213,6 +226,125 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     .filter((n) => n.port && n.port.meta.warnings.length)
     .map((n) => ({ origin: n.origin, lines: n.port!.meta.warnings }));
   return { ports, summary, cascade, known: opts.known, problems, warnings, observation: obs };
+}
+
+/** The graph's own problems (cycles, unreadable ports, two ports with one package file) and the nodes they block. Once per graph. */
+const unbuildables = new WeakMap<PortGraph, { problems: string[]; blockedBy: Map<string, Reason> }>();
+function unbuildable(obs: Observation): { problems: readonly string[]; blockedBy: ReadonlyMap<string, Reason> } {
+  const { graph } = obs;
+  const memo = unbuildables.get(graph);
+  if (memo) return memo;
+  const problems: string[] = [];
+  const blockedBy = new Map<string, Reason>();
+  for (const c of obs.cycles) {
+    problems.push(`dependency cycle: ${formatCycle(c)}`);
+    for (const m of c.members) blockedBy.set(m, { kind: 'cycle', detail: `in a dependency cycle: ${formatCycle(c)}`, items: c.path });
+  }
+  for (const n of graph.nodes.values()) {
+    if (n.problem) {
+      const dependents = [...n.rdeps].sort();
+      problems.push(`${n.problem.message}${dependents.length ? ` (needed by ${dependents.join(', ')})` : ''}`);
+      blockedBy.set(n.origin, { kind: n.problem.kind, detail: n.problem.message });
+    }
+  }
+  // Two ports writing one package file would overwrite each other: neither is built.
+  const byPkgfile = new Map<string, string[]>();
+  for (const n of graph.nodes.values()) {
+    const m = n.port?.meta;
+    if (!m || m.ignore || !m.pkgfile) continue;
+    const same = byPkgfile.get(m.pkgfile);
+    if (same) same.push(n.origin);
+    else byPkgfile.set(m.pkgfile, [n.origin]);
+  }
+  for (const [pkgfile, origins] of byPkgfile) {
+    if (origins.length < 2) continue;
+    origins.sort();
+    problems.push(`${origins.join(' and ')} both produce ${pkgfile}: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml`);
+    for (const o of origins) {
+      blockedBy.set(o, { kind: 'duplicate-package', detail: `${pkgfile} is also the package of ${origins.filter((x) => x !== o).join(', ')}; two ports may not write one package`, items: origins });
+    }
+  }
+  unbuildables.set(graph, { problems, blockedBy });
+  return { problems, blockedBy };
+}
+
+/**
+ * Dependencies first, ties by origin; then, sorted, the cycle members and what hangs on them
+ * (`acyclic` is where those start: a port there may come before a dependency). Once per graph shape.
+ */
+const orders = new WeakMap<object, { order: readonly string[]; acyclic: number }>();
+function planOrder(graph: PortGraph): { order: readonly string[]; acyclic: number } {
+  let memo = orders.get(graph.shape);
+  if (!memo) {
+    const order = topologicalOrder(graph, new Set(graph.nodes.keys()));
+    const acyclic = order.length;
+    const inOrder = new Set(order);
+    for (const o of [...graph.nodes.keys()].sort()) if (!inOrder.has(o)) order.push(o);
+    orders.set(graph.shape, (memo = { order, acyclic }));
+  }
+  return memo;
+}
+
+/** What a port's own decision is made from, compared by identity or value. */
+interface DecisionInputs {
+  port: ScannedPort | undefined;
+  own: string | undefined;
+  suspended: boolean;
+  pkgExists: boolean;
+  pkgIntact: boolean | undefined;
+  forced: boolean;
+  known: KnownPortState | undefined;
+}
+
+/** A decision and what it was made from; a dependency decided anew makes it stale. */
+interface MemoEntry extends DecisionInputs {
+  deps: ReadonlyMap<string, ReadonlySet<string>>;
+  planned: PlannedPort;
+}
+
+interface PlanMemo {
+  tree: string;
+  cascade: Cascade;
+  frameworkFiles: Readonly<Record<string, string>>;
+  entries: Map<string, MemoEntry>;
+}
+
+/** The last plan of each desired state: reused port by port while the state, tree, cascade and framework files are the same. */
+const plans = new WeakMap<DesiredState, PlanMemo>();
+
+function planMemo(state: DesiredState, tree: string, cascade: Cascade, frameworkFiles: PlanMemo['frameworkFiles']): PlanMemo | undefined {
+  const m = plans.get(state);
+  return m && m.tree === tree && m.cascade === cascade && m.frameworkFiles === frameworkFiles ? m : undefined;
+}
+
+function sameDeps(a: ReadonlyMap<string, ReadonlySet<string>>, b: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  const bk = b.keys();
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (bk.next().value !== k || !y || x.size !== y.size) return false;
+    for (const kind of x) if (!y.has(kind)) return false;
+  }
+  return true;
+}
+
+function sameInputs(e: DecisionInputs, now: DecisionInputs): boolean {
+  return e.port === now.port && e.own === now.own && e.suspended === now.suspended && e.pkgExists === now.pkgExists && e.pkgIntact === now.pkgIntact && e.forced === now.forced && e.known === now.known;
+}
+
+/**
+ * A dependency that cannot be built, and the first port down its chain that is the cause: the
+ * chain itself is not repeated (on a real tree one ignored compiler blocks thousands of ports,
+ * each through dozens of others).
+ */
+function blockedByDependency(dep: string, d: PlannedPort | undefined): Reason {
+  const first = d?.reasons[0];
+  if (!first) return { kind: 'dependency-blocked', detail: `dependency ${dep} cannot be built`, items: [dep], root: `${dep} cannot be built` };
+  const inherited = (first.kind === 'dependency-blocked' || first.kind === 'dependency-ignored') && first.root;
+  const root = inherited || `${dep}: ${first.detail}`;
+  const detail = inherited ? `dependency ${dep} cannot be built (because ${root})` : `dependency ${dep} cannot be built: ${first.detail}`;
+  return { kind: 'dependency-blocked', detail, items: [dep], root };
 }
 
 /**

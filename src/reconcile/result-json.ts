@@ -1,7 +1,17 @@
 /** The contract's `reconcile --json` document for a pass (also the daemon's POST /reconcile answer). */
 import type { PassResult } from './pass.js';
+import type { Plan } from './plan.js';
 
-export function reconcileJson(r: PassResult) {
+// Computed once per pass: the summary lists and the daemon's status both use it (10,000 ports on a real tree).
+const made = new WeakMap<PassResult, ReturnType<typeof makeJson>>();
+
+export function reconcileJson(r: PassResult): ReturnType<typeof makeJson> {
+  let json = made.get(r);
+  if (!json) made.set(r, (json = makeJson(r)));
+  return json;
+}
+
+function makeJson(r: PassResult) {
   return {
     runId: r.runId,
     gitCommit: r.gitCommit,
@@ -16,4 +26,30 @@ export function reconcileJson(r: PassResult) {
   };
 }
 
-export type ReconcileJson = ReturnType<typeof reconcileJson>;
+export type ReconcileJson = ReturnType<typeof makeJson>;
+
+/** The contract's `plan --json` document (also the daemon's GET /plan answer). */
+export function planJson(plan: Plan) {
+  return {
+    configWarnings: plan.observation.state.warnings,
+    ports: plan.ports.map((p) => ({
+      origin: p.origin,
+      pkgname: p.pkgname,
+      action: p.action,
+      reasons: p.reasons,
+      version: p.version,
+      pkgfile: p.pkgfile ?? null,
+      ...(p.waitingOn ? { waitingOn: p.waitingOn } : {}),
+      ...(p.buildKey ? { buildKey: p.buildKey } : {}),
+      ...(p.crc ? { crc: p.crc } : {}),
+    })),
+    summary: plan.summary,
+    cascade: plan.cascade,
+    problems: plan.problems,
+    warnings: plan.warnings,
+  };
+}
+
+
+export type PlanJson = ReturnType<typeof planJson>;
+

@@ -45,10 +45,12 @@ export function daemonRequest(
         resolve(undefined);
       }
     }, opts.connectTimeoutMs ?? 1000);
-    req.on('socket', (s) => s.on('connect', () => {
+    const markConnected = () => {
       connected = true;
       clearTimeout(timer);
-    }));
+    };
+    // A kept-alive socket is connected already: it never emits 'connect' again.
+    req.on('socket', (s) => (s.connecting ? s.once('connect', markConnected) : markConnected()));
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (!connected && err.code && NOT_LISTENING.has(err.code)) resolve(undefined);

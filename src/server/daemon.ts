@@ -6,10 +6,12 @@
 import { BuildDB } from '../builddb/db.js';
 import { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { DesiredState } from '../config/types.js';
+import { deferCacheSaves } from '../ports/scanner.js';
 import { PassLoop, type BeforePass } from '../reconcile/loop.js';
 import { startWatching, type WatchOptions, type Watching } from '../reconcile/watch.js';
 import type { DaemonContext } from './context.js';
 import { checkListen, claimSocket, startListeners, type Listeners } from './listen.js';
+import { collectGarbage } from './memory.js';
 import { RateLimiter } from './ratelimit.js';
 import { makeHandler } from './router.js';
 
@@ -74,6 +76,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       loop.noteChange('watch', 'watchers replaced', 'all');
     });
   };
+  // Metadata caches are written after each pass, not before its plan.
+  deferCacheSaves();
   const loop = new PassLoop({
     configFile: opts.configFile,
     state,
@@ -81,6 +85,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     log,
     onStateChange,
     watchedTree: () => (stopping ? undefined : watching?.treeWatched()),
+    onIdle: collectGarbage,
     ...(opts.beforePass ? { beforePass: opts.beforePass } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
   });
@@ -120,6 +125,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         await rewatching;
         await watching!.close();
         await loop.stop();
+        deferCacheSaves(false);
         await listeners!.close();
         await buildDb.close();
       })()),

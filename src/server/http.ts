@@ -1,5 +1,6 @@
 /** Small node:http helpers: capped bodies, JSON answers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PortsyncError } from '../errors.js';
 import { BadRequestError, BodyTooLargeError } from './errors.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -36,4 +37,33 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** The client closed the connection before a streamed response ended. */
+export class ClientGoneError extends PortsyncError {
+  constructor() {
+    super('the client closed the connection before the response ended');
+  }
+}
+
+/**
+ * Writes one piece of a streamed (chunked) response. Returns a promise when the socket's buffer is
+ * full, settled once it drained (or rejected when the client went away): await it to stream at
+ * the reader's pace instead of queueing the whole answer in memory.
+ */
+export function writeChunk(res: ServerResponse, text: string): void | Promise<void> {
+  if (res.destroyed) throw new ClientGoneError();
+  if (res.write(text)) return;
+  return new Promise((resolve, reject) => {
+    const drained = () => {
+      res.off('close', gone);
+      resolve();
+    };
+    const gone = () => {
+      res.off('drain', drained);
+      reject(new ClientGoneError());
+    };
+    res.once('drain', drained);
+    res.once('close', gone);
+  });
 }

@@ -11,7 +11,7 @@ export async function claimSocket(socket: string): Promise<void> {
     mkdirSync(dirname(socket), { recursive: true });
     return;
   }
-  const answer = await daemonRequest(socket, 'GET', '/status', undefined, { connectTimeoutMs: 1000 });
+  const answer = await daemonRequest(socket, 'GET', '/status?ports=none', undefined, { connectTimeoutMs: 1000 });
   if (answer) {
     const pid = (answer.body as { daemon?: { pid?: number } } | null)?.daemon?.pid;
     throw new DaemonRunningError(socket, pid);

@@ -3,11 +3,24 @@
  * SQL), over an open BuildDB — the daemon's read-write one or the CLI's read-only one.
  */
 import type { BuildDB } from '../builddb/db.js';
+import { streamUserSql, type SqlLimits } from '../builddb/sqlStream.js';
 import type { LastGoodBuild } from '../reconcile/explain.js';
 import type { BuildRow, QueryResult, RunRow } from '../builddb/types.js';
 
-/** Row and time limits for SQL from users (POST /sql, `portsync sql`). */
-export const SQL_LIMITS = { maxRows: 10_000, timeoutMs: 10_000 } as const;
+/** Limits for SQL from users (POST /sql, `portsync sql`); see SqlLimits. */
+export const SQL_LIMITS: Readonly<SqlLimits> = Object.freeze({
+  maxRows: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  timeoutMs: 10_000,
+  memoryLimitBytes: 512 * 1024 * 1024,
+  tempLimitBytes: 1024 * 1024 * 1024,
+});
+
+/**
+ * User queries the daemon runs at once; more are refused (503). Each holds a libuv thread while
+ * DuckDB works, and the daemon's own file and database work needs the others (4 by default).
+ */
+export const SQL_MAX_CONCURRENT = 2;
 
 export interface PortStatus {
   origin: string;
@@ -94,8 +107,11 @@ export async function portHistory(db: BuildDB, origin: string, limit = 50): Prom
   return (await db.history(origin, limit)).map(buildJson);
 }
 
-export function userQuery(db: BuildDB, sql: string): Promise<QueryResult> {
-  return db.query(sql, SQL_LIMITS);
+/** A user query's whole result (within SQL_LIMITS), for callers that need it at once (`report`). */
+export async function userQuery(db: BuildDB, sql: string, limits: SqlLimits = SQL_LIMITS): Promise<QueryResult> {
+  const rows: unknown[][] = [];
+  const r = await streamUserSql(db, sql, limits, { begin: () => undefined, rows: (chunk) => void rows.push(...chunk) });
+  return { columns: r.columns, rows, truncated: r.truncated !== null };
 }
 
 /** A port's last successful build, and the git commit of the run that built it. */

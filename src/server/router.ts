@@ -6,6 +6,8 @@ import type { DaemonContext } from './context.js';
 import { BadRequestError, BodyTooLargeError } from './errors.js';
 import { sendJson } from './http.js';
 import { postGitHook, postReconcile, postTrigger } from './routes-passes.js';
+import { getPlan } from './routes-plan.js';
+import { UnknownOriginError } from '../reconcile/errors.js';
 import { getHistory, getLastGood, getPortState, getRuns, getStatus, postSql } from './routes-read.js';
 
 type Handler = (ctx: DaemonContext, req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
@@ -16,6 +18,7 @@ const ROUTES: Record<string, Handler> = {
   'GET /history': getHistory,
   'GET /port-state': getPortState,
   'GET /last-good': getLastGood,
+  'GET /plan': getPlan,
   'POST /sql': postSql,
   'POST /reconcile': postReconcile,
   'POST /trigger': postTrigger,
@@ -24,7 +27,7 @@ const ROUTES: Record<string, Handler> = {
 
 function statusOf(err: unknown): number {
   if (err instanceof BodyTooLargeError) return 413;
-  if (err instanceof BadRequestError || err instanceof QueryRejectedError) return 400;
+  if (err instanceof BadRequestError || err instanceof QueryRejectedError || err instanceof UnknownOriginError) return 400;
   if (err instanceof LoopStoppedError) return 503;
   return 500;
 }

@@ -2,21 +2,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DaemonContext } from './context.js';
 import { BadRequestError } from './errors.js';
-import { parseJsonObject, readBody, sendJson } from './http.js';
-import { lastGood, portHistory, recentRuns, userQuery } from './queries.js';
+import { sendJson } from './http.js';
+import { lastGood, portHistory, recentRuns } from './queries.js';
 import { dbStatusParts, type StatusJson } from './status.js';
 
 export async function getStatus(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const loop = ctx.loop.status();
+  // ?ports=none: the daemon's state without the per-port lists (a whole tree is megabytes; for polling).
+  const ports = url.searchParams.get('ports');
+  if (ports !== null && ports !== 'none') throw new BadRequestError('/status', `ports must be "none" (or absent for every port), got "${ports}"`);
+  const brief = ports === 'none';
+  const db = await dbStatusParts(ctx.db, url.searchParams.getAll('origin'), { ports: !brief });
   const body: StatusJson = {
     daemon: { pid: ctx.pid, startedAt: ctx.startedAt, socket: ctx.socket, listen: ctx.listen ?? null, passes: loop.passes },
     config: loop.config,
     current: loop.current,
     pending: loop.pending,
-    lastPass: loop.lastPass,
+    lastPass: brief && loop.lastPass ? { ...loop.lastPass, ports: [] } : loop.lastPass,
     lastError: loop.lastError,
     retry: loop.retry,
-    ...(await dbStatusParts(ctx.db, url.searchParams.getAll('origin'))),
+    ...db,
   };
   sendJson(res, 200, body);
 }
@@ -39,12 +44,8 @@ export async function getHistory(ctx: DaemonContext, _req: IncomingMessage, res:
   sendJson(res, 200, { origin, builds: ctx.db ? await portHistory(ctx.db, origin, limitParam(url, 50)) : [] });
 }
 
-export async function postSql(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = parseJsonObject(await readBody(req), '/sql');
-  if (typeof body.sql !== 'string' || !body.sql.trim()) throw new BadRequestError('/sql', 'body must be {"sql": "SELECT ..."}');
-  if (!ctx.db) return sendJson(res, 503, { error: 'the build database is not available in this daemon (see its log)' });
-  sendJson(res, 200, await userQuery(ctx.db, body.sql));
-}
+/** POST /sql: streamed, with its own limits and connection (routes-sql.ts). */
+export { postSql } from './routes-sql.js';
 
 /** GET /port-state: what the planner needs of every port (plan, why and fetch while the daemon runs). */
 export async function getPortState(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -18,10 +18,22 @@ export interface StatusJson {
   ports: PortStatus[];
 }
 
-export async function dbStatusParts(db: BuildDB | null, origins: readonly string[]): Promise<{ lastRun: RunJson | null; ports: PortStatus[] }> {
+type DbStatus = { lastRun: RunJson | null; ports: PortStatus[] };
+/** The last answer per database: polled status pages ask again and again between two writes. */
+const lastAnswer = new WeakMap<BuildDB, { generation: number; origins: string; answer: DbStatus }>();
+
+export async function dbStatusParts(db: BuildDB | null, origins: readonly string[], opts: { ports?: boolean } = {}): Promise<DbStatus> {
   if (!db) return { lastRun: null, ports: [] };
+  if (opts.ports === false) return { lastRun: (await recentRuns(db, 1))[0] ?? null, ports: [] };
+  const generation = db.generation;
+  const key = origins.join('\0');
+  const last = lastAnswer.get(db);
+  if (last && last.generation === generation && last.origins === key) return last.answer;
   const [runs, ports] = await Promise.all([recentRuns(db, 1), portStatuses(db, origins)]);
-  return { lastRun: runs[0] ?? null, ports };
+  const answer = { lastRun: runs[0] ?? null, ports };
+  // Only when no write started or ended meanwhile (the read may have seen half of it).
+  if (db.generation === generation && !db.readOnly) lastAnswer.set(db, { generation, origins: key, answer });
+  return answer;
 }
 
 /** Status when no daemon runs: what the database says, and builds.yaml's own errors. */

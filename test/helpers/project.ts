@@ -2,7 +2,7 @@
  * A throwaway portsync project for integration tests: a copy of a ports tree, a builds.yaml
  * with every path inside a temp dir, and helpers to run passes and read the real database.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,9 @@ export class TestProject {
   readonly config: string;
   constructor(opts: ProjectOptions) {
     this.dir = mkdtempSync(join(tmpdir(), 'portsync-it-'));
+    // mkdtemp makes it 0700: as root, the tree would then be read as root (with a warning), not as
+    // the unprivileged reader that production trees get (src/ports/make-user.ts).
+    chmodSync(this.dir, 0o755);
     this.tree = join(this.dir, 'ports');
     cpSync(opts.tree ?? EXAMPLE_TREE, this.tree, { recursive: true, dereference: true });
     this.config = join(this.dir, 'builds.yaml');

@@ -8,6 +8,7 @@ import { killGroup, RunTracker } from './supervise.js';
 import { checkEnv, mapInsidePath } from './paths.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
 import { BuildCgroup } from './cgroup.js';
+import { DEFAULT_TMPFS } from '../../config/defaults.js';
 import type { BuildEnvironment, EnvPaths, EnvResources, EnvUsage, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
 
 export const CHROOT_INSIDE: Readonly<InsidePaths> = Object.freeze({
@@ -95,9 +96,6 @@ export function formatFstab(entries: MountEntry[]): string {
  * build can write only to /construction, /usr/local, /tmp, /distfiles and its private /output;
  * the repository (/packages) is read-only: only portsync moves a checked package into it.
  */
-/** tmpfs sizes when builds.yaml says nothing (each is a ceiling, not a reservation). */
-export const DEFAULT_TMPFS: EnvResources['tmpfs'] = { construction: '50%', localbase: '25%', tmp: '10%' };
-
 export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[], output: string, tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS): MountEntry[] {
   const at = (p: string) => join(root, p);
   const bind = (source: string, target: string, ro: boolean): MountEntry => ({
@@ -273,7 +271,8 @@ export const chrootBackend: EnvironmentBackend = {
     let cgroup: BuildCgroup | null = null;
     try {
       try {
-        cgroup = BuildCgroup.create(id, { ...(resources?.memoryBytes ? { memoryBytes: resources.memoryBytes } : {}), ...(resources?.pids ? { pids: resources.pids } : {}) });
+        const { memoryBytes, pids, cpus } = resources ?? {};
+        cgroup = BuildCgroup.create(id, { ...(memoryBytes ? { memoryBytes } : {}), ...(pids ? { pids } : {}), ...(cpus !== undefined ? { cpus } : {}) });
       } catch (err) {
         throw new EnvironmentSetupError(slot, 'cgroup', (err as Error).message, { cause: err });
       }

@@ -59,12 +59,16 @@ export interface EnvResources {
   tmpfs: { construction: string; localbase: string; tmp: string };
   memoryBytes?: number;
   pids?: number;
+  /** CPUs (fractions allowed: 1.5), as CPU bandwidth where the kernel has a cpu controller. */
+  cpus?: number;
 }
 
 /** What a build took, measured by its cgroup (null where the kernel does not say). */
 export interface EnvUsage {
   peakMemoryBytes: number | null;
   cpuMs: number | null;
+  /** Processes killed for going over the memory limit (where measured). */
+  oomKills?: number | null;
 }
 
 export interface BuildEnvironment {

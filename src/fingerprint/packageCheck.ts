@@ -1,0 +1,94 @@
+/**
+ * Is the package in the repository the one portsync built? Each successful build records its
+ * package's SHA-256; a file that differs (replaced, truncated, tampered with) must be rebuilt,
+ * never installed or published. Hashing a whole repository on every plan is out of the
+ * question, so what was verified is remembered by stat data (size, mtime, ctime, inode) in a
+ * small cache file: a package is hashed again only when its stat data changed.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+
+interface Verified { stat: string; checksum: string }
+
+const CACHE_VERSION = 1;
+
+/** One verifier per cache file (a long-lived process keeps it). */
+const open = new Map<string, PackageVerifier>();
+
+export function packageVerifier(cacheFile: string): PackageVerifier {
+  let v = open.get(cacheFile);
+  if (!v) open.set(cacheFile, (v = new PackageVerifier(cacheFile)));
+  return v;
+}
+
+const statKey = (path: string) => {
+  const s = statSync(path, { bigint: true });
+  return `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
+};
+
+export function sha256OfFile(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+export class PackageVerifier {
+  private readonly verified: Map<string, Verified>;
+  private dirty = false;
+
+  constructor(private readonly cacheFile: string) {
+    this.verified = new Map();
+    try {
+      const data = deserialize(readFileSync(cacheFile)) as { version: number; entries: [string, Verified][] };
+      if (data.version === CACHE_VERSION) for (const [k, v] of data.entries) this.verified.set(k, v);
+    } catch {
+      // no cache yet, or unreadable: packages are hashed again (once)
+    }
+  }
+
+  /** Remembers a package just published with this checksum (no need to hash it again). */
+  remember(path: string, checksum: string): void {
+    try {
+      this.verified.set(path, { stat: statKey(path), checksum });
+      this.dirty = true;
+    } catch {
+      // gone already: the next plan finds it missing
+    }
+  }
+
+  /** True when the file at `path` has this checksum (hashing it only if its stat data changed since it was last verified). */
+  matches(path: string, checksum: string): boolean {
+    let stat: string;
+    try {
+      stat = statKey(path);
+    } catch {
+      return false;
+    }
+    const known = this.verified.get(path);
+    if (known && known.stat === stat) return known.checksum === checksum;
+    const actual = sha256OfFile(path);
+    this.verified.set(path, { stat, checksum: actual });
+    this.dirty = true;
+    return actual === checksum;
+  }
+
+  save(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    mkdirSync(dirname(this.cacheFile), { recursive: true });
+    const tmp = `${this.cacheFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, serialize({ version: CACHE_VERSION, entries: [...this.verified] }));
+    renameSync(tmp, this.cacheFile);
+  }
+}
+
+/** Where a desired state keeps its verifier's cache. */
+export const packageCheckCache = (buildBase: string) => join(buildBase, 'package-checks.bin');
