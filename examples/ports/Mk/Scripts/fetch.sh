@@ -6,7 +6,8 @@
 mkdir -p "$DISTDIR" || { echo "===>  $PKGNAME: cannot create DISTDIR $DISTDIR" >&2; exit 1; }
 for file in $DISTFILES; do
 	[ -f "$DISTDIR/$file" ] && continue
-	tmp="$DISTDIR/.$file.fetch.$$"
+	# mktemp, not $$: builds run in their own PID namespaces, where two shells can have the same pid.
+	tmp=$(mktemp "$DISTDIR/.$file.fetch.XXXXXX") || { echo "===>  $PKGNAME: cannot write in DISTDIR $DISTDIR" >&2; exit 1; }
 	ok=
 	for site in $MASTER_SITES; do
 		echo "===>  Fetching $site$file"
