@@ -6,7 +6,8 @@
 mkdir -p "$DISTDIR" || { echo "===>  $PKGNAME: cannot create DISTDIR $DISTDIR" >&2; exit 1; }
 for file in $DISTFILES; do
 	[ -f "$DISTDIR/$file" ] && continue
-	# mktemp, not $$: builds run in their own PID namespaces, where two shells can have the same pid.
+	# mktemp, not $$: builds run in their own PID namespaces, where two shells can have the same pid
+	# (mktemp makes it 0600: made readable for the unprivileged phases once it is complete).
 	tmp=$(mktemp "$DISTDIR/.$file.fetch.XXXXXX") || { echo "===>  $PKGNAME: cannot write in DISTDIR $DISTDIR" >&2; exit 1; }
 	ok=
 	for site in $MASTER_SITES; do
@@ -15,7 +16,7 @@ for file in $DISTFILES; do
 			file://*) cp "${site#file://}$file" "$tmp" ;;
 			/*) cp "$site$file" "$tmp" ;;
 			*) curl -fsSL -o "$tmp" "$site$file" ;;
-		esac && mv -f "$tmp" "$DISTDIR/$file" && { ok=1; break; }
+		esac && chmod 644 "$tmp" && mv -f "$tmp" "$DISTDIR/$file" && { ok=1; break; }
 		rm -f "$tmp"
 	done
 	if [ -z "$ok" ]; then
