@@ -6,11 +6,12 @@
  * and cheap.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { MetadataCache, type CacheEntry, type CachedFailure } from './cache.js';
 import { PortMetadataError, MalformedDependencyError } from './errors.js';
 import { DEFAULT_MAKE_TIMEOUT_MS, makefilesOf, parsePortAnswer, queryPort, type MakeSettings } from './make.js';
 import { canonicalOrigin, parseOrigin } from './origin.js';
+import { isCategoryName } from './tree.js';
 import type { PortMeta } from './types.js';
 
 export interface ScannedPort {
@@ -55,6 +56,13 @@ export interface ScanOptions {
    * stat. 'all' or absent: everything is checked (stat data, CRCs when it changed).
    */
   changed?: ReadonlySet<string> | 'all';
+  /**
+   * The result of this same request (roots, optional roots, vars) made by this process, still
+   * current (isLatestScan before this scan). With a set of changed paths that all lie inside port
+   * directories, only the ports those paths touch are read again; when what they depend on is
+   * unchanged, the rest of `previous` stands. Otherwise the whole closure is walked.
+   */
+  previous?: ScanResult;
 }
 
 export interface ScanResult {
@@ -170,6 +178,18 @@ function scannedOf(cache: MetadataCache, e: CacheEntry): ScannedPort {
   return (e.handedOut = { meta, portCrc: e.portCrc, inputs: e.set.inputs, makefiles });
 }
 
+/** What each handed-out port was evaluated from (dir, requested flavor, vars): to read it again. */
+const requestOf = new WeakMap<ScannedPort, { dir: string; flavor: string; vars: Record<string, string> }>();
+
+/** Same dependencies (origin and kind, in order) and flavors: the closure around a re-read port is unchanged. */
+function sameShape(a: ScannedPort, b: ScannedPort): boolean {
+  const x = a.meta.depends;
+  const y = b.meta.depends;
+  if (a.meta.origin !== b.meta.origin || x.length !== y.length || a.meta.flavors.join(' ') !== b.meta.flavors.join(' ')) return false;
+  for (let i = 0; i < x.length; i++) if (x[i]!.origin !== y[i]!.origin || x[i]!.kind !== y[i]!.kind) return false;
+  return true;
+}
+
 /** Identity of the make settings: a cache made under other settings is not reused. */
 export function settingsIdentity(s: MakeSettings): string {
   return JSON.stringify([s.command, s.portsTree, s.emptyLocalbase, s.env, s.vars]);
@@ -194,7 +214,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     const hit = cache.answer(key, dir);
     if (hit) {
       if (hit.failure) throw new CachedFailureError(hit.failure);
-      return scannedOf(cache, hit);
+      return remember(scannedOf(cache, hit), dir, flavor, vars);
     }
     const answer = await limit(() => queryPort(settings, dir, flavor, vars, timeoutMs));
     makeCalls++;
@@ -225,7 +245,53 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     if (failure) entry.failure = failure;
     cache.store(key, entry);
     if (error) throw error;
-    return scannedOf(cache, entry);
+    return remember(scannedOf(cache, entry), dir, flavor, vars);
+  }
+
+  function remember(port: ScannedPort, dir: string, flavor: string, vars: Record<string, string>): ScannedPort {
+    requestOf.set(port, { dir, flavor, vars });
+    return port;
+  }
+
+  /** The incremental read (ScanOptions.previous): undefined when the whole closure must be walked. */
+  async function rereadHinted(prev: ScanResult, changed: ReadonlySet<string>): Promise<Map<string, ScannedPort> | undefined> {
+    const dirs = new Set<string>();
+    for (const p of changed) {
+      const rel = relative(tree, p);
+      const parts = rel.split(sep);
+      // Outside the tree, the framework, a category or a port directory itself: the listing or every port may change.
+      if (rel.startsWith('..') || isAbsolute(rel) || parts.length < 3 || !isCategoryName(parts[0]!)) return undefined;
+      dirs.add(`${parts[0]}/${parts[1]}`);
+    }
+    // Only directories of ports that were read: a directory that was no port (or could not be read) may be one now.
+    const portDirs = new Set([...prev.ports.values()].map((p) => p.meta.dir));
+    for (const o of prev.problems.keys()) if (dirs.has(parseOrigin(o).dir)) return undefined;
+    for (const d of dirs) if (!portDirs.has(d)) return undefined;
+    // A port is touched through its own directory or a file it reads in another (a master port's Makefile).
+    const touches = new Map<object, boolean>();
+    const touched = (inputs: Readonly<Record<string, string>>) => {
+      let t = touches.get(inputs);
+      if (t === undefined) {
+        t = Object.keys(inputs).some((k) => { const [c, n] = k.split('/'); return n !== undefined && dirs.has(`${c}/${n}`); });
+        touches.set(inputs, t);
+      }
+      return t;
+    };
+    const next = new Map(prev.ports);
+    for (const port of prev.ports.values()) {
+      if (!dirs.has(port.meta.dir) && !touched(port.inputs)) continue;
+      const req = requestOf.get(port);
+      if (!req) return undefined;
+      let fresh: ScannedPort;
+      try {
+        fresh = await evaluate(req.dir, req.flavor, req.vars);
+      } catch {
+        return undefined; // it fails now: the walk reports it where it belongs
+      }
+      if (!sameShape(port, fresh)) return undefined;
+      next.set(port.meta.origin, fresh);
+    }
+    return next;
   }
 
   function problem(origin: string, kind: ScanProblemKind, message: string): undefined {
@@ -285,6 +351,37 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     return p;
   }
 
+  const finish = (ports: Map<string, ScannedPort>, problems: Map<string, ScanProblem>, roots: string[], resolve: ScanResult['resolve']): ScanResult => {
+    const frameworkFiles = cache.frameworkListing().files;
+    if (savesDeferred) unsaved.add(cache);
+    else cache.save();
+    const result: ScanResult = {
+      frameworkFiles,
+      ports,
+      problems,
+      roots,
+      resolve,
+      stats: {
+        ports: ports.size,
+        makeCalls,
+        cached: cache.stats.answersReused,
+        durationMs: Math.round(performance.now() - t0),
+        dirsRehashed: cache.stats.dirsRehashed,
+        filesRehashed: cache.stats.filesRehashed,
+        stats: cache.stats.stats,
+      },
+    };
+    madeBy.set(result, { cache, scan: cache.scans });
+    return result;
+  };
+
+  const prev = opts.previous;
+  if (prev && opts.changed instanceof Set) {
+    const reread = await rereadHinted(prev, opts.changed);
+    // The framework's scripts are every port's inputs: a different listing means the walk.
+    if (reread && cache.frameworkListing().files === prev.frameworkFiles) return finish(reread, prev.problems, prev.roots, prev.resolve);
+  }
+
   const optional = opts.optional ?? new Set<string>();
   const keptRoots = roots.filter((o) => !optional.has(o) || cache.portCrc(parseOrigin(o).dir) !== null);
   for (const o of keptRoots) void request(o);
@@ -295,25 +392,5 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   }
   const final = new Map<string, string | undefined>();
   for (const [o, p] of resolved) final.set(o, await p);
-  const frameworkFiles = cache.frameworkListing().files;
-  if (savesDeferred) unsaved.add(cache);
-  else cache.save();
-  const result: ScanResult = {
-    frameworkFiles,
-    ports,
-    problems,
-    roots: keptRoots,
-    resolve: (origin) => final.get(origin),
-    stats: {
-      ports: ports.size,
-      makeCalls,
-      cached: cache.stats.answersReused,
-      durationMs: Math.round(performance.now() - t0),
-      dirsRehashed: cache.stats.dirsRehashed,
-      filesRehashed: cache.stats.filesRehashed,
-      stats: cache.stats.stats,
-    },
-  };
-  madeBy.set(result, { cache, scan: cache.scans });
-  return result;
+  return finish(ports, problems, keptRoots, (origin) => final.get(origin));
 }

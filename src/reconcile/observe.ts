@@ -66,6 +66,8 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
     ...(opts.changed ? { changed: opts.changed } : {}),
+    // The same request as the last one, still current: only what the hint touches is read again.
+    ...(current && selection === prev.selection ? { previous: prev.obs.scan } : {}),
   });
   // When the scan handed out exactly what it did last time, the graph is the same; when only
   // what some ports say changed (not their dependencies), it keeps its shape.
