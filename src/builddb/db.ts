@@ -9,7 +9,7 @@ import {
   timestampTZValue,
   VARCHAR,
 } from '@duckdb/node-api';
-import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
+import type { BuildKeyParts } from '../fingerprint/types.js';
 import { appendBuildHistory, appendColumns } from './bulkAppend.js';
 import { KeyPartsCodec } from './keyParts.js';
 import { classifyStorageError } from './classify.js';
@@ -121,19 +121,9 @@ function toBuildRow(r: Record<string, unknown>, parts: DecodeParts): BuildRow {
  * A port_state row whose key parts are decoded when first read: a plan needs them only for the
  * ports whose key changed (to say what changed), and a whole tree's parts are tens of MB of JSON.
  */
+// Its plain fields are PortStateRow's (declaration merging: not written out twice).
+interface StoredPortState extends Omit<PortStateRow, 'keyParts'> {}
 class StoredPortState implements PortStateRow {
-  origin: string;
-  crc: string | null;
-  buildKey: string | null;
-  version: string | null;
-  pkgname: string | null;
-  pkgfile: string | null;
-  buildId: string | null;
-  updatedAt: Date;
-  failedKey: string | null;
-  failedBuildId: string | null;
-  failedAt: Date | null;
-  package: PackageIdentity | null;
   private raw: unknown;
   private decoded: BuildKeyParts | null | undefined;
   private readonly decodeParts: DecodeParts;

@@ -2,7 +2,7 @@
  * The dependency graph of a desired state: the closure of the requested ports through all six
  * dependency kinds. Edges point from a port to what it needs, and keep their kinds.
  */
-import type { ScanProblem, ScanResult, ScannedPort } from '../ports/scanner.js';
+import { sameShape, type ScanProblem, type ScanResult, type ScannedPort } from '../ports/scanner.js';
 import type { DepKind } from '../ports/types.js';
 
 export interface GraphNode {
@@ -106,20 +106,11 @@ export function buildGraph(roots: readonly string[], scan: ScanResult): PortGrap
   return g;
 }
 
-/** Same dependencies, in the same order, of the same kinds. */
-function sameDepends(a: ScannedPort, b: ScannedPort): boolean {
-  const x = a.meta.depends;
-  const y = b.meta.depends;
-  if (x === y) return true;
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i]!.origin !== y[i]!.origin || x[i]!.kind !== y[i]!.kind) return false;
-  return true;
-}
-
 /**
  * The graph of `scan` made from `prev` (the graph of an earlier scan of the same roots) when only
  * what its ports say changed, not who depends on whom: unchanged nodes are the same objects, the
- * shape is shared. Undefined when the structure changed (then buildGraph).
+ * shape is shared; `prev` itself when no port changed. Undefined when the structure changed (then
+ * buildGraph).
  */
 export function withPorts(prev: PortGraph, prevScan: ScanResult, scan: ScanResult): PortGraph | undefined {
   if (scan.ports.size !== prevScan.ports.size || scan.problems.size !== prevScan.problems.size || scan.roots.length !== prevScan.roots.length) return undefined;
@@ -132,9 +123,10 @@ export function withPorts(prev: PortGraph, prevScan: ScanResult, scan: ScanResul
   for (const [o, p] of scan.ports) {
     const q = prevScan.ports.get(o);
     if (q === p) continue;
-    if (!q || q.meta.origin !== p.meta.origin || !sameDepends(q, p)) return undefined;
+    if (!q || !sameShape(q, p)) return undefined;
     changed.push(p);
   }
+  if (changed.length === 0) return prev;
   const g = new PortGraph(prev.shape);
   for (const [o, n] of prev.nodes) g.nodes.set(o, n);
   g.roots.push(...prev.roots);

@@ -181,8 +181,8 @@ function scannedOf(cache: MetadataCache, e: CacheEntry): ScannedPort {
 /** What each handed-out port was evaluated from (dir, requested flavor, vars): to read it again. */
 const requestOf = new WeakMap<ScannedPort, { dir: string; flavor: string; vars: Record<string, string> }>();
 
-/** Same dependencies (origin and kind, in order) and flavors: the closure around a re-read port is unchanged. */
-function sameShape(a: ScannedPort, b: ScannedPort): boolean {
+/** Same origin, flavors and dependencies (origin and kind, in order): the closure around a re-read port is unchanged. */
+export function sameShape(a: ScannedPort, b: ScannedPort): boolean {
   const x = a.meta.depends;
   const y = b.meta.depends;
   if (a.meta.origin !== b.meta.origin || x.length !== y.length || a.meta.flavors.join(' ') !== b.meta.flavors.join(' ')) return false;

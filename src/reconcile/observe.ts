@@ -49,14 +49,14 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   // The daemon's pass after a quiet interval: nothing changed since the last observation, which is still current.
   const prev = lastObservation.get(state);
   const samePrevious = prev && prev.obs.tree === tree && prev.extraRoots.join('\0') === extraRoots.join('\0');
-  if (samePrevious && opts.changed instanceof Set && opts.changed.size === 0 && isLatestScan(prev.obs.scan)) {
+  // (The hint covers what changed since the cache's last scan: that must be this observation's.)
+  const current = samePrevious && isLatestScan(prev.obs.scan);
+  if (current && opts.changed instanceof Set && opts.changed.size === 0) {
     const obs = { ...prev.obs, scan: unchangedScan(prev.obs.scan) };
     lastObservation.set(state, { ...prev, obs });
     return obs;
   }
   // The selection stands while no directory of the tree's first two levels (categories, ports) may have changed.
-  // (The hint covers what changed since the cache's last scan: that must be this observation's.)
-  const current = samePrevious && isLatestScan(prev.obs.scan);
   const selection = current && opts.changed instanceof Set && !listingMayChange(tree, opts.changed) ? prev.selection : select(state, tree, extraRoots);
   const { selected, roots, globbed, emptyGlobs } = selection;
   const scan = await scanPorts(roots, {
@@ -71,7 +71,7 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   });
   // When the scan handed out exactly what it did last time, the graph is the same; when only
   // what some ports say changed (not their dependencies), it keeps its shape.
-  const graph = !samePrevious ? buildGraph(scan.roots, scan) : sameScan(prev.obs.scan, scan) ? prev.obs.graph : withPorts(prev.obs.graph, prev.obs.scan, scan) ?? buildGraph(scan.roots, scan);
+  const graph = (samePrevious && withPorts(prev.obs.graph, prev.obs.scan, scan)) || buildGraph(scan.roots, scan);
   const cycles = samePrevious && graph.shape === prev.obs.graph.shape ? prev.obs.cycles : findCycles(graph);
   const obs: Observation = { state, tree, scan, graph, cycles, selected, emptyGlobs };
   lastObservation.set(state, { obs, extraRoots, selection });
@@ -111,16 +111,3 @@ function listingMayChange(tree: string, changed: ReadonlySet<string>): boolean {
 
 /** The last observation of each desired state, the extra roots it was asked for, and its selection. */
 const lastObservation = new WeakMap<DesiredState, { obs: Observation; extraRoots: readonly string[]; selection: Selection }>();
-
-/** Same roots, the same port objects (the scanner hands out the same object while a port is unchanged), the same problems. */
-function sameScan(a: ScanResult, b: ScanResult): boolean {
-  if (a.ports === b.ports) return true;
-  if (a.frameworkFiles !== b.frameworkFiles || a.roots.length !== b.roots.length || a.ports.size !== b.ports.size || a.problems.size !== b.problems.size) return false;
-  for (let i = 0; i < a.roots.length; i++) if (a.roots[i] !== b.roots[i]) return false;
-  for (const [o, p] of b.ports) if (a.ports.get(o) !== p) return false;
-  for (const [o, p] of b.problems) {
-    const q = a.problems.get(o);
-    if (!q || q.kind !== p.kind || q.message !== p.message) return false;
-  }
-  return true;
-}
