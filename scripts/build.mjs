@@ -44,6 +44,13 @@ function copyMjs(dir) {
   }
 }
 copyMjs(src);
+
+// The builds.yaml validator as generated code (ajv standalone): the CLI starts without compiling
+// the schema. It carries the schema's digest; schema.ts uses it only for that same schema.
+{
+  const { standaloneValidatorSource } = await import(join(dist, 'config', 'schema.js'));
+  writeFileSync(join(dist, 'config', 'builds-validator.cjs'), standaloneValidatorSource());
+}
 const mark = join(dist, '.built');
 writeFileSync(mark, `${started.toISOString()}\n`);
 utimesSync(mark, started, started);

@@ -81,12 +81,12 @@ describe('chroot build environment', { skip: skipReason }, () => {
     await rm(base, { recursive: true, force: true });
   });
 
-  test('the ports tree is readable at /xports; it and the repository refuse writes; distfiles and the private /output take them', async () => {
+  test('the ports tree is readable at /xports; it and the repository refuse writes; the private /distfiles and /output take them', async () => {
     const env = await chroot.create(1, paths);
     try {
       let out = '';
       const r = await env.run({
-        argv: ['sh', '-c', 'cat /xports/misc/hello/Makefile; touch /xports/misc/hello/x; echo "rc=$?"; touch /packages/pkg; echo "pkg=$?"; touch /distfiles/fetched'],
+        argv: ['sh', '-c', 'cat /xports/misc/hello/Makefile; touch /xports/misc/hello/x; echo "rc=$?"; touch /packages/pkg; echo "pkg=$?"; touch /distfiles/by-root; echo "rootdist=$?"'],
         env: ENV,
         onOutput: (c) => (out += c.toString()),
       });
@@ -97,12 +97,18 @@ describe('chroot build environment', { skip: skipReason }, () => {
       await assert.rejects(access(join(paths.portsTree, 'misc/hello/x')));
       assert.match(out, /pkg=1/, 'the repository is read-only: only portsync moves a checked package into it');
       await assert.rejects(access(join(paths.packages, 'pkg')));
-      await access(join(paths.distfiles, 'fetched')); // distfiles are writable (fetch runs as root without capabilities)
-      // The private output belongs to the build user, who writes the package there.
-      const asUser = await env.run({ argv: ['sh', '-c', 'id -u; touch /output/pkg; touch /distfiles/by-user; echo "dist=$?"'], env: ENV, unprivileged: true, onOutput: (c) => (out += c.toString()) });
+      // Root without capabilities cannot write the build user's /distfiles (no CAP_DAC_OVERRIDE).
+      assert.match(out, /rootdist=1/);
+      // The private output and DISTDIR belong to the build user, who fetches and writes the package
+      // there; the shared cache is not in the build's root at all (portsync fills and publishes it).
+      const asUser = await env.run({ argv: ['sh', '-c', 'id -u; touch /output/pkg; touch /distfiles/by-user; echo "dist=$?"; ls -A /distfiles'], env: ENV, unprivileged: true, onOutput: (c) => (out += c.toString()) });
       assert.equal(asUser.exitCode, 0, out);
       assert.match(out, /^65534$/m);
-      assert.match(out, /dist=1/, 'the build user cannot write the distfiles cache');
+      assert.match(out, /dist=0/, 'the build user writes its own DISTDIR');
+      assert.doesNotMatch(out, /keep\.tar\.gz/, 'the shared cache is not visible inside');
+      assert.equal(env.privateDistfiles, env.hostPath('/distfiles'));
+      await access(join(env.privateDistfiles!, 'by-user'));
+      await assert.rejects(access(join(paths.distfiles, 'by-user')), 'nothing reaches the shared cache but what portsync publishes');
       assert.equal(await readFile(env.hostPath('/output/pkg'), 'utf8'), '');
     } finally {
       await env.destroy();

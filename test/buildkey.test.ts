@@ -129,3 +129,20 @@ test('the input files digest is the digest of the makefiles over the framework f
     assert.equal(inputFilesDigest({ makefiles, framework }), reference({ ...framework, ...makefiles }), JSON.stringify({ makefiles, framework }));
   }
 });
+
+test('the build key is the SHA-256 of the canonical JSON of its parts, whichever path computes it', () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const shared = { vars: { B: '2', A: '1' }, environment: { backend: 'chroot', format: '1' } };
+  const cases: BuildKeyParts[] = [
+    parts(),
+    { ...parts(), vars: shared.vars, environment: shared.environment, options: ['Z', 'A'] },
+    { ...parts(), vars: shared.vars, environment: shared.environment, dependencies: { 'devel/b': { use: 'build', version: '1', key: 'k', package: 'p' }, 'devel/a': { use: 'run', lib: true, version: '2', key: 'k2', package: '' } } },
+    { ...parts(), vars: undefined as unknown as Record<string, string> },
+  ];
+  for (const parts of cases) {
+    const dependencies = Object.fromEntries(Object.entries(parts.dependencies).map(([o, f]) => [o, typeof f === 'string' ? `key:${f}` : f.use === 'run' ? `version:${f.version}` : f.package ? `package:${f.package}` : `key:${f.key}`]));
+    const definition = sha(canonicalJSON({ portCrc: parts.portCrc, inputs: inputFilesDigest(parts), vars: parts.vars, options: [...parts.options].sort(), environment: parts.environment, dependencies }));
+    assert.equal(computeBuildKey(parts), definition);
+    assert.equal(computeBuildKey(parts), definition, 'the second time (shared texts memoized) too');
+  }
+});

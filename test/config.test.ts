@@ -55,7 +55,7 @@ describe('loadDesiredState: valid files', () => {
     assert.equal(s.file, file);
     assert.equal(s.dir, dir);
     assert.deepEqual(s.portsTree, { path: join(dir, 'ports'), source: 'worktree', branch: 'main' });
-    assert.deepEqual(s.make, { command: process.platform === 'linux' ? 'bmake' : 'make', env: {}, vars: {} });
+    assert.deepEqual(s.make, { command: process.platform === 'linux' ? 'bmake' : 'make', env: {}, vars: {}, readAs: { uid: 65533, gid: 65533 } });
     assert.deepEqual(s.paths, {
       buildBase: join(dir, '.portsync/build'),
       packages: join(dir, '.portsync/packages'),
@@ -86,7 +86,7 @@ describe('loadDesiredState: valid files', () => {
         'workers: 4',
         'makeJobs: 3',
         'environment: { backend: host }',
-        'limits: { phaseTimeout: 90, noOutputTimeout: 1h30m, network: never, memory: 6g, pids: 500, tmpfs: { construction: 12g, tmp: 1g } }',
+        'limits: { phaseTimeout: 90s, noOutputTimeout: 1h30m, network: never, memory: 6g, pids: 500, tmpfs: { construction: 12g, tmp: 1g } }',
         'policy: { cascade: version }',
         'watch: { resyncInterval: 45s, debounce: 0 }',
         'server: { socket: /run/portsync.sock, listen: "[::1]:8787", webhookSecretEnv: MY_SECRET }',
@@ -365,12 +365,12 @@ describe('parseDesiredState', () => {
 });
 
 describe('parseDuration', () => {
-  test('accepts seconds and unit groups', () => {
+  test('accepts unit groups, and zero without a unit', () => {
     const cases: [string | number, number][] = [
       [0, 0],
-      [90, 90_000],
-      [1.5, 1500],
-      ['90', 90_000],
+      ['0', 0],
+      ['90s', 90_000],
+      ['1.5s', 1500],
       ['500ms', 500],
       ['30s', 30_000],
       ['10m', 600_000],
@@ -384,13 +384,17 @@ describe('parseDuration', () => {
   });
 
   test('rejects bad durations with a DurationError carrying the value', () => {
-    for (const bad of ['', '10x', 'm10', '30m1h', '1h1h', '10 m', '-5s', -1, Number.NaN, Infinity, '1h30']) {
+    for (const bad of ['', '10x', 'm10', '30m1h', '1h1h', '10 m', '-5s', -1, Number.NaN, Infinity, '1h30', 90, 1.5, '90', '500']) {
       assert.throws(
         () => parseDuration(bad),
         (e: unknown) => e instanceof DurationError && Object.is(e.value, bad) && /is not a duration/.test(e.message),
         `parseDuration(${String(bad)})`,
       );
     }
+  });
+
+  test('a bare number other than zero is refused, naming both units it could mean', () => {
+    assert.throws(() => parseDuration(500), (e: unknown) => e instanceof DurationError && /500 is not a duration: it has no unit; write 500s for seconds or 500ms for milliseconds/.test(e.message));
   });
 });
 

@@ -29,6 +29,7 @@ function state(dir: string, cascade: Cascade, tree = join(dir, 'ports')): Desire
     workers: 1, makeJobs: 1, environment: { backend: 'chroot' }, limits: { phaseTimeoutMs: 1000, noOutputTimeoutMs: 1000, network: 'fetch-only', pids: 8192, tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' } },
     ports: [], policy: { cascade }, warnings: [], watch: { resyncIntervalMs: 1000, debounceMs: 0 },
     server: { socket: join(dir, 's'), webhookSecretEnv: 'X', allowInsecure: false },
+    hooks: { commands: {}, timeoutMs: 1000 }, notify: [],
   };
 }
 
@@ -191,4 +192,38 @@ test('two ports that write one package file are both blocked, each naming the ot
   assert.equal(actions(clash)['www/app'], 'blocked', 'what needs one of them waits');
   assert.deepEqual(clash.ports.find((p) => p.origin === 'misc/docs')!.reasons[0], { kind: 'duplicate-package', detail: 'docs-1.0.tgz is also the package of misc/docs2; two ports may not write one package', items: ['misc/docs', 'misc/docs2'] });
   assert.ok(clash.problems.includes('misc/docs and misc/docs2 both produce docs-1.0.tgz: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml'));
+});
+
+test('the plan memo of a long-lived process decides like a fresh plan through every change, stopping where a decision looks the same to its dependents', () => {
+  const ports: FakePort[] = [
+    ...CHAIN,
+    { origin: 'lang/old', ignore: 'too old' },
+    { origin: 'misc/user', deps: [['lang/old', 'BUILD']] },
+    { origin: 'misc/top', deps: [['misc/user', 'BUILD'], ['devel/libbase', 'BUILD']] },
+  ];
+  const first = withRepository(observation(ports));
+  const known = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
+  /** The observation with one port's CRC (and so its ScannedPort) replaced; every other port keeps its object, as in the daemon. */
+  const withCrc = (obs: Observation, origin: string, crc: string): Observation => {
+    const scanned = new Map(obs.scan.ports);
+    scanned.set(origin, { ...scanned.get(origin)!, portCrc: crc });
+    const scan = { ...obs.scan, ports: scanned } as ScanResult;
+    return { ...obs, scan, graph: buildGraph(scan.roots, scan) };
+  };
+  const fresh = (obs: Observation) => makePlan({ ...obs, state: { ...obs.state } }, { known }).ports;
+  let obs = first;
+  const steps: [string, string, Record<string, string>][] = [
+    ['devel/libbase', '0000000a', { 'devel/libbase': 'skip', 'devel/libmid': 'skip', 'www/app': 'skip', 'misc/top': 'blocked' }],
+    ['devel/libbase', '0000000b', { 'devel/libbase': 'build', 'devel/libmid': 'pending', 'www/app': 'pending', 'misc/top': 'blocked' }],
+    ['devel/libbase', '0000000c', { 'devel/libbase': 'build', 'devel/libmid': 'pending', 'www/app': 'pending', 'misc/top': 'blocked' }],
+    ['devel/libbase', '0000000a', { 'devel/libbase': 'skip', 'devel/libmid': 'skip', 'www/app': 'skip', 'misc/top': 'blocked' }],
+    ['misc/docs', '0000000d', { 'misc/docs': 'build', 'www/app': 'skip' }],
+  ];
+  for (const [origin, crc, expected] of steps) {
+    obs = withCrc(obs, origin, crc);
+    const memoized = makePlan(obs, { known });
+    assert.deepEqual(memoized.ports, fresh(obs), `${origin} at ${crc}: the memo decides as a fresh plan`);
+    const got = actions(memoized);
+    for (const [o, a] of Object.entries(expected)) assert.equal(got[o], a, `${origin} at ${crc}: ${o}`);
+  }
 });

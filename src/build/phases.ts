@@ -30,6 +30,19 @@ export function phaseEnvironment(inside: InsidePaths, call: MakeCall): Record<st
 
 /** `make -C /xports/<dir> [FLAVOR=f] VAR=... <target>` as run inside the environment. */
 export function phaseArgv(inside: InsidePaths, call: MakeCall, dir: string, flavor: string, target: string): string[] {
+  return makeArgv(inside, call, dir, flavor, [target]);
+}
+
+/**
+ * Prints the port's distinfo (the file make's DISTINFO_FILE names, when it exists), evaluated
+ * exactly as its phases are. Run as the build user: it reads only what that user may read.
+ */
+export function distinfoArgv(inside: InsidePaths, call: MakeCall, dir: string, flavor: string): string[] {
+  const script = 'f=$("$@") || exit 1; if [ -n "$f" ] && [ -f "$f" ]; then exec cat -- "$f"; fi';
+  return ['/bin/sh', '-c', script, 'portsync-distinfo', ...makeArgv(inside, call, dir, flavor, ['-V', '${DISTINFO_FILE}'])];
+}
+
+function makeArgv(inside: InsidePaths, call: MakeCall, dir: string, flavor: string, tail: string[]): string[] {
   const argv = [call.command, '-C', `${inside.portsTree}/${dir}`];
   if (flavor) argv.push(`FLAVOR=${flavor}`);
   argv.push(
@@ -44,7 +57,7 @@ export function phaseArgv(inside: InsidePaths, call: MakeCall, dir: string, flav
     `MAKE_JOBS_NUMBER=${call.makeJobs}`,
   );
   for (const [k, v] of Object.entries(call.vars)) argv.push(`${k}=${v}`);
-  argv.push(target);
+  argv.push(...tail);
   return argv;
 }
 

@@ -22,6 +22,8 @@ import { PHASES, type MakeCall } from './phases.js';
 import type { Progress } from './progress.js';
 import { limitsNotice, type BuildTask, type BuildTaskResult, type TaskEvent } from './task.js';
 import { limitsFor } from '../config/selectors.js';
+import { reportingOutcomes } from './outcomes.js';
+import type { PhaseInfo } from '../reconcile/observers.js';
 
 export type PortStatus = 'success' | 'failed' | 'skipped' | 'ignored' | 'blocked' | 'interrupted';
 
@@ -52,6 +54,9 @@ export interface ScheduleOptions {
   signal?: AbortSignal;
   /** Fetch-only: fetch and checksum every port, in any order, nothing installed or recorded. */
   fetchOnly?: boolean;
+  /** Told each port's outcome as soon as it is known, and each finished build phase (the pass's observers). */
+  onOutcome?: (outcome: PortOutcome) => void;
+  onPhase?: (phase: PhaseInfo) => void;
 }
 
 const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url).href;
@@ -67,7 +72,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const graph = plan.observation.graph;
   const fetchOnly = opts.fetchOnly ?? false;
   const record = !fetchOnly;
-  const outcomes = new Map<string, PortOutcome>();
+  const outcomes = reportingOutcomes(opts.onOutcome);
   const planned = new Map(plan.ports.map((p) => [p.origin, p]));
   // Ports to build, and ports whose decision waits for their dependencies' packages.
   const work = new Set(plan.ports.filter((p) => p.action === 'build' || p.action === 'pending').map((p) => p.origin));
@@ -199,7 +204,10 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     const phaseWrites: Promise<void>[] = [];
     channel.port1.on('message', (e: TaskEvent) => {
       if (e.type === 'phase-start') progress.phase(slot, origin, e.phase);
-      else if (record) phaseWrites.push(db.recordPhase(buildId, e.phase, new Date(e.startedAt), e.durationMs, e.exitCode));
+      else {
+        opts.onPhase?.({ origin, phase: e.phase, durationMs: e.durationMs, exitCode: e.exitCode });
+        if (record) phaseWrites.push(db.recordPhase(buildId, e.phase, new Date(e.startedAt), e.durationMs, e.exitCode));
+      }
     });
     progress.portStarted(slot, origin);
     let result: BuildTaskResult;

@@ -249,7 +249,15 @@ export class BuildDB {
     let instance: DuckDBInstance;
     try {
       // No file access from SQL: `portsync sql` must not read or write arbitrary files.
-      instance = await DuckDBInstance.create(file, { access_mode: readOnly ? 'READ_ONLY' : 'READ_WRITE', enable_external_access: 'false' });
+      // The allocator hands freed memory back to the system (a background thread, and after any task
+      // that used more than 8 MB): the daemon reads the whole port_state table and otherwise keeps
+      // ~50 MB of freed pages (measured on a 10,000-port database).
+      instance = await DuckDBInstance.create(file, {
+        access_mode: readOnly ? 'READ_ONLY' : 'READ_WRITE',
+        enable_external_access: 'false',
+        allocator_background_threads: 'true',
+        allocator_flush_threshold: '8MB',
+      });
     } catch (err) {
       throw (
         classifyStorageError(err, ctx) ??

@@ -32,11 +32,15 @@ export class FailSafeBuildDB {
     private readonly log: LogFn,
   ) {}
 
-  /** Opens the database, or wraps null (logging why) when it cannot be opened. */
-  static async open(path: string, opts: OpenOptions, log: LogFn): Promise<FailSafeBuildDB> {
+  /**
+   * Opens the database, or wraps null (logging why) when it cannot be opened. Errors for which
+   * `refuse` returns true are thrown instead (a pass refuses a database another process holds).
+   */
+  static async open(path: string, opts: OpenOptions, log: LogFn, refuse?: (err: unknown) => boolean): Promise<FailSafeBuildDB> {
     try {
       return new FailSafeBuildDB(await BuildDB.open(path, opts), log);
     } catch (err) {
+      if (refuse?.(err)) throw err;
       log(`builddb: open ${path} failed, builds continue without recording: ${(err as Error).message}`);
       return new FailSafeBuildDB(null, log);
     }

@@ -1,37 +1,40 @@
-/** `portsync history ORIGIN [--json]`: that port's builds, newest first. */
-import { parseArgs } from 'node:util';
-import { PortsyncError } from '../errors.js';
+/** `portsync history ORIGIN [--json] [--wide]`: that port's builds, newest first. */
 import { locate, openReadApi } from '../server/access.js';
-import type { CommandContext } from './commands.js';
+import { defineCommand, WIDE_OPTION } from './command.js';
 import { printJson } from './io.js';
-import { formatTable } from './sql.js';
+import { formatTable } from './table.js';
 
-/** `history` needs exactly one origin. */
-export class HistoryUsageError extends PortsyncError {
-  constructor(detail: string) {
-    super(`${detail}\nusage: portsync history ORIGIN [--json]`);
-  }
-}
+export const history = defineCommand({
+  name: 'history',
+  summary: "that port's builds, newest first",
+  args: [{ name: 'ORIGIN', kind: 'origin', description: 'the port: category/name or category/name@flavor' }],
+  options: {
+    json: { description: 'print {"origin":…,"builds":[…]} with every recorded field' },
+    wide: WIDE_OPTION,
+  },
+  description: `Lists every recorded build attempt of ORIGIN, newest first: when it started (UTC), its status (running, success, failed, interrupted), the version, how long it took, the last phase it reached, what triggered the run, why it was built (or why it failed) and its build id (for portsync sql).
 
-export async function runHistory(ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({ args: ctx.argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
-  if (positionals.length !== 1) throw new HistoryUsageError(positionals.length ? 'give one origin' : 'no origin given');
-  const origin = positionals[0]!;
-  const api = await openReadApi(await locate(ctx.configFile));
-  try {
-    const builds = await api.history(origin);
-    if (values.json) {
-      printJson(ctx.io, { origin, builds });
+Reads through the running daemon when there is one, else the build database read-only.`,
+  exits: [['0', 'always (a port never built prints "no builds recorded")'], ['2', 'bad usage or an unreadable database']],
+  examples: [['portsync history devel/libalpha', 'the builds of devel/libalpha']],
+  async run(ctx, { values, args }) {
+    const origin = args[0]!;
+    const api = await openReadApi(await locate(ctx.configFile));
+    try {
+      const builds = await api.history(origin);
+      if (values.json) {
+        printJson(ctx.io, { origin, builds });
+        return 0;
+      }
+      if (!builds.length) {
+        ctx.io.out(`${origin}: no builds recorded`);
+        return 0;
+      }
+      const rows = builds.map((b) => [b.startedAt, b.status, b.version ?? '', b.durationMs === null ? '' : `${(b.durationMs / 1000).toFixed(1)}s`, b.lastPhase ?? '', b.trigger ?? '', b.reason ?? b.error ?? '', b.buildId]);
+      ctx.io.out(formatTable(['started (UTC)', 'status', 'version', 'took', 'last phase', 'trigger', 'why', 'build id'], rows, { columns: ctx.io.columns, wide: values.wide }));
       return 0;
+    } finally {
+      await api.close();
     }
-    if (!builds.length) {
-      ctx.io.out(`${origin}: no builds recorded`);
-      return 0;
-    }
-    const rows = builds.map((b) => [b.startedAt.replace('T', ' ').slice(0, 19), b.status, b.version ?? '', b.durationMs === null ? '' : `${(b.durationMs / 1000).toFixed(1)}s`, b.lastPhase ?? '', b.trigger ?? '', b.reason ?? b.error ?? '', b.buildId]);
-    ctx.io.out(formatTable(['started (UTC)', 'status', 'version', 'took', 'last phase', 'trigger', 'why', 'build id'], rows));
-    return 0;
-  } finally {
-    await api.close();
-  }
-}
+  },
+});

@@ -1,34 +1,67 @@
 /** `portsync plan [--json] [ORIGIN...]`: exit 0 in sync, 1 work to do, 2 error. */
-import { parseArgs } from 'node:util';
 import { resolvePassSource } from '../reconcile/source.js';
-import { observe } from '../reconcile/observe.js';
-import { makePlan } from '../reconcile/plan.js';
-import { planJson, type PlanJson } from '../reconcile/result-json.js';
+import type { PlanJson } from '../reconcile/result-json.js';
+import { beginPlanSnapshot, loadPlanSnapshot, savePlanSnapshot } from '../reconcile/plan-snapshot.js';
 import type { DesiredState } from '../config/types.js';
 import { daemonRequest } from '../server/client.js';
 import { DaemonRequestError } from '../server/errors.js';
 import { PortsyncError } from '../errors.js';
-import { openHistorySource } from '../server/history-source.js';
-import { UnknownOriginError } from '../reconcile/errors.js';
-import type { CommandContext } from './commands.js';
+import { defineCommand, type CommandContext } from './command.js';
 import { printJson, type Io } from './io.js';
 
-export async function runPlan(ctx: CommandContext): Promise<number> {
-  const { values, positionals } = parseArgs({ args: ctx.argv, options: { json: { type: 'boolean' } }, allowPositionals: true });
+export const plan = defineCommand({
+  name: 'plan',
+  summary: 'what a reconcile would do, and why; builds nothing',
+  args: [{ name: 'ORIGIN', kind: 'origin', optional: true, repeat: true, description: 'only these ports and what they need (each must be in the closure of builds.yaml\'s ports)' }],
+  options: { json: { description: 'print the contract\'s plan document: ports (origin, pkgname, action, reasons, pkgfile…) and summary' } },
+  description: `Reads the tree (through the metadata cache: an unchanged tree costs no make call), computes every port's build key and compares it with what the build database recorded: one line per port of the closure, dependencies first, with its action and why — build (new, port-changed, options-changed, framework-changed, dependency-changed, package-missing, forced), pending (rebuilds only if a rebuilt dependency's package changes), skip (up to date), ignored (IGNORE set), blocked (a failed build at these inputs, a missing, ignored or cyclic dependency) — then a summary line. Problems of the desired state (cycles, missing ports, globs matching nothing) and make's warnings go to stderr.
+
+While portsync watch runs, the daemon answers (it has the tree and the database in memory).`,
+  exits: [['0', 'in sync: nothing to build'], ['1', 'work to do: a port to build, pending or blocked'], ['2', 'error: invalid builds.yaml, an ORIGIN not in the closure, an unreadable tree']],
+  examples: [
+    ['portsync plan', 'the whole desired state'],
+    ['portsync plan --json textproc/gamma | jq .summary', 'textproc/gamma and its dependencies, as JSON'],
+  ],
+  run: (ctx, { values, args }) => showPlan(ctx, args, values.json ?? false),
+});
+
+/** `plan` (and `reconcile --dry-run`): the daemon's plan when one runs, else one made here; printed; its exit status. */
+export async function showPlan(ctx: CommandContext, only: readonly string[], json: boolean): Promise<number> {
   const { state, tree } = await resolvePassSource(ctx.configFile);
   // A running daemon has the tree and the database in memory: it answers in a fraction of the time.
-  const plan = (await planFromDaemon(state.server.socket, positionals)) ?? (await planHere(state, tree, positionals));
-  if (values.json) printJson(ctx.io, plan);
-  else printPlan(ctx.io, plan);
-  return plan.summary.build > 0 || plan.summary.pending > 0 || plan.summary.blocked > 0 ? 1 : 0;
+  const result = (await planFromDaemon(state.server.socket, only)) ?? (await planHere(state, tree, only));
+  return printPlanResult(ctx.io, result, json);
+}
+
+/** Prints a plan (JSON or lines); exit 0 in sync, 1 work to do. */
+export function printPlanResult(io: Io, result: PlanJson, json: boolean): number {
+  if (json) printJson(io, result);
+  else printPlan(io, result);
+  return result.summary.build > 0 || result.summary.pending > 0 || result.summary.blocked > 0 ? 1 : 0;
 }
 
 async function planHere(state: DesiredState, tree: string, only: readonly string[]): Promise<PlanJson> {
+  // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
+  const snapshot = beginPlanSnapshot(state, tree, only);
+  const kept = loadPlanSnapshot(snapshot);
+  if (kept && 'plan' in kept) return kept.plan;
+  // Planning itself: loaded only now (the database driver, the scanner, the planner).
+  const [{ openHistorySource }, { observe }, { makePlan }, { planJson }, { recordScanInputs }, { UnknownOriginError }] = await Promise.all([
+    import('../server/history-source.js'), import('../reconcile/observe.js'), import('../reconcile/plan.js'),
+    import('../reconcile/result-json.js'), import('../ports/scanner.js'), import('../reconcile/errors.js'),
+  ]);
   const history = await openHistorySource(state);
   try {
-    const obs = await observe(state, { tree });
+    // The database's query runs on its own threads while this one reads the tree.
+    const known = history.known();
+    known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
+    // What the kept plan's check found unchanged is not stat'ed again.
+    const obs = await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) });
     for (const o of only) if (!obs.graph.nodes.has(obs.scan.resolve(o) ?? o)) throw new UnknownOriginError(o);
-    return planJson(makePlan(obs, { known: await history.known(), only: new Set(only) }));
+    const plan = planJson(makePlan(obs, { known: await known, only: new Set(only) }));
+    // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
+    if (history.via !== 'daemon') savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);
+    return plan;
   } finally {
     await history.close();
   }

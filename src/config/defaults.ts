@@ -21,3 +21,6 @@ function schemaDefaults(path: string[]): Record<string, unknown> {
 
 /** `limits.tmpfs` when builds.yaml says nothing: each a ceiling, not a reservation. */
 export const DEFAULT_TMPFS: Readonly<TmpfsSizes> = Object.freeze(schemaDefaults(['limits', 'tmpfs']) as unknown as TmpfsSizes);
+
+/** `make.readAs` when builds.yaml says nothing: the tree reader's own uid:gid (src/ports/make-user.ts). */
+export const DEFAULT_MAKE_READ_AS = String(schemaDefaults(['make']).readAs);

@@ -5,18 +5,26 @@ type Unit = keyof typeof UNIT_MS;
 /** Largest unit first; a duration string must use its units in this order, each once. */
 const UNIT_ORDER: Unit[] = ['d', 'h', 'm', 's', 'ms'];
 
+/** A bare number has no unit: `debounce: 500` could mean 500 ms or 500 s (portsync 0.1 read seconds). */
+const noUnit = (n: string | number) => `it has no unit; write ${n}s for seconds or ${n}ms for milliseconds`;
+
 /**
- * A duration in milliseconds. Accepts a number of seconds (`90`, `1.5`, or the string `"90"`)
- * or number+unit groups, largest unit first: `500ms`, `30s`, `10m`, `2h`, `1h30m`, `1d`.
+ * A duration in milliseconds: number+unit groups, largest unit first — `500ms`, `30s`, `10m`,
+ * `2h`, `1h30m`, `1d` — or zero (`0`, the one number that needs no unit). Any other bare number
+ * (`500`, `"500"`) is a DurationError saying which units to choose from.
  */
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new DurationError(value, 'it must be a finite number of seconds, zero or more');
-    return Math.round(value * 1000);
+    if (value === 0) return 0;
+    if (!Number.isFinite(value) || value < 0) throw new DurationError(value, 'it must be zero or more');
+    throw new DurationError(value, noUnit(value));
   }
   const s = value.trim();
   if (s === '') throw new DurationError(value, 'it is empty');
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  if (/^\d+(\.\d+)?$/.test(s)) {
+    if (Number(s) === 0) return 0;
+    throw new DurationError(value, noUnit(s));
+  }
   const group = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let ms = 0;
   let lastRank = -1;

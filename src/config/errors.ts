@@ -24,13 +24,13 @@ export class ConfigError extends PortsyncError {
   }
 }
 
-/** A duration that is neither a number of seconds nor a string such as `500ms`, `30s`, `1h30m`. */
+/** A duration that is not a number with a unit such as `500ms`, `30s`, `1h30m` (or 0). */
 export class DurationError extends PortsyncError {
   constructor(
     readonly value: string | number,
     reason: string,
   ) {
-    super(`${JSON.stringify(value)} is not a duration: ${reason}; use a number of seconds or a string such as 500ms, 30s, 10m, 2h, 1h30m`);
+    super(`${JSON.stringify(value)} is not a duration: ${reason} (a duration is a number with a unit, largest first: 500ms, 30s, 10m, 2h, 1h30m; or 0)`);
   }
 }
 

@@ -7,9 +7,11 @@ import { parseDuration } from './duration.js';
 import { pathProblems } from './paths.js';
 import { buildsValidator, describePath, describeSchemaErrors } from './schema.js';
 import { isOriginGlob, originPatternProblem } from './selectors.js';
+import { ReadAsError, parseReadAs } from '../ports/make-user.js';
 import type { Cascade } from '../fingerprint/types.js';
 import type { DesiredState, EnvironmentBackend, Limits, NetworkPolicy, PortLimits, PortSelector, TmpfsSizes, TreeSource } from './types.js';
 import { YamlLocator, type ConfigPath } from './yaml-locator.js';
+import { hooksNotifyProblems, hooksOf, notifyTargetsOf, type RawHooks, type RawNotifyTarget } from '../notify/config.js';
 
 /** The global `limits:` as written, the schema's defaults filled in. */
 interface RawLimits {
@@ -27,7 +29,7 @@ type RawPortLimits = Partial<Omit<RawLimits, 'tmpfs'>> & { tmpfs?: Partial<Tmpfs
 /** builds.yaml after the schema filled in its defaults; only read once it validated. */
 interface RawConfig {
   portsTree: { path: string; source: TreeSource; branch: string };
-  make: { command: string; env: Record<string, string>; vars: Record<string, string>; profile?: string };
+  make: { command: string; env: Record<string, string>; vars: Record<string, string>; profile?: string; readAs: string | number };
   paths: DesiredState['paths'];
   workers: number;
   makeJobs: number;
@@ -37,6 +39,8 @@ interface RawConfig {
   policy: { cascade?: Cascade; rebuildDependents?: boolean };
   watch: { resyncInterval: string | number; debounce: string | number };
   server: { socket: string; listen?: string; webhookSecretEnv: string; allowInsecure: boolean };
+  hooks: RawHooks;
+  notify: RawNotifyTarget[];
 }
 
 interface Analysis {
@@ -72,6 +76,11 @@ export async function loadDesiredState(file: string): Promise<DesiredState> {
  * Validates builds.yaml text (e.g. read from a git commit) without touching the filesystem:
  * everything but the ports tree's existence is checked. Throws ConfigError listing every problem.
  */
+/** Do two readings of builds.yaml say the same (a long-lived process then keeps the first object, and what it memoized for it)? */
+export function sameDesiredState(a: DesiredState, b: DesiredState): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 export function parseDesiredState(text: string, file: string): DesiredState {
   const { state, issues } = analyzeDesiredState(text, file);
   if (issues.length > 0 || !state) throw new ConfigError(file, issues);
@@ -203,11 +212,22 @@ function checkSemantics(
     }
   }
 
+  const readAs = valueAt(data, ['make', 'readAs']);
+  if ((typeof readAs === 'string' || typeof readAs === 'number') && !isFlagged(['make', 'readAs'])) {
+    try {
+      parseReadAs(readAs);
+    } catch (e) {
+      if (!(e instanceof ReadAsError)) throw e;
+      issueAt(['make', 'readAs'], e.message);
+    }
+  }
+
   const listen = valueAt(data, ['server', 'listen']);
   if (typeof listen === 'string' && listen !== '') {
     const problem = listenProblem(listen);
     if (problem) issueAt(['server', 'listen'], `server.listen: ${problem}`);
   }
+  hooksNotifyProblems(data, fileName, issueAt, isFlagged);
 }
 
 /**
@@ -255,6 +275,7 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
       vars: { ...raw.make.vars },
       // A profile path (it contains a slash) resolves against builds.yaml's directory; a name stays a name.
       ...(raw.make.profile !== undefined ? { profile: raw.make.profile.includes('/') ? abs(raw.make.profile) : raw.make.profile } : {}),
+      readAs: parseReadAs(raw.make.readAs), // checked in checkSemantics
     },
     paths: {
       buildBase: abs(raw.paths.buildBase),
@@ -277,6 +298,8 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
       webhookSecretEnv: raw.server.webhookSecretEnv,
       allowInsecure: raw.server.allowInsecure,
     },
+    hooks: hooksOf(raw.hooks, dir),
+    notify: notifyTargetsOf(raw.notify, locator),
   };
 }
 

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { DurationError } from './errors.js';
 import { parseDuration } from './duration.js';
 import type { ConfigPath } from './yaml-locator.js';
@@ -9,12 +11,41 @@ export const SCHEMA_FILE = new URL('../../schema/builds.schema.json', import.met
 
 let validator: ValidateFunction | undefined;
 
+/** Compiles the builds.yaml schema; `source`: keep the generated code (for `npm run build`'s standalone validator). */
+export function compileBuildsValidator(schemaText = readFileSync(SCHEMA_FILE, 'utf8'), source = false): { ajv: Ajv2020; validate: ValidateFunction } {
+  // (Loaded here, not at start-up: the built CLI validates with the generated code.)
+  const { Ajv2020: Ajv } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true, ...(source ? { code: { source: true } } : {}) });
+  return { ajv, validate: ajv.compile(JSON.parse(schemaText) as object) };
+}
+
+export const schemaDigest = (schemaText: string) => createHash('sha256').update(schemaText).digest('hex');
+
+/** The validator as generated CommonJS code (ajv standalone), carrying the digest of the schema it was made from. */
+export function standaloneValidatorSource(schemaText = readFileSync(SCHEMA_FILE, 'utf8')): string {
+  const { default: standaloneCode } = createRequire(import.meta.url)('ajv/dist/standalone/index.js') as typeof import('ajv/dist/standalone/index.js');
+  const { ajv, validate } = compileBuildsValidator(schemaText, true);
+  return `${standaloneCode(ajv, validate)}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest(schemaText))};\n`;
+}
+
+/**
+ * The validator `npm run build` generated from the schema (dist/config/builds-validator.cjs): no
+ * compiling at start-up (~100 ms). Used only while made from this very schema text.
+ */
+function precompiled(schemaText: string): ValidateFunction | undefined {
+  try {
+    const m = createRequire(import.meta.url)('./builds-validator.cjs') as { default: ValidateFunction; schemaDigest: string };
+    return m.schemaDigest === schemaDigest(schemaText) ? m.default : undefined;
+  } catch {
+    return undefined; // running the sources, or not built: compile
+  }
+}
+
 /** The compiled builds.yaml schema. It fills in defaults, so it changes the data it checks. */
 export function buildsValidator(): ValidateFunction {
   if (!validator) {
-    const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object;
-    const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true });
-    validator = ajv.compile(schema);
+    const text = readFileSync(SCHEMA_FILE, 'utf8');
+    validator = precompiled(text) ?? compileBuildsValidator(text).validate;
   }
   return validator;
 }
@@ -126,6 +157,11 @@ export function describeSchemaErrors(errors: ErrorObject[], fileName: string): S
         break;
       case 'minimum':
       case 'maximum':
+        // A number as a duration: zero, or a unit is missing (the message says which to write).
+        if (e.schemaPath.includes('/duration/')) {
+          problems.push({ path, at: 'value', message: `${where}: ${durationProblem(e.data as number)}` });
+          break;
+        }
         problems.push({ path, at: 'value', message: `${where} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}, not ${String(e.data)}` });
         break;
       case 'minLength':
@@ -141,17 +177,20 @@ export function describeSchemaErrors(errors: ErrorObject[], fileName: string): S
   return problems;
 }
 
-function patternMessage(e: ErrorObject): string {
-  if (e.schemaPath.includes('/duration/')) {
-    try {
-      parseDuration(e.data as string);
-    } catch (err) {
-      if (err instanceof DurationError) return err.message;
-      throw err;
-    }
-    return `${JSON.stringify(e.data)} is not a duration such as 500ms, 30s, 10m, 2h, 1h30m`;
+/** Why parseDuration refuses a value the schema refused as a duration. */
+function durationProblem(value: string | number): string {
+  try {
+    parseDuration(value);
+  } catch (err) {
+    if (err instanceof DurationError) return err.message;
+    throw err;
   }
-  if (e.instancePath === '/server/webhookSecretEnv') {
+  return `${JSON.stringify(value)} is not a duration such as 500ms, 30s, 10m, 2h, 1h30m`;
+}
+
+function patternMessage(e: ErrorObject): string {
+  if (e.schemaPath.includes('/duration/')) return durationProblem(e.data as string);
+  if (e.instancePath === '/server/webhookSecretEnv' || e.schemaPath.includes('/envName/')) {
     return `${JSON.stringify(e.data)} is not an environment variable name (letters, digits and _, not starting with a digit)`;
   }
   return `${JSON.stringify(e.data)} does not match ${String((e.params as { pattern?: string }).pattern)}`;

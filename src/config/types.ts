@@ -65,6 +65,8 @@ export interface DesiredState {
     vars: Record<string, string>;
     /** A make profile (src/ports/profile.ts): a shipped profile's name, or an absolute profile directory. */
     profile?: string;
+    /** Who reads the tree when portsync is root (`make.readAs`, resolved; loading always sets it, default uid/gid 65533): see src/ports/make-user.ts. */
+    readAs?: { uid: number; gid: number };
   };
   paths: { buildBase: string; packages: string; distfiles: string; logs: string; database: string };
   workers: number;
@@ -80,4 +82,53 @@ export interface DesiredState {
   warnings: string[];
   watch: { resyncIntervalMs: number; debounceMs: number };
   server: { socket: string; listen?: string; webhookSecretEnv: string; allowInsecure: boolean };
+  /** dsynth-style hooks: programs run at pass and port events (src/notify/hooks.ts). */
+  hooks: HooksConfig;
+  /** Where a pass's events are posted (src/notify/targets.ts), Flux notification-controller style. */
+  notify: NotifyTarget[];
+}
+
+/** The hooks dsynth and synth run, by their names. */
+export const HOOK_NAMES = ['hook_run_start', 'hook_run_end', 'hook_pkg_success', 'hook_pkg_failure', 'hook_pkg_ignored', 'hook_pkg_skipped'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+export interface HooksConfig {
+  /** Absolute path of the program run for each configured hook. */
+  commands: Partial<Record<HookName, string>>;
+  /** A hook running longer is killed (its whole process group). */
+  timeoutMs: number;
+}
+
+export type NotifyEvent = 'run-start' | 'run-end' | 'port-failure';
+export type NotifyType = 'generic' | 'slack' | 'commit-status';
+
+/** One `notify:` entry. */
+export interface NotifyTarget {
+  name: string;
+  type: NotifyType;
+  /** The address, or (urlEnv) the environment variable holding it; commit-status URLs are templates. */
+  url?: string;
+  urlEnv?: string;
+  /** Environment variable holding the HMAC-SHA256 key: the body is signed (X-Signature, X-Hub-Signature-256). */
+  secretEnv?: string;
+  events: NotifyEvent[];
+  method: 'POST' | 'PUT' | 'PATCH';
+  /** Extra request headers (templates: {{env.NAME}} reads an environment variable). */
+  headers: Record<string, string>;
+  /** commit-status: the request body (a template). */
+  body?: string;
+  /** commit-status: the state word sent for each outcome. */
+  states: { pending: string; success: string; failed: string; interrupted: string };
+  /** commit-status: the status's name (its `context`). */
+  context: string;
+  /** slack: channel and user name, when the webhook allows overriding them. */
+  channel?: string;
+  username?: string;
+  timeoutMs: number;
+  /** Deliveries retried after a failure (network, 5xx, 429), the delay doubling from retryDelayMs. */
+  retries: number;
+  retryDelayMs: number;
+  /** Where the entry stands in builds.yaml, for messages. */
+  line: number;
+  col: number;
 }

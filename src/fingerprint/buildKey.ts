@@ -117,15 +117,24 @@ export function computeBuildKey(parts: BuildKeyParts, cascade: Cascade = 'output
       dependencies[origin] = token;
     }
   }
-  const hashed = {
-    portCrc: parts.portCrc,
-    inputs: inputFilesDigest(parts),
-    vars: parts.vars,
-    options: [...parts.options].sort(),
-    environment: parts.environment,
-    dependencies,
-  };
-  return createHash('sha256').update(canonicalJSON(hashed)).digest('hex');
+  if (parts.vars == null || parts.environment == null) {
+    const hashed = { portCrc: parts.portCrc, inputs: inputFilesDigest(parts), vars: parts.vars, options: [...parts.options].sort(), environment: parts.environment, dependencies };
+    return createHash('sha256').update(canonicalJSON(hashed)).digest('hex');
+  }
+  // The same canonicalJSON, written out in its sorted key order: the vars and environment objects
+  // are shared by most ports, so their text is made once per object.
+  const text =
+    `{"dependencies":${canonicalJSON(dependencies)},"environment":${sharedJSON(parts.environment)},"inputs":${JSON.stringify(inputFilesDigest(parts))},` +
+    `"options":${canonicalJSON([...parts.options].sort())},"portCrc":${canonicalJSON(parts.portCrc)},"vars":${sharedJSON(parts.vars)}}`;
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** canonicalJSON of an object many ports share and nobody changes: once per object. */
+const sharedTexts = new WeakMap<object, string>();
+function sharedJSON(o: object): string {
+  let t = sharedTexts.get(o);
+  if (t === undefined) sharedTexts.set(o, (t = canonicalJSON(o)));
+  return t;
 }
 
 export type KeyPart = 'port' | 'makefiles' | 'vars' | 'options' | 'environment' | 'dependencies';

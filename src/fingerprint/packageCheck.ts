@@ -6,8 +6,9 @@
  * small cache file: a package is hashed again only when its stat data changed.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomicWrite.js';
 import { deserialize, serialize } from 'node:v8';
 
 interface Verified { stat: string; checksum: string }
@@ -83,10 +84,7 @@ export class PackageVerifier {
   save(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    mkdirSync(dirname(this.cacheFile), { recursive: true });
-    const tmp = `${this.cacheFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, serialize({ version: CACHE_VERSION, entries: [...this.verified] }));
-    renameSync(tmp, this.cacheFile);
+    writeFileAtomic(this.cacheFile, serialize({ version: CACHE_VERSION, entries: [...this.verified] }), { mkdir: true });
   }
 }
 

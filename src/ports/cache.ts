@@ -13,10 +13,12 @@
  * changed since its previous scan (`beginScan(changed)`); whatever lies outside those paths and
  * was checked by this process before is trusted without a stat.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../atomicWrite.js';
 import { deserialize, serialize } from 'node:v8';
 import { computeFileCRC, crcOfPortFiles, listPortFiles, listPortTree, type DirEntryState } from '../fingerprint/portCrc.js';
+import type { StatRecords, StoredStatRecords } from '../fingerprint/statRecords.js';
 import { canonicalOrigin } from './origin.js';
 import { profileRelative } from './profile.js';
 import type { ScannedPort } from './scanner.js';
@@ -222,6 +224,33 @@ export class MetadataCache {
     }
   }
 
+  /**
+   * Trusts, as if this process had checked them, the records that are exactly as in `records`
+   * for every path they hold, none of those paths among `changed` (the rest was found by stat
+   * to be as recorded — ScanOptions.trusted) and all old enough to trust (as unchangedOnDisk
+   * and fileCrc require). Only for a cache just loaded, before any scan; false when it had
+   * loaded no records.
+   */
+  trustUnchanged(records: StoredStatRecords, changed: ReadonlySet<string>): boolean {
+    if (this.files.size === 0) return false;
+    const at = new Map<string, number>();
+    for (let i = 0; i < records.paths.length; i++) if (!changed.has(records.paths[i]!)) at.set(records.paths[i]!, i);
+    const same = (path: string, size: number, mtimeMs: number, ino: number) => {
+      const i = at.get(path);
+      return i !== undefined && records.size[i] === size && records.mtimeMs[i] === mtimeMs && records.ino[i] === ino && this.trusted(mtimeMs);
+    };
+    for (const dir in this.dirs) {
+      const c = this.dirs[dir]!;
+      const abs = join(this.tree, dir);
+      let all = true;
+      for (let i = 0; all && i < c.d.length; i += 3) all = same(c.d[i] ? `${abs}/${c.d[i] as string}` : abs, 0, c.d[i + 1] as number, c.d[i + 2] as number);
+      for (let i = 0; all && i < c.f.length; i += 5) all = same(`${abs}/${c.f[i] as string}`, c.f[i + 1] as number, c.f[i + 2] as number, c.f[i + 3] as number);
+      if (all) this.checked.add(c);
+    }
+    for (const f of this.files.values()) if (same(f.abs, f.size, f.mtimeMs, f.ino)) this.checked.add(f);
+    return true;
+  }
+
   /** May `abs` (or, for a directory, something below it) have changed? */
   private mayHaveChanged(abs: string, isDir: boolean): boolean {
     const changed = this.changed;
@@ -296,6 +325,33 @@ export class MetadataCache {
       if (!st || st.size !== f[i + 1] || st.mtimeMs !== f[i + 2] || st.ino !== f[i + 3] || (st.isSymbolicLink() ? 1 : 0) !== f[i + 4] || !this.trusted(st.mtimeMs)) return false;
     }
     return true;
+  }
+
+  /**
+   * Adds to `out` the stat data this cache holds, as validated or made by its latest scan, for
+   * what these answers were computed from: their port directories (every directory and file,
+   * lstat) and input files (stat), and the framework's files. No syscall.
+   */
+  recordInputs(used: ReadonlyMap<CacheEntry, string>, out: StatRecords): void {
+    const dirs = new Set<string>();
+    const sets = new Set<InputSet>();
+    const files = new Set<FileEntry>();
+    for (const [e, dir] of used) {
+      sets.add(e.set);
+      if (dirs.has(dir)) continue;
+      dirs.add(dir);
+      const c = this.dirs[dir];
+      if (!c) continue;
+      const abs = join(this.tree, dir);
+      for (let i = 0; i < c.d.length; i += 3) out.add(c.d[i] ? `${abs}/${c.d[i] as string}` : abs, false, 0, c.d[i + 1] as number, c.d[i + 2] as number);
+      for (let i = 0; i < c.f.length; i += 5) out.add(`${abs}/${c.f[i] as string}`, false, c.f[i + 1] as number, c.f[i + 2] as number, c.f[i + 3] as number);
+    }
+    for (const set of sets) for (const f of set.files) files.add(f);
+    for (const abs of this.framework?.all ?? []) {
+      const f = this.files.get(abs);
+      if (f) files.add(f);
+    }
+    for (const f of files) out.add(f.abs, true, f.size, f.mtimeMs, f.ino);
   }
 
   /** The content CRC of one file (absolute path), or null when it does not exist. */
@@ -453,10 +509,7 @@ export class MetadataCache {
     // Forget sets and file entries nothing refers to any more (a long-lived process).
     for (const [id, set] of this.sets) if (!setIndex.has(set)) this.sets.delete(id);
     for (const [abs, f] of this.files) if (!fileIndex.has(f)) this.files.delete(abs);
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, serialize(out));
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, serialize(out), { mkdir: true });
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * Who runs make when portsync reads a ports tree. Reading runs every `!=` shell command of every
- * Makefile, so when portsync runs as root it reads as the unprivileged reader instead: uid/gid
- * 65534 (`nobody`, also the chroot build user), no supplementary groups, no capability (the
- * bounding set emptied), `no_new_privs` (no setuid program or file capability raises it again),
- * with a clean environment, and — where the kernel allows — in a PID namespace with a /proc of
- * its own: it sees no host process, and nothing a Makefile starts outlives the make runner
- * (make.ts, make-runner.mjs).
+ * Makefile, so when portsync runs as root it reads as the unprivileged reader instead: builds.yaml
+ * `make.readAs` (default uid/gid 65533 — its own identity, not `nobody`: uid 65534 is the chroot
+ * build user, and a Makefile read must not be able to write what a build owns), no supplementary
+ * groups, no capability (the bounding set emptied), `no_new_privs` (no setuid program or file
+ * capability raises it again), with a clean environment, and — where the kernel allows — in a PID
+ * namespace with a /proc of its own: it sees no host process, and nothing a Makefile starts
+ * outlives the make runner (make.ts, make-runner.mjs).
  *
  * Not root (or not Linux): make runs as portsync's own user, as before.
  */
@@ -13,20 +14,83 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { BUILD_GID, BUILD_UID } from '../build/env/ids.js';
+import { DEFAULT_MAKE_READ_AS } from '../config/defaults.js';
+import { PortsyncError } from '../errors.js';
 
-/** The reader's uid and gid (Debian's `nobody`/`nogroup`, as the chroot backend's build user). */
-export const READER_UID = 65534;
+/** The identity the unprivileged reader runs as (builds.yaml `make.readAs`, resolved to numbers). */
+export interface ReaderIdentity { uid: number; gid: number }
 
-/** setpriv's arguments that turn root into the reader, with nothing to regain. */
-export const DROP_TO_READER = [
-  `--reuid=${READER_UID}`, `--regid=${READER_UID}`, '--clear-groups',
-  '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all',
-];
+/** builds.yaml `make.readAs` names an identity the tree cannot be read as; says which and what to give instead. */
+export class ReadAsError extends PortsyncError {
+  constructor(readonly spec: string, reason: string) {
+    super(`make.readAs ${JSON.stringify(spec)}: ${reason}`);
+  }
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
+const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
+
+/** `getent <db> <name>`'s fields, undefined when there is no such entry. */
+function getent(db: 'passwd' | 'group', name: string, spec: string): string[] | undefined {
+  const r = spawnSync('getent', [db, name], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  if (r.error) throw new ReadAsError(spec, `cannot look up ${db === 'passwd' ? 'user' : 'group'} ${name} (${r.error.message}); give a number instead (uid[:gid])`);
+  if (r.status === 2) return undefined; // "key not found"
+  if (r.status !== 0) throw new ReadAsError(spec, `getent ${db} ${name} failed (exit ${r.status}); give a number instead (uid[:gid])`);
+  return r.stdout.split('\n')[0]!.split(':');
+}
+
+/**
+ * builds.yaml `make.readAs` as numbers: `uid`, `uid:gid`, `user` or `user:group` (a user's own
+ * group when none is given; a lone number is used as both). Refused: root's uid or gid (reading
+ * as root is what this protects against) and the chroot build user's (a Makefile read could then
+ * write into a build's private /output and distfiles).
+ */
+export function parseReadAs(spec: string | number): ReaderIdentity {
+  const text = String(spec);
+  const [user, group, ...rest] = text.split(':');
+  if (rest.length || !user || group === '') throw new ReadAsError(text, 'expected uid[:gid] or user[:group], e.g. 65533:65533');
+  const id = (part: string, db: 'passwd' | 'group'): { id: number; gid?: number } => {
+    if (/^[0-9]+$/.test(part)) {
+      const n = Number(part);
+      if (n > MAX_ID) throw new ReadAsError(text, `${part} is not a valid ${db === 'passwd' ? 'uid' : 'gid'} (at most ${MAX_ID})`);
+      return { id: n };
+    }
+    if (!NAME.test(part)) throw new ReadAsError(text, `${JSON.stringify(part)} is neither a number nor a ${db === 'passwd' ? 'user' : 'group'} name`);
+    const entry = getent(db, part, text);
+    if (!entry) throw new ReadAsError(text, `there is no ${db === 'passwd' ? 'user' : 'group'} ${part} on this machine; create it or give a number (uid[:gid])`);
+    return db === 'passwd' ? { id: Number(entry[2]), gid: Number(entry[3]) } : { id: Number(entry[2]) };
+  };
+  const u = id(user, 'passwd');
+  const identity = { uid: u.id, gid: group !== undefined ? id(group, 'group').id : u.gid ?? u.id };
+  if (identity.uid === 0 || identity.gid === 0) {
+    throw new ReadAsError(text, `that is root's ${identity.uid === 0 ? 'uid' : 'gid'} (0): reading the tree as root is what make.readAs protects against; give an unprivileged identity (default 65533:65533)`);
+  }
+  if (identity.uid === BUILD_UID || identity.gid === BUILD_GID) {
+    throw new ReadAsError(text, `${identity.uid === BUILD_UID ? `uid ${BUILD_UID}` : `gid ${BUILD_GID}`} is the chroot build user's: a Makefile read would then be able to write into a build's private /output and distfiles; give an identity of its own (default 65533:65533)`);
+  }
+  return identity;
+}
+
+/** The reader when builds.yaml says nothing (`make.readAs`, default 65533:65533): owns nothing, shares nothing with the build user. */
+export const DEFAULT_READ_AS: Readonly<ReaderIdentity> = Object.freeze(parseReadAs(DEFAULT_MAKE_READ_AS));
+/** The default reader's uid (and gid). */
+export const READER_UID = DEFAULT_READ_AS.uid;
+
+/** setpriv's arguments that turn root into `id`, with nothing to regain. */
+export function dropTo(id: ReaderIdentity): string[] {
+  return [`--reuid=${id.uid}`, `--regid=${id.gid}`, '--clear-groups', '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all'];
+}
+
+/** setpriv's arguments that turn root into the default reader. */
+export const DROP_TO_READER = dropTo(DEFAULT_READ_AS);
 
 /** How processes that read the tree are started. */
 export interface Reader {
-  /** True: as READER_UID (portsync is root); false: as portsync's own user. */
+  /** True: as `uid`/`gid`, the configured reader (portsync is root); false: as portsync's own user. */
   unprivileged: boolean;
+  uid: number;
+  gid: number;
   /** Command prefix that starts a process as the reader (empty: as this process). */
   wrapper: string[];
   /** The wrapper also gives it a PID namespace and a /proc of its own (`unshare --pid --mount-proc`). */
@@ -44,7 +108,7 @@ export interface PathNeed { path: string; need: 'r' | 'rx' | 'x' }
  */
 export interface Denied extends PathNeed { blocker: string; checkFailed?: string }
 
-export const CURRENT_USER: Reader = Object.freeze({ unprivileged: false, wrapper: [], pidNamespace: false, home: '/nonexistent' });
+export const CURRENT_USER: Reader = Object.freeze({ unprivileged: false, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, wrapper: [], pidNamespace: false, home: '/nonexistent' });
 
 /** Finds a command on PATH (absolute path) or undefined. */
 export function onPath(command: string): string | undefined {
@@ -64,30 +128,36 @@ export function onPath(command: string): string | undefined {
  * `noNamespace`: why not, when it does not.
  */
 type Wrapper = { wrapper: string[]; drop: string[]; pidNamespace: boolean; noNamespace?: string } | { unavailable: string };
-let wrapperMemo: Wrapper | undefined;
+const wrapperMemo = new Map<string, Wrapper>();
 
 /**
  * The prefix that starts a process as the reader, found once per process: `unshare --pid
  * --fork --mount-proc -- setpriv …` where both work, `setpriv …` alone where namespaces are
  * refused (a container without CAP_SYS_ADMIN), or why neither works.
  */
-function readerWrapper(): Wrapper {
-  if (wrapperMemo) return wrapperMemo;
+function readerWrapper(id: ReaderIdentity): Wrapper {
+  const key = `${id.uid}:${id.gid}`;
+  let w = wrapperMemo.get(key);
+  if (!w) wrapperMemo.set(key, (w = findWrapper(id)));
+  return w;
+}
+
+function findWrapper(id: ReaderIdentity): Wrapper {
   const setpriv = onPath('setpriv');
-  if (!setpriv) return (wrapperMemo = { unavailable: 'setpriv is not installed (util-linux; Debian: apt-get install util-linux)' });
-  const drop = [setpriv, ...DROP_TO_READER, '--'];
+  if (!setpriv) return { unavailable: 'setpriv is not installed (util-linux; Debian: apt-get install util-linux)' };
+  const drop = [setpriv, ...dropTo(id), '--'];
   const unshare = onPath('unshare');
   // --mount-proc: a /proc of its own, so the reader sees none of the host's processes (their
-  // command lines, other uid-65534 processes' environment and memory).
+  // command lines, other processes of its uid: their environment and memory).
   const tries = unshare ? [{ wrapper: [unshare, '--pid', '--fork', '--mount-proc', '--', ...drop], drop, pidNamespace: true }] : [];
   tries.push({ wrapper: drop, drop, pidNamespace: false });
   let why = unshare ? '' : 'unshare is not installed (util-linux)';
   for (const t of tries) {
     const r = spawnSync(t.wrapper[0]!, [...t.wrapper.slice(1), '/bin/sh', '-c', 'exit 0'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', cwd: '/', env: { PATH: '/usr/bin:/bin' } });
-    if (r.status === 0) return (wrapperMemo = t.pidNamespace ? t : { ...t, noNamespace: why });
+    if (r.status === 0) return t.pidNamespace ? t : { ...t, noNamespace: why };
     why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
   }
-  return (wrapperMemo = { unavailable: `setpriv cannot switch to uid ${READER_UID}: ${why}` });
+  return { unavailable: `setpriv cannot switch to uid ${id.uid}: ${why}` };
 }
 
 let homeMemo: string | undefined;
@@ -177,8 +247,8 @@ export function deniedToReader(setprivPrefix: string[], needs: readonly PathNeed
 }
 
 /** What to run to let the reader in, for one blocking path. */
-function remedy(d: Denied): string {
-  if (d.checkFailed) return `checking that as uid ${READER_UID} failed: ${d.checkFailed}`;
+function remedy(d: Denied, uid: number): string {
+  if (d.checkFailed) return `checking that as uid ${uid} failed: ${d.checkFailed}`;
   const mode = (() => {
     try {
       return ` (mode ${(statSync(d.blocker).mode & 0o7777).toString(8).padStart(4, '0')})`;
@@ -211,9 +281,9 @@ function warnOnce(line: string): void {
  * upgrade, for a protection it never had. Falling back is never less protected than before, and
  * the warning says exactly how to get the protection.
  */
-export function chooseReader(what: string, needs: readonly PathNeed[]): Reader {
+export function chooseReader(what: string, needs: readonly PathNeed[], id: ReaderIdentity = DEFAULT_READ_AS): Reader {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return CURRENT_USER;
-  const w = readerWrapper();
+  const w = readerWrapper(id);
   if ('unavailable' in w) {
     warnOnce(`${what} runs as root, Makefile shell commands included: ${w.unavailable}; or run portsync as a non-root user`);
     return CURRENT_USER;
@@ -221,13 +291,13 @@ export function chooseReader(what: string, needs: readonly PathNeed[]): Reader {
   const home = readerHome();
   const denied = deniedToReader(w.drop, [...needs, { path: home, need: 'rx' }]);
   if (denied.length) {
-    warnOnce(`${what} runs as root, Makefile shell commands included, because uid ${READER_UID} cannot use ${denied[0]!.path}: ${remedy(denied[0]!)} — or run portsync as a non-root user`);
+    warnOnce(`${what} runs as root, Makefile shell commands included, because uid ${id.uid} cannot use ${denied[0]!.path}: ${remedy(denied[0]!, id.uid)} — or run portsync as a non-root user`);
     return CURRENT_USER;
   }
   if (w.noNamespace) {
-    warnOnce(`${what} runs as uid ${READER_UID} but in no PID namespace of its own (${w.noNamespace}): it sees the host's processes, and a process a Makefile leaves running is not killed`);
+    warnOnce(`${what} runs as uid ${id.uid} but in no PID namespace of its own (${w.noNamespace}): it sees the host's processes, and a process a Makefile leaves running is not killed`);
   }
-  return { unprivileged: true, wrapper: w.wrapper, pidNamespace: w.pidNamespace, home };
+  return { unprivileged: true, uid: id.uid, gid: id.gid, wrapper: w.wrapper, pidNamespace: w.pidNamespace, home };
 }
 
 /**

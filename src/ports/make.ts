@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { PortsyncError } from '../errors.js';
 import { parseDepends } from './depends.js';
 import { MakeNotFoundError, PortMetadataError } from './errors.js';
-import { CURRENT_USER, READER_UID, chooseReader, envPaths, type Reader } from './make-user.js';
+import { CURRENT_USER, DEFAULT_READ_AS, chooseReader, envPaths, type Reader, type ReaderIdentity } from './make-user.js';
 import { canonicalOrigin } from './origin.js';
 import { DEP_KINDS, type Dependency, type PortMeta } from './types.js';
 
@@ -21,6 +21,8 @@ export interface MakeSettings {
   portsTree: string;
   /** An empty directory used as LOCALBASE so nothing installed on the host leaks into answers. */
   emptyLocalbase: string;
+  /** Who reads the tree when portsync is root (builds.yaml `make.readAs`); DEFAULT_READ_AS when absent. */
+  readAs?: ReaderIdentity;
 }
 
 /** The variables read for every port, in output order. `${...}` forces expansion on every make. */
@@ -76,7 +78,7 @@ const RUNNER_FILE = fileURLToPath(new URL('./make-runner.mjs', import.meta.url))
 /** The make runner process ended while make calls were waiting for it. */
 export class MakeRunnerError extends PortsyncError {
   constructor(readonly reader: Reader, readonly exit: string, readonly unanswered: number) {
-    super(`the make runner (${reader.unprivileged ? `reading the tree as uid ${READER_UID}` : 'reading the tree'}) exited (${exit}) with ${unanswered} make call(s) unanswered; its own message, if any, is on stderr above. Run the command again; if it persists, report it with that message`);
+    super(`the make runner (${reader.unprivileged ? `reading the tree as uid ${reader.uid}` : 'reading the tree'}) exited (${exit}) with ${unanswered} make call(s) unanswered; its own message, if any, is on stderr above. Run the command again; if it persists, report it with that message`);
   }
 }
 
@@ -251,10 +253,21 @@ export function readerFor(settings: MakeSettings): Reader {
       ...(isAbsolute(settings.command) ? [{ path: settings.command, need: 'x' as const }] : []),
       { path: process.execPath, need: 'x' },
       { path: RUNNER_FILE, need: 'r' },
-    ]);
+    ], settings.readAs ?? DEFAULT_READ_AS);
     readers.set(settings, r);
   }
   return r;
+}
+
+/**
+ * Who actually reads the tree for these settings, as a string for the metadata cache's settings
+ * identity: `uid:gid` of the unprivileged reader, or `self:uid:gid` when make runs as portsync's
+ * own user (not root, or root falling back). Answers read as one identity are not answers for
+ * another: a `!=` can ask who it runs as, and what it may read differs.
+ */
+export function readerIdentity(settings: MakeSettings): string {
+  const r = readerFor(settings);
+  return r.unprivileged ? `${r.uid}:${r.gid}` : `self:${r.uid}:${r.gid}`;
 }
 
 const words = (s: string) => s.split(/\s+/).filter(Boolean);

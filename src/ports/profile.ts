@@ -20,12 +20,13 @@
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../atomicWrite.js';
 import { PortsyncError } from '../errors.js';
 import type { MakeSettings } from './make.js';
-import { READER_UID, chooseReader, envPaths, onPath, type Reader } from './make-user.js';
+import { DEFAULT_READ_AS, chooseReader, envPaths, onPath, type Reader } from './make-user.js';
 
 /** A profile cannot be found or read, or its probe cache cannot be generated. */
 export class MakeProfileError extends PortsyncError {
@@ -343,8 +344,8 @@ function generateProbeCache(profile: MakeProfile, req: ProbeCacheRequest, dir: s
       // which may write only the probe log.
       const reader = chooseReader(`generating the probe cache of make profile ${profile.name}`, [
         { path: req.portsTree, need: 'rx' }, { path: shell, need: 'rx' }, ...envPaths(env),
-      ]);
-      if (reader.unprivileged) chownSync(log, READER_UID, READER_UID);
+      ], req.readAs ?? DEFAULT_READ_AS);
+      if (reader.unprivileged) chownSync(log, reader.uid, reader.gid);
       const make = profile.export.make;
       const v = make.findIndex((a, i) => make[i - 1] === '-V');
       const listVar = v >= 0 ? make[v]!.replace(/^\$\{(.*)\}$/, '$1') : 'PORTS_ENV_VARS';
@@ -388,14 +389,11 @@ function generateProbeCache(profile: MakeProfile, req: ProbeCacheRequest, dir: s
     } catch {
       probedOnHost = [];
     }
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, lines.join('\n'));
-    renameSync(tmp, file);
+    writeFileAtomic(file, lines.join('\n'));
     const durationMs = Math.round(performance.now() - t0);
     const inputsKey = inputsKeyOf(profile, req, frameworkFiles);
     const sidecar: Sidecar = { version: GENERATOR_VERSION, inputsKey, frameworkFiles, probedOnHost, dropped, generatedAt: new Date().toISOString(), durationMs };
-    writeFileSync(`${sidecarFile}.${process.pid}.tmp`, JSON.stringify(sidecar, null, 2));
-    renameSync(`${sidecarFile}.${process.pid}.tmp`, sidecarFile);
+    writeFileAtomic(sidecarFile, JSON.stringify(sidecar, null, 2));
     return { file, generated: true, inputsKey, probedOnHost, dropped, frameworkFiles, durationMs };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -417,7 +415,7 @@ export const lastProbeCache = new Map<string, ProbeCache>();
  */
 export function applyMakeProfile(settings: MakeSettings, spec: string, buildBase: string): MakeSettings {
   const profile = loadProfile(spec);
-  const cache = ensureProbeCache(profile, { command: settings.command, env: settings.env, vars: settings.vars, portsTree: settings.portsTree, buildBase });
+  const cache = ensureProbeCache(profile, { command: settings.command, env: settings.env, vars: settings.vars, portsTree: settings.portsTree, buildBase, ...(settings.readAs ? { readAs: settings.readAs } : {}) });
   lastProbeCache.set(profile.dir, cache);
   return { ...settings, env: { ...settings.env, ...profileEnv(profile, cache) } };
 }

@@ -7,9 +7,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
+import type { StatRecords, StoredStatRecords } from '../fingerprint/statRecords.js';
 import { MetadataCache, type CacheEntry, type CachedFailure } from './cache.js';
 import { PortMetadataError, MalformedDependencyError } from './errors.js';
-import { DEFAULT_MAKE_TIMEOUT_MS, makefilesOf, parsePortAnswer, queryPort, type MakeSettings } from './make.js';
+import { DEFAULT_MAKE_TIMEOUT_MS, makefilesOf, parsePortAnswer, queryPort, readerIdentity, type MakeSettings } from './make.js';
 import { canonicalOrigin, parseOrigin } from './origin.js';
 import { isCategoryName } from './tree.js';
 import type { PortMeta } from './types.js';
@@ -63,6 +64,18 @@ export interface ScanOptions {
    * unchanged, the rest of `previous` stands. Otherwise the whole closure is walked.
    */
   previous?: ScanResult;
+  /**
+   * For a process that has not scanned yet: stat records found unchanged since a known moment,
+   * but for `changed` (a kept plan's check, src/reconcile/plan-snapshot.ts). A cache record that
+   * is exactly one of them is trusted without a stat, as the daemon's are between hinted scans.
+   */
+  trusted?: TrustedPaths;
+}
+
+export interface TrustedPaths {
+  /** Stat records found still as recorded, but for `changed`. */
+  records: StoredStatRecords;
+  changed: ReadonlySet<string>;
 }
 
 export interface ScanResult {
@@ -104,7 +117,7 @@ function limiter(n: number) {
  */
 const openCaches = new Map<string, MetadataCache>();
 
-function openCache(file: string | null, tree: string, settings: string, localbase: string, changed: ScanOptions['changed']): MetadataCache {
+function openCache(file: string | null, tree: string, settings: string, localbase: string, changed: ScanOptions['changed'], trusted: TrustedPaths | undefined): MetadataCache {
   const key = `${file}\0${tree}`;
   const open = file ? openCaches.get(key) : undefined;
   if (open && open.settings === settings) {
@@ -112,9 +125,11 @@ function openCache(file: string | null, tree: string, settings: string, localbas
     return open;
   }
   const cache = MetadataCache.open(file, tree, settings, localbase);
+  if (trusted && cache.trustUnchanged(trusted.records, trusted.changed)) cache.beginScan(trusted.changed);
   if (file) openCaches.set(key, cache);
   return cache;
 }
+
 
 /**
  * A long-lived process (the daemon) saves its caches after a pass instead of at the end of each
@@ -136,6 +151,16 @@ export function saveScanCaches(): void {
 
 /** Each result's cache and that cache's scan count when the result was made. */
 const madeBy = new WeakMap<ScanResult, { cache: MetadataCache; scan: number }>();
+/** The cache answers each result was made from, with their port directories. */
+const usedBy = new WeakMap<ScanResult, ReadonlyMap<CacheEntry, string>>();
+
+/**
+ * Adds to `out` the stat data of every file and directory a result was computed from, as its
+ * scan saw them (see MetadataCache.recordInputs): while they are unchanged, so is the result.
+ */
+export function recordScanInputs(r: ScanResult, out: StatRecords): void {
+  madeBy.get(r)?.cache.recordInputs(usedBy.get(r) ?? new Map(), out);
+}
 
 /**
  * No other scan of its cache began since this result was made, and the cache is still open:
@@ -151,6 +176,8 @@ export function unchangedScan(r: ScanResult): ScanResult {
   const m = madeBy.get(r)!;
   const again: ScanResult = { ...r, stats: { ...r.stats, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0, filesRehashed: 0, stats: 0 } };
   madeBy.set(again, m);
+  const used = usedBy.get(r);
+  if (used) usedBy.set(again, used);
   return again;
 }
 
@@ -192,14 +219,14 @@ export function sameShape(a: ScannedPort, b: ScannedPort): boolean {
 
 /** Identity of the make settings: a cache made under other settings is not reused. */
 export function settingsIdentity(s: MakeSettings): string {
-  return JSON.stringify([s.command, s.portsTree, s.emptyLocalbase, s.env, s.vars]);
+  return JSON.stringify([s.command, s.portsTree, s.emptyLocalbase, s.env, s.vars, readerIdentity(s)]);
 }
 
 export async function scanPorts(roots: readonly string[], opts: ScanOptions): Promise<ScanResult> {
   const t0 = performance.now();
   const { settings } = opts;
   const tree = settings.portsTree;
-  const cache = openCache(opts.cacheFile, tree, settingsIdentity(settings), settings.emptyLocalbase, opts.changed);
+  const cache = openCache(opts.cacheFile, tree, settingsIdentity(settings), settings.emptyLocalbase, opts.changed, opts.trusted);
   const limit = limiter(opts.concurrency ?? availableParallelism());
   const timeoutMs = opts.makeTimeoutMs ?? DEFAULT_MAKE_TIMEOUT_MS;
   const varsFor = opts.varsFor ?? (() => ({}));
@@ -207,12 +234,15 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   const problems = new Map<string, ScanProblem>();
   const resolved = new Map<string, Promise<string | undefined>>();
   let makeCalls = 0;
+  // An incremental read keeps the previous result's answers (a superset is harmless: more to check).
+  const used = new Map<CacheEntry, string>(opts.previous && opts.changed instanceof Set ? usedBy.get(opts.previous) : undefined);
 
   /** Evaluates (dir, flavor) through the cache; throws PortMetadataError / MalformedDependencyError / CachedFailureError. */
   async function evaluate(dir: string, flavor: string, vars: Record<string, string>): Promise<ScannedPort> {
     const key = `${dir}|${flavor}|${JSON.stringify(vars)}`;
     const hit = cache.answer(key, dir);
     if (hit) {
+      used.set(hit, dir);
       if (hit.failure) throw new CachedFailureError(hit.failure);
       return remember(scannedOf(cache, hit), dir, flavor, vars);
     }
@@ -244,6 +274,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     if (parsed) entry.meta = parsed.meta;
     if (failure) entry.failure = failure;
     cache.store(key, entry);
+    used.set(entry, dir);
     if (error) throw error;
     return remember(scannedOf(cache, entry), dir, flavor, vars);
   }
@@ -372,6 +403,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       },
     };
     madeBy.set(result, { cache, scan: cache.scans });
+    usedBy.set(result, used);
     return result;
   };
 

@@ -16,13 +16,14 @@ import { simpleGit } from 'simple-git';
 import { LineProgress, type Progress } from '../build/progress.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import { reconcileJson } from './result-json.js';
-import { loadDesiredState } from '../config/load.js';
+import { loadDesiredState, sameDesiredState } from '../config/load.js';
 import { fileSystemFault } from '../errors.js';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
 import { PortsyncError } from '../errors.js';
 import { headCommit } from './git.js';
 import { reconcilePass, type PassOptions, type PassResult } from './pass.js';
+import { PassObservers, type PassObserver } from './observers.js';
 import { UnknownOriginError } from './errors.js';
 import { knownFromRows } from './known.js';
 import { observe } from './observe.js';
@@ -79,6 +80,8 @@ export interface PassLoopOptions {
    * requestPass), or undefined. Worktree-mode passes on any other tree check the whole tree.
    */
   watchedTree?: () => string | undefined;
+  /** Watch every pass (the daemon's metrics), and hear of passes that failed before they could end. */
+  observers?: readonly PassObserver[];
 }
 
 /** What the scanner was told and did in a pass: `changed` is the number of hinted paths, or 'all'. */
@@ -351,6 +354,7 @@ export class PassLoop {
         signal: abort.signal,
         db: this.opts.db,
         changed,
+        ...(this.opts.observers ? { observers: this.opts.observers } : {}),
         ...(head !== undefined ? { gitCommit: head } : {}),
         ...extra,
       });
@@ -375,6 +379,7 @@ export class PassLoop {
       const message = fileSystemFault(err) ?? (err as Error).message;
       this.lastError = { message, at: new Date().toISOString() };
       log(`pass (${trigger}) failed: ${message}`);
+      new PassObservers(this.opts.observers ?? [], log).emit('passFailed', { trigger, state: this.lastGood, error: err, durationMs: Date.now() - Date.parse(current.startedAt) });
       for (const w of batch.waiters) w.reject(err);
     } finally {
       this.current = null;
@@ -419,8 +424,11 @@ export class PassLoop {
    */
   private async commitSource(disk: DesiredState): Promise<PassSource> {
     try {
-      const source = await sourceFor(disk);
+      let source = await sourceFor(disk);
       if (disk.portsTree.source === 'commit') {
+        // The same committed desired state: the same object (the observation and the plan are kept per desired state).
+        const before = this.lastGoodSource?.state;
+        if (before && sameDesiredState(before, source.state)) source = { ...source, state: before };
         if (this.configErrors.length) this.opts.log(`${this.opts.configFile} at ${source.gitCommit?.slice(0, 12)} is valid again`);
         this.configErrors = [];
         this.lastGoodSource = source;
@@ -447,7 +455,7 @@ export class PassLoop {
       }
       this.lastGoodAt = new Date();
       // Unchanged: the same object as before (the observation and the plan are kept per desired state).
-      if (JSON.stringify(state) === JSON.stringify(before)) return before;
+      if (sameDesiredState(state, before)) return before;
       this.lastGood = state;
       this.opts.onStateChange?.(state);
       return state;

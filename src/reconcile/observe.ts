@@ -9,9 +9,10 @@ import { buildGraph, withPorts, type PortGraph } from '../graph/graph.js';
 import { findCycles, type Cycle } from '../graph/cycles.js';
 import type { MakeSettings } from '../ports/make.js';
 import { applyMakeProfile } from '../ports/profile.js';
-import { isLatestScan, scanPorts, unchangedScan, type ScanResult } from '../ports/scanner.js';
+import { isLatestScan, scanPorts, unchangedScan, type ScanResult, type TrustedPaths } from '../ports/scanner.js';
 import { listPortDirs } from '../ports/tree.js';
 import { mkdirSync } from 'node:fs';
+import { UnknownOriginError } from './errors.js';
 
 export interface Observation {
   state: DesiredState;
@@ -29,10 +30,13 @@ export interface Observation {
 export function makeSettingsOf(state: DesiredState, tree = state.portsTree.path): MakeSettings {
   const emptyLocalbase = join(state.paths.buildBase, 'empty-localbase');
   mkdirSync(emptyLocalbase, { recursive: true });
-  const settings: MakeSettings = { command: state.make.command, env: state.make.env, vars: state.make.vars, portsTree: tree, emptyLocalbase };
+  const settings: MakeSettings = { command: state.make.command, env: state.make.env, vars: state.make.vars, portsTree: tree, emptyLocalbase, ...(state.make.readAs ? { readAs: state.make.readAs } : {}) };
   // make.profile: the BSD system makefiles and the target's identity and probe results (generated once, by content).
   return state.make.profile ? applyMakeProfile(settings, state.make.profile, state.paths.buildBase) : settings;
 }
+
+/** Where a desired state's metadata cache lives. */
+export const metadataCacheFile = (state: DesiredState) => join(state.paths.buildBase, 'metadata-cache.json');
 
 export interface ObserveOptions {
   tree?: string;
@@ -41,6 +45,8 @@ export interface ObserveOptions {
   extraRoots?: readonly string[];
   /** The daemon's hint: what may have changed since this process's previous scan (ScanOptions.changed). */
   changed?: ReadonlySet<string> | 'all';
+  /** A fresh process's knowledge of what is unchanged since a known moment (ScanOptions.trusted). */
+  trusted?: TrustedPaths;
 }
 
 export async function observe(state: DesiredState, opts: ObserveOptions = {}): Promise<Observation> {
@@ -62,10 +68,11 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   const scan = await scanPorts(roots, {
     optional: globbed,
     settings: makeSettingsOf(state, tree),
-    cacheFile: join(state.paths.buildBase, 'metadata-cache.json'),
+    cacheFile: metadataCacheFile(state),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
     ...(opts.changed ? { changed: opts.changed } : {}),
+    ...(opts.trusted ? { trusted: opts.trusted } : {}),
     // The same request as the last one, still current: only what the hint touches is read again.
     ...(current && selection === prev.selection ? { previous: prev.obs.scan } : {}),
   });
@@ -76,6 +83,11 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   const obs: Observation = { state, tree, scan, graph, cycles, selected, emptyGlobs };
   lastObservation.set(state, { obs, extraRoots, selection });
   return obs;
+}
+
+/** Throws UnknownOriginError for the first origin (as written on a command line) the observed closure lacks. */
+export function assertInClosure(obs: Observation, origins: Iterable<string>): void {
+  for (const o of origins) if (!obs.graph.nodes.has(obs.scan.resolve(o) ?? o)) throw new UnknownOriginError(o);
 }
 
 interface Selection {

@@ -11,8 +11,11 @@ import { reconcileJson } from './result-json.js';
 import type { Progress } from '../build/progress.js';
 import { headCommit } from './git.js';
 import { knownFromRows } from './known.js';
-import { observe } from './observe.js';
+import { assertInClosure, observe } from './observe.js';
 import { makePlan, type Plan } from './plan.js';
+import { PassObservers, type PassObserver, type RunInfo } from './observers.js';
+import { acquirePassLock, openPassDatabase, type PassLock } from './passLock.js';
+import { passObserversFor } from '../notify/index.js';
 
 /** The run's counts (every port of the closure is in exactly one), plus what a pass adds. */
 export interface PassStats extends RunCounts {
@@ -39,6 +42,10 @@ export interface PassResult {
 export interface PassOptions {
   trigger: string;
   force?: readonly string[];
+  /** Reconcile only these origins and what they need (`reconcile ORIGIN…`); the keys still cover the closure. */
+  only?: readonly string[];
+  /** An origin of `only` or `force` outside the closure is an error (UnknownOriginError) before the run starts; without it, an unknown forced origin is ignored (the daemon's coalesced requests). */
+  checkOrigins?: boolean;
   progress: Progress;
   /** Messages for the user (database faults, warnings). */
   log: (line: string) => void;
@@ -52,6 +59,12 @@ export interface PassOptions {
   fetchOnly?: boolean;
   /** The daemon's hint: what may have changed since its previous pass (ScanOptions.changed). */
   changed?: ReadonlySet<string> | 'all';
+  /** Who else watches the pass (the daemon's metrics); builds.yaml's hooks and notify targets always do. */
+  observers?: readonly PassObserver[];
+  /** Who runs this pass, named to a second pass that is refused (default: this command line). */
+  holder?: string;
+  /** The pass lock, taken by the caller (before commit mode moved portsync's checkout); it releases it. */
+  lock?: PassLock;
 }
 
 /** A stopwatch: each call gives the ms since the previous one. */
@@ -67,24 +80,36 @@ function laps(): () => number {
 
 export async function reconcilePass(state: DesiredState, opts: PassOptions): Promise<PassResult> {
   const t0 = performance.now();
-  // Fetch-only passes record nothing: they never touch the database (a daemon may hold it).
-  const db = opts.db ?? (opts.fetchOnly ? new FailSafeBuildDB(null, () => {}) : await FailSafeBuildDB.open(state.paths.database, {}, opts.log));
+  const record = !opts.fetchOnly;
+  const observers = new PassObservers(record ? [...passObserversFor(state, opts.log), ...(opts.observers ?? [])] : [], opts.log);
+  // One recording pass at a time per project (the daemon holds the lock for as long as it runs).
+  const lock = opts.lock ?? (record && !opts.db ? await acquirePassLock(state.paths.buildBase, opts.holder) : undefined);
+  if (lock?.tookOverFrom) opts.log(`took over the pass lock ${lock.file} left by pid ${lock.tookOverFrom.pid} (${lock.tookOverFrom.command}), which is gone`);
+  let db: FailSafeBuildDB | undefined;
   try {
+    // Fetch-only passes record nothing: they never touch the database (a daemon may hold it).
+    db = opts.db ?? (opts.fetchOnly ? new FailSafeBuildDB(null, () => {}) : await openPassDatabase(state.paths.database, opts.log));
     const tree = opts.tree ?? state.portsTree.path;
     const gitCommit = opts.gitCommit !== undefined ? opts.gitCommit : await headCommit(tree);
     const lap = laps();
     const obs = await observe(state, { tree, ...(opts.changed ? { changed: opts.changed } : {}) });
     const observeMs = lap();
     const known = opts.fetchOnly ? new Map() : knownFromRows(await db.allPortState());
+    if (opts.checkOrigins) assertInClosure(obs, [...(opts.only ?? []), ...(opts.force ?? [])]);
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
-    const plan = makePlan(obs, { known, force, forceAll: opts.fetchOnly ?? false });
+    const plan = makePlan(obs, { known, force, forceAll: opts.fetchOnly ?? false, ...(opts.only?.length ? { only: new Set(opts.only) } : {}) });
     const planMs = lap();
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);
     for (const w of state.warnings) opts.log(`warning: ${w}`);
-    const record = !opts.fetchOnly;
     const runId = record ? await db.startRun({ trigger: opts.trigger, gitCommit }) : crypto.randomUUID();
-    const ports = await runBuilds({ plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), fetchOnly: opts.fetchOnly ?? false });
+    const run: RunInfo = { runId, trigger: opts.trigger, gitCommit, state, tree, plan, startedAt: new Date() };
+    observers.emit('runStarted', run);
+    const ports = await runBuilds({
+      plan, db, runId, trigger: opts.trigger, progress: opts.progress, ...(opts.signal ? { signal: opts.signal } : {}), fetchOnly: opts.fetchOnly ?? false,
+      onOutcome: (o) => observers.emit('portFinished', run, o),
+      onPhase: (p) => observers.emit('phaseFinished', run, p),
+    });
     const buildMs = lap();
     const stats: PassStats = { total: ports.length, success: 0, failed: 0, skipped: 0, ignored: 0, blocked: 0, interrupted: 0, cutoff: 0, durationMs: 0 };
     for (const p of ports) {
@@ -107,8 +132,10 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
       }
     }
     timings.record = lap();
+    observers.emit('runFinished', run, result);
     return result;
   } finally {
-    if (!opts.db) await db.close();
+    if (!opts.db) await db?.close();
+    if (!opts.lock) lock?.release();
   }
 }

@@ -12,12 +12,13 @@ import { packageCheckCache, packageVerifier, type PackageVerifier } from '../fin
 import { portableValue } from '../fingerprint/portable.js';
 import type { BuildKeyParts, Cascade, DependencyFact } from '../fingerprint/types.js';
 import { formatCycle } from '../graph/cycles.js';
-import type { PortGraph } from '../graph/graph.js';
+import type { GraphNode, PortGraph } from '../graph/graph.js';
 import { neededToBuild } from '../graph/installs.js';
 import { topologicalOrder } from '../graph/order.js';
 import { decide, type KnownPortState, type Reason } from './decide.js';
 import type { Observation } from './observe.js';
 import type { ScannedPort } from '../ports/scanner.js';
+import type { DepKind } from '../ports/types.js';
 
 export type { KnownPortState, Reason } from './decide.js';
 
@@ -146,15 +147,22 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       decided.set(origin, before.planned);
       continue;
     }
-    // Decided anew: what depends on it is decided anew too.
-    for (const r of node.rdeps) stale.add(r);
     const entry: MemoEntry = { ...inputs, deps: node.deps, planned: undefined! };
     entries.set(origin, entry);
     const p: PlannedPort = { origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', action: 'blocked', reasons: [] };
     decided.set(origin, (entry.planned = p));
+    decideAnew(p, entry, node, own);
+    // What depends on it is decided anew too — unless all it sees of this port is as before.
+    if (!before || before.known !== known || !sameForDependents(before.planned, p)) for (const r of node.rdeps) stale.add(r);
+  }
+
+  /** Decides a port whose inputs (or a dependency's decision) changed, into `p`. */
+  function decideAnew(p: PlannedPort, entry: MemoEntry, node: GraphNode, own: Reason | undefined): void {
+    const meta = node.port?.meta;
+    const { known, pkgExists } = entry;
     if (own || !node.port || !meta) {
       p.reasons.push(own ?? { kind: 'unreadable', detail: 'could not be read' });
-      continue;
+      return;
     }
     p.crc = node.port.portCrc;
     p.pkgfile = meta.pkgfile;
@@ -162,12 +170,12 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     if (meta.ignore) {
       p.action = 'ignored';
       p.reasons.push({ kind: 'ignored', detail: meta.ignore });
-      continue;
+      return;
     }
     // Dependencies are decided first: an unbuildable one blocks this port, a rebuilding one is not known yet.
     const dependencies: Record<string, DependencyFact> = {};
     const stuck: Reason[] = [];
-    for (const [dep, kinds] of [...node.deps].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [dep, kinds] of sortedDeps(node.deps)) {
       const d = decided.get(dep);
       if (!d || d.action === 'blocked') stuck.push(blockedByDependency(dep, d));
       else if (d.action === 'ignored') stuck.push({ kind: 'dependency-ignored', detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`, items: [dep], root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}` });
@@ -188,13 +196,13 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     if (stuck.length) {
       p.buildKey = keyIfKnown();
       p.reasons.push(...stuck);
-      continue;
+      return;
     }
     if (p.suspended) {
       p.buildKey = keyIfKnown();
       p.action = pkgExists ? 'skip' : 'blocked';
       p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });
-      continue;
+      return;
     }
     const forced = entry.forced || (opts.forceAll ?? false);
     const decision = decide({ parts, known, cascade, pkgExists, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}), pkgfile: meta.pkgfile, forced });
@@ -329,6 +337,21 @@ function sameDeps(a: ReadonlyMap<string, ReadonlySet<string>>, b: ReadonlyMap<st
   return true;
 }
 
+/** A node's dependencies by origin, sorted (the key's parts list them in order): once per dependency map. */
+const sortedDepLists = new WeakMap<GraphNode['deps'], [string, ReadonlySet<DepKind>][]>();
+function sortedDeps(deps: GraphNode['deps']): [string, ReadonlySet<DepKind>][] {
+  let list = sortedDepLists.get(deps);
+  if (!list) sortedDepLists.set(deps, (list = [...deps].sort(([a], [b]) => (a < b ? -1 : 1))));
+  return list;
+}
+
+/** All that dependents read of a port's decision (dependencyFact, blockedByDependency): the same, they keep theirs. */
+function sameForDependents(a: PlannedPort, b: PlannedPort): boolean {
+  const x = a.reasons[0];
+  const y = b.reasons[0];
+  return a.action === b.action && a.buildKey === b.buildKey && a.version === b.version && x?.kind === y?.kind && x?.detail === y?.detail && x?.root === y?.root;
+}
+
 function sameInputs(e: DecisionInputs, now: DecisionInputs): boolean {
   return e.port === now.port && e.own === now.own && e.suspended === now.suspended && e.pkgExists === now.pkgExists && e.pkgIntact === now.pkgIntact && e.forced === now.forced && e.known === now.known;
 }
@@ -349,19 +372,26 @@ function blockedByDependency(dep: string, d: PlannedPort | undefined): Reason {
 
 /**
  * What a port sees of a dependency that was decided before it: a dependency that rebuilds in
- * this pass (build or pending) is `pending` — its package is known only once it is built.
+ * this pass (build or pending) is `pending` — its package is known only once it is built. One
+ * object per (decision, recorded state, kind of dependency), shared by every dependent: facts are
+ * never changed after they are made.
  */
+const facts = new WeakMap<PlannedPort, { known: KnownPortState | undefined; byKind: (DependencyFact | undefined)[] }>();
 function dependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
+  let m = facts.get(d);
+  if (!m || m.known !== known) facts.set(d, (m = { known, byKind: [] }));
+  const i = (lib ? 2 : 0) + (build ? 1 : 0);
+  return (m.byKind[i] ??= makeDependencyFact(d, lib, build, known));
+}
+
+function makeDependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
   const rebuilding = d.action === 'build' || d.action === 'pending';
   const pkg = rebuilding ? null : known?.package ?? null;
-  return {
-    use: build ? 'build' : 'run',
-    ...(lib ? { lib: true } : {}),
-    version: d.version,
-    // The key of the build that made the package this port sees: its recorded one, unless it rebuilds now.
-    key: (rebuilding ? d.buildKey : known?.buildKey ?? d.buildKey) ?? '',
-    package: pkg?.identity ?? '',
-    ...(lib && pkg ? { shlibs: pkg.shlibs } : {}),
-    ...(rebuilding ? { pending: true } : {}),
-  };
+  const fact: DependencyFact = { use: build ? 'build' : 'run', version: d.version, key: '', package: pkg?.identity ?? '' };
+  if (lib) fact.lib = true;
+  // The key of the build that made the package this port sees: its recorded one, unless it rebuilds now.
+  fact.key = (rebuilding ? d.buildKey : known?.buildKey ?? d.buildKey) ?? '';
+  if (lib && pkg) fact.shlibs = pkg.shlibs;
+  if (rebuilding) fact.pending = true;
+  return fact;
 }

@@ -1,6 +1,7 @@
 import type { BuildDB } from '../builddb/db.js';
 import type { PassLoop } from '../reconcile/loop.js';
 import type { RateLimiter } from './ratelimit.js';
+import type { DaemonMetrics } from './metrics.js';
 
 /** What the daemon's routes work with. */
 export interface DaemonContext {
@@ -14,5 +15,7 @@ export interface DaemonContext {
   db: BuildDB | null;
   /** Limits POST /hooks/git per remote address. */
   hookLimiter: RateLimiter;
+  /** Prometheus metrics of the passes (GET /metrics). */
+  metrics?: DaemonMetrics;
   log: (line: string) => void;
 }

@@ -7,13 +7,19 @@ import { BuildDB } from '../builddb/db.js';
 import { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { DesiredState } from '../config/types.js';
 import { deferCacheSaves } from '../ports/scanner.js';
-import { PassLoop, type BeforePass } from '../reconcile/loop.js';
+import { PassLoop, type BeforePass, type LoopStatus } from '../reconcile/loop.js';
 import { startWatching, type WatchOptions, type Watching } from '../reconcile/watch.js';
 import type { DaemonContext } from './context.js';
 import { checkListen, claimSocket, startListeners, type Listeners } from './listen.js';
 import { collectGarbage } from './memory.js';
 import { RateLimiter } from './ratelimit.js';
 import { makeHandler } from './router.js';
+import { DaemonMetrics } from './metrics.js';
+import { acquirePassLock } from '../reconcile/passLock.js';
+import { settleBackground } from '../notify/index.js';
+
+/** How long a stopping daemon waits for hooks and notifications still running. */
+const SETTLE_MS = 5000;
 
 export interface DaemonOptions {
   configFile: string;
@@ -40,11 +46,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await claimSocket(state.server.socket); // before the database: "a daemon already runs" beats "database locked"
   // Opened once, read-write: DuckDB's lock makes the daemon the only writer; a lock held by
   // someone else is an error here (DatabaseLockedError names the holder).
-  const buildDb = await BuildDB.open(state.paths.database, { processInfo: `portsync watch (pid ${process.pid})` });
+  // The project's pass lock, for as long as the daemon runs: no `reconcile` builds beside it.
+  const passLock = await acquirePassLock(state.paths.buildBase, `portsync watch (pid ${process.pid})`);
+  if (passLock.tookOverFrom) log(`took over the pass lock ${passLock.file} left by pid ${passLock.tookOverFrom.pid}, which is gone`);
+  let buildDb: BuildDB;
+  try {
+    buildDb = await BuildDB.open(state.paths.database, { processInfo: `portsync watch (pid ${process.pid})` });
+  } catch (err) {
+    passLock.release();
+    throw err;
+  }
   if (buildDb.recovered.builds || buildDb.recovered.runs) {
     log(`builddb: marked ${buildDb.recovered.builds} builds and ${buildDb.recovered.runs} runs left running by a dead process as interrupted`);
   }
   const db = new FailSafeBuildDB(buildDb, log);
+  const metrics: DaemonMetrics = new DaemonMetrics((): LoopStatus => loop.status(), db);
   let watching: Watching | undefined;
   let listeners: Listeners | undefined;
   // The watchers report every change they see: paths of the tree (the pass reads only those), or
@@ -86,6 +102,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     onStateChange,
     watchedTree: () => (stopping ? undefined : watching?.treeWatched()),
     onIdle: collectGarbage,
+    observers: [metrics],
     ...(opts.beforePass ? { beforePass: opts.beforePass } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
   });
@@ -99,6 +116,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       loop,
       db: buildDb,
       hookLimiter: new RateLimiter(10, 60_000),
+      metrics,
       log,
     };
     listeners = await startListeners(makeHandler(ctx, 'unix'), makeHandler(ctx, 'tcp'), state.server.socket, state.server.listen);
@@ -111,6 +129,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     await watching?.close();
     await listeners?.close();
     await buildDb.close();
+    passLock.release();
     throw err;
   }
   loop.start();
@@ -127,7 +146,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         await loop.stop();
         deferCacheSaves(false);
         await listeners!.close();
+        if (!(await settleBackground(SETTLE_MS))) log(`stopped the hooks and notifications still running after ${SETTLE_MS / 1000}s`);
         await buildDb.close();
+        passLock.release();
       })()),
   };
 }

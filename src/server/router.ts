@@ -7,6 +7,7 @@ import { BadRequestError, BodyTooLargeError } from './errors.js';
 import { sendJson } from './http.js';
 import { postGitHook, postReconcile, postTrigger } from './routes-passes.js';
 import { getPlan } from './routes-plan.js';
+import { getMetrics } from './metrics.js';
 import { UnknownOriginError } from '../reconcile/errors.js';
 import { getHistory, getLastGood, getPortState, getRuns, getStatus, postSql } from './routes-read.js';
 
@@ -19,6 +20,7 @@ const ROUTES: Record<string, Handler> = {
   'GET /port-state': getPortState,
   'GET /last-good': getLastGood,
   'GET /plan': getPlan,
+  'GET /metrics': getMetrics,
   'POST /sql': postSql,
   'POST /reconcile': postReconcile,
   'POST /trigger': postTrigger,
@@ -37,7 +39,7 @@ function statusOf(err: unknown): number {
  * are served: the POST routes that act (reconcile, trigger, sql) would otherwise let anyone who
  * reaches the address bypass the secret. The Unix socket (file permissions) serves everything.
  */
-const TCP_WITH_SECRET = new Set(['GET /status', 'GET /runs', 'GET /history', 'GET /port-state', 'GET /last-good', 'POST /hooks/git']);
+const TCP_WITH_SECRET = new Set(['GET /metrics', 'GET /status', 'GET /runs', 'GET /history', 'GET /port-state', 'GET /last-good', 'POST /hooks/git']);
 
 export function makeHandler(ctx: DaemonContext, via: 'unix' | 'tcp' = 'unix') {
   return (req: IncomingMessage, res: ServerResponse): void => {

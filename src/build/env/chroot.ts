@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, copyFile, lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { EnvironmentGoneError, EnvironmentSetupError } from './errors.js';
 import { processStartTime, writeOwner, type OwnerRecord } from './owner.js';
@@ -8,6 +8,7 @@ import { killGroup, RunTracker } from './supervise.js';
 import { checkEnv, mapInsidePath } from './paths.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
 import { BuildCgroup } from './cgroup.js';
+import { BUILD_GID, BUILD_UID } from './ids.js';
 import { DEFAULT_TMPFS } from '../../config/defaults.js';
 import type { BuildEnvironment, EnvPaths, EnvResources, EnvUsage, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
 
@@ -33,8 +34,7 @@ const ETC_DIRS = ['ld.so.conf.d', 'alternatives'];
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 const DEV_LINKS = [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']];
 const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-/** The unprivileged build user (and group): `nobody`, as poudriere's PORTBUILD_USER. */
-export const BUILD_UID = 65534;
+export { BUILD_GID, BUILD_UID };
 
 /**
  * Pid 1 of each run's PID namespace. Its child chroots, changes directory, takes the clean
@@ -42,7 +42,7 @@ export const BUILD_UID = 65534;
  * reports the command's real status on fd 3 (as pid 1 the command itself would be immune to
  * its own signals, and an exit status would not tell a signal from an exit code).
  * Arguments: ROOT CWD NET USER N NAME=value×N ARGV… (NET: `lo` in a private network namespace,
- * `host` otherwise; USER: `root` — without capabilities — or the uid of the build user)
+ * `host` otherwise; USER: `root` — without capabilities — or uid:gid of the build user)
  */
 const INIT = `
 my ($root, $cwd, $net, $user, $n) = splice(@ARGV, 0, 5);
@@ -61,7 +61,8 @@ if ($pid == 0) {
   my $cmd = $ARGV[0];
   my $found = ($cmd =~ m{/}) ? -x $cmd : grep { -x "$_/$cmd" } split(/:/, $ENV{PATH} // '');
   unless ($found) { print STDERR "portsync: cannot run $cmd: No such file or directory\\n"; exit 127; }
-  my @user = $user eq 'root' ? () : ("--reuid=$user", "--regid=$user", '--clear-groups');
+  my ($uid, $gid) = split(/:/, $user);
+  my @user = $user eq 'root' ? () : ("--reuid=$uid", "--regid=$gid", '--clear-groups');
   exec { '/usr/bin/setpriv' } ('setpriv', @user, '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all', '--', @ARGV);
   print STDERR "portsync: cannot run setpriv for $ARGV[0]: $!\\n"; exit 127;
 }
@@ -93,10 +94,13 @@ export function formatFstab(entries: MountEntry[]): string {
 /**
  * The mounts made once per environment, in order, inside its private mount namespace (one
  * `mount -a` over this table). The root skeleton is bound read-only onto itself first, so a
- * build can write only to /construction, /usr/local, /tmp, /distfiles and its private /output;
- * the repository (/packages) is read-only: only portsync moves a checked package into it.
+ * build can write only to /construction, /usr/local, /tmp, and its private /distfiles and
+ * /output; the repository (/packages) is read-only: only portsync moves a checked package into
+ * it. The shared distfiles cache (`paths.distfiles`) is not mounted at all: `distfiles` is the
+ * environment's private DISTDIR, which portsync fills from the cache and publishes back from
+ * (src/build/distfiles.ts).
  */
-export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[], output: string, tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS): MountEntry[] {
+export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[], output: string, tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS, distfiles = paths.distfiles): MountEntry[] {
   const at = (p: string) => join(root, p);
   const bind = (source: string, target: string, ro: boolean): MountEntry => ({
     source, target, fstype: 'none', options: ro ? 'bind,ro' : 'bind',
@@ -109,11 +113,11 @@ export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs:
     ...boundSystemDirs.map((d) => bind(d, at(d), true)),
     tmpfs(at('/usr/local'), '755', tmpfsSizes.localbase),
     bind(paths.portsTree, at('/xports'), true),
-    bind(paths.distfiles, at('/distfiles'), false),
+    bind(distfiles, at('/distfiles'), false),
     bind(paths.packages, at('/packages'), true),
     bind(output, at('/output'), false),
-    // The work area belongs to the build user: the phases after fetch run as that user.
-    tmpfs(at('/construction'), '755', tmpfsSizes.construction, `,uid=${BUILD_UID},gid=${BUILD_UID}`),
+    // The work area belongs to the build user: every make phase runs as that user.
+    tmpfs(at('/construction'), '755', tmpfsSizes.construction, `,uid=${BUILD_UID},gid=${BUILD_GID}`),
     tmpfs(at('/tmp'), '1777', tmpfsSizes.tmp),
     tmpfs(at('/dev/shm'), '1777', tmpfsSizes.tmp),
     ...DEV_NODES.map((n) => bind(`/dev/${n}`, at(`/dev/${n}`), false)),
@@ -192,6 +196,7 @@ function startHolder(slot: number, fstab: string): Promise<{ holder: ChildProces
 
 class ChrootEnvironment implements BuildEnvironment {
   readonly inside = CHROOT_INSIDE;
+  readonly privateDistfiles: string;
   private destroyed = false;
   private holderAlive = true;
   private readonly runs = new RunTracker();
@@ -206,6 +211,7 @@ class ChrootEnvironment implements BuildEnvironment {
     private readonly holderExited: Promise<void>,
     private readonly cgroup: BuildCgroup | null,
   ) {
+    this.privateDistfiles = join(dir, 'distfiles');
     holder.once('exit', () => (this.holderAlive = false));
   }
 
@@ -218,7 +224,7 @@ class ChrootEnvironment implements BuildEnvironment {
       // Entering the holder's PID namespace ties the run to the holder's life (and so to portsync's).
       'nsenter', `--mount=/proc/${this.holder.pid}/ns/mnt`, `--pid=/proc/${this.holder.pid}/ns/pid_for_children`, '--',
       'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, ...(spec.network === false ? ['--net'] : []), '--',
-      'perl', '-e', INIT, this.root, cwd, spec.network === false ? 'lo' : 'host', spec.unprivileged ? String(BUILD_UID) : 'root', String(pairs.length), ...pairs, ...spec.argv,
+      'perl', '-e', INIT, this.root, cwd, spec.network === false ? 'lo' : 'host', spec.unprivileged ? `${BUILD_UID}:${BUILD_GID}` : 'root', String(pairs.length), ...pairs, ...spec.argv,
     ];
     // Each run joins the environment's cgroup before it enters the namespaces: its whole tree is bounded and measured.
     const joined = this.cgroup
@@ -234,7 +240,7 @@ class ChrootEnvironment implements BuildEnvironment {
   hostPath(insidePath: string): string {
     const mapped = mapInsidePath(insidePath, [
       [this.inside.portsTree, this.paths.portsTree],
-      [this.inside.distfiles, this.paths.distfiles],
+      [this.inside.distfiles, this.privateDistfiles],
       [this.inside.packages, this.paths.packages],
       [this.inside.output, join(this.dir, 'output')],
     ]);
@@ -266,6 +272,10 @@ export const chrootBackend: EnvironmentBackend = {
     await mkdir(paths.distfiles, { recursive: true });
     await mkdir(paths.packages, { recursive: true });
     const { id, dir, owner } = await createWorkerDir(paths.buildBase, slot, 'chroot');
+    // Only root passes: the build user's private /output and /distfiles are below, and no one
+    // else of its uid on the host (a `nobody` daemon) may reach them. The build itself reaches
+    // them through its mounts, and the chroot needs no path through this directory.
+    await chmod(dir, 0o700);
     const root = join(dir, 'root');
     let holder: ChildProcess | undefined;
     let cgroup: BuildCgroup | null = null;
@@ -282,9 +292,12 @@ export const chrootBackend: EnvironmentBackend = {
       });
       const fstab = join(dir, 'fstab');
       const output = join(dir, 'output');
-      await mkdir(output);
-      await chown(output, BUILD_UID, BUILD_UID);
-      await writeFile(fstab, formatFstab(chrootMountTable(root, paths, bound, output, resources?.tmpfs)));
+      const distfiles = join(dir, 'distfiles');
+      for (const d of [output, distfiles]) {
+        await mkdir(d, { mode: 0o755 });
+        await chown(d, BUILD_UID, BUILD_GID);
+      }
+      await writeFile(fstab, formatFstab(chrootMountTable(root, paths, bound, output, resources?.tmpfs, distfiles)));
       const started = await startHolder(slot, fstab);
       holder = started.holder;
       const record: OwnerRecord = { ...owner, holderPid: holder.pid, holderStartTime: await processStartTime(holder.pid!) };

@@ -2,7 +2,11 @@
 export interface EnvPaths {
   /** The ports tree; read-only inside, at /xports. */
   portsTree: string;
-  /** Distfiles cache; read-write inside, at /distfiles (fetch writes there). */
+  /**
+   * The shared distfiles cache. `host`: DISTDIR itself. `chroot`: never mounted; each build
+   * fetches into a private DISTDIR that portsync fills from the cache and publishes back from,
+   * checking every file against the port's distinfo (src/build/distfiles.ts).
+   */
   distfiles: string;
   /** Package repository; read-only inside, at /packages (dependencies are installed from All/). */
   packages: string;
@@ -40,7 +44,7 @@ export interface RunSpec {
   onOutput?: (chunk: Buffer) => void;
   /** Network access (default true). false: a network namespace with loopback only, where the backend can isolate. */
   network?: boolean;
-  /** Run as the unprivileged build user (uid/gid 65534, as poudriere's BUILD_AS_NON_ROOT) where the backend can; default: root without capabilities. */
+  /** Run as the unprivileged build user (uid/gid 65534, as poudriere's BUILD_AS_NON_ROOT) where the backend can; default: root without capabilities (only the dependency install needs that). */
   unprivileged?: boolean;
 }
 
@@ -77,6 +81,11 @@ export interface BuildEnvironment {
   /** The root directory commands are chrooted into (the env dir for `host`). */
   readonly root: string;
   readonly inside: Readonly<InsidePaths>;
+  /**
+   * Host directory behind `inside.distfiles` when it is private to this environment and owned
+   * by the build user (chroot); undefined when DISTDIR is the shared cache itself (host).
+   */
+  readonly privateDistfiles?: string;
   run(spec: RunSpec): Promise<RunResult>;
   /** Host path of an inside path, readable by portsync while the environment exists. */
   hostPath(insidePath: string): string;

@@ -1,0 +1,16 @@
+/** Writing a file so that readers see the old content or the new, never half of it. */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** Writes `data` to a temporary file next to `file` (same file system), then renames it over `file`. */
+export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferView, opts: { mkdir?: boolean } = {}): void {
+  if (opts.mkdir) mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
