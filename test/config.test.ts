@@ -442,6 +442,11 @@ describe('origin globs and selectors', () => {
     assert.equal(selected.get('devel/bison'), devel);
     assert.equal(selected.get('lang/pyish@py311'), flavored, 'a flavor is kept when its port directory exists');
     assert.deepEqual(unmatched, [missing, empty]);
+    // A glob with a flavor asks each matching directory for that flavor (ports are directories).
+    const py = sel('lang/*@py312', 6);
+    const flavoredGlob = matchSelectors(['devel/bison', 'lang/pyish', 'lang/perlish'], [py]);
+    assert.deepEqual([...flavoredGlob.selected.keys()], ['lang/perlish@py312', 'lang/pyish@py312']);
+    assert.deepEqual(flavoredGlob.unmatched, []);
   });
 
   test('listenProblem accepts host:port and rejects the rest', () => {

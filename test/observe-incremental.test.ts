@@ -49,7 +49,9 @@ test('a hinted change re-reads only what it touches; new dependencies, the frame
   // A framework makefile: every port is read again.
   appendFileSync(p.file('Mk/bsd.port.mk'), '# framework comment\n');
   const fifth = await observe(state, { changed: new Set([p.file('Mk/bsd.port.mk')]) });
-  assert.equal(fifth.scan.stats.makeCalls, fifth.scan.ports.size, 'every port read again');
+  // (A flavored node's port directory is read for its flavors too, when it is no node itself.)
+  const baseReads = new Set([...fifth.scan.ports.keys()].filter((o) => o.includes('@')).map((o) => o.split('@')[0]!).filter((d) => !fifth.scan.ports.has(d))).size;
+  assert.equal(fifth.scan.stats.makeCalls, fifth.scan.ports.size + baseReads, 'every port read again');
 
   // Whatever the path, the result is what a fresh process reads.
   forgetOpenCaches();

@@ -104,8 +104,12 @@ export function matchSelectors(origins: string[], selectors: PortSelector[]): Se
   }
   for (const sel of selectors.filter((s) => s.isGlob)) {
     const re = originGlobToRegExp(sel.pattern);
+    // `lang/*@py312`: the directories match, and each is asked for with that flavor (a port
+    // that turns out not to have it is dropped by the scanner, as a directory without a port is).
+    const flavor = sel.pattern.split('@')[1];
     let any = false;
-    for (const origin of origins) {
+    for (const dir of origins) {
+      const origin = flavor === undefined ? dir : `${dir}@${flavor}`;
       if (!re.test(origin)) continue;
       any = true;
       if (!selected.has(origin)) selected.set(origin, sel);

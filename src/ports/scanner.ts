@@ -186,6 +186,14 @@ export function forgetOpenCaches(): void {
   openCaches.clear();
 }
 
+/** What a failed read of a port says, as a scan problem; undefined for anything else (a bug, a machine fault). */
+function readProblem(e: unknown): { kind: ScanProblemKind; message: string } | undefined {
+  if (e instanceof PortMetadataError) return { kind: 'make-failed', message: e.message };
+  if (e instanceof MalformedDependencyError) return { kind: 'bad-depends', message: e.message };
+  if (e instanceof CachedFailureError) return { kind: e.failure.kind, message: e.failure.message };
+  return undefined;
+}
+
 /** A cached failure, thrown again on reuse. */
 class CachedFailureError extends Error {
   constructor(readonly failure: CachedFailure) {
@@ -333,15 +341,15 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   async function resolveOrigin(origin: string): Promise<string | undefined> {
     const { dir, flavor } = parseOrigin(origin);
     if (flavor) {
-      const base = await request(dir);
-      if (base === undefined) return problem(origin, problems.get(dir)!.kind, problems.get(dir)!.message);
-      const baseMeta = ports.get(base)!.meta;
-      if (!baseMeta.flavors.includes(flavor)) {
-        const has = baseMeta.flavors.length ? `its flavors are ${baseMeta.flavors.join(', ')}` : 'it has no flavors';
+      const base = await baseOf(dir);
+      if ('kind' in base) return problem(origin, base.kind, base.message);
+      if (!base.flavors.includes(flavor)) {
+        const has = base.flavors.length ? `its flavors are ${base.flavors.join(', ')}` : 'it has no flavors';
         return problem(origin, 'unknown-flavor', `${dir} has no flavor "${flavor}" (${has})`);
       }
-      const canonical = canonicalOrigin(dir, flavor, baseMeta.flavors);
-      if (canonical === dir) return dir;
+      const canonical = canonicalOrigin(dir, flavor, base.flavors);
+      // The default flavor is the port directory's own node.
+      if (canonical === dir) return request(dir);
       return evaluateInto(canonical, dir, flavor, varsFor(origin));
     }
     if (cache.portCrc(dir) === null) return problem(origin, 'no-such-port', `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})`);
@@ -357,14 +365,36 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     return canonical;
   }
 
+  /**
+   * A port directory's flavors, read without making it a node: asking for `dir@flavor` does not
+   * ask for the default flavor (nor for what it depends on).
+   */
+  const bases = new Map<string, Promise<{ flavors: string[] } | { kind: ScanProblemKind; message: string }>>();
+  function baseOf(dir: string) {
+    let p = bases.get(dir);
+    if (!p) {
+      p = (async () => {
+        if (cache.portCrc(dir) === null) return { kind: 'no-such-port' as const, message: `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})` };
+        try {
+          return { flavors: (await evaluate(dir, '', varsFor(dir))).meta.flavors };
+        } catch (e) {
+          const why = readProblem(e);
+          if (why) return why;
+          throw e;
+        }
+      })();
+      bases.set(dir, p);
+    }
+    return p;
+  }
+
   async function evaluateInto(label: string, dir: string, flavor: string, vars: Record<string, string>): Promise<string | undefined> {
     let port: ScannedPort;
     try {
       port = await evaluate(dir, flavor, vars);
     } catch (e) {
-      if (e instanceof PortMetadataError) return problem(label, 'make-failed', e.message);
-      if (e instanceof MalformedDependencyError) return problem(label, 'bad-depends', e.message);
-      if (e instanceof CachedFailureError) return problem(label, e.failure.kind, e.failure.message);
+      const why = readProblem(e);
+      if (why) return problem(label, why.kind, why.message);
       throw e;
     }
     ports.set(port.meta.origin, port);
@@ -424,5 +454,8 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   }
   const final = new Map<string, string | undefined>();
   for (const [o, p] of resolved) final.set(o, await p);
-  return finish(ports, problems, keptRoots, (origin) => final.get(origin));
+  // A glob's `dir@flavor` whose port has no such flavor was never asked for by name: dropped.
+  const notFlavored = keptRoots.filter((o) => optional.has(o) && problems.get(o)?.kind === 'unknown-flavor');
+  for (const o of notFlavored) problems.delete(o);
+  return finish(ports, problems, notFlavored.length ? keptRoots.filter((o) => !notFlavored.includes(o)) : keptRoots, (origin) => final.get(origin));
 }

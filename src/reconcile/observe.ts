@@ -80,7 +80,7 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   // what some ports say changed (not their dependencies), it keeps its shape.
   const graph = (samePrevious && withPorts(prev.obs.graph, prev.obs.scan, scan)) || buildGraph(scan.roots, scan);
   const cycles = samePrevious && graph.shape === prev.obs.graph.shape ? prev.obs.cycles : findCycles(graph);
-  const obs: Observation = { state, tree, scan, graph, cycles, selected, emptyGlobs };
+  const obs: Observation = { state, tree, scan, graph, cycles, selected, emptyGlobs: [...emptyGlobs, ...globsLeftEmpty(selected, scan)] };
   lastObservation.set(state, { obs, extraRoots, selection });
   return obs;
 }
@@ -109,6 +109,17 @@ function select(state: DesiredState, tree: string, extraRoots: readonly string[]
   const roots = [...new Set([...selected.keys(), ...extraRoots])];
   const globbed = new Set([...selected].filter(([, sel]) => sel.isGlob).map(([o]) => o));
   return { selected, roots, globbed, emptyGlobs: match.unmatched.filter((s) => s.isGlob) };
+}
+
+/**
+ * Globs whose every match the scan dropped (directories that are no port, ports without the
+ * glob's flavor): they select nothing either.
+ */
+function globsLeftEmpty(selected: ReadonlyMap<string, PortSelector>, scan: ScanResult): PortSelector[] {
+  const kept = new Set(scan.roots);
+  const globs = new Map<PortSelector, boolean>();
+  for (const [origin, sel] of selected) if (sel.isGlob) globs.set(sel, (globs.get(sel) ?? false) || kept.has(origin));
+  return [...globs].filter(([, any]) => !any).map(([sel]) => sel);
 }
 
 /** A changed path is the tree, a category or a port directory itself (or outside no listing depends on it). */

@@ -15,7 +15,7 @@
  * Nothing recorded may be newer than a second before the plan began (the racy rule of the
  * metadata cache). Nothing in a plan depends on the clock.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,11 +134,17 @@ function recordDirs(dir: string, out: StatRecords): void {
   for (const e of listing(dir)) if (e.isDirectory()) recordDirs(join(dir, e.name), out);
 }
 
-/** portsync's deciding code as installed (its files' names and mtimes): a changed portsync decides again. */
+/**
+ * portsync's deciding code (its source files' names and mtimes): a changed portsync decides
+ * again. The sources, also when the compiled dist/ runs (bin/portsync.js runs it only while it is
+ * as new as src/): the CLI and the sources in a test then agree.
+ */
 let code: string | undefined;
 function codeIdentity(): string {
   if (code !== undefined) return code;
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const running = dirname(dirname(fileURLToPath(import.meta.url)));
+  const sources = join(dirname(running), 'src');
+  const root = existsSync(join(sources, 'reconcile')) ? sources : running;
   const h = createHash('sha256');
   for (const part of ['config', 'ports', 'graph', 'fingerprint', 'reconcile']) {
     for (const name of listing(join(root, part)).map((e) => e.name).sort()) {
