@@ -289,7 +289,8 @@ describe('chroot build environment', { skip: skipReason }, () => {
     const owner = await readOwner(envDir);
     assert.ok(owner?.holderPid, 'owner.json names the namespace holder');
     const holderNs = await readlink(`/proc/${owner.holderPid}/ns/mnt`);
-    assert.equal((await processesWith(marker, true)).length, 2, 'both sleeps run before the kill');
+    // ("running" is printed between the two sleeps: the second may take a moment to start.)
+    await waitFor('both sleeps to run before the kill', async () => (await processesWith(marker, true)).length === 2);
 
     child.kill('SIGKILL');
     await waitFor(`no "${marker}" process`, async () => (await processesWith(marker)).length === 0);
