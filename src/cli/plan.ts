@@ -46,9 +46,9 @@ async function planHere(state: DesiredState, tree: string, only: readonly string
   const kept = loadPlanSnapshot(snapshot);
   if (kept && 'plan' in kept) return kept.plan;
   // Planning itself: loaded only now (the database driver, the scanner, the planner).
-  const [{ openHistorySource }, { observe }, { makePlan }, { planJson }, { recordScanInputs }, { UnknownOriginError }] = await Promise.all([
+  const [{ openHistorySource }, { assertInClosure, observe }, { makePlan }, { planJson }, { recordScanInputs }] = await Promise.all([
     import('../server/history-source.js'), import('../reconcile/observe.js'), import('../reconcile/plan.js'),
-    import('../reconcile/result-json.js'), import('../ports/scanner.js'), import('../reconcile/errors.js'),
+    import('../reconcile/result-json.js'), import('../ports/scanner.js'),
   ]);
   const history = await openHistorySource(state);
   try {
@@ -57,7 +57,7 @@ async function planHere(state: DesiredState, tree: string, only: readonly string
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
     // What the kept plan's check found unchanged is not stat'ed again.
     const obs = await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) });
-    for (const o of only) if (!obs.graph.nodes.has(obs.scan.resolve(o) ?? o)) throw new UnknownOriginError(o);
+    assertInClosure(obs, only);
     const plan = planJson(makePlan(obs, { known: await known, only: new Set(only) }));
     // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
     if (history.via !== 'daemon') savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);

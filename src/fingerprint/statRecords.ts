@@ -27,10 +27,6 @@ export class StatRecords {
   /** The newest mtime recorded: compared with the moment of recording (racy). */
   newestMtimeMs = 0;
 
-  get length(): number {
-    return this.paths.length;
-  }
-
   /** Records stat data known from elsewhere (a cache's validated records). */
   add(path: string, follow: boolean, size: number, mtimeMs: number, ino: number): void {
     this.paths.push(path);

@@ -18,15 +18,13 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../atomicWrite.js';
 import { deserialize, serialize } from 'node:v8';
 import { computeFileCRC, crcOfPortFiles, listPortFiles, listPortTree, type DirEntryState } from '../fingerprint/portCrc.js';
-import type { StatRecords, StoredStatRecords } from '../fingerprint/statRecords.js';
+import { RACY_MS, type StatRecords, type StoredStatRecords } from '../fingerprint/statRecords.js';
 import { canonicalOrigin } from './origin.js';
 import { profileRelative } from './profile.js';
 import type { ScannedPort } from './scanner.js';
 import { DEP_KINDS, type Dependency, type PortMeta } from './types.js';
 
 export const CACHE_VERSION = 5;
-/** Files modified this close to (or after) the last snapshot are not trusted by stat. */
-const RACY_MS = 1000;
 
 /** Why a port could not be read, as the scanner reports it. */
 export interface CachedFailure { kind: 'make-failed' | 'bad-depends'; message: string }

@@ -35,9 +35,6 @@ export function makeSettingsOf(state: DesiredState, tree = state.portsTree.path)
   return state.make.profile ? applyMakeProfile(settings, state.make.profile, state.paths.buildBase) : settings;
 }
 
-/** Where a desired state's metadata cache lives. */
-export const metadataCacheFile = (state: DesiredState) => join(state.paths.buildBase, 'metadata-cache.json');
-
 export interface ObserveOptions {
   tree?: string;
   concurrency?: number;
@@ -68,7 +65,7 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   const scan = await scanPorts(roots, {
     optional: globbed,
     settings: makeSettingsOf(state, tree),
-    cacheFile: metadataCacheFile(state),
+    cacheFile: join(state.paths.buildBase, 'metadata-cache.json'),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
     ...(opts.changed ? { changed: opts.changed } : {}),

@@ -38,12 +38,6 @@ interface SnapshotHead {
   records: StoredStatRecords;
 }
 
-/**
- * A kept plan that no longer stands, but for the same request: what changed since, and what was
- * checked unchanged (the scan then need not stat it again, see ScanOptions.trusted).
- */
-export type SnapshotChanges = TrustedPaths;
-
 /** A plan about to be made: what identifies it, and what was recorded before anything was read. */
 export interface PlanSnapshotProbe {
   file: string;
@@ -79,7 +73,7 @@ export function beginPlanSnapshot(state: DesiredState, tree: string, only: reado
  * The kept plan, when it was made for this same request and nothing it was made from changed;
  * else, for the same request, what changed since (one stat per recorded path either way).
  */
-export function loadPlanSnapshot(probe: PlanSnapshotProbe): { plan: PlanJson } | { changes: SnapshotChanges } | undefined {
+export function loadPlanSnapshot(probe: PlanSnapshotProbe): { plan: PlanJson } | { changes: TrustedPaths } | undefined {
   let bytes: Buffer;
   let head: SnapshotHead;
   try {
