@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { environmentBackend } from '../src/build/env/index.js';
+import { environmentBackend } from '../src/builder/sandbox/index.js';
 
 export interface BuildEnvBenchResult {
   iterations: number;

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LineProgress } from '../src/build/progress.js';
+import { LineProgress } from '../src/builder/progress.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
 import { EXAMPLE_MK } from './gen-tree.js';

@@ -27,7 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
-import { LineProgress } from '../src/build/progress.js';
+import { LineProgress } from '../src/builder/progress.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { makeEnvironment } from '../src/ports/make.js';
 import { lastProbeCache } from '../src/ports/profile.js';

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
-import { LineProgress } from '../src/build/progress.js';
+import { LineProgress } from '../src/builder/progress.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
 import { benchArgs, benchProject, ms, planNow, report, seedAsBuilt, timed } from './lib.js';
 

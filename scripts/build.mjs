@@ -28,7 +28,7 @@ if (r.status === 2) {
 
 // Compiled-form replacements for .mjs files that load TypeScript sources through tsx.
 const OVERRIDES = {
-  'build/worker-entry.mjs': "// Piscina's worker file (compiled form: dist/ needs no TypeScript loader).\nexport { default } from './worker.js';\n",
+  'builder/worker-entry.mjs': "// Piscina's worker file (compiled form: dist/ needs no TypeScript loader).\nexport { default } from './worker.js';\n",
 };
 function copyMjs(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cgroupSupport } from '../src/build/env/cgroup.js';
+import { cgroupSupport } from '../src/builder/sandbox/cgroup.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { TestProject, rootMissing } from './helpers/project.js';
 

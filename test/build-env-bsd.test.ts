@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { environmentBackend, EnvironmentSetupError, planBsdEnvironment } from '../src/build/env/index.js';
+import { environmentBackend, EnvironmentSetupError, planBsdEnvironment } from '../src/builder/sandbox/index.js';
 
 const paths = { portsTree: '/usr/dports', distfiles: '/usr/distfiles', packages: '/usr/packages', buildBase: '/build' };
 const root = '/build/workers/1-abcd/root';

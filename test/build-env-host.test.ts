@@ -5,7 +5,7 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { environmentBackend, EnvironmentGoneError, BadEnvironmentVariableError, type EnvPaths } from '../src/build/env/index.js';
+import { environmentBackend, EnvironmentGoneError, BadEnvironmentVariableError, type EnvPaths } from '../src/builder/sandbox/index.js';
 
 const host = environmentBackend('host');
 const ENV = { PATH: '/usr/bin:/bin', LC_ALL: 'C' };

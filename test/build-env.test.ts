@@ -13,10 +13,10 @@ import {
   UnsafeCleanupError,
   removeUnmountedTree,
   type EnvPaths,
-} from '../src/build/env/index.js';
-import { readOwner } from '../src/build/env/owner.js';
+} from '../src/builder/sandbox/index.js';
+import { readOwner } from '../src/builder/sandbox/owner.js';
 
-import { cgroupSupport } from '../src/build/env/cgroup.js';
+import { cgroupSupport } from '../src/builder/sandbox/cgroup.js';
 const chroot = environmentBackend('chroot');
 const ENV = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/root', LC_ALL: 'C' };
 
@@ -263,7 +263,7 @@ describe('chroot build environment', { skip: skipReason }, () => {
 
   test('SIGKILL of the owning process leaves no process, namespace or mount behind', async (t) => {
     const { marker, cmd } = markedSleep();
-    const moduleUrl = new URL('../src/build/env/index.ts', import.meta.url).href;
+    const moduleUrl = new URL('../src/builder/sandbox/index.ts', import.meta.url).href;
     const code = `
       const { environmentBackend } = await import(${JSON.stringify(moduleUrl)});
       const env = await environmentBackend('chroot').create(5, ${JSON.stringify(paths)});

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { REPO, TestProject, rootMissing } from './helpers/project.js';
 import { cli } from './helpers/wait.js';
-import { installPackagesScript } from '../src/build/phases.js';
+import { installPackagesScript } from '../src/builder/phases.js';
 
 const skip = bmakeMissing() ?? rootMissing();
 const BROKEN_TREE = join(REPO, 'test/fixtures/ports-broken');

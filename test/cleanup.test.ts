@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupStaleWorkers, workersDir } from '../src/build/env/workers.js';
+import { cleanupStaleWorkers, workersDir } from '../src/builder/sandbox/workers.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { TestProject } from './helpers/project.js';
 

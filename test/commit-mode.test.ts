@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineProgress } from '../src/build/progress.js';
+import { LineProgress } from '../src/builder/progress.js';
 import { ConfigError } from '../src/config/errors.js';
 import { observe } from '../src/reconcile/observe.js';
 import { makePlan } from '../src/reconcile/plan.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { TestProject, rootMissing } from './helpers/project.js';
 import { cli } from './helpers/wait.js';
-import { parseDistinfo, publishDistfiles, seedDistfiles } from '../src/build/distfiles.js';
+import { parseDistinfo, publishDistfiles, seedDistfiles } from '../src/builder/distfiles.js';
 
 const skip = bmakeMissing() ?? rootMissing();
 const cleanups: (() => void)[] = [];

@@ -15,9 +15,9 @@ import { DEFAULT_TMPFS } from '../src/config/defaults.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { limitsFor } from '../src/config/selectors.js';
 import type { Limits, PortSelector } from '../src/config/types.js';
-import { chrootMountTable, environmentBackend } from '../src/build/env/index.js';
-import { cgroupSupport, cpuQuota, groupDirs, unenforcedLimits } from '../src/build/env/cgroup.js';
-import { describeLimits, envResources } from '../src/build/task.js';
+import { chrootMountTable, environmentBackend } from '../src/builder/sandbox/index.js';
+import { cgroupSupport, cpuQuota, groupDirs, unenforcedLimits } from '../src/builder/sandbox/cgroup.js';
+import { describeLimits, envResources } from '../src/builder/task.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { REPO, TestProject, rootMissing } from './helpers/project.js';
 

@@ -1,6 +1,6 @@
 /** `portsync cleanup`: removes stale worker directories safely (never through a mount). Exit 0. */
 import { loadDesiredState } from '../config/load.js';
-import { environmentBackend } from '../build/env/index.js';
+import { environmentBackend } from '../builder/sandbox/index.js';
 import { defineCommand } from './command.js';
 
 export const cleanup = defineCommand({

@@ -1,6 +1,6 @@
 /** `portsync fetch [ORIGIN...]`: fetch and checksum the distfiles of the closure, in parallel. Exit 0, 1 some failed. */
 import { resolvePassSource } from '../reconcile/source.js';
-import { progressFor } from '../build/progress.js';
+import { progressFor } from '../builder/progress.js';
 import { reconcilePass } from '../reconcile/pass.js';
 import { isOriginGlob } from '../config/selectors.js';
 import { defineCommand } from './command.js';

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { loadDesiredState } from '../config/load.js';
 import { PortsyncError } from '../errors.js';
-import { logPath } from '../build/log.js';
+import { logPath } from '../builder/log.js';
 import { defineCommand } from './command.js';
 
 export class NoLogError extends PortsyncError {

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { loadDesiredState } from '../config/load.js';
 import { resolvePassSource, sourceFor } from '../reconcile/source.js';
-import { LineProgress, progressFor, type Progress } from '../build/progress.js';
+import { LineProgress, progressFor, type Progress } from '../builder/progress.js';
 import { reconcilePass } from '../reconcile/pass.js';
 import { acquirePassLock, type PassLock } from '../reconcile/passLock.js';
 import { assertInClosure, observe } from '../reconcile/observe.js';

@@ -25,7 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { PortOutcome } from '../build/scheduler.js';
+import type { PortOutcome } from '../builder/scheduler.js';
 import type { DesiredState, HookName } from '../config/types.js';
 import type { PassResult } from '../reconcile/pass.js';
 import type { PassObserver, RunInfo } from '../reconcile/observers.js';

@@ -7,7 +7,7 @@
  * pass of this process, or when it is the first. A commit status sent "pending" at the start of
  * a pass always gets its result at the end.
  */
-import type { PortOutcome } from '../build/scheduler.js';
+import type { PortOutcome } from '../builder/scheduler.js';
 import type { DesiredState, NotifyEvent } from '../config/types.js';
 import type { PassResult } from '../reconcile/pass.js';
 import type { PassObserver, RunInfo } from '../reconcile/observers.js';

@@ -11,7 +11,7 @@
  *   templates say (GitHub, Gitea and Forgejo by default; GitLab through its own url and states).
  */
 import { hostname } from 'node:os';
-import type { PortOutcome } from '../build/scheduler.js';
+import type { PortOutcome } from '../builder/scheduler.js';
 import type { NotifyEvent, NotifyTarget } from '../config/types.js';
 import type { PassResult } from '../reconcile/pass.js';
 import type { RunInfo } from '../reconcile/observers.js';

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { BUILD_GID, BUILD_UID } from '../build/env/ids.js';
+import { BUILD_GID, BUILD_UID } from '../builder/sandbox/ids.js';
 import { DEFAULT_MAKE_READ_AS } from '../config/defaults.js';
 import { PortsyncError } from '../errors.js';
 

@@ -13,7 +13,7 @@
  * not watched.
  */
 import { simpleGit } from 'simple-git';
-import { LineProgress, type Progress } from '../build/progress.js';
+import { LineProgress, type Progress } from '../builder/progress.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import { reconcileJson } from './result-json.js';
 import { loadDesiredState, sameDesiredState } from '../config/load.js';

@@ -3,7 +3,7 @@
  * observer queues its own work and returns at once; one that throws is logged and ignored: an
  * observer never slows, stops or fails a pass.
  */
-import type { PortOutcome } from '../build/scheduler.js';
+import type { PortOutcome } from '../builder/scheduler.js';
 import type { DesiredState } from '../config/types.js';
 import type { PassResult } from './pass.js';
 import type { Plan } from './plan.js';

@@ -5,10 +5,10 @@
 import { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { RunCounts } from '../builddb/types.js';
 import type { DesiredState } from '../config/types.js';
-import { runBuilds, type PortOutcome } from '../build/scheduler.js';
-import { writeSummaryLists } from '../build/summary.js';
+import { runBuilds, type PortOutcome } from '../builder/scheduler.js';
+import { writeSummaryLists } from '../builder/summary.js';
 import { reconcileJson } from './result-json.js';
-import type { Progress } from '../build/progress.js';
+import type { Progress } from '../builder/progress.js';
 import { headCommit } from './git.js';
 import { knownFromRows } from './known.js';
 import { assertInClosure, observe } from './observe.js';

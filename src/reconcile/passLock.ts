@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { DatabaseLockedError } from '../builddb/errors.js';
 import { FailSafeBuildDB } from '../builddb/failsafe.js';
 import { readLiveOwner } from '../builddb/owner.js';
-import { isProcessAlive, processStartTime } from '../build/env/owner.js';
+import { isProcessAlive, processStartTime } from '../builder/sandbox/owner.js';
 import { PortsyncError } from '../errors.js';
 
 /** Who holds the pass lock. */

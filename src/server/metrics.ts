@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PortOutcome } from '../build/scheduler.js';
+import type { PortOutcome } from '../builder/scheduler.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { LoopStatus } from '../reconcile/loop.js';
 import type { PassObserver, PhaseInfo, RunInfo } from '../reconcile/observers.js';

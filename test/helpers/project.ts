@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildDB } from '../../src/builddb/db.js';
-import { LineProgress } from '../../src/build/progress.js';
+import { LineProgress } from '../../src/builder/progress.js';
 import { loadDesiredState } from '../../src/config/load.js';
 import { reconcilePass, type PassOptions, type PassResult } from '../../src/reconcile/pass.js';
 

@@ -9,13 +9,13 @@ import { PortsyncError } from '../errors.js';
 import { packageIdentity } from '../fingerprint/packageIdentity.js';
 import type { PackageIdentity } from '../fingerprint/types.js';
 import { publishPackage } from './publish.js';
-import { environmentBackend } from './env/index.js';
-import { EnvironmentSetupError } from './env/errors.js';
-import type { BuildEnvironment } from './env/types.js';
+import { environmentBackend } from './sandbox/index.js';
+import { EnvironmentSetupError } from './sandbox/errors.js';
+import type { BuildEnvironment } from './sandbox/types.js';
 import { BuildLog } from './log.js';
 import { INSTALL_DEPS_PHASE, distinfoArgv, installPackagesScript, phaseArgv, phaseEnvironment, type MakeCall } from './phases.js';
 import { parseDistinfo, publishDistfiles, seedDistfiles, type DistinfoEntry } from './distfiles.js';
-import { BUILD_GID, BUILD_UID } from './env/ids.js';
+import { BUILD_GID, BUILD_UID } from './sandbox/ids.js';
 import { describeLimits, envResources, formatSize, type BuildTask, type BuildTaskResult, type TaskEvent } from './task.js';
 
 type Outcome = Omit<BuildTaskResult, 'durationMs' | 'lastPhase'>;

@@ -5,7 +5,7 @@ export interface EnvPaths {
   /**
    * The shared distfiles cache. `host`: DISTDIR itself. `chroot`: never mounted; each build
    * fetches into a private DISTDIR that portsync fills from the cache and publishes back from,
-   * checking every file against the port's distinfo (src/build/distfiles.ts).
+   * checking every file against the port's distinfo (src/builder/distfiles.ts).
    */
   distfiles: string;
   /** Package repository; read-only inside, at /packages (dependencies are installed from All/). */

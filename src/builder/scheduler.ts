@@ -16,7 +16,7 @@ import { cutoffReason, decide, settleDependencies, type SettledDependency } from
 import type { Plan, PlannedPort } from '../reconcile/plan.js';
 import { packagesToInstall } from '../graph/installs.js';
 import { packageCheckCache, packageVerifier } from '../fingerprint/packageCheck.js';
-import { environmentBackend } from './env/index.js';
+import { environmentBackend } from './sandbox/index.js';
 import { logPath } from './log.js';
 import { PHASES, type MakeCall } from './phases.js';
 import type { Progress } from './progress.js';

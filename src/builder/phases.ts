@@ -1,5 +1,5 @@
 /** The ports framework's phases and how make is called for them inside an environment. */
-import type { InsidePaths } from './env/types.js';
+import type { InsidePaths } from './sandbox/types.js';
 
 export const PHASES = ['fetch', 'checksum', 'extract', 'patch', 'configure', 'build', 'stage', 'package'] as const;
 export type Phase = (typeof PHASES)[number];

@@ -98,7 +98,7 @@ export function formatFstab(entries: MountEntry[]): string {
  * /output; the repository (/packages) is read-only: only portsync moves a checked package into
  * it. The shared distfiles cache (`paths.distfiles`) is not mounted at all: `distfiles` is the
  * environment's private DISTDIR, which portsync fills from the cache and publishes back from
- * (src/build/distfiles.ts).
+ * (src/builder/distfiles.ts).
  */
 export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[], output: string, tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS, distfiles = paths.distfiles): MountEntry[] {
   const at = (p: string) => join(root, p);

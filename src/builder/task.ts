@@ -1,10 +1,10 @@
 /** What the scheduler hands a build worker, and what it gets back. */
 import type { MessagePort } from 'node:worker_threads';
-import type { BackendName, EnvPaths, EnvResources, EnvUsage } from './env/types.js';
+import type { BackendName, EnvPaths, EnvResources, EnvUsage } from './sandbox/types.js';
 import type { PackageIdentity } from '../fingerprint/types.js';
 import type { MakeCall } from './phases.js';
 import type { DesiredState, Limits } from '../config/types.js';
-import { cgroupSupport, unenforcedLimits } from './env/cgroup.js';
+import { cgroupSupport, unenforcedLimits } from './sandbox/cgroup.js';
 
 export interface BuildTask {
   origin: string;
