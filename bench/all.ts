@@ -16,13 +16,19 @@ const benches: [string, string[]][] = [
   ['builddb.ts', []],
   // The real MidnightBSD tree, when $MPORTS names one (otherwise it says how to get it and skips).
   ['realtree.ts', []],
+  // adopt on that tree, when $PORTSYNC_REAL_TREE (or $MPORTS) names one.
+  ['adopt.ts', []],
+  // Dispatch through a BullMQ queue and the scale simulation (40 agents); skips, saying why, without redis-server.
+  ['distributed.ts', []],
 ];
 let failed = 0;
 for (const [file, args] of benches) {
   console.log(`\n=== bench/${file} ${args.join(' ')}`);
   const t = performance.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...args], { stdio: 'inherit' });
-  console.log(`=== bench/${file}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status})`} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `=== bench/${file}: ${r.status === 0 ? 'done' : `FAILED (exit ${r.status})`} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { environmentBackend } from '../src/builder/sandbox/index.js';
+import { report } from './lib.js';
 
 export interface BuildEnvBenchResult {
   iterations: number;
@@ -36,10 +37,19 @@ export async function benchBuildEnv(iterations = 50, runsPerPort = 8): Promise<B
     return null;
   }
   const base = await mkdtemp(join(tmpdir(), 'portsync-bench-env-'));
-  const paths = { portsTree: join(base, 'ports'), distfiles: join(base, 'dist'), packages: join(base, 'pkg'), buildBase: join(base, 'build') };
+  const paths = {
+    portsTree: join(base, 'ports'),
+    distfiles: join(base, 'dist'),
+    packages: join(base, 'pkg'),
+    buildBase: join(base, 'build'),
+  };
   await mkdir(paths.portsTree);
   const backend = environmentBackend('chroot');
-  const bare: number[] = [], total: number[] = [], create: number[] = [], run: number[] = [], destroy: number[] = [];
+  const bare: number[] = [],
+    total: number[] = [],
+    create: number[] = [],
+    run: number[] = [],
+    destroy: number[] = [];
   try {
     for (let i = 0; i < iterations + 2; i++) {
       let t = performance.now();
@@ -76,12 +86,15 @@ export async function benchBuildEnv(iterations = 50, runsPerPort = 8): Promise<B
     runMs: median(run),
     destroyMs: median(destroy),
   };
-  const f = (x: number) => x.toFixed(1);
-  console.log(
-    `build-env: ${iterations} ports × ${runsPerPort} runs: bare ${f(result.bareMs)} ms/port, chroot ${f(result.chrootMs)} ms/port ` +
-      `(create ${f(result.createMs)}, run ${f(result.runMs)} each, destroy ${f(result.destroyMs)}); ` +
-      `median overhead ${f(result.overheadMs)} ms/port (target ≤ 50)`,
-  );
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  report('build-env', `chroot sandbox: ${iterations} ports × ${runsPerPort} runs`, [
+    { figure: 'bare runs per port', value: r1(result.bareMs), unit: 'ms' },
+    { figure: 'in a chroot sandbox per port', value: r1(result.chrootMs), unit: 'ms' },
+    { figure: '  create', value: r1(result.createMs), unit: 'ms' },
+    { figure: '  each run', value: r1(result.runMs), unit: 'ms' },
+    { figure: '  destroy', value: r1(result.destroyMs), unit: 'ms' },
+    { figure: 'sandbox overhead per port (median)', value: r1(result.overheadMs), unit: 'ms', max: 50 },
+  ]);
   return result;
 }
 

@@ -38,14 +38,15 @@ import { observe } from '../src/reconcile/observe.js';
 import { adoptionRecords } from '../src/reconcile/adopt.js';
 import { makePlan } from '../src/reconcile/plan.js';
 import { reconcileJson } from '../src/reconcile/result-json.js';
-import { daemonRequest } from '../src/server/client.js';
+import { daemonRequest } from '../src/client/request.js';
 import { benchProject, ms, seedAsBuilt } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, '..', 'bin', 'portsync.js');
 const TARGETS = { watchStartMs: 3000, rssMiB: 400, noChangePassMs: 500, commitToPlanMs: 1000 };
 
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 }).trim();
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 }).trim();
 const commit = (cwd: string, msg: string) => git(cwd, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', msg);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rssMiB = (pid: number) => {
@@ -53,10 +54,25 @@ const rssMiB = (pid: number) => {
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
 };
 
-interface Row { figure: string; value: number | string; unit?: string; target?: number; ok?: boolean }
+interface Row {
+  figure: string;
+  value: number | string;
+  unit?: string;
+  target?: number;
+  ok?: boolean;
+}
 
 async function project(): Promise<{ state: DesiredState; tree: string; config: string; kind: 'generated' | 'real'; passes: number }> {
-  const { values } = parseArgs({ options: { ports: { type: 'string' }, dir: { type: 'string' }, tree: { type: 'string' }, passes: { type: 'string' }, glob: { type: 'string' } }, strict: false });
+  const { values } = parseArgs({
+    options: {
+      ports: { type: 'string' },
+      dir: { type: 'string' },
+      tree: { type: 'string' },
+      passes: { type: 'string' },
+      glob: { type: 'string' },
+    },
+    strict: false,
+  });
   const passes = Number(values.passes ?? 5);
   const real = (typeof values.tree === 'string' ? values.tree : undefined) ?? process.env.MPORTS;
   if (real) {
@@ -71,13 +87,16 @@ async function project(): Promise<{ state: DesiredState; tree: string; config: s
       commit(tree, `copy of ${real}`);
     }
     const config = join(dir, 'builds.yaml');
-    writeFileSync(config, [
-      'portsTree: { path: ports }',
-      'make: { command: bmake, profile: midnightbsd }',
-      'environment: { backend: host }',
-      `ports:\n  - ${JSON.stringify(typeof values.glob === 'string' ? values.glob : '*/*')}`,
-      'watch: { debounce: 100ms }',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'portsTree: { path: ports }',
+        'make: { command: bmake, profile: midnightbsd }',
+        'environment: { backend: host }',
+        `ports:\n  - ${JSON.stringify(typeof values.glob === 'string' ? values.glob : '*/*')}`,
+        'watch: { debounce: 100ms }',
+      ].join('\n'),
+    );
     return { state: await loadDesiredState(config), tree, config, kind: 'real', passes };
   }
   const ports = Number(values.ports ?? 10_000);
@@ -98,7 +117,9 @@ async function seed(state: DesiredState): Promise<{ ms: number; ports: number; l
   const seeded = await seedAsBuilt(state);
   const recorded = new Set(adoptionRecords(seeded.plan).map((r) => r.origin));
   const graph = seeded.plan.observation.graph;
-  const leaf = [...graph.nodes.values()].find((n) => n.port && n.rdeps.size === 0 && !n.port.meta.flavors.length && recorded.has(n.port.meta.origin))?.port?.meta.dir;
+  const leaf = [...graph.nodes.values()].find(
+    (n) => n.port && n.rdeps.size === 0 && !n.port.meta.flavors.length && recorded.has(n.port.meta.origin),
+  )?.port?.meta.dir;
   if (!leaf) throw new Error('seed: no leaf port was recorded');
   return { ms: seeded.ms, ports: seeded.plan.observation.scan.stats.ports, leaf };
 }
@@ -112,7 +133,8 @@ async function breakdown(state: DesiredState): Promise<{ times: Record<string, n
     const r = await fn();
     out[k] = Math.round(performance.now() - t);
     const m = process.memoryUsage();
-    mem[k] = `rss ${Math.round(m.rss / 1048576)} MiB, heap ${Math.round(m.heapUsed / 1048576)} MiB, external ${Math.round(m.external / 1048576)} MiB`;
+    mem[k] =
+      `rss ${Math.round(m.rss / 1048576)} MiB, heap ${Math.round(m.heapUsed / 1048576)} MiB, external ${Math.round(m.external / 1048576)} MiB`;
     return r;
   };
   await lap('observe, first in a process (everything checked, cache file read)', () => observe(state));
@@ -126,11 +148,25 @@ async function breakdown(state: DesiredState): Promise<{ times: Record<string, n
     const runId = await lap('record: start the run', () => db.startRun({ trigger: 'bench', gitCommit: null }));
     const building = plan.ports.filter((p) => p.action === 'build').length;
     if (building) throw new Error(`breakdown: the plan builds ${building} ports; the seed is stale`);
-    const ports = await lap('record: skipped ports (runBuilds)', () => runBuilds({ plan, db, runId, trigger: 'bench', progress: new LineProgress(() => {}), fetchOnly: false }));
+    const ports = await lap('record: skipped ports (runBuilds)', () =>
+      runBuilds({ plan, db, runId, trigger: 'bench', progress: new LineProgress(() => {}), fetchOnly: false }),
+    );
     const counts = { total: ports.length, success: 0, failed: 0, skipped: ports.length, ignored: 0, blocked: 0 };
     await lap('record: finish the run', () => db.finishRun(runId, 'success', counts));
     await lap('summary lists', () =>
-      writeSummaryLists(state.paths.logs, runId, ports, reconcileJson({ runId, gitCommit: null, stats: { ...counts, interrupted: 0, cutoff: 0, durationMs: 0 }, ports, plan, status: 'success' } as Parameters<typeof reconcileJson>[0])),
+      writeSummaryLists(
+        state.paths.logs,
+        runId,
+        ports,
+        reconcileJson({
+          runId,
+          gitCommit: null,
+          stats: { ...counts, interrupted: 0, cutoff: 0, durationMs: 0 },
+          ports,
+          plan,
+          status: 'success',
+        } as Parameters<typeof reconcileJson>[0]),
+      ),
     );
   } finally {
     await db.close();
@@ -154,17 +190,19 @@ export async function benchDaemon(): Promise<void> {
   const onData = (d: Buffer) => {
     const at = performance.now();
     log += d;
-    for (const w of [...lineWaiters]) if (w.re.test(log)) {
-      lineWaiters.splice(lineWaiters.indexOf(w), 1);
-      w.resolve(at);
-    }
+    for (const w of [...lineWaiters])
+      if (w.re.test(log)) {
+        lineWaiters.splice(lineWaiters.indexOf(w), 1);
+        w.resolve(at);
+      }
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
   const seen = (re: RegExp) => new Promise<number>((resolve) => lineWaiters.push({ re, resolve }));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   // A daemon busy reading the tree may take a while to accept a connection on a loaded machine.
-  const api = (method: 'GET' | 'POST', path: string, body?: unknown) => daemonRequest(socket, method, path, body, { connectTimeoutMs: 120_000 });
+  const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
+    daemonRequest(socket, method, path, body, { connectTimeoutMs: 120_000 });
   const status = async () => (await api('GET', '/status?ports=none'))?.body as (LoopStatus & { daemon: { passes: number } }) | undefined;
   const fail = (msg: string): never => {
     child.kill('SIGKILL');
@@ -199,7 +237,9 @@ export async function benchDaemon(): Promise<void> {
     if (body!.stats.success + body!.stats.failed) fail(`a no-change pass built something: ${JSON.stringify(body!.stats)}`);
     inPass.push(body!.stats.durationMs);
     scan = (await status())!.lastPass?.scan;
-    progress(`no-change pass ${i + 1}: ${body!.stats.durationMs} ms in the pass, ${Math.round(wall.at(-1)!)} ms wall, scan ${JSON.stringify(scan)}`);
+    progress(
+      `no-change pass ${i + 1}: ${body!.stats.durationMs} ms in the pass, ${Math.round(wall.at(-1)!)} ms wall, scan ${JSON.stringify(scan)}`,
+    );
   }
   const rssAfter = rssMiB(child.pid!);
   // A full check (what every resync does), through a trigger the loop treats like one: builds.yaml touched.
@@ -242,9 +282,21 @@ export async function benchDaemon(): Promise<void> {
     { figure: '  its scan', value: JSON.stringify(scan) },
     { figure: 'full-check pass (builds.yaml touched; like resync)', value: full.stats.durationMs, unit: 'ms' },
     { figure: '  its scan', value: JSON.stringify(full.scan) },
-    { figure: `one-port commit -> plan ready (${seeded.leaf})`, value: Math.round(commitToPlan), unit: 'ms', target: TARGETS.commitToPlanMs },
+    {
+      figure: `one-port commit -> plan ready (${seeded.leaf})`,
+      value: Math.round(commitToPlan),
+      unit: 'ms',
+      target: TARGETS.commitToPlanMs,
+    },
     { figure: '  its scan', value: JSON.stringify(afterCommit.scan) },
-    { figure: '  ports built', value: afterCommit.ports.filter((p) => p.status === 'success' || p.status === 'failed').map((p) => `${p.origin}:${p.status}`).join(' ') || '(none)' },
+    {
+      figure: '  ports built',
+      value:
+        afterCommit.ports
+          .filter((p) => p.status === 'success' || p.status === 'failed')
+          .map((p) => `${p.origin}:${p.status}`)
+          .join(' ') || '(none)',
+    },
     ...Object.entries(times).map(([k, v]) => ({ figure: `breakdown: ${k}`, value: v, unit: 'ms' })),
     ...Object.entries(mem).map(([k, v]) => ({ figure: `  memory after: ${k}`, value: v })),
   ];
@@ -253,12 +305,17 @@ export async function benchDaemon(): Promise<void> {
   const w = Math.max(...rows.map((r) => r.figure.length));
   for (const r of rows) {
     const v = `${r.value}${r.unit ? ` ${r.unit}` : ''}`;
-    console.log(`  ${r.figure.padEnd(w)}  ${v.padStart(10)}${r.target !== undefined ? `   ${r.ok ? 'ok' : 'MISSED'} (target <= ${r.target}${r.unit ? ` ${r.unit}` : ''})` : ''}`);
+    console.log(
+      `  ${r.figure.padEnd(w)}  ${v.padStart(10)}${r.target !== undefined ? `   ${r.ok ? 'ok' : 'MISSED'} (target <= ${r.target}${r.unit ? ` ${r.unit}` : ''})` : ''}`,
+    );
   }
   const outDir = join(here, 'out');
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `daemon-${kind}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), kind, tree, ports: seeded.ports, rows, daemonLogTail: log.slice(-4000) }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ at: new Date().toISOString(), kind, tree, ports: seeded.ports, rows, daemonLogTail: log.slice(-4000) }, null, 2),
+  );
   writeFileSync(join(outDir, `daemon-${kind}.log`), log);
   console.log(`  -> ${file} (the daemon's whole log: daemon-${kind}.log)`);
 }

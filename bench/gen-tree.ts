@@ -31,7 +31,10 @@ export class TreeOutputNotEmptyError extends PortsyncError {
 
 /** A command-line argument of gen-tree is missing or invalid. */
 export class GenTreeUsageError extends PortsyncError {
-  constructor(readonly option: string, detail: string) {
+  constructor(
+    readonly option: string,
+    detail: string,
+  ) {
     super(`gen-tree: --${option} ${detail}\nusage: tsx bench/gen-tree.ts --ports N --out DIR [--seed N] [--shape simple|real]`);
   }
 }
@@ -61,7 +64,14 @@ function frameworkMk(name: string, lines: number, rnd: () => number): string {
     const r = rnd();
     if (r < 0.5) out.push(`_${id}_V${i}?=\t\${PORTNAME:S/-/_/g}-${i} \${PORTVERSION:R}`);
     else if (r < 0.7) out.push(`_${id}_L${i}=\t\${CATEGORIES:[1]}/\${PORTNAME}${i}`);
-    else if (r < 0.9) out.push(`.if defined(WITH_${id}_${i}) && !empty(WITH_${id}_${i}:M[Yy][Ee][Ss])`, `_${id}_O${i}=\ton`, `.else`, `_${id}_O${i}=\toff`, `.endif`);
+    else if (r < 0.9)
+      out.push(
+        `.if defined(WITH_${id}_${i}) && !empty(WITH_${id}_${i}:M[Yy][Ee][Ss])`,
+        `_${id}_O${i}=\ton`,
+        `.else`,
+        `_${id}_O${i}=\toff`,
+        `.endif`,
+      );
     else out.push(`.for _x in a b c`, `_${id}_F${i}_\${_x}=\t\${_x}${i}`, `.endfor`);
   }
   out.push('.endif', '');
@@ -105,10 +115,38 @@ export interface GenerateTreeSummary {
 }
 
 const CATEGORIES = [
-  'accessibility', 'archivers', 'audio', 'benchmarks', 'biology', 'cad', 'comms', 'converters',
-  'databases', 'deskutils', 'devel', 'dns', 'editors', 'emulators', 'finance', 'ftp', 'games',
-  'graphics', 'irc', 'lang', 'mail', 'math', 'multimedia', 'net', 'news', 'print', 'science',
-  'security', 'sysutils', 'textproc', 'www', 'x11',
+  'accessibility',
+  'archivers',
+  'audio',
+  'benchmarks',
+  'biology',
+  'cad',
+  'comms',
+  'converters',
+  'databases',
+  'deskutils',
+  'devel',
+  'dns',
+  'editors',
+  'emulators',
+  'finance',
+  'ftp',
+  'games',
+  'graphics',
+  'irc',
+  'lang',
+  'mail',
+  'math',
+  'multimedia',
+  'net',
+  'news',
+  'print',
+  'science',
+  'security',
+  'sysutils',
+  'textproc',
+  'www',
+  'x11',
 ];
 
 /** Hubs come first (so everything may depend on them); the flavored one is python's stand-in. */
@@ -291,7 +329,8 @@ function makefile(p: PlannedPort, entries: Entry[], pythonHub: PlannedPort | und
 export function generateTree(opts: GenerateTreeOptions): GenerateTreeSummary {
   const started = performance.now();
   const out = resolve(opts.out);
-  if (!Number.isInteger(opts.ports) || opts.ports < 1) throw new GenTreeUsageError('ports', `must be a positive integer, not ${opts.ports}`);
+  if (!Number.isInteger(opts.ports) || opts.ports < 1)
+    throw new GenTreeUsageError('ports', `must be a positive integer, not ${opts.ports}`);
   if (existsSync(out) && readdirSync(out).length > 0) throw new TreeOutputNotEmptyError(out);
   const rnd = prng(opts.seed ?? 1);
   const ports = planPorts(opts.ports, rnd);
@@ -328,12 +367,18 @@ export function generateTree(opts: GenerateTreeOptions): GenerateTreeSummary {
     let uses: string[] | undefined;
     if (real) {
       uses = USES.filter(() => real() < 0.15).slice(0, 4);
-      writeFileSync(join(dir, 'distinfo'), `TIMESTAMP = ${1700000000 + i}\nSHA256 (${p.name}-${p.version}.tar.gz) = ${(i * 2654435761 >>> 0).toString(16).padStart(64, '0')}\nSIZE (${p.name}-${p.version}.tar.gz) = ${1000 + i}\n`);
+      writeFileSync(
+        join(dir, 'distinfo'),
+        `TIMESTAMP = ${1700000000 + i}\nSHA256 (${p.name}-${p.version}.tar.gz) = ${((i * 2654435761) >>> 0).toString(16).padStart(64, '0')}\nSIZE (${p.name}-${p.version}.tar.gz) = ${1000 + i}\n`,
+      );
       writeFileSync(join(dir, 'pkg-plist'), `bin/${p.name}\ninclude/${p.name}.h\nlib/lib${p.name}.so\n`);
       if (real() < 0.33) {
         mkdirSync(join(dir, 'files'));
         writeFileSync(join(dir, 'files', 'patch-Makefile'), `--- Makefile.orig\n+++ Makefile\n@@ -1 +1 @@\n-CC=gcc\n+CC?=cc\n`);
-        writeFileSync(join(dir, 'files', 'patch-src_main.c'), `--- src/main.c.orig\n+++ src/main.c\n@@ -1 +1 @@\n-#include <malloc.h>\n+#include <stdlib.h>\n`);
+        writeFileSync(
+          join(dir, 'files', 'patch-src_main.c'),
+          `--- src/main.c.orig\n+++ src/main.c\n@@ -1 +1 @@\n-#include <malloc.h>\n+#include <stdlib.h>\n`,
+        );
       }
     }
     writeFileSync(join(dir, 'Makefile'), makefile(p, entries, pythonHub, uses));
@@ -373,10 +418,12 @@ function main(argv: string[]): void {
   });
   if (!values.out) throw new GenTreeUsageError('out', 'is required');
   const ports = Number(values.ports ?? '');
-  if (!values.ports || !Number.isInteger(ports) || ports < 1) throw new GenTreeUsageError('ports', `must be a positive integer (got ${values.ports ?? 'nothing'})`);
+  if (!values.ports || !Number.isInteger(ports) || ports < 1)
+    throw new GenTreeUsageError('ports', `must be a positive integer (got ${values.ports ?? 'nothing'})`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new GenTreeUsageError('seed', `must be an integer (got ${values.seed})`);
-  if (values.shape !== undefined && values.shape !== 'simple' && values.shape !== 'real') throw new GenTreeUsageError('shape', `must be simple or real (got ${values.shape})`);
+  if (values.shape !== undefined && values.shape !== 'simple' && values.shape !== 'real')
+    throw new GenTreeUsageError('shape', `must be simple or real (got ${values.shape})`);
   const s = generateTree({ ports, out: values.out, seed, shape: values.shape ?? 'simple' });
   console.log(
     `wrote ${s.out}: ${s.ports} ports in ${s.categories} categories, ${s.edges} dependency entries ` +

@@ -1,7 +1,8 @@
 /** Shared pieces of the benchmarks: a generated tree cached between runs, a project around it, timing. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadDesiredState } from '../src/config/load.js';
 import type { DesiredState } from '../src/config/types.js';
@@ -12,7 +13,10 @@ import { observe } from '../src/reconcile/observe.js';
 import { makePlan, type Plan } from '../src/reconcile/plan.js';
 import { generateTree } from './gen-tree.js';
 
-export interface BenchArgs { ports: number; dir: string }
+export interface BenchArgs {
+  ports: number;
+  dir: string;
+}
 
 export function benchArgs(defaults: { ports: number }): BenchArgs {
   const { values } = parseArgs({ options: { ports: { type: 'string' }, dir: { type: 'string' } }, strict: false });
@@ -30,13 +34,16 @@ export async function benchProject(args: BenchArgs, extraYaml = ''): Promise<{ s
     console.log(`generated ${s.ports} ports (${s.edges} dependency entries) in ${ms(performance.now() - t)}`);
   }
   const config = join(args.dir, 'builds.yaml');
-  writeFileSync(config, [
-    'portsTree: { path: ports }',
-    'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
-    'environment: { backend: host }',
-    'ports:\n  - "*/*"',
-    extraYaml,
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      'portsTree: { path: ports }',
+      'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
+      'environment: { backend: host }',
+      'ports:\n  - "*/*"',
+      extraYaml,
+    ].join('\n'),
+  );
   return { state: await loadDesiredState(config), tree, config };
 }
 
@@ -48,11 +55,47 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, performance.now() - t];
 }
 
-/** Prints a two-column table of figures against their targets. */
-export function report(title: string, rows: [string, string, string?][]): void {
+/** One measured figure: its value and, when it has one, its target (at most `max`, at least `min`). */
+export interface Figure {
+  figure: string;
+  value: number | string;
+  unit?: string;
+  max?: number;
+  min?: number;
+}
+
+/** ok / MISSED against the figure's target; '' for a figure without one. */
+export function verdict(f: Figure): '' | 'ok' | 'MISSED' {
+  if (typeof f.value !== 'number' || (f.max === undefined && f.min === undefined)) return '';
+  return (f.max === undefined || f.value <= f.max) && (f.min === undefined || f.value >= f.min) ? 'ok' : 'MISSED';
+}
+
+const shown = (v: number | string, unit = '') =>
+  typeof v === 'number' ? `${Number.isInteger(v) ? v : v.toFixed(1)}${unit ? ` ${unit}` : ''}` : v;
+
+/**
+ * Every benchmark's result, the same way: a table of figures with ok/MISSED against their
+ * targets on stdout, and bench/out/<name>.json (the figures, their verdicts, when and where).
+ */
+export function report(name: string, title: string, figures: Figure[], extra: Record<string, unknown> = {}): void {
   console.log(`\n${title}`);
-  const w = Math.max(...rows.map((r) => r[0].length));
-  for (const [k, v, target] of rows) console.log(`  ${k.padEnd(w)}  ${v.padStart(12)}${target ? `   (target ${target})` : ''}`);
+  const w = Math.max(...figures.map((f) => f.figure.length));
+  const vw = Math.max(...figures.map((f) => shown(f.value, f.unit).length));
+  for (const f of figures) {
+    const v = verdict(f);
+    const target = [f.max !== undefined ? `<= ${shown(f.max, f.unit)}` : '', f.min !== undefined ? `>= ${shown(f.min, f.unit)}` : '']
+      .filter(Boolean)
+      .join(', ');
+    console.log(`  ${f.figure.padEnd(w)}  ${shown(f.value, f.unit).padStart(vw)}${v ? `   ${v} (target ${target})` : ''}`);
+  }
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'out');
+  mkdirSync(out, { recursive: true });
+  const rows = figures.map((f) => ({ ...f, verdict: verdict(f) || undefined }));
+  writeFileSync(
+    join(out, `${name}.json`),
+    JSON.stringify({ at: new Date().toISOString(), bench: name, title, cores: cpus().length, figures: rows, ...extra }, null, 2),
+  );
+  console.log(`  (bench/out/${name}.json)`);
 }
 
 /**

@@ -42,19 +42,33 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, '..', 'bin', 'portsync.js');
 const CHANGED = 'misc/help2man';
 
-interface Row { figure: string; value: string; baseline?: string; target?: string; ok?: boolean }
+interface Row {
+  figure: string;
+  value: string;
+  baseline?: string;
+  target?: string;
+  ok?: boolean;
+}
 
 const { values: opts } = parseArgs({
-  options: { tree: { type: 'string' }, glob: { type: 'string' }, jobs: { type: 'string' }, dir: { type: 'string' }, reuse: { type: 'boolean' } },
+  options: {
+    tree: { type: 'string' },
+    glob: { type: 'string' },
+    jobs: { type: 'string' },
+    dir: { type: 'string' },
+    reuse: { type: 'boolean' },
+  },
   strict: false,
 });
 
 /** Runs `fn` over `items` with at most `n` at once. */
 async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 function run(command: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
@@ -80,7 +94,12 @@ function countActions(json: string): { build: number; pending: number; total: nu
     const plan = JSON.parse(json) as { ports?: { origin: string; action: string }[]; summary?: { pending?: number } };
     const ports = plan.ports ?? [];
     const build = ports.filter((p) => p.action === 'build');
-    return { build: build.length, pending: plan.summary?.pending ?? ports.filter((p) => p.action === 'pending').length, total: ports.length, buildList: build.map((p) => p.origin) };
+    return {
+      build: build.length,
+      pending: plan.summary?.pending ?? ports.filter((p) => p.action === 'pending').length,
+      total: ports.length,
+      buildList: build.map((p) => p.origin),
+    };
   } catch {
     return { build: -1, pending: -1, total: -1, buildList: [] };
   }
@@ -89,8 +108,12 @@ function countActions(json: string): { build: number; pending: number; total: nu
 export async function benchRealTree(): Promise<void> {
   const source = typeof opts.tree === 'string' ? opts.tree : process.env.MPORTS;
   if (!source || !existsSync(join(source, 'Mk', 'bsd.mport.mk'))) {
-    console.log(`realtree: skipped: no MidnightBSD ports tree (${source ? `${source} has no Mk/bsd.mport.mk` : 'give --tree DIR or set $MPORTS'}).`);
-    console.log('  get it with: git clone https://github.com/MidnightBSD/mports /tmp/mports; then MPORTS=/tmp/mports tsx bench/realtree.ts');
+    console.log(
+      `realtree: skipped: no MidnightBSD ports tree (${source ? `${source} has no Mk/bsd.mport.mk` : 'give --tree DIR or set $MPORTS'}).`,
+    );
+    console.log(
+      '  get it with: git clone https://github.com/MidnightBSD/mports /tmp/mports; then MPORTS=/tmp/mports tsx bench/realtree.ts',
+    );
     return;
   }
   if (spawnSync('bmake', ['-f', '/dev/null', '-V', 'MAKE_VERSION']).status !== 0) {
@@ -111,7 +134,9 @@ export async function benchRealTree(): Promise<void> {
   try {
     // A private copy: the benchmark modifies a port.
     let t = performance.now();
-    const previous = reuse ? (JSON.parse(readFileSync(join(here, 'out', 'realtree.json'), 'utf8')) as { rows?: Row[]; cold?: unknown }) : undefined;
+    const previous = reuse
+      ? (JSON.parse(readFileSync(join(here, 'out', 'realtree.json'), 'utf8')) as { rows?: Row[]; cold?: unknown })
+      : undefined;
     if (!reuse) {
       // A plain copy, .git included: `git clone --shared` needs every object, and a partial clone
       // (or a tree missing a file, as /tmp/mports misses security/vuxml/vuln-flat.xml) has not.
@@ -121,13 +146,16 @@ export async function benchRealTree(): Promise<void> {
       console.log(`copied the tree (cp -a) in ${ms(performance.now() - t)}`);
     }
     const config = join(dir, 'builds.yaml');
-    writeFileSync(config, [
-      'portsTree: { path: mports }',
-      'make: { command: bmake, profile: midnightbsd }',
-      'environment: { backend: host }',
-      `ports:\n  - "${glob}"`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'portsTree: { path: mports }',
+        'make: { command: bmake, profile: midnightbsd }',
+        'environment: { backend: host }',
+        `ports:\n  - "${glob}"`,
+        '',
+      ].join('\n'),
+    );
     const state = await loadDesiredState(config);
 
     // 1. Cold plan vs plain bmake -V PKGNAME per port, same concurrency.
@@ -139,7 +167,8 @@ export async function benchRealTree(): Promise<void> {
       const probe = [...lastProbeCache.values()].at(-1);
       const nodes = cold.scan.ports.size + cold.scan.problems.size;
       const kinds = new Map<string, string[]>();
-      for (const p of cold.scan.problems.values()) kinds.set(p.kind, [...(kinds.get(p.kind) ?? []), `${p.origin}: ${p.message.split('\n')[0]}`]);
+      for (const p of cold.scan.problems.values())
+        kinds.set(p.kind, [...(kinds.get(p.kind) ?? []), `${p.origin}: ${p.message.split('\n')[0]}`]);
       const warned = [...cold.scan.ports.values()].filter((p) => p.meta.warnings.length);
       const settings = makeSettingsOf(state);
       const env = makeEnvironment(settings);
@@ -148,11 +177,26 @@ export async function benchRealTree(): Promise<void> {
       const dirs = [...new Set([...cold.scan.ports.values()].map((p) => p.meta.dir).concat(failedDirs))].sort();
       const bmakePkgname = new Map<string, string>();
       const bmakeFailed: string[] = [];
-      const [, baseMs] = await timed(() => pool(dirs, jobs, async (d) => {
-        const r = await run(settings.command, ['-C', join(tree, d), `PORTSDIR=${tree}`, 'BATCH=yes', 'PACKAGE_BUILDING=yes', `LOCALBASE=${settings.emptyLocalbase}`, '-V', 'PKGNAME'], env);
-        if (r.code === 0) bmakePkgname.set(d, r.out.trim());
-        else bmakeFailed.push(d);
-      }));
+      const [, baseMs] = await timed(() =>
+        pool(dirs, jobs, async (d) => {
+          const r = await run(
+            settings.command,
+            [
+              '-C',
+              join(tree, d),
+              `PORTSDIR=${tree}`,
+              'BATCH=yes',
+              'PACKAGE_BUILDING=yes',
+              `LOCALBASE=${settings.emptyLocalbase}`,
+              '-V',
+              'PKGNAME',
+            ],
+            env,
+          );
+          if (r.code === 0) bmakePkgname.set(d, r.out.trim());
+          else bmakeFailed.push(d);
+        }),
+      );
       const disagree: string[] = [];
       for (const p of cold.scan.ports.values()) {
         if (p.meta.origin !== p.meta.dir) continue; // default flavor only: what a plain -V PKGNAME reads
@@ -161,16 +205,43 @@ export async function benchRealTree(): Promise<void> {
       }
       const coldRate = nodes / (coldMs / 1000);
       const baseRate = dirs.length / (baseMs / 1000);
-      rows.push({ figure: `cold plan: ${nodes} nodes (${cold.scan.stats.makeCalls} make calls) in ${ms(coldMs)}`, value: `${Math.round(coldRate)} nodes/s`, baseline: `${Math.round(baseRate)} ports/s (bmake -V PKGNAME x${dirs.length}, ${ms(baseMs)})`, target: '>= baseline', ok: coldRate >= baseRate });
-      rows.push({ figure: '  ports that failed to read', value: String(cold.scan.problems.size), baseline: `${bmakeFailed.length} (bmake)`, target: '0', ok: cold.scan.problems.size === 0 });
-      rows.push({ figure: '  PKGNAME differs from bmake -V PKGNAME', value: String(disagree.length), target: '0', ok: disagree.length === 0 });
-      rows.push({ figure: '  probe cache generation (part of the cold plan)', value: probe ? ms(probe.durationMs) : '-', baseline: probe?.generated ? 'generated' : 'reused' });
+      rows.push({
+        figure: `cold plan: ${nodes} nodes (${cold.scan.stats.makeCalls} make calls) in ${ms(coldMs)}`,
+        value: `${Math.round(coldRate)} nodes/s`,
+        baseline: `${Math.round(baseRate)} ports/s (bmake -V PKGNAME x${dirs.length}, ${ms(baseMs)})`,
+        target: '>= baseline',
+        ok: coldRate >= baseRate,
+      });
+      rows.push({
+        figure: '  ports that failed to read',
+        value: String(cold.scan.problems.size),
+        baseline: `${bmakeFailed.length} (bmake)`,
+        target: '0',
+        ok: cold.scan.problems.size === 0,
+      });
+      rows.push({
+        figure: '  PKGNAME differs from bmake -V PKGNAME',
+        value: String(disagree.length),
+        target: '0',
+        ok: disagree.length === 0,
+      });
+      rows.push({
+        figure: '  probe cache generation (part of the cold plan)',
+        value: probe ? ms(probe.durationMs) : '-',
+        baseline: probe?.generated ? 'generated' : 'reused',
+      });
       json.cold = {
-        nodes, ports: cold.scan.ports.size, makeCalls: cold.scan.stats.makeCalls, ms: Math.round(coldMs), nodesPerSec: coldRate,
+        nodes,
+        ports: cold.scan.ports.size,
+        makeCalls: cold.scan.stats.makeCalls,
+        ms: Math.round(coldMs),
+        nodesPerSec: coldRate,
         baseline: { ports: dirs.length, ms: Math.round(baseMs), portsPerSec: baseRate, failed: bmakeFailed },
-        problems: Object.fromEntries([...kinds].map(([k, v]) => [k, v])), warnedPorts: warned.length,
+        problems: Object.fromEntries([...kinds].map(([k, v]) => [k, v])),
+        warnedPorts: warned.length,
         warningSamples: warned.slice(0, 20).map((p) => `${p.meta.origin}: ${p.meta.warnings[0]}`),
-        pkgnameDisagreements: disagree, probeCache: probe,
+        pkgnameDisagreements: disagree,
+        probeCache: probe,
       };
     }
 
@@ -180,16 +251,22 @@ export async function benchRealTree(): Promise<void> {
     const seeded = seed.ports;
     // A port whose metadata names no version cannot be recorded, nor what depends on it: they are
     // suspended (kept as is, their package files present) so that no pass of the bench builds.
-    const unseedable = new Set(seed.plan.ports.filter((p) => (p.action === 'build' || p.action === 'pending') && !seed.recorded.has(p.origin)).map((p) => p.origin));
+    const unseedable = new Set(
+      seed.plan.ports.filter((p) => (p.action === 'build' || p.action === 'pending') && !seed.recorded.has(p.origin)).map((p) => p.origin),
+    );
     const seedMs = performance.now() - t;
     if (unseedable.size) {
-      for (const p of seed.plan.ports) if (unseedable.has(p.origin) && p.pkgfile) writeFileSync(join(state.paths.packages, 'All', p.pkgfile), '');
+      for (const p of seed.plan.ports)
+        if (unseedable.has(p.origin) && p.pkgfile) writeFileSync(join(state.paths.packages, 'All', p.pkgfile), '');
       appendFileSync(config, [...unseedable].map((o) => `  - { origin: "${o}", suspend: true }\n`).join(''));
       Object.assign(state, await loadDesiredState(config));
     }
     const check = await planNow(state);
     const left = check.ports.filter((p) => p.action === 'build').map((p) => p.origin);
-    if (left.length) throw new Error(`realtree: after seeding, ${left.length} ports would still build (${left.slice(0, 5).join(' ')}); not running passes that would build them`);
+    if (left.length)
+      throw new Error(
+        `realtree: after seeding, ${left.length} ports would still build (${left.slice(0, 5).join(' ')}); not running passes that would build them`,
+      );
     const passes: number[] = [];
     let skipped = 0;
     let built = 0;
@@ -198,7 +275,15 @@ export async function benchRealTree(): Promise<void> {
     deferCacheSaves();
     const daemonDb = await FailSafeBuildDB.open(state.paths.database, {}, (l) => console.error(l));
     for (let i = 0; i < 4; i++) {
-      const [r, pt] = await timed(() => reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {}, db: daemonDb, ...(i ? { changed: new Set<string>() } : {}) }));
+      const [r, pt] = await timed(() =>
+        reconcilePass(state, {
+          trigger: 'bench',
+          progress: new LineProgress(() => {}),
+          log: () => {},
+          db: daemonDb,
+          ...(i ? { changed: new Set<string>() } : {}),
+        }),
+      );
       saveScanCaches();
       passes.push(pt);
       skipped = r.stats.skipped;
@@ -207,18 +292,39 @@ export async function benchRealTree(): Promise<void> {
     const warm = passes.slice(1).sort((a, b) => a - b);
     const median = warm[Math.floor(warm.length / 2)]!;
     const rssMb = process.memoryUsage().rss / 2 ** 20;
-    rows.push({ figure: `database seeded as built (${seeded} ports; ${unseedable.size} without version: ${[...unseedable].slice(0, 3).join(' ')})`, value: ms(seedMs) });
-    rows.push({ figure: `no-change pass in the daemon (median of 3; ${skipped} skipped, ${built} built)`, value: ms(median), baseline: `first ${ms(passes[0]!)}`, target: '<= 500 ms', ok: median <= 500 && built === 0 });
-    rows.push({ figure: 'daemon RSS after the passes (in this process; bench/daemon.ts measures the real daemon)', value: `${Math.round(rssMb)} MB`, target: '<= 400 MB', ok: rssMb <= 400 });
+    rows.push({
+      figure: `database seeded as built (${seeded} ports; ${unseedable.size} without version: ${[...unseedable].slice(0, 3).join(' ')})`,
+      value: ms(seedMs),
+    });
+    rows.push({
+      figure: `no-change pass in the daemon (median of 3; ${skipped} skipped, ${built} built)`,
+      value: ms(median),
+      baseline: `first ${ms(passes[0]!)}`,
+      target: '<= 500 ms',
+      ok: median <= 500 && built === 0,
+    });
+    rows.push({
+      figure: 'daemon RSS after the passes (in this process; bench/daemon.ts measures the real daemon)',
+      value: `${Math.round(rssMb)} MB`,
+      target: '<= 400 MB',
+      ok: rssMb <= 400,
+    });
 
     // 3. One port changed (misc/help2man gets a comment): plan ready in the daemon, told the changed file.
     const makefile = join(tree, CHANGED, 'Makefile');
     const original = readFileSync(makefile);
     appendFileSync(makefile, `# bench change ${Date.now()}\n`);
-    const [dPlan, dMs] = await timed(async () => makePlan(await observe(state, { changed: new Set([makefile]) }), { known: knownFromRows(await daemonDb.allPortState()) }));
+    const [dPlan, dMs] = await timed(async () =>
+      makePlan(await observe(state, { changed: new Set([makefile]) }), { known: knownFromRows(await daemonDb.allPortState()) }),
+    );
     const dBuild = dPlan.ports.filter((p) => p.action === 'build').map((p) => p.origin);
     const dPending = dPlan.ports.filter((p) => p.action === 'pending').length;
-    rows.push({ figure: `${CHANGED} changed: plan ready in the daemon (${dBuild.length} build, ${dPending} pending)`, value: ms(dMs), target: '<= 1000 ms', ok: dMs <= 1000 && dBuild.length === 1 });
+    rows.push({
+      figure: `${CHANGED} changed: plan ready in the daemon (${dBuild.length} build, ${dPending} pending)`,
+      value: ms(dMs),
+      target: '<= 1000 ms',
+      ok: dMs <= 1000 && dBuild.length === 1,
+    });
     await daemonDb.close(); // the database has one owner at a time: the CLI and watch below need it
     writeFileSync(makefile, original);
 
@@ -233,14 +339,30 @@ export async function benchRealTree(): Promise<void> {
     const gs = performance.now();
     spawnSync('git', ['-C', tree, 'status', '--porcelain'], { stdio: 'ignore' });
     const gitMs = performance.now() - gs;
-    rows.push({ figure: `\`portsync plan\`, fresh process, nothing changed, first (exit ${fresh.code}, ${freshCounts.build} to build)`, value: ms(fresh.ms), baseline: `git status ${ms(gitMs)}` });
-    rows.push({ figure: `\`portsync plan\`, fresh process, nothing changed, again (exit ${again.code}, ${againCounts.build} to build)`, value: ms(again.ms), baseline: `git status ${ms(gitMs)}`, target: '<= 1500 ms', ok: again.ms <= 1500 && againCounts.build === 0 && again.out === fresh.out });
+    rows.push({
+      figure: `\`portsync plan\`, fresh process, nothing changed, first (exit ${fresh.code}, ${freshCounts.build} to build)`,
+      value: ms(fresh.ms),
+      baseline: `git status ${ms(gitMs)}`,
+    });
+    rows.push({
+      figure: `\`portsync plan\`, fresh process, nothing changed, again (exit ${again.code}, ${againCounts.build} to build)`,
+      value: ms(again.ms),
+      baseline: `git status ${ms(gitMs)}`,
+      target: '<= 1500 ms',
+      ok: again.ms <= 1500 && againCounts.build === 0 && again.out === fresh.out,
+    });
 
     // 5. The same change, planned by a fresh `portsync plan`.
     appendFileSync(makefile, `# bench change ${Date.now()}\n`);
     const one = cli(config, ['plan', '--json']);
     const oneCounts = countActions(one.out);
-    rows.push({ figure: `${CHANGED} changed: ports planned build (pending: ${oneCounts.pending})`, value: String(oneCounts.build), baseline: oneCounts.buildList.slice(0, 5).join(' '), target: '1', ok: oneCounts.build === 1 });
+    rows.push({
+      figure: `${CHANGED} changed: ports planned build (pending: ${oneCounts.pending})`,
+      value: String(oneCounts.build),
+      baseline: oneCounts.buildList.slice(0, 5).join(' '),
+      target: '1',
+      ok: oneCounts.build === 1,
+    });
     rows.push({ figure: '  plan ready, fresh `portsync plan`', value: ms(one.ms), target: '<= 2000 ms', ok: one.ms <= 2000 });
     writeFileSync(makefile, original);
 
@@ -259,11 +381,33 @@ export async function benchRealTree(): Promise<void> {
     });
     watch.kill('SIGTERM');
     await new Promise((r) => watch.once('close', r).once('error', r));
-    rows.push({ figure: '`portsync watch` start (until it serves)', value: Number.isNaN(startMs) ? 'failed' : ms(startMs), target: '<= 3000 ms', ok: startMs <= 3000 });
+    rows.push({
+      figure: '`portsync watch` start (until it serves)',
+      value: Number.isNaN(startMs) ? 'failed' : ms(startMs),
+      target: '<= 3000 ms',
+      ok: startMs <= 3000,
+    });
 
     json.seed = { ports: seeded, ms: Math.round(seedMs) };
-    json.daemon = { passesMs: passes.map(Math.round), medianMs: Math.round(median), skipped, built, rssMb: Math.round(rssMb), oneChangedMs: Math.round(dMs), oneChangedBuild: dBuild, oneChangedPending: dPending };
-    json.fresh = { noChangeMs: Math.round(fresh.ms), noChangeAgainMs: Math.round(again.ms), gitStatusMs: Math.round(gitMs), noChangeBuild: freshCounts.build, oneChangedMs: Math.round(one.ms), oneChanged: oneCounts, stderr: one.err.slice(0, 2000) };
+    json.daemon = {
+      passesMs: passes.map(Math.round),
+      medianMs: Math.round(median),
+      skipped,
+      built,
+      rssMb: Math.round(rssMb),
+      oneChangedMs: Math.round(dMs),
+      oneChangedBuild: dBuild,
+      oneChangedPending: dPending,
+    };
+    json.fresh = {
+      noChangeMs: Math.round(fresh.ms),
+      noChangeAgainMs: Math.round(again.ms),
+      gitStatusMs: Math.round(gitMs),
+      noChangeBuild: freshCounts.build,
+      oneChangedMs: Math.round(one.ms),
+      oneChanged: oneCounts,
+      stderr: one.err.slice(0, 2000),
+    };
     json.watch = { startMs: Math.round(startMs) };
   } finally {
     json.rows = rows;
@@ -273,7 +417,9 @@ export async function benchRealTree(): Promise<void> {
     const w = Math.max(...rows.map((r) => r.figure.length));
     for (const r of rows) {
       const verdict = r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED';
-      console.log(`  ${r.figure.padEnd(w)}  ${r.value.padStart(12)}  ${verdict.padEnd(6)}${r.target ? ` target ${r.target}` : ''}${r.baseline ? `; baseline ${r.baseline}` : ''}`);
+      console.log(
+        `  ${r.figure.padEnd(w)}  ${r.value.padStart(12)}  ${verdict.padEnd(6)}${r.target ? ` target ${r.target}` : ''}${r.baseline ? `; baseline ${r.baseline}` : ''}`,
+      );
     }
     console.log(`  (details: ${join(here, 'out', 'realtree.json')})`);
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { LineProgress } from '../src/builder/progress.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
-import { benchArgs, benchProject, ms, planNow, report, seedAsBuilt, timed } from './lib.js';
+import { benchArgs, benchProject, planNow, report, seedAsBuilt, timed } from './lib.js';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -34,7 +34,9 @@ export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promi
   let built = 0;
   const daemonDb = await FailSafeBuildDB.open(state.paths.database, {}, (l) => console.error(l));
   for (let i = 0; i < 4; i++) {
-    const [r, t] = await timed(() => reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {}, db: daemonDb }));
+    const [r, t] = await timed(() =>
+      reconcilePass(state, { trigger: 'bench', progress: new LineProgress(() => {}), log: () => {}, db: daemonDb }),
+    );
     passes.push(t);
     skipped = r.stats.skipped;
     built = r.stats.success + r.stats.failed;
@@ -43,28 +45,34 @@ export async function benchReconcile(args = benchArgs({ ports: 10_000 })): Promi
   const warm = passes.slice(1).sort((a, b) => a - b);
   const cli = (argv: string[]) => {
     const t = performance.now();
-    try { execFileSync(process.execPath, [join(import.meta.dirname, '../bin/portsync.js'), '--config', config, ...argv], { stdio: 'ignore' }); } catch { /* exit 1 = work to do */ }
+    try {
+      execFileSync(process.execPath, [join(import.meta.dirname, '../bin/portsync.js'), '--config', config, ...argv], { stdio: 'ignore' });
+    } catch {
+      /* exit 1 = work to do */
+    }
     return performance.now() - t;
   };
   const cliPlan = cli(['plan']);
 
   // One-port commit: a leaf port (nothing depends on it) changes.
-  const leaf = [...obs.graph.nodes.values()].find((n) => n.port && !n.port.meta.ignore && n.rdeps.size === 0 && !n.port.meta.flavors.length)!.port!.meta.dir;
+  const leaf = [...obs.graph.nodes.values()].find(
+    (n) => n.port && !n.port.meta.ignore && n.rdeps.size === 0 && !n.port.meta.flavors.length,
+  )!.port!.meta.dir;
   appendFileSync(join(tree, leaf, 'Makefile'), `# bench change ${Date.now()}\n`);
   git(tree, 'add', '-A');
   git(tree, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', `bench: touch ${leaf}`);
   const [planned, planMs] = await timed(() => planNow(state));
   const toBuild = planned.ports.filter((p) => p.action === 'build').map((p) => p.origin);
   const cliOne = cli(['plan']);
-  report(`reconcile on ${obs.scan.stats.ports} ports (${args.ports} port directories), ${tree}`, [
-    ['seeding the database', ms(seedMs)],
-    ['no-change pass, first in the daemon', ms(passes[0]!)],
-    ['no-change pass, daemon (median)', ms(warm[Math.floor(warm.length / 2)]!), '<= 1000 ms'],
-    ['  skipped / built', `${skipped} / ${built}`],
-    ['`portsync plan`, fresh process', ms(cliPlan)],
-    [`one-port commit -> plan ready (${leaf})`, ms(planMs), '<= 2000 ms'],
-    ['  ports planned to build', toBuild.join(' ') || '(none)'],
-    ['one-port commit, fresh `portsync plan`', ms(cliOne)],
+  report('reconcile', `reconcile on ${obs.scan.stats.ports} ports (${args.ports} port directories), ${tree}`, [
+    { figure: 'seeding the database', value: Math.round(seedMs), unit: 'ms' },
+    { figure: 'no-change pass, first in the daemon', value: Math.round(passes[0]!), unit: 'ms' },
+    { figure: 'no-change pass, daemon (median)', value: Math.round(warm[Math.floor(warm.length / 2)]!), unit: 'ms', max: 500 },
+    { figure: '  skipped / built', value: `${skipped} / ${built}` },
+    { figure: '`portsync plan`, fresh process', value: Math.round(cliPlan), unit: 'ms', max: 1500 },
+    { figure: `one-port commit -> plan ready (${leaf})`, value: Math.round(planMs), unit: 'ms', max: 1000 },
+    { figure: '  ports planned to build', value: toBuild.join(' ') || '(none)' },
+    { figure: 'one-port commit, fresh `portsync plan`', value: Math.round(cliOne), unit: 'ms', max: 2000 },
   ]);
 }
 

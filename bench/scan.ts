@@ -25,7 +25,7 @@ import { scanPorts } from '../src/ports/scanner.js';
 import { listPortDirs } from '../src/ports/tree.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { generateTree } from './gen-tree.js';
-import { benchProject, ms, report, timed } from './lib.js';
+import { benchProject, type Figure, ms, report, timed } from './lib.js';
 
 const here = import.meta.dirname;
 
@@ -49,7 +49,13 @@ async function median(n: number, fn: () => Promise<unknown> | unknown): Promise<
 export async function benchScan(argv = process.argv.slice(2)): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ports: { type: 'string' }, dir: { type: 'string' }, shape: { type: 'string' }, baseline: { type: 'string' }, 'no-cold': { type: 'boolean' } },
+    options: {
+      ports: { type: 'string' },
+      dir: { type: 'string' },
+      shape: { type: 'string' },
+      baseline: { type: 'string' },
+      'no-cold': { type: 'boolean' },
+    },
     strict: false,
   });
   const ports = Number(values.ports ?? 10_000);
@@ -67,7 +73,13 @@ export async function benchScan(argv = process.argv.slice(2)): Promise<void> {
   const { state, tree, config } = await benchProject({ ports, dir });
   const cacheFile = join(state.paths.buildBase, 'metadata-cache.json');
   const cores = availableParallelism();
-  const rows: [string, string, string?][] = [];
+  const rows: Figure[] = [];
+  const row = (figure: string, value: number | string, unit = '', target: { max?: number; min?: number } = {}): Figure => ({
+    figure,
+    value: typeof value === 'number' ? Math.round(value * 10) / 10 : value,
+    ...(unit ? { unit } : {}),
+    ...target,
+  });
 
   // --- cold: portsync, then plain bmake with the same calls, side by side -----------------
   let nodes = 0;
@@ -86,10 +98,11 @@ export async function benchScan(argv = process.argv.slice(2)): Promise<void> {
     const t = performance.now();
     spawnSync('sh', ['-c', `xargs -P ${cores} -L 1 ${state.make.command} < '${list}' > /dev/null 2>&1`], { env, stdio: 'ignore' });
     const plainMs = performance.now() - t;
+    const plainRate = Math.round(nodes / (plainMs / 1000));
     rows.push(
-      [`cold scan (${nodes} nodes, ${cold.scan.stats.makeCalls} make calls)`, ms(coldMs)],
-      ['cold rate, portsync', `${Math.round(nodes / (coldMs / 1000))} nodes/s`, '>= plain bmake'],
-      [`cold rate, plain bmake (xargs -P ${cores})`, `${Math.round(nodes / (plainMs / 1000))} nodes/s`],
+      row(`cold scan (${nodes} nodes, ${cold.scan.stats.makeCalls} make calls)`, coldMs, 'ms'),
+      row("cold rate, portsync (target: plain bmake's rate)", Math.round(nodes / (coldMs / 1000)), 'nodes/s', { min: plainRate }),
+      row(`cold rate, plain bmake (xargs -P ${cores})`, plainRate, 'nodes/s'),
     );
   }
 
@@ -97,27 +110,36 @@ export async function benchScan(argv = process.argv.slice(2)): Promise<void> {
   const data = deserialize(readFileSync(cacheFile)) as unknown;
   const json = JSON.stringify(data);
   rows.push(
-    ['metadata cache (v8.serialize)', mb(statSync(cacheFile).size)],
-    ['  read + v8.deserialize', ms(await median(5, () => deserialize(readFileSync(cacheFile))))],
-    [`  JSON.parse of the same (${mb(json.length)})`, ms(await median(5, () => JSON.parse(json)))],
+    row('metadata cache (v8.serialize)', mb(statSync(cacheFile).size)),
+    row('  read + v8.deserialize', await median(5, () => deserialize(readFileSync(cacheFile))), 'ms'),
+    row(`  JSON.parse of the same (${mb(json.length)})`, await median(5, () => JSON.parse(json)), 'ms'),
   );
 
   // --- warm ------------------------------------------------------------------------------
   const cpu0 = process.cpuUsage();
   const [warm, warmMs] = await timed(() => observe(state));
   const cpu1 = process.cpuUsage(cpu0);
-  rows.push([`warm observe, same process (stat check)`, `${ms(warmMs)} (cpu ${ms((cpu1.user + cpu1.system) / 1000)})`], ['  make calls', String(warm.scan.stats.makeCalls), '0']);
+  rows.push(
+    row('warm observe, same process (stat check)', warmMs, 'ms'),
+    row('  its cpu', (cpu1.user + cpu1.system) / 1000, 'ms'),
+    row('  make calls', warm.scan.stats.makeCalls, '', { max: 0 }),
+  );
   nodes ||= warm.scan.stats.ports;
 
   const cli = (args: string[], env: Record<string, string> = {}) => {
     const t = performance.now();
-    spawnSync(process.execPath, [join(here, '../bin/portsync.js'), '--config', config, ...args], { stdio: 'ignore', env: { ...process.env, ...env } });
+    spawnSync(process.execPath, [join(here, '../bin/portsync.js'), '--config', config, ...args], {
+      stdio: 'ignore',
+      env: { ...process.env, ...env },
+    });
     return performance.now() - t;
   };
   const distFresh = existsSync(join(here, '../dist/.built'));
   rows.push(
-    [`fresh process: portsync plan (${distFresh ? 'dist if up to date' : 'no dist: tsx'})`, ms(await median(3, () => cli(['plan']))), '<= 1500 ms'],
-    ['fresh process: portsync plan from sources (tsx)', ms(await median(3, () => cli(['plan'], { PORTSYNC_FROM_SOURCE: '1' })))],
+    row(`fresh process: portsync plan (${distFresh ? 'dist if up to date' : 'no dist: tsx'})`, await median(3, () => cli(['plan'])), 'ms', {
+      max: 1500,
+    }),
+    row('fresh process: portsync plan from sources (tsx)', await median(3, () => cli(['plan'], { PORTSYNC_FROM_SOURCE: '1' })), 'ms'),
   );
   // The scan alone in a fresh process: node start, load the config, observe.
   const observeOnly = `
@@ -135,36 +157,54 @@ export async function benchScan(argv = process.argv.slice(2)): Promise<void> {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', observeOnly], { encoding: 'utf8' });
     const total = performance.now() - t;
     try {
-      const o = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { imports: number; observe: number; calls: number; heap: number; cpu: number };
+      const o = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+        imports: number;
+        observe: number;
+        calls: number;
+        heap: number;
+        cpu: number;
+      };
       rows.push(
-        [`fresh process (dist): start+imports+observe`, `${ms(total)} (cpu ${ms(o.cpu)})`],
-        ['  imports', ms(o.imports)], ['  load config + observe', ms(o.observe)], ['  make calls', String(o.calls), '0'], ['  heap after', mb(o.heap)],
+        row('fresh process (dist): start+imports+observe', total, 'ms'),
+        row('  its cpu', o.cpu, 'ms'),
+        row('  imports', o.imports, 'ms'),
+        row('  load config + observe', o.observe, 'ms'),
+        row('  make calls', o.calls, '', { max: 0 }),
+        row('  heap after', mb(o.heap)),
       );
     } catch {
-      rows.push(['fresh process (dist) observe', `failed: ${r.stderr.split('\n')[0]}`]);
+      rows.push(row('fresh process (dist) observe', `failed: ${r.stderr.split('\n')[0]}`));
     }
   }
 
   // --- daemon: the watcher says what changed (its own process: heap and RSS are the scanner's) ---
-  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'scan.ts'), '--daemon-child', config], { encoding: 'utf8', cwd: join(here, '..') });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, 'scan.ts'), '--daemon-child', config], {
+    encoding: 'utf8',
+    cwd: join(here, '..'),
+  });
   try {
     const d = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, number | string>;
     rows.push(
-      ['daemon process: first scan (loads the cache file)', `${ms(d.firstMs as number)} (cpu ${ms(d.firstCpu as number)})`],
-      ['daemon warm scan, nothing changed (changed = {})', `${ms(d.noneMs as number)} (cpu ${ms(d.noneCpu as number)})`, '<= 500 ms'],
-      ['daemon warm scan, full stat check (no hint)', `${ms(d.allMs as number)} (cpu ${ms(d.allCpu as number)})`],
-      [`daemon, one port changed (${d.port})`, `${ms(d.oneMs as number)}, ${d.oneCalls} make call(s)`],
-      ['  heap used / RSS (after gc)', `${mb(d.heap as number)} / ${mb(d.rss as number)}`, 'RSS <= 400 MB'],
+      row('daemon process: first scan (loads the cache file)', d.firstMs as number, 'ms'),
+      row('daemon warm scan, nothing changed (changed = {})', d.noneMs as number, 'ms', { max: 500 }),
+      row('daemon warm scan, full stat check (no hint)', d.allMs as number, 'ms'),
+      row(`daemon, one port changed (${d.port})`, d.oneMs as number, 'ms'),
+      row('  its make calls', d.oneCalls as number, '', { max: 1 }),
+      row('  heap used (after gc)', (d.heap as number) / 1048576, 'MB'),
+      row('  RSS (after gc)', (d.rss as number) / 1048576, 'MB', { max: 400 }),
     );
   } catch {
-    rows.push(['daemon process', `failed: ${child.stderr.slice(0, 500)}`]);
+    rows.push(row('daemon process', `failed: ${child.stderr.slice(0, 500)}`));
   }
-  report(`scan of ${nodes} nodes (${ports} port directories, ${shape} shape) on ${tree}; ${cores} cores, shared: noisy`, rows);
+  report('scan', `scan of ${nodes} nodes (${ports} port directories, ${shape} shape) on ${tree}; ${cores} cores, shared: noisy`, rows);
 
   if (typeof values.baseline === 'string') {
     console.log(`\nbaseline (${values.baseline}), same tree:`);
     try {
-      execFileSync(process.execPath, ['--import', 'tsx', join(values.baseline, 'bench/scan.ts'), '--ports', String(ports), '--dir', dir], { stdio: 'inherit', cwd: values.baseline });
+      execFileSync(process.execPath, ['--import', 'tsx', join(values.baseline, 'bench/scan.ts'), '--ports', String(ports), '--dir', dir], {
+        stdio: 'inherit',
+        cwd: values.baseline,
+      });
     } catch (e) {
       console.log(`baseline failed: ${(e as Error).message}`);
     }
@@ -195,10 +235,21 @@ async function daemonChild(config: string): Promise<void> {
   const port = [...first.r.ports.values()].find((p) => !p.meta.flavors.length)!.meta.dir;
   appendFileSync(join(tree, port, 'Makefile'), `# touched ${Date.now()}\n`);
   const one = await scan(new Set([join(tree, port, 'Makefile')]));
-  console.log(JSON.stringify({
-    firstMs: first.ms, firstCpu: first.cpu, noneMs: none[2]!.ms, noneCpu: none[2]!.cpu, allMs: all.ms, allCpu: all.cpu,
-    heap: mem.heapUsed, rss: mem.rss, port, oneMs: one.ms, oneCalls: one.r.stats.makeCalls,
-  }));
+  console.log(
+    JSON.stringify({
+      firstMs: first.ms,
+      firstCpu: first.cpu,
+      noneMs: none[2]!.ms,
+      noneCpu: none[2]!.cpu,
+      allMs: all.ms,
+      allCpu: all.cpu,
+      heap: mem.heapUsed,
+      rss: mem.rss,
+      port,
+      oneMs: one.ms,
+      oneCalls: one.r.stats.makeCalls,
+    }),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -28,7 +28,8 @@ if (r.status === 2) {
 
 // Compiled-form replacements for .mjs files that load TypeScript sources through tsx.
 const OVERRIDES = {
-  'builder/worker-entry.mjs': "// Piscina's worker file (compiled form: dist/ needs no TypeScript loader).\nexport { default } from './worker.js';\n",
+  'builder/worker-entry.mjs':
+    "// Piscina's worker file (compiled form: dist/ needs no TypeScript loader).\nexport { default } from './worker.js';\n",
 };
 function copyMjs(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -50,6 +51,16 @@ copyMjs(src);
 {
   const { standaloneValidatorSource } = await import(join(dist, 'config', 'schema.js'));
   writeFileSync(join(dist, 'config', 'builds-validator.cjs'), standaloneValidatorSource());
+}
+// The manual page, from the command declarations (`man ./dist/portsync.1`).
+try {
+  const [{ commandList, VERSION }, { manPage }] = await Promise.all([
+    import(join(dist, 'cli', 'commands.js')),
+    import(join(dist, 'cli', 'man.js')),
+  ]);
+  writeFileSync(join(dist, 'portsync.1'), manPage(commandList, VERSION));
+} catch (err) {
+  process.stderr.write(`build: could not write dist/portsync.1: ${err?.message ?? err}\n`);
 }
 const mark = join(dist, '.built');
 writeFileSync(mark, `${started.toISOString()}\n`);

@@ -23,7 +23,7 @@ const steps = [
   ['reconcile'],
   ['why', 'textproc/gamma'],
   ['status'],
-  ['sql', "SELECT origin, status, duration_ms, last_phase FROM builds ORDER BY started_at DESC LIMIT 8"],
+  ['sql', 'SELECT origin, status, duration_ms, last_phase FROM builds ORDER BY started_at DESC LIMIT 8'],
   ['report'],
 ];
 for (const step of steps) {
@@ -33,4 +33,6 @@ for (const step of steps) {
     process.exit(2);
   }
 }
-console.log(`\ndemo: done. Packages are in ${isRoot ? '.portsync/packages/All' : 'examples/.portsync/packages/All'}; try "node bin/portsync.js --config ${config} watch".`);
+console.log(
+  `\ndemo: done. Packages are in ${isRoot ? '.portsync/packages/All' : 'examples/.portsync/packages/All'}; try "node bin/portsync.js --config ${config} watch".`,
+);

@@ -13,7 +13,15 @@ function find(dir) {
   });
 }
 const filter = process.argv.slice(2);
-const files = find(join(root, 'test')).filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))).sort();
-if (files.length === 0) { console.error('no test files matched'); process.exit(2); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+const files = find(join(root, 'test'))
+  .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(2);
+}
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -17,8 +17,14 @@ function npmInstallNeeded() {
 
 if (npmInstallNeeded()) {
   log('installing npm packages (npm ci)');
-  const r = spawnSync('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) { log('npm install failed'); process.exit(r.status ?? 1); }
+  const r = spawnSync('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) {
+    log('npm install failed');
+    process.exit(r.status ?? 1);
+  }
 }
 
 function have(cmd) {
@@ -26,8 +32,26 @@ function have(cmd) {
 }
 
 // Debian packages for the commands the example tree, the build workers and the tests run.
-const TOOLS = { bmake: 'bmake', make: 'make', cc: 'gcc', patch: 'patch', tar: 'tar', perl: 'perl', git: 'git', unshare: 'util-linux', nsenter: 'util-linux', setpriv: 'util-linux' };
-const missing = [...new Set(Object.entries(TOOLS).filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg))];
+const TOOLS = {
+  bmake: 'bmake',
+  make: 'make',
+  cc: 'gcc',
+  patch: 'patch',
+  tar: 'tar',
+  perl: 'perl',
+  git: 'git',
+  unshare: 'util-linux',
+  nsenter: 'util-linux',
+  setpriv: 'util-linux',
+  'redis-server': 'redis-server',
+};
+const missing = [
+  ...new Set(
+    Object.entries(TOOLS)
+      .filter(([cmd]) => !have(cmd))
+      .map(([, pkg]) => pkg),
+  ),
+];
 if (missing.length) {
   const isRoot = process.getuid?.() === 0;
   if (isRoot && have('apt-get')) {
@@ -42,6 +66,19 @@ if (missing.length) {
   } else {
     log(`missing ${missing.join(' ')} and cannot install here (needs root and apt-get): run "sudo apt-get install ${missing.join(' ')}"`);
   }
+}
+
+// Chromium, for the dashboard's browser test (test/dashboard.test.ts drives it with playwright-core;
+// never `playwright install`: Debian's build is the browser). Only as root, where apt-get works.
+if (process.getuid?.() === 0 && have('apt-get') && !existsSync('/usr/bin/chromium')) {
+  log('installing chromium (apt-get install), for the dashboard browser test');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let r = spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    r = spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+  }
+  if (r.status !== 0) log('could not install chromium; the dashboard browser test will say so');
 }
 
 // The compiled CLI (dist/): rebuilt when a source is newer than the last build (bin/portsync.js

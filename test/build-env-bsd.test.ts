@@ -8,7 +8,19 @@ const root = '/build/workers/1-abcd/root';
 test('bsd plan mounts the system read-only, the tree and the repository ro, distfiles rw, tmpfs work areas and output', () => {
   const plan = planBsdEnvironment(root, paths);
   const byTarget = new Map(plan.mounts.map((m) => [m.target, m]));
-  for (const d of ['/bin', '/sbin', '/lib', '/libexec', '/usr/bin', '/usr/include', '/usr/lib', '/usr/libdata', '/usr/libexec', '/usr/sbin', '/usr/share']) {
+  for (const d of [
+    '/bin',
+    '/sbin',
+    '/lib',
+    '/libexec',
+    '/usr/bin',
+    '/usr/include',
+    '/usr/lib',
+    '/usr/libdata',
+    '/usr/libexec',
+    '/usr/sbin',
+    '/usr/share',
+  ]) {
     assert.deepEqual(byTarget.get(root + d), { fstype: 'nullfs', source: d, target: root + d, options: 'ro' });
   }
   assert.deepEqual(byTarget.get(`${root}/xports`), { fstype: 'nullfs', source: '/usr/dports', target: `${root}/xports`, options: 'ro' });
@@ -29,7 +41,10 @@ test('bsd setup mounts in plan order and teardown force-unmounts in reverse', ()
   assert.deepEqual(mountCmds[0], ['mount', '-t', 'nullfs', '-o', 'ro', '/bin', `${root}/bin`]);
   assert.equal(mountCmds.length, plan.mounts.length);
   assert.ok(plan.setup.findIndex((c) => c[0] === 'mkdir') < plan.setup.findIndex((c) => c[0] === 'mount'));
-  assert.deepEqual(plan.teardown, [...plan.mounts].reverse().map((m) => ['umount', '-f', m.target]));
+  assert.deepEqual(
+    plan.teardown,
+    [...plan.mounts].reverse().map((m) => ['umount', '-f', m.target]),
+  );
 });
 
 test('bsd run line chroots with a clean environment and the working directory', () => {
@@ -41,10 +56,14 @@ test('bsd run line chroots with a clean environment and the working directory', 
   assert.deepEqual(argv.slice(-6), ['PORTSDIR=/xports', 'BATCH=yes', 'make', '-C', '/xports/misc/help2man', 'build']);
 });
 
-test('the bsd backend refuses to start on another OS with a setup error', { skip: ['freebsd', 'dragonfly'].includes(process.platform) ? 'running on a BSD' : undefined }, async () => {
-  await assert.rejects(environmentBackend('bsd').create(1, paths), (err: unknown) => {
-    assert.ok(err instanceof EnvironmentSetupError);
-    assert.equal(err.step, 'preflight');
-    return true;
-  });
-});
+test(
+  'the bsd backend refuses to start on another OS with a setup error',
+  { skip: ['freebsd', 'dragonfly'].includes(process.platform) ? 'running on a BSD' : undefined },
+  async () => {
+    await assert.rejects(environmentBackend('bsd').create(1, paths), (err: unknown) => {
+      assert.ok(err instanceof EnvironmentSetupError);
+      assert.equal(err.step, 'preflight');
+      return true;
+    });
+  },
+);

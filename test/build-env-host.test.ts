@@ -45,7 +45,10 @@ describe('host build environment (no isolation)', () => {
       const lines = out.trim().split('\n');
       assert.equal(lines[0], env.inside.construction);
       const names = lines.filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
-      assert.deepEqual(names.filter((n) => n !== 'PWD' && n !== 'SHLVL'), ['LC_ALL', 'LOCALBASE', 'PATH']);
+      assert.deepEqual(
+        names.filter((n) => n !== 'PWD' && n !== 'SHLVL'),
+        ['LC_ALL', 'LOCALBASE', 'PATH'],
+      );
       assert.ok(lines.includes('err'));
       await access(join(env.inside.localbase, 'dep'));
     } finally {

@@ -86,7 +86,11 @@ describe('chroot build environment', { skip: skipReason }, () => {
     try {
       let out = '';
       const r = await env.run({
-        argv: ['sh', '-c', 'cat /xports/misc/hello/Makefile; touch /xports/misc/hello/x; echo "rc=$?"; touch /packages/pkg; echo "pkg=$?"; touch /distfiles/by-root; echo "rootdist=$?"'],
+        argv: [
+          'sh',
+          '-c',
+          'cat /xports/misc/hello/Makefile; touch /xports/misc/hello/x; echo "rc=$?"; touch /packages/pkg; echo "pkg=$?"; touch /distfiles/by-root; echo "rootdist=$?"',
+        ],
         env: ENV,
         onOutput: (c) => (out += c.toString()),
       });
@@ -101,7 +105,12 @@ describe('chroot build environment', { skip: skipReason }, () => {
       assert.match(out, /rootdist=1/);
       // The private output and DISTDIR belong to the build user, who fetches and writes the package
       // there; the shared cache is not in the build's root at all (portsync fills and publishes it).
-      const asUser = await env.run({ argv: ['sh', '-c', 'id -u; touch /output/pkg; touch /distfiles/by-user; echo "dist=$?"; ls -A /distfiles'], env: ENV, unprivileged: true, onOutput: (c) => (out += c.toString()) });
+      const asUser = await env.run({
+        argv: ['sh', '-c', 'id -u; touch /output/pkg; touch /distfiles/by-user; echo "dist=$?"; ls -A /distfiles'],
+        env: ENV,
+        unprivileged: true,
+        onOutput: (c) => (out += c.toString()),
+      });
       assert.equal(asUser.exitCode, 0, out);
       assert.match(out, /^65534$/m);
       assert.match(out, /dist=0/, 'the build user writes its own DISTDIR');
@@ -140,34 +149,61 @@ describe('chroot build environment', { skip: skipReason }, () => {
     }
   });
 
-  test('bounded resources: a fork bomb hits pids, a full tmpfs says so, a memory hog is killed; usage is measured', { skip: cgroupSupport().version === 0 ? (cgroupSupport() as { why: string }).why : false }, async () => {
-    const env = await chroot.create(1, paths, { tmpfs: { construction: '8m', localbase: '8m', tmp: '1m' }, pids: 40, memoryBytes: 64 * 2 ** 20 });
-    try {
-      let out = '';
-      const bomb = await env.run({ argv: ['perl', '-e', 'my $n = 0; for (1..100) { my $p = fork(); last unless defined $p; if (!$p) { sleep 3; exit 0 } $n++ } print "started=$n\\n"; 1 while wait() > 0'], env: ENV, onOutput: (c) => (out += c.toString()) });
-      assert.equal(bomb.exitCode, 0, out);
-      const started = Number(/started=(\d+)/.exec(out)?.[1]);
-      assert.ok(started < 40, `only what pids.max allows started (${started})`);
-      out = '';
-      const fill = await env.run({ argv: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=64k count=64'], env: ENV, onOutput: (c) => (out += c.toString()) });
-      assert.notEqual(fill.exitCode, 0);
-      assert.match(out, /No space left on device/);
-      const hog = await env.run({ argv: ['perl', '-e', '$x = "x" x (256 * 1024 * 1024); print length($x)'], env: ENV });
-      assert.equal(hog.signal, 'SIGKILL', 'the memory hog is killed by the cgroup, not the machine');
-      const usage = env.usage!()!;
-      assert.ok(usage.peakMemoryBytes! > 16 * 2 ** 20 && usage.peakMemoryBytes! <= 64 * 2 ** 20 + 2 ** 20, `peak ${usage.peakMemoryBytes}`);
-      assert.ok(usage.cpuMs! >= 0);
-    } finally {
-      await env.destroy();
-    }
-  });
+  test(
+    'bounded resources: a fork bomb hits pids, a full tmpfs says so, a memory hog is killed; usage is measured',
+    { skip: cgroupSupport().version === 0 ? (cgroupSupport() as { why: string }).why : false },
+    async () => {
+      const env = await chroot.create(1, paths, {
+        tmpfs: { construction: '8m', localbase: '8m', tmp: '1m' },
+        pids: 40,
+        memoryBytes: 64 * 2 ** 20,
+      });
+      try {
+        let out = '';
+        const bomb = await env.run({
+          argv: [
+            'perl',
+            '-e',
+            'my $n = 0; for (1..100) { my $p = fork(); last unless defined $p; if (!$p) { sleep 3; exit 0 } $n++ } print "started=$n\\n"; 1 while wait() > 0',
+          ],
+          env: ENV,
+          onOutput: (c) => (out += c.toString()),
+        });
+        assert.equal(bomb.exitCode, 0, out);
+        const started = Number(/started=(\d+)/.exec(out)?.[1]);
+        assert.ok(started < 40, `only what pids.max allows started (${started})`);
+        out = '';
+        const fill = await env.run({
+          argv: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=64k count=64'],
+          env: ENV,
+          onOutput: (c) => (out += c.toString()),
+        });
+        assert.notEqual(fill.exitCode, 0);
+        assert.match(out, /No space left on device/);
+        const hog = await env.run({ argv: ['perl', '-e', '$x = "x" x (256 * 1024 * 1024); print length($x)'], env: ENV });
+        assert.equal(hog.signal, 'SIGKILL', 'the memory hog is killed by the cgroup, not the machine');
+        const usage = env.usage!()!;
+        assert.ok(
+          usage.peakMemoryBytes! > 16 * 2 ** 20 && usage.peakMemoryBytes! <= 64 * 2 ** 20 + 2 ** 20,
+          `peak ${usage.peakMemoryBytes}`,
+        );
+        assert.ok(usage.cpuMs! >= 0);
+      } finally {
+        await env.destroy();
+      }
+    },
+  );
 
   test('cc compiles and runs a program in /construction, as the unprivileged build user who owns it', async () => {
     const env = await chroot.create(2, paths);
     try {
       let out = '';
       const r = await env.run({
-        argv: ['sh', '-c', 'printf "#include <stdio.h>\\nint main(void){puts(\\"hello from chroot\\");return 0;}\\n" > hello.c && cc -o hello hello.c && ./hello'],
+        argv: [
+          'sh',
+          '-c',
+          'printf "#include <stdio.h>\\nint main(void){puts(\\"hello from chroot\\");return 0;}\\n" > hello.c && cc -o hello hello.c && ./hello',
+        ],
         env: ENV,
         unprivileged: true,
         onOutput: (c) => (out += c.toString()),
@@ -186,7 +222,12 @@ describe('chroot build environment', { skip: skipReason }, () => {
     const { createWriteStream } = await import('node:fs');
     const log = createWriteStream(logPath);
     try {
-      const r1 = await env.run({ argv: ['sh', '-c', 'pwd; env | sort; echo to-stderr >&2; exit 3'], cwd: '/xports/misc', env: { ...ENV, FOO: 'bar' }, log });
+      const r1 = await env.run({
+        argv: ['sh', '-c', 'pwd; env | sort; echo to-stderr >&2; exit 3'],
+        cwd: '/xports/misc',
+        env: { ...ENV, FOO: 'bar' },
+        log,
+      });
       assert.equal(r1.exitCode, 3);
       assert.equal(r1.signal, null);
       const r2 = await env.run({ argv: ['sh', '-c', 'kill -SEGV $$'], env: ENV });

@@ -20,10 +20,22 @@ function slowProject(marker: string): TestProject {
   const p = new TestProject({ ports: ['misc/slowpoke', 'misc/help2man'], workers: 2 });
   projects.push(p);
   mkdirSync(p.file('misc/slowpoke'), { recursive: true });
-  writeFileSync(p.file('misc/slowpoke/Makefile'), [
-    'PORTNAME=\tslowpoke', 'PORTVERSION=\t1.0', 'CATEGORIES=\tmisc', 'COMMENT=\tSleeps while building', 'DISTFILES=', 'NO_INSTALL=\tyes',
-    'do-build:', `\t@echo ${marker}; sleep 47.${marker.length}; echo never`, '', '.include <bsd.port.mk>', '',
-  ].join('\n'));
+  writeFileSync(
+    p.file('misc/slowpoke/Makefile'),
+    [
+      'PORTNAME=\tslowpoke',
+      'PORTVERSION=\t1.0',
+      'CATEGORIES=\tmisc',
+      'COMMENT=\tSleeps while building',
+      'DISTFILES=',
+      'NO_INSTALL=\tyes',
+      'do-build:',
+      `\t@echo ${marker}; sleep 47.${marker.length}; echo never`,
+      '',
+      '.include <bsd.port.mk>',
+      '',
+    ].join('\n'),
+  );
   return p;
 }
 
@@ -35,30 +47,37 @@ function processesMatching(text: string): number[] {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       if (cmd.includes(text)) found.push(Number(pid));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return found;
 }
 
-const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir));
-
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4]?.startsWith(dir));
 
 function startReconcile(p: TestProject): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [join(REPO, 'bin/portsync.js'), '--config', p.config, 'reconcile'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(REPO, 'bin/portsync.js'), '--config', p.config, 'reconcile'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
   return Object.assign(child, { output: () => out });
 }
 
-const exited = (c: ChildProcess) => new Promise<{ code: number | null; signal: string | null }>((r) => c.on('exit', (code, signal) => r({ code, signal })));
+const exited = (c: ChildProcess) =>
+  new Promise<{ code: number | null; signal: string | null }>((r) => c.on('exit', (code, signal) => r({ code, signal })));
 
 test('SIGKILL mid-build leaves no mount and no build process', { skip }, async () => {
   const marker = 'slowpoke-kill-marker';
   const p = slowProject(marker);
   const child = startReconcile(p);
   const log = join(p.dir, '.portsync/logs/misc___slowpoke.log');
-  await waitFor('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker));
+  await waitFor('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker), 60_000); // a fresh process, a plan and a sandbox first: slow on a loaded machine
   assert.ok(processesMatching(sleeper(marker)).length > 0, 'the build is running');
   assert.ok(mountsUnder(join(p.dir, '.portsync')).length === 0, 'mounts live in the build namespace only, never in ours');
   const done = exited(child);
@@ -81,13 +100,15 @@ test('SIGINT: no new ports start, the running build is killed and recorded inter
   const p = slowProject(marker);
   const child = startReconcile(p);
   const log = join(p.dir, '.portsync/logs/misc___slowpoke.log');
-  await waitFor('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker));
+  await waitFor('the slow build to start', () => existsSync(log) && readFileSync(log, 'utf8').includes(marker), 60_000); // a fresh process, a plan and a sandbox first: slow on a loaded machine
   const done = exited(child);
   child.kill('SIGINT');
   const { code } = await done;
   assert.equal(code, 130, child.output());
   assert.equal(processesMatching(sleeper(marker)).length, 0);
-  const [b] = await p.query<{ status: string; finished_at: string | null }>("SELECT status, finished_at FROM builds WHERE origin = 'misc/slowpoke'");
+  const [b] = await p.query<{ status: string; finished_at: string | null }>(
+    "SELECT status, finished_at FROM builds WHERE origin = 'misc/slowpoke'",
+  );
   assert.equal(b!.status, 'interrupted');
   assert.ok(b!.finished_at);
   const [run] = await p.query<{ status: string; finished_at: string | null }>('SELECT status, finished_at FROM runs');

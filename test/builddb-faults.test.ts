@@ -110,7 +110,10 @@ describe('database held by another process', () => {
       assert.deepEqual(await fs.allPortState(), [], 'an unavailable database knows no port: every port is built');
       assert.match(await fs.startBuild(startInput('misc/a')), /^[0-9a-f-]{36}$/);
       await fs.finishBuild('00000000-0000-4000-8000-000000000000', 'success');
-      assert.ok(lines.some((l) => l.includes('startBuild misc/a not recorded')), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.includes('startBuild misc/a not recorded')),
+        lines.join('\n'),
+      );
     } finally {
       await stop(child);
     }
@@ -174,61 +177,68 @@ describe('read-only storage', () => {
 });
 
 describe('full disk', () => {
-  test('writes on a full disk fail with a typed error, the fail-safe wrapper logs them, and earlier rows survive', { skip: !isRoot && NOT_ROOT }, async () => {
-    const m = mountTmpfs('full', '2m');
-    const path = join(m, 'builddb.duckdb');
-    let db = await BuildDB.open(path);
-    const kept = await db.startBuild(startInput('misc/kept'));
-    await db.finishBuild(kept, 'success', { lastPhase: 'package' });
-    await db.updateCRC('misc/kept', '0a1b2c3d', KEY, PARTS);
+  test(
+    'writes on a full disk fail with a typed error, the fail-safe wrapper logs them, and earlier rows survive',
+    { skip: !isRoot && NOT_ROOT },
+    async () => {
+      const m = mountTmpfs('full', '2m');
+      const path = join(m, 'builddb.duckdb');
+      let db = await BuildDB.open(path);
+      const kept = await db.startBuild(startInput('misc/kept'));
+      await db.finishBuild(kept, 'success', { lastPhase: 'package' });
+      await db.updateCRC('misc/kept', '0a1b2c3d', KEY, PARTS);
 
-    // Fill every free byte of the filesystem.
-    const fd = openSync(join(m, 'filler'), 'w');
-    const block = Buffer.alloc(16 * 1024);
-    try {
-      for (;;) writeSync(fd, block);
-    } catch (err) {
-      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-    }
-    try {
-      for (;;) writeSync(fd, block, 0, 1);
-    } catch {
-      // the last bytes are taken too
-    }
-    closeSync(fd);
-
-    let failure: unknown;
-    for (let i = 0; i < 500 && !failure; i++) {
+      // Fill every free byte of the filesystem.
+      const fd = openSync(join(m, 'filler'), 'w');
+      const block = Buffer.alloc(16 * 1024);
       try {
-        await db.recordPhase(kept, `phase-${i}-${'x'.repeat(200)}`, new Date(), 1, 0);
+        for (;;) writeSync(fd, block);
       } catch (err) {
-        failure = err;
+        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
       }
-    }
-    assert.ok(failure instanceof DatabaseUnavailableError, `expected a typed error, got ${String(failure)}`);
-    assert.equal(failure.reason, 'disk-full');
-    assert.equal(failure.file, path);
-    assert.equal(failure.buildId, kept);
-    assert.match(failure.message, /disk is full during recordPhase/);
+      try {
+        for (;;) writeSync(fd, block, 0, 1);
+      } catch {
+        // the last bytes are taken too
+      }
+      closeSync(fd);
 
-    const { lines, log } = collectingLog();
-    const fs = new FailSafeBuildDB(db, log);
-    await fs.recordPhases(kept, Array.from({ length: 50 }, (_, i) => ({ phase: `p${i}`.padEnd(300, 'y'), startedAt: new Date(), durationMs: 1, exitCode: 0 })));
-    assert.match(lines[0] ?? '', new RegExp(`builddb: recordPhases build ${kept} failed: .*disk is full`));
-    assert.equal(fs.failures, 1);
+      let failure: unknown;
+      for (let i = 0; i < 500 && !failure; i++) {
+        try {
+          await db.recordPhase(kept, `phase-${i}-${'x'.repeat(200)}`, new Date(), 1, 0);
+        } catch (err) {
+          failure = err;
+        }
+      }
+      assert.ok(failure instanceof DatabaseUnavailableError, `expected a typed error, got ${String(failure)}`);
+      assert.equal(failure.reason, 'disk-full');
+      assert.equal(failure.file, path);
+      assert.equal(failure.buildId, kept);
+      assert.match(failure.message, /disk is full during recordPhase/);
 
-    execFileSync('mount', ['-o', 'remount,size=32m', m]);
-    await db.close();
-    db = await BuildDB.open(path);
-    try {
-      const b = await db.build(kept);
-      assert.equal(b?.status, 'success');
-      assert.equal(b?.lastPhase, 'package');
-      assert.equal((await db.portState('misc/kept'))?.crc, '0a1b2c3d');
-      const id = await db.startBuild(startInput('misc/after'));
-      assert.equal((await db.build(id))?.status, 'running', 'the database accepts writes again');
-    } finally {
+      const { lines, log } = collectingLog();
+      const fs = new FailSafeBuildDB(db, log);
+      await fs.recordPhases(
+        kept,
+        Array.from({ length: 50 }, (_, i) => ({ phase: `p${i}`.padEnd(300, 'y'), startedAt: new Date(), durationMs: 1, exitCode: 0 })),
+      );
+      assert.match(lines[0] ?? '', new RegExp(`builddb: recordPhases build ${kept} failed: .*disk is full`));
+      assert.equal(fs.failures, 1);
+
+      execFileSync('mount', ['-o', 'remount,size=32m', m]);
       await db.close();
-    }
-  });
+      db = await BuildDB.open(path);
+      try {
+        const b = await db.build(kept);
+        assert.equal(b?.status, 'success');
+        assert.equal(b?.lastPhase, 'package');
+        assert.equal((await db.portState('misc/kept'))?.crc, '0a1b2c3d');
+        const id = await db.startBuild(startInput('misc/after'));
+        assert.equal((await db.build(id))?.status, 'running', 'the database accepts writes again');
+      } finally {
+        await db.close();
+      }
+    },
+  );
 });

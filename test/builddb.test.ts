@@ -65,7 +65,15 @@ async function buildOnce(db: BuildDB, origin: string, p: BuildKeyParts, status: 
   ]);
   await db.finishBuild(buildId, status, { lastPhase: 'build', error: status === 'failed' ? 'build: exit 2' : null });
   if (status === 'success') {
-    await db.recordSuccess(origin, { crc: p.portCrc, buildKey: key, keyParts: p, version: '1.0', buildId, pkgfile: `${origin.split('/')[1]}-1.0.pkg`, pkgname: `${origin.split('/')[1]}-1.0` });
+    await db.recordSuccess(origin, {
+      crc: p.portCrc,
+      buildKey: key,
+      keyParts: p,
+      version: '1.0',
+      buildId,
+      pkgfile: `${origin.split('/')[1]}-1.0.pkg`,
+      pkgname: `${origin.split('/')[1]}-1.0`,
+    });
   } else {
     await db.recordFailure(origin, key, buildId);
   }
@@ -83,11 +91,23 @@ describe('BuildDB basics', () => {
     const r = await db.query('SELECT max(version) AS v FROM schema_version');
     assert.deepEqual(r.rows, [[SCHEMA_VERSION]]);
     const tables = await db.query(`SELECT table_name FROM duckdb_tables() ORDER BY table_name`);
-    assert.deepEqual(tables.rows.flat(), ['build_phases', 'builds', 'file_sets', 'port_state', 'runs', 'schema_version']);
+    assert.deepEqual(tables.rows.flat(), [
+      'build_phases',
+      'builds',
+      'file_sets',
+      'port_state',
+      'pruned_packages',
+      'runs',
+      'schema_version',
+    ]);
     await db.close();
     assert.ok(!existsSync(`${path}.owner`));
     const again = await BuildDB.open(path);
-    assert.deepEqual((await again.query('SELECT count(*) FROM schema_version')).rows, [[MIGRATIONS.length]], 'each migration is applied once');
+    assert.deepEqual(
+      (await again.query('SELECT count(*) FROM schema_version')).rows,
+      [[MIGRATIONS.length]],
+      'each migration is applied once',
+    );
     await again.close();
   });
 
@@ -106,7 +126,13 @@ describe('BuildDB basics', () => {
       assert.ok(b!.startedAt instanceof Date && b!.finishedAt instanceof Date);
       assert.ok(b!.durationMs !== null && b!.durationMs >= 0);
       assert.deepEqual(b?.keyParts, parts());
-      assert.deepEqual((await db.phases(ok.buildId)).map((p) => [p.phase, p.durationMs, p.exitCode]), [['fetch', 1000, 0], ['build', 3000, 0]]);
+      assert.deepEqual(
+        (await db.phases(ok.buildId)).map((p) => [p.phase, p.durationMs, p.exitCode]),
+        [
+          ['fetch', 1000, 0],
+          ['build', 3000, 0],
+        ],
+      );
 
       const st = await db.portState('misc/help2man');
       assert.equal(st?.crc, '0a1b2c3d');
@@ -123,7 +149,10 @@ describe('BuildDB basics', () => {
 
       assert.equal((await db.latestSuccess('misc/help2man'))?.buildId, ok.buildId);
       assert.equal(await db.latestSuccess('devel/broken'), undefined);
-      assert.deepEqual((await db.allPortState()).map((s) => s.origin), ['devel/broken', 'misc/help2man']);
+      assert.deepEqual(
+        (await db.allPortState()).map((s) => s.origin),
+        ['devel/broken', 'misc/help2man'],
+      );
 
       const [run] = await db.runs(5);
       assert.equal(run?.runId, runId);
@@ -144,7 +173,10 @@ describe('BuildDB basics', () => {
       await sleep(5);
       const second = await buildOnce(db, 'devel/flaky', p, 'success');
       const h = await db.history('devel/flaky', 10);
-      assert.deepEqual(h.map((b) => b.buildId), [second.buildId, first.buildId]);
+      assert.deepEqual(
+        h.map((b) => b.buildId),
+        [second.buildId, first.buildId],
+      );
       assert.equal((await db.history('devel/flaky', 1)).length, 1);
       const st = await db.portState('devel/flaky');
       assert.equal(st?.failedKey, null);
@@ -160,7 +192,14 @@ describe('BuildDB basics', () => {
       const p = parts();
       const key = computeBuildKey(p);
       const decideFor = async (origin: string, cur: BuildKeyParts, pkgExists: boolean) =>
-        decide({ parts: cur, known: knownFromRows(await db.allPortState()).get(origin), cascade: 'output', pkgExists, pkgfile: 'x-1.0.pkg', forced: false });
+        decide({
+          parts: cur,
+          known: knownFromRows(await db.allPortState()).get(origin),
+          cascade: 'output',
+          pkgExists,
+          pkgfile: 'x-1.0.pkg',
+          forced: false,
+        });
       assert.deepEqual(await decideFor('misc/x', p, false), { action: 'build', reasons: [{ kind: 'new', detail: 'never built' }], key });
 
       await buildOnce(db, 'misc/x', p);
@@ -178,11 +217,18 @@ describe('BuildDB basics', () => {
       });
       const changed = await decideFor('misc/x', cur, true);
       assert.equal(changed.action, 'build');
-      assert.deepEqual(changed.reasons.map((r) => r.kind), ['port-changed', 'framework-changed', 'options-changed', 'dependency-changed']);
+      assert.deepEqual(
+        changed.reasons.map((r) => r.kind),
+        ['port-changed', 'framework-changed', 'options-changed', 'dependency-changed'],
+      );
       assert.equal(changed.reasons[0]!.detail, 'port CRC 0a1b2c3d → ffffffff');
 
       await buildOnce(db, 'misc/never', p, 'failed');
-      assert.deepEqual(await decideFor('misc/never', p, false), { action: 'blocked', reasons: [{ kind: 'failed', detail: 'failed at these inputs; change them or --force' }], key });
+      assert.deepEqual(await decideFor('misc/never', p, false), {
+        action: 'blocked',
+        reasons: [{ kind: 'failed', detail: 'failed at these inputs; change them or --force' }],
+        key,
+      });
       assert.deepEqual((await decideFor('misc/never', cur, false)).reasons, [{ kind: 'new', detail: 'never built successfully' }]);
     } finally {
       await db.close();
@@ -198,7 +244,16 @@ describe('BuildDB basics', () => {
       for (const o of ['misc/a', 'misc/b', 'misc/c']) {
         const p = parts({ makefiles, framework, portCrc: o === 'misc/a' ? '0000000a' : '0000000b' });
         const { buildId, key } = await buildOnce(db, o, p);
-        await db.recordSuccess(o, { crc: p.portCrc, buildKey: key, keyParts: p, version: '1.0', buildId, pkgfile: 'x.pkg', pkgname: 'x-1.0', package: { identity: 'i'.repeat(64), checksum: 'c'.repeat(64), shlibs: ['libx.so.1'] } });
+        await db.recordSuccess(o, {
+          crc: p.portCrc,
+          buildKey: key,
+          keyParts: p,
+          version: '1.0',
+          buildId,
+          pkgfile: 'x.pkg',
+          pkgname: 'x-1.0',
+          package: { identity: 'i'.repeat(64), checksum: 'c'.repeat(64), shlibs: ['libx.so.1'] },
+        });
       }
       const q = await db.query('SELECT count(*) AS sets, max(length(files)) AS longest FROM file_sets');
       assert.equal(Number(q.rows[0]![0]), 2, 'one row per distinct set, whatever the number of ports');
@@ -224,14 +279,20 @@ describe('BuildDB basics', () => {
     const db = await BuildDB.open(freshPath());
     try {
       const unknown = '00000000-0000-4000-8000-000000000000';
-      await assert.rejects(db.finishBuild(unknown, 'success'), (e) => e instanceof RecordNotFoundError && e.buildId === unknown && e.operation === 'finishBuild');
+      await assert.rejects(
+        db.finishBuild(unknown, 'success'),
+        (e) => e instanceof RecordNotFoundError && e.buildId === unknown && e.operation === 'finishBuild',
+      );
       await assert.rejects(db.finishRun(unknown, 'success'), (e) => e instanceof RecordNotFoundError && e.runId === unknown);
       const { buildId } = await buildOnce(db, 'misc/y', parts());
       await assert.rejects(
         db.finishBuild(buildId, 'running' as never),
         (e) => e instanceof RecordValidationError && e.field === 'status' && e.buildId === buildId,
       );
-      await assert.rejects(db.recordPhase(buildId, 'build', new Date(), -1, 0), (e) => e instanceof RecordValidationError && e.field === 'durationMs');
+      await assert.rejects(
+        db.recordPhase(buildId, 'build', new Date(), -1, 0),
+        (e) => e instanceof RecordValidationError && e.field === 'durationMs',
+      );
       await assert.rejects(
         db.updateCRC('misc/y', 'xyz', 'a'.repeat(64), parts()),
         (e) => e instanceof CRCError && e.origin === 'misc/y' && /8 hex digits/.test(e.message),
@@ -252,9 +313,17 @@ describe('BuildDB basics', () => {
     try {
       const p = parts();
       await db.updateCRC('misc/z', '0a1b2c3d', computeBuildKey(p), p);
-      await db.updatePackageIndex('misc/z', { version: '2.0', buildId: '11111111-1111-4111-8111-111111111111', pkgfile: 'z-2.0.pkg', pkgname: 'z-2.0' });
+      await db.updatePackageIndex('misc/z', {
+        version: '2.0',
+        buildId: '11111111-1111-4111-8111-111111111111',
+        pkgfile: 'z-2.0.pkg',
+        pkgname: 'z-2.0',
+      });
       const st = await db.portState('misc/z');
-      assert.deepEqual([st?.crc, st?.version, st?.pkgfile, st?.buildId], ['0a1b2c3d', '2.0', 'z-2.0.pkg', '11111111-1111-4111-8111-111111111111']);
+      assert.deepEqual(
+        [st?.crc, st?.version, st?.pkgfile, st?.buildId],
+        ['0a1b2c3d', '2.0', 'z-2.0.pkg', '11111111-1111-4111-8111-111111111111'],
+      );
     } finally {
       await db.close();
     }
@@ -299,7 +368,10 @@ describe('BuildDB basics', () => {
       await ro.close();
     }
     const missing = join(dir, 'missing', 'none.duckdb');
-    await assert.rejects(BuildDB.open(missing, { readOnly: true }), (e) => e instanceof DatabaseUnavailableError && e.reason === 'missing' && e.file === missing);
+    await assert.rejects(
+      BuildDB.open(missing, { readOnly: true }),
+      (e) => e instanceof DatabaseUnavailableError && e.reason === 'missing' && e.file === missing,
+    );
   });
 
   test('a second read-write open in the same process is refused', async () => {
@@ -317,7 +389,17 @@ describe('BuildDB basics', () => {
     const db = await BuildDB.open(path);
     const runId = await db.startRun({ trigger: 'manual' });
     const p = parts();
-    const buildId = await db.startBuild({ runId, origin: 'misc/a', pkgname: 'a-1', version: '1', crc: p.portCrc, buildKey: computeBuildKey(p), keyParts: p, logPath: '/l', reason: 'new' });
+    const buildId = await db.startBuild({
+      runId,
+      origin: 'misc/a',
+      pkgname: 'a-1',
+      version: '1',
+      crc: p.portCrc,
+      buildKey: computeBuildKey(p),
+      keyParts: p,
+      logPath: '/l',
+      reason: 'new',
+    });
     await db.close();
 
     // A real process that opens the database, starts a build and is killed mid-build.
@@ -351,7 +433,10 @@ setInterval(() => {}, 1000);
       const killed = (await again.history('misc/b', 1))[0];
       assert.equal(killed?.status, 'interrupted');
       assert.equal(killed?.pid, child.pid);
-      assert.deepEqual((await again.runs()).map((r) => r.status), ['interrupted', 'interrupted']);
+      assert.deepEqual(
+        (await again.runs()).map((r) => r.status),
+        ['interrupted', 'interrupted'],
+      );
       assert.equal(JSON.parse(readFileSync(`${path}.owner`, 'utf8')).pid, process.pid, 'the stale sidecar was replaced');
     } finally {
       await again.close();
@@ -372,11 +457,25 @@ describe('BuildDB.query', () => {
     const r = await db.query(`SELECT origin, status, duration_ms, started_at FROM builds ORDER BY origin`);
     assert.deepEqual(r.columns, ['origin', 'status', 'duration_ms', 'started_at']);
     assert.equal(r.rows.length, 2);
-    assert.deepEqual(r.rows.map((x) => x.slice(0, 2)), [['misc/q1', 'success'], ['misc/q2', 'failed']]);
+    assert.deepEqual(
+      r.rows.map((x) => x.slice(0, 2)),
+      [
+        ['misc/q1', 'success'],
+        ['misc/q2', 'failed'],
+      ],
+    );
     assert.equal(typeof r.rows[0]![2], 'number');
     assert.match(String(r.rows[0]![3]), /^\d{4}-\d\d-\d\dT.*Z$/);
     assert.equal(r.truncated, false);
-    for (const sql of ['WITH x AS (SELECT 1 AS a) SELECT a FROM x', 'SHOW TABLES', 'DESCRIBE builds', 'EXPLAIN SELECT 1', 'SUMMARIZE runs', 'FROM port_state', 'EXPLAIN ANALYZE SELECT 1']) {
+    for (const sql of [
+      'WITH x AS (SELECT 1 AS a) SELECT a FROM x',
+      'SHOW TABLES',
+      'DESCRIBE builds',
+      'EXPLAIN SELECT 1',
+      'SUMMARIZE runs',
+      'FROM port_state',
+      'EXPLAIN ANALYZE SELECT 1',
+    ]) {
       await db.query(sql);
     }
   });
@@ -391,7 +490,7 @@ describe('BuildDB.query', () => {
   test('anything that writes, attaches, sets, or reads files is rejected, and nothing changes', async () => {
     const rejected = [
       'DELETE FROM builds',
-      'INSERT INTO runs (run_id, trigger, started_at, status) VALUES (uuid(), \'x\', now(), \'running\')',
+      "INSERT INTO runs (run_id, trigger, started_at, status) VALUES (uuid(), 'x', now(), 'running')",
       'UPDATE port_state SET crc = NULL',
       'DROP TABLE builds',
       'SELECT 1; DELETE FROM builds',
@@ -431,7 +530,7 @@ describe('appendBuildHistory and analytics', () => {
       for (let i = 0; i < 30; i++) {
         const origin = `cat/p${i % 3}`;
         const start = new Date(t + i * 3_600_000);
-        const dur = (i % 3 + 1) * 60_000;
+        const dur = ((i % 3) + 1) * 60_000;
         records.push({
           origin,
           pkgname: `p${i % 3}-1`,
@@ -456,17 +555,41 @@ describe('appendBuildHistory and analytics', () => {
       assert.equal((await db.phases(ids[0]!)).length, 2);
 
       const slowest = await db.query(ANALYTICS.slowest({ limit: 2 }));
-      assert.deepEqual(slowest.rows.map((r) => [r[0], r[2]]), [['cat/p2', 180_000], ['cat/p1', 120_000]]);
+      assert.deepEqual(
+        slowest.rows.map((r) => [r[0], r[2]]),
+        [
+          ['cat/p2', 180_000],
+          ['cat/p1', 120_000],
+        ],
+      );
       const fr = await db.query(ANALYTICS.failureRate());
-      assert.deepEqual(fr.rows.map((r) => r.slice(0, 4)), [['cat/p2', 10, 5, 50]]);
+      assert.deepEqual(
+        fr.rows.map((r) => r.slice(0, 4)),
+        [['cat/p2', 10, 5, 50]],
+      );
       const perDay = await db.query(ANALYTICS.buildsPerDay());
-      assert.deepEqual(perDay.rows.map((r) => [r[0], r[1]]), [['2025-01-01T00:00:00.000Z', 12], ['2025-01-02T00:00:00.000Z', 18]]);
+      assert.deepEqual(
+        perDay.rows.map((r) => [r[0], r[1]]),
+        [
+          ['2025-01-01T00:00:00.000Z', 12],
+          ['2025-01-02T00:00:00.000Z', 18],
+        ],
+      );
       const phase = await db.query(ANALYTICS.phaseTime());
-      assert.deepEqual(phase.rows.map((r) => [r[0], r[1], r[5]]), [['build', 30, 75], ['fetch', 30, 25]]);
+      assert.deepEqual(
+        phase.rows.map((r) => [r[0], r[1], r[5]]),
+        [
+          ['build', 30, 75],
+          ['fetch', 30, 25],
+        ],
+      );
       const onePort = await db.query(ANALYTICS.phaseTime({ origin: "cat/p0' OR 1=1 --" }));
       assert.deepEqual(onePort.rows, [], 'the origin is quoted, not injected');
       await db.startRun({ trigger: 'timer' });
-      assert.deepEqual((await db.query(ANALYTICS.runs())).rows.map((r) => [r[1], r[5]]), [['timer', 'running']]);
+      assert.deepEqual(
+        (await db.query(ANALYTICS.runs())).rows.map((r) => [r[1], r[5]]),
+        [['timer', 'running']],
+      );
       assert.throws(() => ANALYTICS.slowest({ limit: 0 }), RangeError);
     } finally {
       await db.close();
@@ -481,9 +604,18 @@ test('recordSuccesses records many ports at once, like recordSuccess one by one'
     const parts = { portCrc: '0000000a', makefiles: {}, vars: {}, options: [], environment: {}, dependencies: {} };
     const buildId = crypto.randomUUID();
     await db.recordFailure('cat/p1', 'k'.repeat(64), buildId);
-    await db.recordSuccesses(Array.from({ length: 3000 }, (_, i) => ({
-      origin: `cat/p${i}`, crc: '0000000a', buildKey: 'f'.repeat(64), keyParts: parts, version: '1.0', pkgname: `p${i}-1.0`, pkgfile: `p${i}-1.0.tgz`, buildId,
-    })));
+    await db.recordSuccesses(
+      Array.from({ length: 3000 }, (_, i) => ({
+        origin: `cat/p${i}`,
+        crc: '0000000a',
+        buildKey: 'f'.repeat(64),
+        keyParts: parts,
+        version: '1.0',
+        pkgname: `p${i}-1.0`,
+        pkgfile: `p${i}-1.0.tgz`,
+        buildId,
+      })),
+    );
     const all = await db.allPortState();
     assert.equal(all.length, 3000);
     const p1 = all.find((r) => r.origin === 'cat/p1')!;
@@ -494,5 +626,30 @@ test('recordSuccesses records many ports at once, like recordSuccess one by one'
     await db.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('build and run ids are time-ordered (UUIDv7): ORDER BY build_id is the order they were made, even within a millisecond', async () => {
+  const db = await BuildDB.open(freshPath());
+  try {
+    const runIds: string[] = [];
+    const buildIds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const runId = await db.startRun({ trigger: 'manual' });
+      runIds.push(runId);
+      for (const origin of ['devel/a', 'devel/b', 'devel/c', 'devel/d'])
+        buildIds.push((await buildOnce(db, origin, parts({ portCrc: `0000000${i}` }), 'success', runId)).buildId);
+      await db.finishRun(runId, 'success');
+    }
+    for (const id of [...runIds, ...buildIds])
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, `${id} is a UUIDv7`);
+    const conn = await db.userSqlConnection();
+    const ordered = (await conn.runAndReadAll('SELECT build_id FROM builds ORDER BY build_id')).getRows().map((r) => String(r[0]));
+    assert.deepEqual(ordered, buildIds);
+    const runsOrdered = (await conn.runAndReadAll('SELECT run_id FROM runs ORDER BY run_id')).getRows().map((r) => String(r[0]));
+    assert.deepEqual(runsOrdered, runIds);
+    conn.closeSync?.();
+  } finally {
+    await db.close();
   }
 });

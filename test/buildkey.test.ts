@@ -116,7 +116,16 @@ test('the input files digest is the digest of the makefiles over the framework f
     for (const k of Object.keys(files).sort()) h.update(`${k}\0${files[k]}\n`);
     return h.digest('hex');
   };
-  const names = ['Mk/a.mk', 'Mk/B', 'Mk/b', 'Mk/Uses/x.mk', 'Mk/é.sh', '/usr/share/mk/sys.mk', '@profile/m/mk/sys.mk', 'devel/foo/Makefile'];
+  const names = [
+    'Mk/a.mk',
+    'Mk/B',
+    'Mk/b',
+    'Mk/Uses/x.mk',
+    'Mk/é.sh',
+    '/usr/share/mk/sys.mk',
+    '@profile/m/mk/sys.mk',
+    'devel/foo/Makefile',
+  ];
   for (let mask = 0; mask < 3 ** names.length; mask += 7) {
     const makefiles: Record<string, string> = {};
     const framework: Record<string, string> = {};
@@ -126,7 +135,11 @@ test('the input files digest is the digest of the makefiles over the framework f
       if (where !== 1) makefiles[n] = `m${i}`;
       if (where !== 0) framework[n] = `f${i}`;
     });
-    assert.equal(inputFilesDigest({ makefiles, framework }), reference({ ...framework, ...makefiles }), JSON.stringify({ makefiles, framework }));
+    assert.equal(
+      inputFilesDigest({ makefiles, framework }),
+      reference({ ...framework, ...makefiles }),
+      JSON.stringify({ makefiles, framework }),
+    );
   }
 });
 
@@ -136,12 +149,34 @@ test('the build key is the SHA-256 of the canonical JSON of its parts, whichever
   const cases: BuildKeyParts[] = [
     parts(),
     { ...parts(), vars: shared.vars, environment: shared.environment, options: ['Z', 'A'] },
-    { ...parts(), vars: shared.vars, environment: shared.environment, dependencies: { 'devel/b': { use: 'build', version: '1', key: 'k', package: 'p' }, 'devel/a': { use: 'run', lib: true, version: '2', key: 'k2', package: '' } } },
+    {
+      ...parts(),
+      vars: shared.vars,
+      environment: shared.environment,
+      dependencies: {
+        'devel/b': { use: 'build', version: '1', key: 'k', package: 'p' },
+        'devel/a': { use: 'run', lib: true, version: '2', key: 'k2', package: '' },
+      },
+    },
     { ...parts(), vars: undefined as unknown as Record<string, string> },
   ];
   for (const parts of cases) {
-    const dependencies = Object.fromEntries(Object.entries(parts.dependencies).map(([o, f]) => [o, typeof f === 'string' ? `key:${f}` : f.use === 'run' ? `version:${f.version}` : f.package ? `package:${f.package}` : `key:${f.key}`]));
-    const definition = sha(canonicalJSON({ portCrc: parts.portCrc, inputs: inputFilesDigest(parts), vars: parts.vars, options: [...parts.options].sort(), environment: parts.environment, dependencies }));
+    const dependencies = Object.fromEntries(
+      Object.entries(parts.dependencies).map(([o, f]) => [
+        o,
+        typeof f === 'string' ? `key:${f}` : f.use === 'run' ? `version:${f.version}` : f.package ? `package:${f.package}` : `key:${f.key}`,
+      ]),
+    );
+    const definition = sha(
+      canonicalJSON({
+        portCrc: parts.portCrc,
+        inputs: inputFilesDigest(parts),
+        vars: parts.vars,
+        options: [...parts.options].sort(),
+        environment: parts.environment,
+        dependencies,
+      }),
+    );
     assert.equal(computeBuildKey(parts), definition);
     assert.equal(computeBuildKey(parts), definition, 'the second time (shared texts memoized) too');
   }

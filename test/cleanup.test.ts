@@ -51,11 +51,17 @@ test('a pass removes the worker directories a killed run left behind', { skip: b
     const stale = join(p.dir, '.portsync/build/workers/0-0badc0de');
     mkdirSync(join(stale, 'localbase'), { recursive: true });
     // Owned by a process that is gone.
-    writeFileSync(join(stale, 'owner.json'), JSON.stringify({ pid: 2 ** 22 - 1, startTime: 1, slot: 0, backend: 'host', createdAt: new Date(0).toISOString() }));
+    writeFileSync(
+      join(stale, 'owner.json'),
+      JSON.stringify({ pid: 2 ** 22 - 1, startTime: 1, slot: 0, backend: 'host', createdAt: new Date(0).toISOString() }),
+    );
     const r = await p.pass();
     assert.equal(r.stats.success, 1);
     assert.ok(!existsSync(stale), 'the stale directory is gone');
-    assert.ok(r.lines.some((l) => /removed 1 stale worker directory left by an earlier run/.test(l)), r.lines.join('\n'));
+    assert.ok(
+      r.lines.some((l) => /removed 1 stale worker directory left by an earlier run/.test(l)),
+      r.lines.join('\n'),
+    );
   } finally {
     p.remove();
   }

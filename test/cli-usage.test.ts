@@ -34,8 +34,10 @@ test('--help on every command prints its usage, options and exit statuses on std
     assert.equal(r.code, 0, `${info.name} --help: ${r.err}`);
     assert.equal(r.err, '', `${info.name} --help writes nothing on stderr`);
     assert.ok(r.out.startsWith(`usage: portsync [--config FILE] ${info.name}`), `${info.name}: ${r.out.slice(0, 80)}`);
-    for (const option of Object.keys(info.options)) assert.match(r.out, new RegExp(`--${option}\\b`), `${info.name} --help lists --${option}`);
-    for (const [code] of info.exits) assert.match(r.out, new RegExp(`\\n  ${code.replace('/', '\\/')}\\s`), `${info.name} --help gives exit status ${code}`);
+    for (const option of Object.keys(info.options))
+      assert.match(r.out, new RegExp(`--${option}\\b`), `${info.name} --help lists --${option}`);
+    for (const [code] of info.exits)
+      assert.match(r.out, new RegExp(`\\n  ${code.replace('/', '\\/')}\\s`), `${info.name} --help gives exit status ${code}`);
     for (const line of r.out.split('\n')) assert.ok(line.length <= 80, `${info.name} --help fits 80 columns: ${line}`);
   }
 });
@@ -65,7 +67,10 @@ test('the real CLI: help CMD is CMD --help, -h too, and before the command; --he
 });
 
 const USAGE_ERRORS: [string[], RegExp][] = [
-  [['reconcile', '--forse', 'devel/libalpha'], /^portsync reconcile: unknown option --forse \(did you mean --force\?\)\nusage: portsync \[--config FILE\] reconcile /],
+  [
+    ['reconcile', '--forse', 'devel/libalpha'],
+    /^portsync reconcile: unknown option --forse \(did you mean --force\?\)\nusage: portsync \[--config FILE\] reconcile /,
+  ],
   [['reconcile', '--force'], /^portsync reconcile: --force needs a value \(ORIGIN\)/],
   [['reconcile', '--force', '--dry-run'], /^portsync reconcile: --force needs a value \(ORIGIN\), not the option --dry-run/],
   [['reconcile', '--force', 'nonsense'], /^portsync reconcile: --force: "nonsense" is not an origin/],
@@ -101,7 +106,11 @@ test('usage errors name the command and the option, exit 2, never a stack trace;
 });
 
 test('the real CLI: a usage error and a mistyped command exit 2 with the message on stderr only', async () => {
-  const [option, command, none] = await Promise.all([run(['reconcile', '--forse', 'devel/libalpha']), run(['reconcle']), run(['--config'])]);
+  const [option, command, none] = await Promise.all([
+    run(['reconcile', '--forse', 'devel/libalpha']),
+    run(['reconcle']),
+    run(['--config']),
+  ]);
   assert.equal(option.code, 2);
   assert.match(option.err, USAGE_ERRORS[0]![1]);
   assert.equal(option.out, '');
@@ -138,11 +147,18 @@ test('bash completion, generated from the declarations: commands, options, choic
     [['portsync', 'report', '--limit', ''], ''],
   ];
   const calls = lines.map(([words]) => `t ${words.map((w) => `'${w}'`).join(' ')}`).join('\n');
-  const bash = spawnSync('bash', ['-c', `source '${file}'\nt() { COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _portsync; echo "\${COMPREPLY[*]}"; }\n${calls}`], {
-    cwd: p.dir,
-    env: { ...env, PATH: pathWithPortsync() },
-    encoding: 'utf8',
-  });
+  const bash = spawnSync(
+    'bash',
+    [
+      '-c',
+      `source '${file}'\nt() { COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _portsync; echo "\${COMPREPLY[*]}"; }\n${calls}`,
+    ],
+    {
+      cwd: p.dir,
+      env: { ...env, PATH: pathWithPortsync() },
+      encoding: 'utf8',
+    },
+  );
   assert.equal(bash.status, 0, bash.stderr);
   const got = bash.stdout.split('\n');
   lines.forEach(([words, expected], i) => assert.equal(got[i], expected, `completing: ${words.join(' ')}`));
@@ -176,7 +192,11 @@ print -r -- "$out" | grep -ao '<<[^>]*>>' | grep -v DONE | sort -u | tr -d '<>' 
 zpty -d z
 `;
   const offered = (line: string) => {
-    const r = spawnSync('zsh', ['-f', '-c', capture, 'capture', line], { cwd: p.dir, env: { ...env, PATH: pathWithPortsync() }, encoding: 'utf8' });
+    const r = spawnSync('zsh', ['-f', '-c', capture, 'capture', line], {
+      cwd: p.dir,
+      env: { ...env, PATH: pathWithPortsync() },
+      encoding: 'utf8',
+    });
     return r.stdout.trim().split(' ');
   };
   assert.deepEqual(offered('portsync recon'), ['reconcile']);

@@ -28,30 +28,56 @@ test('validate: every origin, glob and flavor found in the tree; the tree is rea
   const r = await cli(p.dir, ['validate']);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err, '');
-  assert.match(r.out, new RegExp(`^${p.config.replaceAll('.', '\\.')}: valid \\(3 port selectors, tree ports: every origin, glob and flavor found; \\d+ ports in the closure\\)\\n$`));
-  assert.ok(existsSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')), 'validate read the tree as a pass does, through the metadata cache');
+  assert.match(
+    r.out,
+    new RegExp(
+      `^${p.config.replaceAll('.', '\\.')}: valid \\(3 port selectors, tree ports: every origin, glob and flavor found; \\d+ ports in the closure\\)\\n$`,
+    ),
+  );
+  assert.ok(
+    existsSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')),
+    'validate read the tree as a pass does, through the metadata cache',
+  );
 });
 
-test('validate: an origin, a flavor or a glob the tree lacks is FILE:LINE:COL, all at once, exit 2; --schema-only does not look', { skip }, async () => {
-  const p = project();
-  writeFileSync(p.config, [...HEAD, 'ports:', '  - textproc/gamma', '  - "math/zz*"', '  - lang/pyish@py99', '  - misc/nosuch', ''].join('\n'));
-  const fast = await cli(p.dir, ['validate', '--schema-only']);
-  assert.equal(fast.code, 0, fast.err);
-  assert.match(fast.out, /: valid \(4 port selectors, tree ports\)\n$/);
-  assert.ok(!existsSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')), '--schema-only never read the tree');
-  const r = await cli(p.dir, ['validate']);
-  assert.equal(r.code, 2, r.out + r.err);
-  assert.equal(r.out, '');
-  assert.deepEqual(r.err.trimEnd().split('\n'), [
-    `${p.config}:6:5: "math/zz*" matches no port in ports`,
-    `${p.config}:7:5: lang/pyish has no flavor "py99" (its flavors are py311, py312)`,
-    `${p.config}:8:5: no such port: misc/nosuch (no ${p.tree}/misc/nosuch/Makefile)`,
-  ]);
-});
+test(
+  'validate: an origin, a flavor or a glob the tree lacks is FILE:LINE:COL, all at once, exit 2; --schema-only does not look',
+  { skip },
+  async () => {
+    const p = project();
+    writeFileSync(
+      p.config,
+      [...HEAD, 'ports:', '  - textproc/gamma', '  - "math/zz*"', '  - lang/pyish@py99', '  - misc/nosuch', ''].join('\n'),
+    );
+    const fast = await cli(p.dir, ['validate', '--schema-only']);
+    assert.equal(fast.code, 0, fast.err);
+    assert.match(fast.out, /: valid \(4 port selectors, tree ports\)\n$/);
+    assert.ok(!existsSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')), '--schema-only never read the tree');
+    const r = await cli(p.dir, ['validate']);
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.equal(r.out, '');
+    assert.deepEqual(r.err.trimEnd().split('\n'), [
+      `${p.config}:6:5: "math/zz*" matches no port in ports`,
+      `${p.config}:7:5: lang/pyish has no flavor "py99" (its flavors are py311, py312)`,
+      `${p.config}:8:5: no such port: misc/nosuch (no ${p.tree}/misc/nosuch/Makefile)`,
+    ]);
+  },
+);
 
 test('a duration without its unit is an error at its place, with both units it could mean; zero needs none', { skip }, async () => {
   const p = project();
-  writeFileSync(p.config, [...HEAD, 'watch:', '  debounce: 500', '  resyncInterval: "90"', 'limits: { phaseTimeout: 2h, noOutputTimeout: 0 }', 'ports: [textproc/gamma]', ''].join('\n'));
+  writeFileSync(
+    p.config,
+    [
+      ...HEAD,
+      'watch:',
+      '  debounce: 500',
+      '  resyncInterval: "90"',
+      'limits: { phaseTimeout: 2h, noOutputTimeout: 0 }',
+      'ports: [textproc/gamma]',
+      '',
+    ].join('\n'),
+  );
   for (const args of [['validate', '--schema-only'], ['validate']]) {
     const r = await cli(p.dir, args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}${r.err}`);

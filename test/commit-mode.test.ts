@@ -22,16 +22,28 @@ import { EXAMPLE_TREE } from './helpers/project.js';
 const skip = bmakeMissing();
 let repo: string;
 const config = () => join(repo, 'builds.yaml');
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+const git = (...args: string[]) =>
+  execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
 
 function yaml(ports: string[]): string {
-  return ['portsTree: { path: ports, source: commit, branch: main }', 'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
-    'environment: { backend: host }', `ports:\n${ports.map((p) => `  - ${p}`).join('\n')}`, ''].join('\n');
+  return [
+    'portsTree: { path: ports, source: commit, branch: main }',
+    'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
+    'environment: { backend: host }',
+    `ports:\n${ports.map((p) => `  - ${p}`).join('\n')}`,
+    '',
+  ].join('\n');
 }
 
 async function pass() {
   const source = await resolvePassSource(config());
-  return reconcilePass(source.state, { trigger: 'test', progress: new LineProgress(() => {}), log: () => {}, tree: source.tree, ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}) });
+  return reconcilePass(source.state, {
+    trigger: 'test',
+    progress: new LineProgress(() => {}),
+    log: () => {},
+    tree: source.tree,
+    ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}),
+  });
 }
 
 async function planNow() {
@@ -64,13 +76,13 @@ test('reconciles the committed state, records the commit, ignores uncommitted ed
   const db = await BuildDB.open(join(repo, '.portsync/builddb.duckdb'), { readOnly: true });
   assert.equal((await db.runs(1))[0]!.gitCommit, head);
   await db.close();
-  assert.ok(existsSync(join(repo, '.portsync/build/checkout/ports/misc/help2man/Makefile')), 'builds read portsync\'s own checkout');
+  assert.ok(existsSync(join(repo, '.portsync/build/checkout/ports/misc/help2man/Makefile')), "builds read portsync's own checkout");
 
   // Uncommitted: a port change and a builds.yaml change. Nothing to do.
   appendFileSync(join(repo, 'ports/misc/help2man/Makefile'), '# uncommitted\n');
   writeFileSync(config(), yaml(['misc/help2man', 'math/numbase']));
   const idle = await planNow();
-  assert.deepEqual(idle.summary, { total: 1, build: 0, skip: 1, pending: 0, ignored: 0, blocked: 0 });
+  assert.deepEqual(idle.summary, { total: 1, build: 0, skip: 1, pending: 0, ignored: 0, blocked: 0, prune: 0 });
 
   // Committed: both take effect.
   git('commit', '-qam', 'help2man: comment; add math/numbase');

@@ -26,7 +26,10 @@ test('the generated validator reports the same errors and fills in the same defa
   try {
     const file = join(dir, 'builds-validator.cjs');
     // The generated code requires ajv's runtime helpers: resolvable from the project, as dist/ is.
-    writeFileSync(file, standaloneValidatorSource().replaceAll('require("ajv/', `require(${JSON.stringify(join(process.cwd(), 'node_modules', 'ajv'))}+"/`));
+    writeFileSync(
+      file,
+      standaloneValidatorSource().replaceAll('require("ajv/', `require(${JSON.stringify(join(process.cwd(), 'node_modules', 'ajv'))}+"/`),
+    );
     const generated = createRequire(import.meta.url)(file) as { default: ValidateFunction; schemaDigest: string };
     assert.match(generated.schemaDigest, /^[0-9a-f]{64}$/);
     const compiled = compileBuildsValidator().validate;

@@ -55,7 +55,12 @@ describe('loadDesiredState: valid files', () => {
     assert.equal(s.file, file);
     assert.equal(s.dir, dir);
     assert.deepEqual(s.portsTree, { path: join(dir, 'ports'), source: 'worktree', branch: 'main' });
-    assert.deepEqual(s.make, { command: process.platform === 'linux' ? 'bmake' : 'make', env: {}, vars: {}, readAs: { uid: 65533, gid: 65533 } });
+    assert.deepEqual(s.make, {
+      command: process.platform === 'linux' ? 'bmake' : 'make',
+      env: {},
+      vars: {},
+      readAs: { uid: 65533, gid: 65533 },
+    });
     assert.deepEqual(s.paths, {
       buildBase: join(dir, '.portsync/build'),
       packages: join(dir, '.portsync/packages'),
@@ -66,11 +71,21 @@ describe('loadDesiredState: valid files', () => {
     assert.equal(s.workers, 2);
     assert.equal(s.makeJobs, 1);
     assert.deepEqual(s.environment, { backend: 'chroot' });
-    assert.deepEqual(s.limits, { phaseTimeoutMs: 2 * 3600_000, noOutputTimeoutMs: 30 * 60_000, network: 'fetch-only', pids: 8192, tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' } });
-    assert.deepEqual(s.policy, { cascade: 'output' });
+    assert.deepEqual(s.limits, {
+      phaseTimeoutMs: 2 * 3600_000,
+      noOutputTimeoutMs: 30 * 60_000,
+      network: 'fetch-only',
+      pids: 8192,
+      tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' },
+    });
+    assert.deepEqual(s.policy, { cascade: 'output', prune: false });
     assert.deepEqual(s.warnings, []);
     assert.deepEqual(s.watch, { resyncIntervalMs: 600_000, debounceMs: 500 });
-    assert.deepEqual(s.server, { socket: join(dir, '.portsync/portsync.sock'), webhookSecretEnv: 'PORTSYNC_WEBHOOK_SECRET', allowInsecure: false });
+    assert.deepEqual(s.server, {
+      socket: join(dir, '.portsync/portsync.sock'),
+      webhookSecretEnv: 'PORTSYNC_WEBHOOK_SECRET',
+      allowInsecure: false,
+    });
     assert.equal('listen' in s.server, false);
   });
 
@@ -112,7 +127,14 @@ describe('loadDesiredState: valid files', () => {
     assert.equal(s.workers, 4);
     assert.equal(s.makeJobs, 3);
     assert.equal(s.environment.backend, 'host');
-    assert.deepEqual(s.limits, { phaseTimeoutMs: 90_000, noOutputTimeoutMs: 5_400_000, network: 'never', memoryBytes: 6 * 2 ** 30, pids: 500, tmpfs: { construction: '12g', localbase: '25%', tmp: '1g' } });
+    assert.deepEqual(s.limits, {
+      phaseTimeoutMs: 90_000,
+      noOutputTimeoutMs: 5_400_000,
+      network: 'never',
+      memoryBytes: 6 * 2 ** 30,
+      pids: 500,
+      tmpfs: { construction: '12g', localbase: '25%', tmp: '1g' },
+    });
     assert.equal(s.policy.cascade, 'version');
     assert.deepEqual(s.watch, { resyncIntervalMs: 45_000, debounceMs: 0 });
     assert.deepEqual(s.server, { socket: '/run/portsync.sock', listen: '[::1]:8787', webhookSecretEnv: 'MY_SECRET', allowInsecure: false });
@@ -150,7 +172,10 @@ describe('loadDesiredState: valid files', () => {
     const s = await loadDesiredState(join(repoRoot, 'builds.yaml'));
     assert.equal(s.portsTree.path, join(repoRoot, 'examples/ports'));
     assert.equal(s.make.env.MAKESYSPATH, join(repoRoot, 'examples/ports/Mk'));
-    assert.ok(s.ports.some((p) => p.isGlob), 'the example shows a glob');
+    assert.ok(
+      s.ports.some((p) => p.isGlob),
+      'the example shows a glob',
+    );
   });
 
   test('the shipped builds.yaml passes the schema and semantic checks (no filesystem)', async () => {
@@ -191,7 +216,15 @@ describe('loadDesiredState: errors', () => {
 
   test('wrong types and enum values are reported at the value', async () => {
     const { issues } = await issuesOf(
-      ['portsTree: { path: ports }', 'workers: two', 'makeJobs: 0', 'environment: { backend: jail }', 'ports: misc/help2man', 'make: { vars: 3 }', ''].join('\n'),
+      [
+        'portsTree: { path: ports }',
+        'workers: two',
+        'makeJobs: 0',
+        'environment: { backend: jail }',
+        'ports: misc/help2man',
+        'make: { vars: 3 }',
+        '',
+      ].join('\n'),
     );
     assert.deepEqual(
       issues.map((i) => `${i.line}:${i.col} ${i.message}`),
@@ -207,7 +240,15 @@ describe('loadDesiredState: errors', () => {
 
   test('make variable values must be strings; a number asks to be quoted', async () => {
     const { issues } = await issuesOf(
-      ['portsTree: { path: ports }', 'make:', '  vars: { WITH_DOCS: 1, 9LIVES: "x" }', 'ports:', '  - origin: misc/help2man', '    vars: { DEBUG: true }', ''].join('\n'),
+      [
+        'portsTree: { path: ports }',
+        'make:',
+        '  vars: { WITH_DOCS: 1, 9LIVES: "x" }',
+        'ports:',
+        '  - origin: misc/help2man',
+        '    vars: { DEBUG: true }',
+        '',
+      ].join('\n'),
     );
     assert.deepEqual(
       issues.map((i) => `${i.line}:${i.col} ${i.message}`),
@@ -233,7 +274,15 @@ describe('loadDesiredState: errors', () => {
 
   test('a malformed origin is reported at its entry', async () => {
     const { issues } = await issuesOf(
-      ['portsTree: { path: ports }', 'ports:', '  - misc/help2man', '  - help2man', '  - origin: "misc/help 2man"', '  - lang/pyish@py-3', ''].join('\n'),
+      [
+        'portsTree: { path: ports }',
+        'ports:',
+        '  - misc/help2man',
+        '  - help2man',
+        '  - origin: "misc/help 2man"',
+        '  - lang/pyish@py-3',
+        '',
+      ].join('\n'),
     );
     assert.deepEqual(
       issues.map((i) => [i.line, i.col]),
@@ -250,15 +299,38 @@ describe('loadDesiredState: errors', () => {
 
   test('an origin that points outside the tree is malformed: no ".." or "." parts, no leading dot', async () => {
     const { issues } = await issuesOf(
-      ['portsTree: { path: ports }', 'ports:', '  - ../outside', '  - ../..', '  - misc/..', '  - ./x', '  - misc/.hidden', '  - misc/ok.port', ''].join('\n'),
+      [
+        'portsTree: { path: ports }',
+        'ports:',
+        '  - ../outside',
+        '  - ../..',
+        '  - misc/..',
+        '  - ./x',
+        '  - misc/.hidden',
+        '  - misc/ok.port',
+        '',
+      ].join('\n'),
     );
-    assert.deepEqual(issues.map((i) => i.line), [3, 4, 5, 6, 7]);
-    for (const i of issues) assert.match(i.message, /malformed origin ".*": expected category\/name or category\/name@flavor inside the tree/);
+    assert.deepEqual(
+      issues.map((i) => i.line),
+      [3, 4, 5, 6, 7],
+    );
+    for (const i of issues)
+      assert.match(i.message, /malformed origin ".*": expected category\/name or category\/name@flavor inside the tree/);
   });
 
   test('a duplicate origin is reported at the second occurrence, naming the first line', async () => {
     const { issues } = await issuesOf(
-      ['portsTree: { path: ports }', 'ports:', '  - misc/help2man', '  - devel/*', '  - origin: misc/help2man', '    suspend: true', '  - devel/*', ''].join('\n'),
+      [
+        'portsTree: { path: ports }',
+        'ports:',
+        '  - misc/help2man',
+        '  - devel/*',
+        '  - origin: misc/help2man',
+        '    suspend: true',
+        '  - devel/*',
+        '',
+      ].join('\n'),
     );
     assert.deepEqual(
       issues.map((i) => `${i.line}:${i.col} ${i.message}`),
@@ -299,7 +371,9 @@ describe('loadDesiredState: errors', () => {
 
   test('an unquoted glob starting with * (a YAML alias) gets a hint to quote it', async () => {
     const { file, issues } = await issuesOf('portsTree: { path: ports }\nports:\n  - misc/help2man\n  - */*\n');
-    assert.deepEqual(issues, [{ file, line: 4, col: 5, message: 'YAML: */* refers to no anchor (&/*); a glob starting with * must be quoted: "*/*"' }]);
+    assert.deepEqual(issues, [
+      { file, line: 4, col: 5, message: 'YAML: */* refers to no anchor (&/*); a glob starting with * must be quoted: "*/*"' },
+    ]);
   });
 
   test('every problem is reported at once, in file order', async () => {
@@ -394,7 +468,12 @@ describe('parseDuration', () => {
   });
 
   test('a bare number other than zero is refused, naming both units it could mean', () => {
-    assert.throws(() => parseDuration(500), (e: unknown) => e instanceof DurationError && /500 is not a duration: it has no unit; write 500s for seconds or 500ms for milliseconds/.test(e.message));
+    assert.throws(
+      () => parseDuration(500),
+      (e: unknown) =>
+        e instanceof DurationError &&
+        /500 is not a duration: it has no unit; write 500s for seconds or 500ms for milliseconds/.test(e.message),
+    );
   });
 });
 
@@ -416,7 +495,10 @@ describe('origin globs and selectors', () => {
     assert.ok(!neg.test('devel/bison'));
     assert.ok(originGlobToRegExp('x11-toolkits/gtk+*').test('x11-toolkits/gtk+3'));
     assert.ok(!originGlobToRegExp('a.b/*').test('axb/c'), '"." is literal');
-    assert.throws(() => originGlobToRegExp('devel/[abc'), (e: unknown) => e instanceof OriginGlobError && e.pattern === 'devel/[abc');
+    assert.throws(
+      () => originGlobToRegExp('devel/[abc'),
+      (e: unknown) => e instanceof OriginGlobError && e.pattern === 'devel/[abc',
+    );
     assert.equal(originPatternProblem('misc/help2man'), undefined);
     assert.equal(originPatternProblem('devel/*'), undefined);
   });
@@ -450,8 +532,10 @@ describe('origin globs and selectors', () => {
   });
 
   test('listenProblem accepts host:port and rejects the rest', () => {
-    for (const ok of ['127.0.0.1:8787', 'localhost:80', '[::1]:8787', 'build-host.example.org:65535']) assert.equal(listenProblem(ok), undefined, ok);
-    for (const bad of ['localhost', ':8787', '127.0.0.1:0', '127.0.0.1:70000', '[zz]:1', '::1:8787', 'bad_host:1']) assert.ok(listenProblem(bad), bad);
+    for (const ok of ['127.0.0.1:8787', 'localhost:80', '[::1]:8787', 'build-host.example.org:65535'])
+      assert.equal(listenProblem(ok), undefined, ok);
+    for (const bad of ['localhost', ':8787', '127.0.0.1:0', '127.0.0.1:70000', '[zz]:1', '::1:8787', 'bad_host:1'])
+      assert.ok(listenProblem(bad), bad);
   });
 });
 
@@ -460,7 +544,14 @@ describe('runValidate', () => {
     const file = await writeConfig('portsTree: { path: ports }\nports: [misc/help2man, "devel/*"]\n');
     const out: string[] = [];
     const err: string[] = [];
-    assert.equal(await runValidate(file, (s) => out.push(s), (s) => err.push(s)), 0);
+    assert.equal(
+      await runValidate(
+        file,
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+      0,
+    );
     assert.equal(err.length, 0);
     assert.equal(out.length, 1);
     assert.match(out[0]!, /: valid \(2 port selectors, tree .*ports\)$/);
@@ -470,7 +561,14 @@ describe('runValidate', () => {
     const file = await writeConfig('portsTree: { path: ports }\nwokers: 1\nports: [bad]\n');
     const out: string[] = [];
     const err: string[] = [];
-    assert.equal(await runValidate(file, (s) => out.push(s), (s) => err.push(s)), 2);
+    assert.equal(
+      await runValidate(
+        file,
+        (s) => out.push(s),
+        (s) => err.push(s),
+      ),
+      2,
+    );
     assert.equal(out.length, 0);
     assert.equal(err.length, 2);
     assert.ok(err[0]!.startsWith(`${file}:2:1: unknown key "wokers"`), err[0]);
@@ -480,22 +578,38 @@ describe('runValidate', () => {
 
 describe('policy.cascade', () => {
   test('the deprecated policy.rebuildDependents still works, with a warning naming its replacement and where it stands', async () => {
-    for (const [value, meant] of [['true', 'inputs'], ['false', 'none']] as const) {
-      const file = await writeConfig(['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy:', `  rebuildDependents: ${value}`, ''].join('\n'));
+    for (const [value, meant] of [
+      ['true', 'inputs'],
+      ['false', 'none'],
+    ] as const) {
+      const file = await writeConfig(
+        ['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy:', `  rebuildDependents: ${value}`, ''].join('\n'),
+      );
       const s = await loadDesiredState(file);
       assert.equal(s.policy.cascade, meant);
       assert.equal(s.warnings.length, 1);
-      assert.equal(s.warnings[0], `${file}:4:3: policy.rebuildDependents is deprecated: it means "policy.cascade: ${meant}"; write that instead (the default, output, rebuilds dependents only when a dependency's package changed)`);
+      assert.equal(
+        s.warnings[0],
+        `${file}:4:3: policy.rebuildDependents is deprecated: it means "policy.cascade: ${meant}"; write that instead (the default, output, rebuilds dependents only when a dependency's package changed)`,
+      );
     }
   });
 
   test('cascade wins over rebuildDependents, and an unknown cascade is an error at its position', async () => {
-    const both = await writeConfig(['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy: { cascade: none, rebuildDependents: true }', ''].join('\n'));
+    const both = await writeConfig(
+      ['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy: { cascade: none, rebuildDependents: true }', ''].join('\n'),
+    );
     const s = await loadDesiredState(both);
     assert.equal(s.policy.cascade, 'none');
     assert.match(s.warnings[0] ?? '', /rebuildDependents is deprecated and ignored: policy\.cascade \(none\) is set/);
-    const bad = await writeConfig(['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy: { cascade: sometimes }', ''].join('\n'));
-    await assert.rejects(loadDesiredState(bad), (e) => e instanceof ConfigError && e.message.includes(`${bad}:3:20: policy.cascade must be one of "output", "version", "inputs", "none"`));
+    const bad = await writeConfig(
+      ['portsTree: { path: ./ports }', 'ports: [misc/help2man]', 'policy: { cascade: sometimes }', ''].join('\n'),
+    );
+    await assert.rejects(
+      loadDesiredState(bad),
+      (e) =>
+        e instanceof ConfigError && e.message.includes(`${bad}:3:20: policy.cascade must be one of "output", "version", "inputs", "none"`),
+    );
   });
 });
 
@@ -506,7 +620,10 @@ describe('paths that would hurt are refused', () => {
     const cases: [string, RegExp][] = [
       ['packages: /', /paths\.packages \(\/\) is a system directory/],
       ['logs: /etc/portsync', /paths\.logs \(\/etc\/portsync\) is inside the system directory \/etc/],
-      ['logs: ports/misc/help2man/logs', /paths\.logs \(.*\/ports\/misc\/help2man\/logs\) is inside the ports tree .*: ports or the framework would change with every pass/],
+      [
+        'logs: ports/misc/help2man/logs',
+        /paths\.logs \(.*\/ports\/misc\/help2man\/logs\) is inside the ports tree .*: ports or the framework would change with every pass/,
+      ],
       ['buildBase: ports', /paths\.buildBase \(.*\/ports\) is inside the ports tree/],
       ['buildBase: ., logs: l', /paths\.buildBase \(.*\) contains the ports tree/],
       ['packages: d/pkgs, distfiles: d', /paths\.packages \(.*\/d\/pkgs\) is inside paths\.distfiles/],
@@ -522,7 +639,11 @@ describe('paths that would hurt are refused', () => {
   });
 
   test('portsync directories at the top of the tree are fine (.portsync/, distfiles/, packages/)', async () => {
-    const file = await writeConfig(cfg('buildBase: ports/.portsync/build, database: ports/.portsync/db.duckdb, distfiles: ports/distfiles, packages: ports/packages, logs: ports/.portsync/logs'));
+    const file = await writeConfig(
+      cfg(
+        'buildBase: ports/.portsync/build, database: ports/.portsync/db.duckdb, distfiles: ports/distfiles, packages: ports/packages, logs: ports/.portsync/logs',
+      ),
+    );
     const s = await loadDesiredState(file);
     assert.equal(s.paths.distfiles, join(dirname(file), 'ports/distfiles'));
   });

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { daemonRequest } from '../src/server/client.js';
+import { daemonRequest } from '../src/client/request.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { EXAMPLE_TREE } from './helpers/project.js';
 import { BIN, cli, git, waitFor } from './helpers/wait.js';
@@ -47,22 +47,30 @@ test('commit mode: the daemon builds what is committed, and only that', { skip: 
     const r = await daemonRequest(socket, 'POST', '/sql', { sql: q });
     return r && r.status === 200 ? (r.body as { rows: unknown[][] }).rows : undefined;
   };
-  const built = async (origin: string) => (await sql(`SELECT count(*) FROM builds WHERE origin = '${origin}' AND status = 'success'`))?.[0]?.[0];
+  const built = async (origin: string) =>
+    (await sql(`SELECT count(*) FROM builds WHERE origin = '${origin}' AND status = 'success'`))?.[0]?.[0];
 
-  await waitFor('the startup pass to build misc/greet', async () => (await built('misc/greet')) === 1, 30_000).catch((e) => assert.fail(`${e.message}\n${log}`));
+  await waitFor('the startup pass to build misc/greet', async () => (await built('misc/greet')) === 1, 30_000).catch((e) =>
+    assert.fail(`${e.message}\n${log}`),
+  );
   assert.equal((await sql('SELECT git_commit FROM runs ORDER BY started_at LIMIT 1'))![0]![0], first);
 
   // Edited, not committed: a trigger runs a pass that builds nothing new.
   writeFileSync(join(repo, 'builds.yaml'), yaml(['misc/greet', 'misc/help2man']));
   const runsBefore = Number((await sql('SELECT count(*) FROM runs'))![0]![0]);
   assert.equal((await cli(repo, ['trigger', '--reason', 'test'])).code, 0);
-  await waitFor('the triggered pass', async () => Number((await sql("SELECT count(*) FROM runs WHERE finished_at IS NOT NULL"))![0]![0]) > runsBefore);
+  await waitFor(
+    'the triggered pass',
+    async () => Number((await sql('SELECT count(*) FROM runs WHERE finished_at IS NOT NULL'))![0]![0]) > runsBefore,
+  );
   assert.equal(await built('misc/help2man'), 0, 'an uncommitted builds.yaml changes nothing');
 
   // Committed: the ref changes, the daemon notices and builds it.
   git(repo, 'commit', '-qam', 'add help2man');
   const second = git(repo, 'rev-parse', 'HEAD');
-  await waitFor('misc/help2man to be built after the commit', async () => (await built('misc/help2man')) === 1, 30_000).catch((e) => assert.fail(`${e.message}\n${log}`));
+  await waitFor('misc/help2man to be built after the commit', async () => (await built('misc/help2man')) === 1, 30_000).catch((e) =>
+    assert.fail(`${e.message}\n${log}`),
+  );
   const [row] = (await sql("SELECT r.git_commit FROM builds b JOIN runs r USING (run_id) WHERE b.origin = 'misc/help2man'"))!;
   assert.equal(row![0], second);
   assert.equal(git(repo, 'status', '--porcelain'), '', 'the working copy is never touched');

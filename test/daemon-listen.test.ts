@@ -54,7 +54,13 @@ test('a non-loopback listen without a webhook secret is refused, unless server.a
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
   const server = { listen: '0.0.0.0:8787', webhookSecretEnv: 'PORTSYNC_TEST_SECRET', allowInsecure: false };
-  assert.throws(() => checkListen(server, {}, log), (e) => e instanceof InsecureListenError && /PORTSYNC_TEST_SECRET is empty or unset/.test(e.message) && /server\.allowInsecure: true/.test(e.message));
+  assert.throws(
+    () => checkListen(server, {}, log),
+    (e) =>
+      e instanceof InsecureListenError &&
+      /PORTSYNC_TEST_SECRET is empty or unset/.test(e.message) &&
+      /server\.allowInsecure: true/.test(e.message),
+  );
   checkListen(server, { PORTSYNC_TEST_SECRET: 's3cret' }, log);
   checkListen({ ...server, listen: '127.0.0.1:8787' }, {}, log);
   checkListen({ ...server, listen: '[::1]:8787' }, {}, log);

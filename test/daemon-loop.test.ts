@@ -13,6 +13,8 @@ import { waitFor } from './helpers/wait.js';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { PassLoop, LoopStoppedError } from '../src/reconcile/loop.js';
+import { classifyPassError, CommitSourceError } from '../src/reconcile/errors.js';
+import { ConfigError } from '../src/config/errors.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bmake = spawnSync('bmake', ['-V', 'MAKE_VERSION', '-f', '/dev/null']).status === 0;
@@ -32,15 +34,26 @@ watch:
   debounce: 300ms
 ${extra}`;
 
-async function setup(t: { after(fn: () => unknown): void }) {
+/** A copy of the example tree, builds.yaml (`text`), a database and a loop; `prepare` runs before the state is loaded (git init…). */
+async function setup(
+  t: { after(fn: () => unknown): void },
+  opts: { text?: string; prepare?: (dir: string) => void; backoff?: { initialMs: number; maxMs: number } } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'portsync-loop-'));
   cpSync(join(ROOT, 'examples', 'ports'), join(dir, 'ports'), { recursive: true });
   const file = join(dir, 'builds.yaml');
-  writeFileSync(file, yaml());
+  writeFileSync(file, opts.text ?? yaml());
+  opts.prepare?.(dir);
   const state = await loadDesiredState(file);
   const lines: string[] = [];
   const db = await FailSafeBuildDB.open(state.paths.database, {}, (l) => lines.push(l));
-  const loop = new PassLoop({ configFile: file, state, db, log: (l) => lines.push(l), backoff: { initialMs: 200, maxMs: 400 } });
+  const loop = new PassLoop({
+    configFile: file,
+    state,
+    db,
+    log: (l) => lines.push(l),
+    backoff: opts.backoff ?? { initialMs: 200, maxMs: 400 },
+  });
   t.after(async () => {
     await loop.stop();
     await db.close();
@@ -49,7 +62,6 @@ async function setup(t: { after(fn: () => unknown): void }) {
   const runs = async () => (await db.db!.runs(100)).length;
   return { dir, file, db, loop, lines, runs };
 }
-
 
 test('requests during a pass coalesce into exactly one more pass', { timeout: 60_000 }, async (t) => {
   if (!bmake) return t.skip('bmake is not installed: passes read the ports tree with bmake');
@@ -105,11 +117,66 @@ test('a pass failing on its environment is retried with backoff until it succeed
   await assert.rejects(loop.requestPass('manual', 'tree gone'));
   const st = loop.status();
   assert.ok(st.lastError, 'the failure is reported');
+  assert.equal(st.lastError.kind, 'transient', 'a missing tree is the environment: retried');
   assert.equal(st.retry?.attempt, 1);
   renameSync(join(dir, 'ports.away'), join(dir, 'ports'));
-  await waitFor('the retry to succeed', () => loop.status().lastError === null && loop.status().retry === null && loop.status().current === null);
+  await waitFor(
+    'the retry to succeed',
+    () => loop.status().lastError === null && loop.status().retry === null && loop.status().current === null,
+  );
   assert.equal(loop.status().lastPass?.status, 'success');
   assert.equal(await runs(), 2);
   await loop.stop();
   await assert.rejects(loop.requestPass('manual', 'after stop'), LoopStoppedError);
+});
+
+test(
+  'a pass that needs the user (commit mode, a branch that does not exist) is stalled: shown, not retried, until a request after the fix',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!bmake) return t.skip('bmake is not installed: passes read the ports tree with bmake');
+    let dir = '';
+    const git = (...args: string[]) => {
+      const r = spawnSync('git', args, {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    const { loop, lines } = await setup(t, {
+      text: yaml().replace('  path: ports', '  path: ports\n  source: commit\n  branch: release'),
+      backoff: { initialMs: 100, maxMs: 200 },
+      prepare: (d) => {
+        dir = d;
+        writeFileSync(join(d, '.gitignore'), '.portsync/\n');
+        git('init', '-q', '-b', 'main');
+        git('add', '-A');
+        git('commit', '-qm', 'initial');
+      },
+    });
+    await assert.rejects(loop.requestPass('manual', 'branch missing'), CommitSourceError);
+    const st = loop.status();
+    assert.equal(st.lastError?.kind, 'stalled');
+    assert.match(st.lastError!.message, /branch "release" does not exist/);
+    assert.equal(st.retry, null, 'no retry is scheduled');
+    assert.ok(
+      lines.some((l) => l.includes('stalled') && l.includes('needs a change from you')),
+      lines.join('\n'),
+    );
+    await new Promise((r) => setTimeout(r, 700)); // several backoff periods
+    assert.equal(loop.status().passes, 1, 'a stalled pass is not retried');
+    git('branch', 'release');
+    const ok = await loop.requestPass('manual', 'branch created');
+    assert.equal(ok.status, 'success');
+    assert.equal(loop.status().lastError, null);
+  },
+);
+
+test('failures are classified by what the loop must do: stalled (the user), transient (environment), bug (ours)', () => {
+  assert.equal(classifyPassError(new ConfigError('/p/builds.yaml', [])), 'stalled');
+  assert.equal(classifyPassError(new CommitSourceError('/repo', 'branch "x" does not exist')), 'stalled');
+  assert.equal(classifyPassError(new CommitSourceError('/repo', 'cannot check out', { transient: true })), 'transient');
+  assert.equal(classifyPassError(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', syscall: 'write', path: '/x' })), 'transient');
+  assert.equal(classifyPassError(new TypeError("Cannot read properties of undefined (reading 'meta')")), 'bug');
 });

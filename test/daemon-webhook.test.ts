@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RateLimiter } from '../src/server/ratelimit.js';
-import { signBody, verifySignature } from '../src/server/signature.js';
+import { signBody, verifySignature } from '../src/signature.js';
 
 test('X-Hub-Signature-256 is checked against the raw body', () => {
   const body = Buffer.from('{"ref":"refs/heads/main"}');
@@ -21,7 +21,10 @@ test('X-Hub-Signature-256 is checked against the raw body', () => {
 test('the rate limiter allows a burst per address, then refills over time', () => {
   const rl = new RateLimiter(3, 60_000);
   const t0 = 1_000_000;
-  assert.deepEqual([1, 2, 3, 4].map(() => rl.take('a', t0)), [true, true, true, false]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => rl.take('a', t0)),
+    [true, true, true, false],
+  );
   assert.equal(rl.take('b', t0), true, 'another address has its own bucket');
   assert.equal(rl.take('a', t0 + 10_000), false, 'a sixth of a token is not enough');
   assert.equal(rl.take('a', t0 + 20_000), true, 'one token back after a third of the period');

@@ -7,14 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildDB } from '../src/builddb/db.js';
-import { daemonRequest } from '../src/server/client.js';
-import { signBody } from '../src/server/signature.js';
+import { daemonRequest } from '../src/client/request.js';
+import { signBody } from '../src/signature.js';
 import { BIN, cli, git, GIT_ENV, waitFor } from './helpers/wait.js';
+import { freePort } from './helpers/net.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = 'test-webhook-secret';
@@ -60,20 +61,15 @@ server:
 `;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 function post(port: number, path: string, body: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (r) => {
-      r.resume();
-      r.on('end', () => res(r.statusCode ?? 0));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (r) => {
+        r.resume();
+        r.on('end', () => res(r.statusCode ?? 0));
+      },
+    );
     req.on('error', rej);
     req.end(body);
   });
@@ -103,7 +99,10 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
   const socket = join(repo, '.portsync', 'd.sock');
 
   let log = '';
-  daemon = spawn(process.execPath, [BIN, '--config', join(repo, 'builds.yaml'), 'watch'], { cwd: repo, env: { ...process.env, PORTSYNC_TEST_SECRET: SECRET } });
+  daemon = spawn(process.execPath, [BIN, '--config', join(repo, 'builds.yaml'), 'watch'], {
+    cwd: repo,
+    env: { ...process.env, PORTSYNC_TEST_SECRET: SECRET },
+  });
   daemon.stdout!.on('data', (d) => (log += d));
   daemon.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((r) => daemon!.on('exit', (code) => r(code)));
@@ -126,7 +125,14 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
   };
 
   await t.test('startup pass builds the selected ports', async () => {
-    await waitFor('the startup run', async () => existsSync(socket) && (await daemonRequest(socket, 'GET', '/status'))?.status === 200 && (await sql(`SELECT * FROM runs WHERE trigger = 'startup' AND finished_at IS NOT NULL`)).length === 1, 30_000);
+    await waitFor(
+      'the startup run',
+      async () =>
+        existsSync(socket) &&
+        (await daemonRequest(socket, 'GET', '/status'))?.status === 200 &&
+        (await sql(`SELECT * FROM runs WHERE trigger = 'startup' AND finished_at IS NOT NULL`)).length === 1,
+      30_000,
+    );
     const built = (await sql(`SELECT DISTINCT origin FROM builds WHERE status = 'success' ORDER BY origin`)).map((r) => r.origin);
     assert.deepEqual(built, ['math/numadd', 'math/numbase', 'math/numcalc', 'math/nummul', 'misc/greet']);
     const second = await cli(repo, ['watch']);
@@ -154,9 +160,14 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
     writeFileSync(join(repo, 'ports', 'math', 'nummul', 'pkg-descr'), 'Multiplication, now described better\n');
     git(repo, 'commit', '-qam', 'nummul: new description');
     const head = git(repo, 'rev-parse', 'HEAD');
-    await waitFor('a finished run at the new commit', async () => (await sql(`SELECT 1 FROM runs WHERE git_commit = '${head}' AND finished_at IS NOT NULL`)).length > 0);
+    await waitFor(
+      'a finished run at the new commit',
+      async () => (await sql(`SELECT 1 FROM runs WHERE git_commit = '${head}' AND finished_at IS NOT NULL`)).length > 0,
+    );
     await waitFor('idle', idle);
-    const rebuilt = (await sql(`SELECT origin, status FROM builds WHERE started_at > '${since}' ORDER BY origin`)).map((r) => `${r.origin}:${r.status}`);
+    const rebuilt = (await sql(`SELECT origin, status FROM builds WHERE started_at > '${since}' ORDER BY origin`)).map(
+      (r) => `${r.origin}:${r.status}`,
+    );
     assert.deepEqual(rebuilt, ['math/numcalc:success', 'math/nummul:success']);
   });
 
@@ -175,7 +186,10 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
     const before = await runCount();
     const push = spawnSync('git', ['push', '-q', bare, 'main'], { cwd: repo, env: GIT_ENV, encoding: 'utf8' });
     assert.equal(push.status, 0, push.stderr);
-    await waitFor('a git-push run', async () => (await sql(`SELECT 1 FROM runs WHERE trigger = 'git-push' AND finished_at IS NOT NULL`)).length > 0);
+    await waitFor(
+      'a git-push run',
+      async () => (await sql(`SELECT 1 FROM runs WHERE trigger = 'git-push' AND finished_at IS NOT NULL`)).length > 0,
+    );
     assert.ok((await runCount()) > before);
   });
 
@@ -190,7 +204,10 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
     assert.ok(await idle(), 'no pass after rejected webhooks');
     assert.equal(await runCount(), before);
     assert.equal(await post(httpPort, '/hooks/git', body, { 'X-Hub-Signature-256': signBody(SECRET, body) }), 202);
-    await waitFor('a webhook run', async () => (await sql(`SELECT 1 FROM runs WHERE trigger = 'webhook' AND finished_at IS NOT NULL`)).length > 0);
+    await waitFor(
+      'a webhook run',
+      async () => (await sql(`SELECT 1 FROM runs WHERE trigger = 'webhook' AND finished_at IS NOT NULL`)).length > 0,
+    );
     assert.equal(await runCount(), before + 1);
     assert.equal(await post(httpPort, '/hooks/git', 'x'.repeat(1024 * 1024 + 10), { 'X-Hub-Signature-256': signBody(SECRET, 'x') }), 413);
     // Unsigned requests spend their sender's tokens (401, then 429), but a valid signed push from the same address still gets through.
@@ -211,17 +228,26 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
   await t.test('an invalid builds.yaml committed: errors in status with FILE:LINE:COL, last good state kept', async () => {
     await waitFor('idle', idle);
     const good = (await sql(`SELECT total FROM runs WHERE finished_at IS NOT NULL ORDER BY started_at DESC LIMIT 1`))[0]!.total;
-    writeFileSync(join(repo, 'builds.yaml'), configYaml([...base, 'misc/greet-fr'], httpPort).replace('workers', 'wrkers') + 'workers: lots\n');
+    writeFileSync(
+      join(repo, 'builds.yaml'),
+      configYaml([...base, 'misc/greet-fr'], httpPort).replace('workers', 'wrkers') + 'workers: lots\n',
+    );
     git(repo, 'commit', '-qam', 'broken builds.yaml');
     const head = git(repo, 'rev-parse', 'HEAD');
-    await waitFor('a run at the broken commit', async () => (await sql(`SELECT 1 FROM runs WHERE git_commit = '${head}' AND finished_at IS NOT NULL`)).length > 0);
+    await waitFor(
+      'a run at the broken commit',
+      async () => (await sql(`SELECT 1 FROM runs WHERE git_commit = '${head}' AND finished_at IS NOT NULL`)).length > 0,
+    );
     const run = (await sql(`SELECT total, status FROM runs WHERE git_commit = '${head}' ORDER BY started_at DESC LIMIT 1`))[0]!;
     assert.equal(run.total, good, 'the pass used the last good desired state');
     const viaApi = (await api('GET', '/status')).body as { config: { errorText: string[] } };
     const file = join(repo, 'builds.yaml');
     assert.ok(viaApi.config.errorText.length > 0);
     for (const e of viaApi.config.errorText) assert.ok(e.startsWith(`${file}:`), e);
-    assert.ok(viaApi.config.errorText.some((e) => /:\d+:\d+: .*workers/.test(e)), viaApi.config.errorText.join('\n'));
+    assert.ok(
+      viaApi.config.errorText.some((e) => /:\d+:\d+: .*workers/.test(e)),
+      viaApi.config.errorText.join('\n'),
+    );
     const viaCli = await cli(repo, ['status', '--json']);
     assert.equal(viaCli.code, 0, viaCli.err);
     const s = JSON.parse(viaCli.out) as { daemon: { pid: number }; config: { errorText: string[] } };
@@ -236,13 +262,22 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
       const s = (await api('GET', '/status')).body as { current: { building: { origin: string }[] } | null };
       return s.current?.building.some((b) => b.origin === 'misc/slowpoke');
     });
-    const [q, st] = await Promise.all([cli(repo, ['sql', `SELECT status FROM builds WHERE origin = 'misc/slowpoke'`, '--json']), cli(repo, ['status', '--json'])]);
+    const [q, st] = await Promise.all([
+      cli(repo, ['sql', `SELECT status FROM builds WHERE origin = 'misc/slowpoke'`, '--json']),
+      cli(repo, ['status', '--json']),
+    ]);
     assert.equal(q.code, 0, q.err);
     assert.deepEqual(JSON.parse(q.out).rows, [{ status: 'running' }]);
     assert.equal(st.code, 0, st.err);
     const s = JSON.parse(st.out) as { current: { building: { origin: string }[] } | null; config: { errors: unknown[] } };
-    assert.ok(s.current?.building.some((b) => b.origin === 'misc/slowpoke'), 'status shows the running build');
-    await waitFor('slowpoke built', async () => (await sql(`SELECT 1 FROM builds WHERE origin = 'misc/slowpoke' AND status = 'success'`)).length > 0);
+    assert.ok(
+      s.current?.building.some((b) => b.origin === 'misc/slowpoke'),
+      'status shows the running build',
+    );
+    await waitFor(
+      'slowpoke built',
+      async () => (await sql(`SELECT 1 FROM builds WHERE origin = 'misc/slowpoke' AND status = 'success'`)).length > 0,
+    );
     const after = (await api('GET', '/status')).body as { config: { errors: unknown[] } };
     assert.deepEqual(after.config.errors, [], 'a valid builds.yaml clears the errors');
   });

@@ -46,10 +46,15 @@ test('a comment in devel/libalpha rebuilds libalpha only: libbeta and textproc/g
   const p = project(['textproc/gamma']);
   const first = await p.pass();
   assert.deepEqual(Object.values(statusOf(first)), ['success', 'success', 'success']);
-  const [alpha1] = await p.query<{ pkg_identity: string; pkg_checksum: string; pkg_shlibs: string }>("SELECT * FROM port_state WHERE origin = 'devel/libalpha'");
+  const [alpha1] = await p.query<{ pkg_identity: string; pkg_checksum: string; pkg_shlibs: string }>(
+    "SELECT * FROM port_state WHERE origin = 'devel/libalpha'",
+  );
   assert.match(alpha1!.pkg_identity, /^[0-9a-f]{64}$/);
   assert.match(alpha1!.pkg_checksum, /^[0-9a-f]{64}$/);
-  assert.ok(JSON.parse(alpha1!.pkg_shlibs).some((l: string) => /^libalpha\.so/.test(l)), alpha1!.pkg_shlibs);
+  assert.ok(
+    JSON.parse(alpha1!.pkg_shlibs).some((l: string) => /^libalpha\.so/.test(l)),
+    alpha1!.pkg_shlibs,
+  );
 
   p.append('devel/libalpha/Makefile', '# a comment, nothing else\n');
   const plan = await planOf(p.config);
@@ -57,7 +62,9 @@ test('a comment in devel/libalpha rebuilds libalpha only: libbeta and textproc/g
   assert.equal(plan.summary.pending, 2);
   assert.equal(plan.summary.build, 1);
   const beta = plan.ports.find((x) => x.origin === 'devel/libbeta')!;
-  assert.deepEqual(beta.reasons, [{ kind: 'pending', detail: "rebuilds only if devel/libalpha's package changes", items: ['devel/libalpha'] }]);
+  assert.deepEqual(beta.reasons, [
+    { kind: 'pending', detail: "rebuilds only if devel/libalpha's package changes", items: ['devel/libalpha'] },
+  ]);
   assert.equal(beta.pkgfile, 'libbeta-0.9_1.tgz');
 
   const r = await p.pass();
@@ -67,22 +74,31 @@ test('a comment in devel/libalpha rebuilds libalpha only: libbeta and textproc/g
   assert.match(r.ports.find((x) => x.origin === 'devel/libbeta')!.reason, /^cutoff: devel\/libalpha rebuilt, package identical$/);
   assert.match(r.ports.find((x) => x.origin === 'textproc/gamma')!.reason, /^cutoff: devel\/libbeta/);
   assert.ok(r.lines.includes('devel/libbeta@0.9_1 (skipped: devel/libalpha rebuilt, package identical)'), r.lines.join('\n'));
-  const [run] = await p.query<{ cutoff: number; skipped: number; success: number }>('SELECT cutoff, skipped, success FROM runs ORDER BY started_at DESC LIMIT 1');
+  const [run] = await p.query<{ cutoff: number; skipped: number; success: number }>(
+    'SELECT cutoff, skipped, success FROM runs ORDER BY started_at DESC LIMIT 1',
+  );
   assert.deepEqual({ ...run }, { cutoff: 2, skipped: 2, success: 1 });
-  const ids = await p.query<{ pkg_identity: string }>("SELECT pkg_identity FROM builds WHERE origin = 'devel/libalpha' AND status = 'success'");
+  const ids = await p.query<{ pkg_identity: string }>(
+    "SELECT pkg_identity FROM builds WHERE origin = 'devel/libalpha' AND status = 'success'",
+  );
   assert.equal(ids.length, 2);
   assert.equal(ids[0]!.pkg_identity, ids[1]!.pkg_identity, 'the rebuilt package has the same identity (reproducible packages)');
   assert.equal((await p.query("SELECT * FROM builds WHERE origin <> 'devel/libalpha'")).length, 2, 'no dependent was built again');
 
   // why says why libbeta did not rebuild although libalpha did.
-  const why = spawnSync(process.execPath, [join(REPO, 'bin/portsync.js'), '--config', p.config, 'why', 'devel/libbeta'], { encoding: 'utf8' });
+  const why = spawnSync(process.execPath, [join(REPO, 'bin/portsync.js'), '--config', p.config, 'why', 'devel/libbeta'], {
+    encoding: 'utf8',
+  });
   assert.equal(why.status, 0, why.stderr);
   assert.match(why.stdout, /^devel\/libbeta is up to date/);
-  assert.match(why.stdout, /cutoff: dependency devel\/libalpha was rebuilt \(or its inputs changed\) since this port's last build, but its package is identical: not a reason to rebuild/);
+  assert.match(
+    why.stdout,
+    /cutoff: dependency devel\/libalpha was rebuilt \(or its inputs changed\) since this port's last build, but its package is identical: not a reason to rebuild/,
+  );
 
   // The next plan is quiet: nothing pending, nothing to build.
   const after = await planOf(p.config);
-  assert.deepEqual(after.summary, { total: 3, build: 0, skip: 3, pending: 0, ignored: 0, blocked: 0 });
+  assert.deepEqual(after.summary, { total: 3, build: 0, skip: 3, pending: 0, ignored: 0, blocked: 0, prune: 0 });
 });
 
 test('a real code change in libalpha rebuilds what links it; the cascade stops where a package comes out the same', { skip }, async () => {
@@ -92,33 +108,43 @@ test('a real code change in libalpha rebuilds what links it; the cascade stops w
   const r = await p.pass();
   const s = statusOf(r);
   assert.equal(s['devel/libalpha'], 'success');
-  assert.equal(s['devel/libbeta'], 'success', 'libalpha\'s package changed: its dependent is rebuilt');
-  assert.match(r.ports.find((x) => x.origin === 'devel/libbeta')!.reason, /dependency-changed: dependency devel\/libalpha package changed \([0-9a-f]{12} → [0-9a-f]{12}\)/);
+  assert.equal(s['devel/libbeta'], 'success', "libalpha's package changed: its dependent is rebuilt");
+  assert.match(
+    r.ports.find((x) => x.origin === 'devel/libbeta')!.reason,
+    /dependency-changed: dependency devel\/libalpha package changed \([0-9a-f]{12} → [0-9a-f]{12}\)/,
+  );
   // libbeta links libalpha dynamically: its own package is identical, so gamma above it is cut off.
   assert.equal(s['textproc/gamma'], 'skipped');
   assert.match(r.ports.find((x) => x.origin === 'textproc/gamma')!.reason, /^cutoff: devel\/libbeta rebuilt, package identical/);
 });
 
-test('policy.cascade: version — a rebuilt LIB_DEPENDS waits for its shared libraries; none — dependents never follow', { skip }, async () => {
-  const v = project(['textproc/gamma'], 'policy: { cascade: version }');
-  await v.pass();
-  v.append('devel/libalpha/Makefile', '# comment\n');
-  const plan = await planOf(v.config);
-  assert.deepEqual(actionOf(plan), { 'devel/libalpha': 'build', 'devel/libbeta': 'pending', 'textproc/gamma': 'pending' });
-  assert.match(plan.ports.find((x) => x.origin === 'devel/libbeta')!.reasons[0]!.detail, /shared libraries of devel\/libalpha/);
-  const r = await v.pass();
-  assert.deepEqual(statusOf(r), { 'devel/libalpha': 'success', 'devel/libbeta': 'skipped', 'textproc/gamma': 'skipped' });
-  // A version bump (PORTREVISION) of libalpha is what version-cascade rebuilds dependents for.
-  v.append('devel/libalpha/Makefile', 'PORTREVISION=\t1\n');
-  const bumped = await planOf(v.config);
-  assert.equal(actionOf(bumped)['devel/libbeta'], 'build');
-  assert.match(bumped.ports.find((x) => x.origin === 'devel/libbeta')!.reasons[0]!.detail, /dependency devel\/libalpha version changed \(1\.2\.0 → 1\.2\.0_1\)/);
+test(
+  'policy.cascade: version — a rebuilt LIB_DEPENDS waits for its shared libraries; none — dependents never follow',
+  { skip },
+  async () => {
+    const v = project(['textproc/gamma'], 'policy: { cascade: version }');
+    await v.pass();
+    v.append('devel/libalpha/Makefile', '# comment\n');
+    const plan = await planOf(v.config);
+    assert.deepEqual(actionOf(plan), { 'devel/libalpha': 'build', 'devel/libbeta': 'pending', 'textproc/gamma': 'pending' });
+    assert.match(plan.ports.find((x) => x.origin === 'devel/libbeta')!.reasons[0]!.detail, /shared libraries of devel\/libalpha/);
+    const r = await v.pass();
+    assert.deepEqual(statusOf(r), { 'devel/libalpha': 'success', 'devel/libbeta': 'skipped', 'textproc/gamma': 'skipped' });
+    // A version bump (PORTREVISION) of libalpha is what version-cascade rebuilds dependents for.
+    v.append('devel/libalpha/Makefile', 'PORTREVISION=\t1\n');
+    const bumped = await planOf(v.config);
+    assert.equal(actionOf(bumped)['devel/libbeta'], 'build');
+    assert.match(
+      bumped.ports.find((x) => x.origin === 'devel/libbeta')!.reasons[0]!.detail,
+      /dependency devel\/libalpha version changed \(1\.2\.0 → 1\.2\.0_1\)/,
+    );
 
-  const n = project(['textproc/gamma'], 'policy: { cascade: none }');
-  await n.pass();
-  n.write('devel/libalpha/files/patch-alpha.c', n.read('devel/libalpha/files/patch-alpha.c').replace('+\treturn 42;', '+\treturn 44;'));
-  assert.deepEqual(actionOf(await planOf(n.config)), { 'devel/libalpha': 'build', 'devel/libbeta': 'skip', 'textproc/gamma': 'skip' });
-});
+    const n = project(['textproc/gamma'], 'policy: { cascade: none }');
+    await n.pass();
+    n.write('devel/libalpha/files/patch-alpha.c', n.read('devel/libalpha/files/patch-alpha.c').replace('+\treturn 42;', '+\treturn 44;'));
+    assert.deepEqual(actionOf(await planOf(n.config)), { 'devel/libalpha': 'build', 'devel/libbeta': 'skip', 'textproc/gamma': 'skip' });
+  },
+);
 
 test('keys hold no host path: a built project copied elsewhere plans nothing to build', { skip }, async () => {
   const p = project(['textproc/gamma', 'misc/help2man']);
@@ -129,7 +155,15 @@ test('keys hold no host path: a built project copied elsewhere plans nothing to 
   const moved = join(elsewhere, 'deeper', 'project');
   cpSync(p.dir, moved, { recursive: true });
   const plan = await planOf(join(moved, 'builds.yaml'));
-  assert.deepEqual(plan.summary, { total: 4, build: 0, skip: 4, pending: 0, ignored: 0, blocked: 0 }, JSON.stringify(plan.ports.filter((x) => x.action !== 'skip'), null, 1));
+  assert.deepEqual(
+    plan.summary,
+    { total: 4, build: 0, skip: 4, pending: 0, ignored: 0, blocked: 0, prune: 0 },
+    JSON.stringify(
+      plan.ports.filter((x) => x.action !== 'skip'),
+      null,
+      1,
+    ),
+  );
   // The key's environment names the framework directory by its place in the tree, not on this host.
   const [row] = await p.query<{ key_parts: string }>("SELECT key_parts FROM port_state WHERE origin = 'misc/help2man'");
   assert.ok(!row!.key_parts.includes(p.dir), `a host path in the key parts: ${row!.key_parts}`);

@@ -5,7 +5,18 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +26,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TREE = join(ROOT, 'examples/ports');
 const BROKEN = join(ROOT, 'test/fixtures/ports-broken');
 
-const BMAKE_MISSING = spawnSync('bmake', ['-f', '/dev/null', '-V', 'MAKE_VERSION'], { stdio: 'ignore' }).status !== 0
-  ? 'bmake is not on PATH (Debian: apt-get install bmake; or npm run setup)'
-  : '';
+const BMAKE_MISSING =
+  spawnSync('bmake', ['-f', '/dev/null', '-V', 'MAKE_VERSION'], { stdio: 'ignore' }).status !== 0
+    ? 'bmake is not on PATH (Debian: apt-get install bmake; or npm run setup)'
+    : '';
 
 /** Skips the test with the reason printed when bmake is missing. Returns true when skipped. */
 function needBmake(t: TestContext): boolean {
@@ -25,23 +37,45 @@ function needBmake(t: TestContext): boolean {
   return BMAKE_MISSING !== '';
 }
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
-    execFile(cmd, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C', ...env }, maxBuffer: 16 << 20 },
+    execFile(
+      cmd,
+      args,
+      { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C', ...env }, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         done({ code, stdout, stderr });
-      });
+      },
+    );
   });
 }
 
 /** The variables portsync reads, in its order. */
 const METADATA = [
-  'PKGNAME', 'PKGVERSION', 'PKGFILE:T', 'DISTFILES', 'DIST_SUBDIR', 'IGNORE', 'FETCH_DEPENDS', 'EXTRACT_DEPENDS',
-  'PATCH_DEPENDS', 'BUILD_DEPENDS', 'LIB_DEPENDS', 'RUN_DEPENDS', 'FLAVORS', 'FLAVOR', 'SELECTED_OPTIONS',
-  'DESELECTED_OPTIONS', '.MAKE.MAKEFILES',
+  'PKGNAME',
+  'PKGVERSION',
+  'PKGFILE:T',
+  'DISTFILES',
+  'DIST_SUBDIR',
+  'IGNORE',
+  'FETCH_DEPENDS',
+  'EXTRACT_DEPENDS',
+  'PATCH_DEPENDS',
+  'BUILD_DEPENDS',
+  'LIB_DEPENDS',
+  'RUN_DEPENDS',
+  'FLAVORS',
+  'FLAVOR',
+  'SELECTED_OPTIONS',
+  'DESELECTED_OPTIONS',
+  '.MAKE.MAKEFILES',
 ] as const;
 type Meta = Record<(typeof METADATA)[number], string>;
 
@@ -63,11 +97,25 @@ const words = (s: string) => s.split(/\s+/).filter(Boolean);
 /** Temp build area: WRKDIRPREFIX, DISTDIR, PACKAGES and LOCALBASE, as the engine passes them. */
 function buildArea(): { root: string; vars: string[]; localbase: string; packages: string; distdir: string } {
   const root = mkdtempSync(join(tmpdir(), 'portsync-example-build-'));
-  const d = (n: string) => { mkdirSync(join(root, n)); return join(root, n); };
+  const d = (n: string) => {
+    mkdirSync(join(root, n));
+    return join(root, n);
+  };
   const [wrk, distdir, packages, localbase] = [d('wrk'), d('distfiles'), d('packages'), d('localbase')];
   return {
-    root, localbase, packages, distdir,
-    vars: [`WRKDIRPREFIX=${wrk}`, `DISTDIR=${distdir}`, `PACKAGES=${packages}`, `LOCALBASE=${localbase}`, 'BATCH=yes', 'PACKAGE_BUILDING=yes', 'MAKE_JOBS_NUMBER=2'],
+    root,
+    localbase,
+    packages,
+    distdir,
+    vars: [
+      `WRKDIRPREFIX=${wrk}`,
+      `DISTDIR=${distdir}`,
+      `PACKAGES=${packages}`,
+      `LOCALBASE=${localbase}`,
+      'BATCH=yes',
+      'PACKAGE_BUILDING=yes',
+      'MAKE_JOBS_NUMBER=2',
+    ],
   };
 }
 
@@ -86,8 +134,13 @@ async function buildAndInstall(tree: string, dir: string, vars: string[]): Promi
 }
 
 function portDirs(tree: string): string[] {
-  return readdirSync(tree).filter((c) => c !== 'Mk' && c !== 'Sites' && statSync(join(tree, c)).isDirectory())
-    .flatMap((c) => readdirSync(join(tree, c)).filter((p) => existsSync(join(tree, c, p, 'Makefile'))).map((p) => `${c}/${p}`))
+  return readdirSync(tree)
+    .filter((c) => c !== 'Mk' && c !== 'Sites' && statSync(join(tree, c)).isDirectory())
+    .flatMap((c) =>
+      readdirSync(join(tree, c))
+        .filter((p) => existsSync(join(tree, c, p, 'Makefile')))
+        .map((p) => `${c}/${p}`),
+    )
     .sort();
 }
 
@@ -213,8 +266,10 @@ test('dependency strings: absolute ${PORTSDIR}/ origin, :tag, pkg>=version, LIB/
   assert.deepEqual(words(calc.meta.LIB_DEPENDS), ['libnumadd.so:math/numadd', 'libnummul.so:math/nummul']);
   const meta = await metadata(TREE, 'misc/examples-meta');
   assert.equal(meta.meta.DISTFILES, '');
-  assert.deepEqual(words(meta.meta.RUN_DEPENDS).map((e) => e.split(':')[1]),
-    ['misc/help2man', 'textproc/gamma', 'math/numcalc', 'textproc/pyfmt', 'misc/greet-fr']);
+  assert.deepEqual(
+    words(meta.meta.RUN_DEPENDS).map((e) => e.split(':')[1]),
+    ['misc/help2man', 'textproc/gamma', 'math/numcalc', 'textproc/pyfmt', 'misc/greet-fr'],
+  );
 });
 
 test('host build of the three-deep chain libalpha <- libbeta <- gamma through install-package', async (t) => {
@@ -227,7 +282,11 @@ test('host build of the three-deep chain libalpha <- libbeta <- gamma through in
   assert.notEqual(early.code, 0);
   assert.match(early.stderr, new RegExp(`missing dependency libalpha\\.so \\(${TREE}/devel/libalpha\\)`));
 
-  const chain = [['devel/libalpha', 'libalpha-1.2.0'], ['devel/libbeta', 'libbeta-0.9_1'], ['textproc/gamma', 'gamma-2.1']] as const;
+  const chain = [
+    ['devel/libalpha', 'libalpha-1.2.0'],
+    ['devel/libbeta', 'libbeta-0.9_1'],
+    ['textproc/gamma', 'gamma-2.1'],
+  ] as const;
   for (const [dir] of chain) await buildAndInstall(TREE, dir, area.vars);
 
   for (const [dir, pkgname] of chain) {
@@ -243,8 +302,13 @@ test('host build of the three-deep chain libalpha <- libbeta <- gamma through in
   assert.match(manifestOf(join(area.packages, 'All/gamma-2.1.tgz')), /^dep: devel\/libbeta libbeta-0\.9_1$/m);
   // The absolute ${PORTSDIR}/ origin is recorded as a plain origin.
   assert.match(manifestOf(join(area.packages, 'All/libbeta-0.9_1.tgz')), /^dep: devel\/libalpha libalpha-1\.2\.0$/m);
-  assert.deepEqual(tarList(join(area.packages, 'All/libalpha-1.2.0.tgz')),
-    ['+MANIFEST', 'include/', 'include/alpha.h', 'lib/', 'lib/libalpha.so']);
+  assert.deepEqual(tarList(join(area.packages, 'All/libalpha-1.2.0.tgz')), [
+    '+MANIFEST',
+    'include/',
+    'include/alpha.h',
+    'lib/',
+    'lib/libalpha.so',
+  ]);
   assert.ok(!existsSync(join(area.localbase, '+MANIFEST')), '+MANIFEST was extracted into LOCALBASE');
 
   // beta=84 proves the whole chain links and runs, and libalpha's patch (41 -> 42) was applied.
@@ -275,8 +339,8 @@ test('builds work from a read-only ports tree, and a port writing into its own d
   mkdirSync(mnt);
   mkdirSync(brokenMnt);
   const vars = area.vars.map((v) => `'${v}'`).join(' ');
-  const steps = (tree: string, dir: string) => [...PHASES, 'install-package']
-    .map((p) => `bmake -C ${tree}/${dir} PORTSDIR=${tree} ${vars} ${p} >/dev/null || exit 1`).join('\n');
+  const steps = (tree: string, dir: string) =>
+    [...PHASES, 'install-package'].map((p) => `bmake -C ${tree}/${dir} PORTSDIR=${tree} ${vars} ${p} >/dev/null || exit 1`).join('\n');
   // A private mount namespace: the read-only bind mounts vanish with the shell.
   const script = [
     'set -e',
@@ -404,7 +468,10 @@ test('generateTree: deterministic, acyclic, hub-shaped, and every port evaluates
   assert.notDeepEqual(a.portList, c.portList);
   const sample = a.portList[201]!.origin;
   assert.equal(readFileSync(join(a.out, sample, 'Makefile'), 'utf8'), readFileSync(join(b.out, sample, 'Makefile'), 'utf8'));
-  assert.throws(() => generateTree({ ports: 10, out: a.out }), (e: unknown) => e instanceof TreeOutputNotEmptyError && e.dir === a.out);
+  assert.throws(
+    () => generateTree({ ports: 10, out: a.out }),
+    (e: unknown) => e instanceof TreeOutputNotEmptyError && e.dir === a.out,
+  );
 
   assert.equal(a.ports, 250);
   const seen = new Set<string>();
@@ -445,7 +512,8 @@ test('generated ports build: a small dependency closure, in order, through insta
     return acc;
   };
   // The smallest closure of at least three ports with nothing ignored or flavored in it.
-  const pick = s.portList.map((p) => closure(p.origin))
+  const pick = s.portList
+    .map((p) => closure(p.origin))
     .filter((c) => c.size >= 3 && [...c].every((o) => !byOrigin.get(o)!.ignored && byOrigin.get(o)!.flavors.length === 0))
     .sort((x, y) => x.size - y.size)[0];
   assert.ok(pick, 'no buildable closure in the generated tree');

@@ -12,7 +12,12 @@ after(() => rmSync(root, { recursive: true, force: true }));
 /** Writes the same port files in the given order. */
 function port(name: string, order: string[]): string {
   const dir = join(root, name);
-  const files: Record<string, string> = { Makefile: 'PORTNAME=x\n', distinfo: 'SHA256 (x.tgz) = 00\n', 'files/patch-a': '--- a\n', 'pkg-descr': 'x\n' };
+  const files: Record<string, string> = {
+    Makefile: 'PORTNAME=x\n',
+    distinfo: 'SHA256 (x.tgz) = 00\n',
+    'files/patch-a': '--- a\n',
+    'pkg-descr': 'x\n',
+  };
   mkdirSync(join(dir, 'files'), { recursive: true });
   for (const f of order) writeFileSync(join(dir, f), files[f]!);
   return dir;
@@ -33,7 +38,10 @@ test('the CRC is CRC32 over relative path, NUL, content, in sorted path order', 
   writeFileSync(join(dir, 'Makefile'), 'M\n');
   writeFileSync(join(dir, 'files', 'patch-z'), 'Z\n');
   let expected = 0;
-  for (const [rel, content] of [['Makefile', 'M\n'], ['files/patch-z', 'Z\n']] as const) {
+  for (const [rel, content] of [
+    ['Makefile', 'M\n'],
+    ['files/patch-z', 'Z\n'],
+  ] as const) {
     expected = crc32(Buffer.from(rel), expected);
     expected = crc32(Buffer.from([0]), expected);
     expected = crc32(Buffer.from(content), expected);

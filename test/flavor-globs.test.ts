@@ -19,13 +19,25 @@ async function nodesFor(ports: string[]) {
   const p = new TestProject({ ports, backend: 'host' });
   cleanup.push(() => p.remove());
   const obs = await observe(await loadDesiredState(p.config));
-  return { nodes: [...obs.graph.nodes.keys()].sort(), problems: [...obs.scan.problems.keys()], emptyGlobs: obs.emptyGlobs.map((s) => s.pattern) };
+  return {
+    nodes: [...obs.graph.nodes.keys()].sort(),
+    problems: [...obs.scan.problems.keys()],
+    emptyGlobs: obs.emptyGlobs.map((s) => s.pattern),
+  };
 }
 
 test('a glob with a flavor selects that flavor of each port that has it, and nothing else', { skip }, async () => {
   assert.deepEqual(await nodesFor(['*/*@py312']), { nodes: ['lang/pyish@py312'], problems: [], emptyGlobs: [] });
-  assert.deepEqual(await nodesFor(['lang/*@py311']), { nodes: ['lang/pyish'], problems: [], emptyGlobs: [] }, 'py311 is the default flavor: the plain node');
-  assert.deepEqual(await nodesFor(['*/*@py99']), { nodes: [], problems: [], emptyGlobs: ['*/*@py99'] }, 'no port has it: the glob matches no port');
+  assert.deepEqual(
+    await nodesFor(['lang/*@py311']),
+    { nodes: ['lang/pyish'], problems: [], emptyGlobs: [] },
+    'py311 is the default flavor: the plain node',
+  );
+  assert.deepEqual(
+    await nodesFor(['*/*@py99']),
+    { nodes: [], problems: [], emptyGlobs: ['*/*@py99'] },
+    'no port has it: the glob matches no port',
+  );
 });
 
 test('an exact flavored origin is that node alone; an unknown flavor is its problem', { skip }, async () => {

@@ -8,7 +8,10 @@ import { test } from 'node:test';
 import { headCommit, readHead } from '../src/reconcile/git.js';
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8' }).trim();
+  execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], {
+    cwd,
+    encoding: 'utf8',
+  }).trim();
 
 test('readHead: loose and packed refs, a subdirectory, detached HEAD, a linked worktree, outside any repository', async () => {
   const root = mkdtempSync(join(tmpdir(), 'portsync-head-'));

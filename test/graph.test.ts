@@ -13,7 +13,10 @@ function graphOf(spec: Record<string, string[]>): PortGraph {
   };
   for (const [o, deps] of Object.entries(spec)) {
     const n = ensure(o);
-    for (const d of deps) { n.deps.set(d, new Set(['BUILD'])); ensure(d).rdeps.add(o); }
+    for (const d of deps) {
+      n.deps.set(d, new Set(['BUILD']));
+      ensure(d).rdeps.add(o);
+    }
   }
   return g;
 }
@@ -29,7 +32,10 @@ test('a cycle is named with every port on it, in dependency order', () => {
 
 test('self-loops and several cycles', () => {
   const g = graphOf({ 's/self': ['s/self'], 'p/a': ['p/b'], 'p/b': ['p/a'], 'ok/x': [] });
-  assert.deepEqual(findCycles(g).map((c) => c.path), [['p/a', 'p/b'], ['s/self']]);
+  assert.deepEqual(
+    findCycles(g).map((c) => c.path),
+    [['p/a', 'p/b'], ['s/self']],
+  );
   assert.deepEqual(findCycles(graphOf({ 'a/a': ['a/b'], 'a/b': [] })), []);
 });
 
@@ -44,7 +50,12 @@ test('a deep chain does not overflow the stack', () => {
 test('order: dependencies first, the port most others wait on first', () => {
   // hub is needed by everyone; solo by nobody.
   const g = graphOf({
-    'a/app1': ['l/mid', 'l/hub'], 'a/app2': ['l/mid'], 'a/app3': ['l/hub'], 'l/mid': ['l/hub'], 'l/hub': [], 'z/solo': [],
+    'a/app1': ['l/mid', 'l/hub'],
+    'a/app2': ['l/mid'],
+    'a/app3': ['l/hub'],
+    'l/mid': ['l/hub'],
+    'l/hub': [],
+    'z/solo': [],
   });
   const all = new Set(g.nodes.keys());
   const counts = waitingCounts(g, all);

@@ -57,6 +57,12 @@ test('content, permission bits, the manifest and an added file each change the i
 test('a file that is not a package is a PackageUnreadableError naming it', () => {
   const bad = join(dir, 'bad.tgz');
   writeFileSync(bad, 'TROJAN');
-  assert.throws(() => packageIdentity(bad), (e) => e instanceof PackageUnreadableError && e.file === bad && /remove it so the port is rebuilt/.test(e.message));
-  assert.throws(() => packageIdentity(join(dir, 'missing.tgz')), (e) => e instanceof PackageUnreadableError);
+  assert.throws(
+    () => packageIdentity(bad),
+    (e) => e instanceof PackageUnreadableError && e.file === bad && /remove it so the port is rebuilt/.test(e.message),
+  );
+  assert.throws(
+    () => packageIdentity(join(dir, 'missing.tgz')),
+    (e) => e instanceof PackageUnreadableError,
+  );
 });

@@ -64,63 +64,105 @@ async function kept(p: TestProject): Promise<PlanJson | undefined> {
 
 const actionOf = (plan: PlanJson, origin: string) => plan.ports.find((x) => x.origin === origin)?.action;
 
-test('plan keeps its answer while nothing changed, and plans again after any change to what it was made from', { skip, timeout: 300_000 }, async () => {
-  const p = new TestProject({ ports: ['devel/*', 'textproc/gamma'], backend: 'host' });
-  cleanup.push(() => p.remove());
-  await p.pass(); // built once: the changes below are each planned, not built (the database step builds them)
-  backdate(p.dir);
-
-  // Nothing changed since the pass: the first plan is kept, the second prints it.
-  const first = await cliPlan(p);
-  assert.equal(first.summary.build, 0);
-  assert.ok(existsSync(planSnapshotFile(await loadDesiredState(p.config))), 'the plan was kept');
-  assert.deepEqual(await kept(p), first);
-  const cacheAt = statSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')).mtimeMs;
-  assert.deepEqual(await cliPlan(p), first);
-  assert.equal(statSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')).mtimeMs, cacheAt, 'the second plan read nothing of the tree');
-
-  /** Makes a change, then: the snapshot no longer stands, and the CLI's plan is the one made from scratch. */
-  async function afterChange(what: string, change: () => void | Promise<void>, check: (plan: PlanJson) => void): Promise<void> {
+test(
+  'plan keeps its answer while nothing changed, and plans again after any change to what it was made from',
+  { skip, timeout: 300_000 },
+  async () => {
+    const p = new TestProject({ ports: ['devel/*', 'textproc/gamma'], backend: 'host' });
+    cleanup.push(() => p.remove());
+    await p.pass(); // built once: the changes below are each planned, not built (the database step builds them)
     backdate(p.dir);
-    await cliPlan(p); // kept again, as of now
-    assert.ok(await kept(p), `${what}: a snapshot before the change`);
-    await change();
-    assert.equal(await kept(p), undefined, `${what}: the snapshot no longer stands`);
-    const plan = await cliPlan(p);
-    assert.deepEqual(plan, await freshPlan(p.config), `${what}: the CLI's plan is the one made from scratch`);
-    check(plan);
-  }
 
-  await afterChange('a port Makefile', () => p.append('devel/libalpha/Makefile', '# a comment\n'), (plan) => {
-    assert.equal(actionOf(plan, 'devel/libalpha'), 'build');
-  });
-  await afterChange('a new file in a port directory', () => p.write('devel/libbeta/pkg-message', 'hello\n'), (plan) => {
-    assert.equal(actionOf(plan, 'devel/libbeta'), 'build');
-  });
-  await afterChange('a framework file', () => p.append('Mk/bsd.port.mk', '# framework comment\n'), (plan) => {
-    assert.ok(plan.ports.filter((x) => x.action === 'build').length >= 1, 'ports that read the framework rebuild');
-  });
-  await afterChange('a new port matched by a glob', () => {
-    cpSync(p.file('devel/libbeta'), p.file('devel/libgamma'), { recursive: true });
-    writeFileSync(p.file('devel/libgamma/Makefile'), p.read('devel/libgamma/Makefile').replace(/^PORTNAME=.*$/m, 'PORTNAME=\tlibgamma'));
-  }, (plan) => {
-    assert.equal(actionOf(plan, 'devel/libgamma'), 'build');
-  });
-  const pkgs = readdirSync(p.packages);
-  const alpha = pkgs.find((f) => f.startsWith('libalpha-'))!;
-  await afterChange('a package replaced with another of the same size', () => {
-    const file = join(p.packages, alpha);
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff;
-    writeFileSync(file, bytes);
-  }, (plan) => {
-    assert.equal(actionOf(plan, 'devel/libalpha'), 'build');
-    assert.ok(plan.ports.find((x) => x.origin === 'devel/libalpha')!.reasons.some((r) => r.kind === 'package-changed'));
-  });
-  await afterChange('the database (a pass built it back)', () => p.pass().then(() => undefined), (plan) => {
-    assert.equal(actionOf(plan, 'devel/libalpha'), 'skip');
-  });
-  await afterChange('builds.yaml', () => p.writeConfig({ ports: ['devel/libalpha'], backend: 'host' }), (plan) => {
-    assert.deepEqual(plan.ports.map((x) => x.origin), ['devel/libalpha']);
-  });
-});
+    // Nothing changed since the pass: the first plan is kept, the second prints it.
+    const first = await cliPlan(p);
+    assert.equal(first.summary.build, 0);
+    assert.ok(existsSync(planSnapshotFile(await loadDesiredState(p.config))), 'the plan was kept');
+    assert.deepEqual(await kept(p), first);
+    const cacheAt = statSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')).mtimeMs;
+    assert.deepEqual(await cliPlan(p), first);
+    assert.equal(
+      statSync(join(p.dir, '.portsync', 'build', 'metadata-cache.json')).mtimeMs,
+      cacheAt,
+      'the second plan read nothing of the tree',
+    );
+
+    /** Makes a change, then: the snapshot no longer stands, and the CLI's plan is the one made from scratch. */
+    async function afterChange(what: string, change: () => void | Promise<void>, check: (plan: PlanJson) => void): Promise<void> {
+      backdate(p.dir);
+      await cliPlan(p); // kept again, as of now
+      assert.ok(await kept(p), `${what}: a snapshot before the change`);
+      await change();
+      assert.equal(await kept(p), undefined, `${what}: the snapshot no longer stands`);
+      const plan = await cliPlan(p);
+      assert.deepEqual(plan, await freshPlan(p.config), `${what}: the CLI's plan is the one made from scratch`);
+      check(plan);
+    }
+
+    await afterChange(
+      'a port Makefile',
+      () => p.append('devel/libalpha/Makefile', '# a comment\n'),
+      (plan) => {
+        assert.equal(actionOf(plan, 'devel/libalpha'), 'build');
+      },
+    );
+    await afterChange(
+      'a new file in a port directory',
+      () => p.write('devel/libbeta/pkg-message', 'hello\n'),
+      (plan) => {
+        assert.equal(actionOf(plan, 'devel/libbeta'), 'build');
+      },
+    );
+    await afterChange(
+      'a framework file',
+      () => p.append('Mk/bsd.port.mk', '# framework comment\n'),
+      (plan) => {
+        assert.ok(plan.ports.filter((x) => x.action === 'build').length >= 1, 'ports that read the framework rebuild');
+      },
+    );
+    await afterChange(
+      'a new port matched by a glob',
+      () => {
+        cpSync(p.file('devel/libbeta'), p.file('devel/libgamma'), { recursive: true });
+        writeFileSync(
+          p.file('devel/libgamma/Makefile'),
+          p.read('devel/libgamma/Makefile').replace(/^PORTNAME=.*$/m, 'PORTNAME=\tlibgamma'),
+        );
+      },
+      (plan) => {
+        assert.equal(actionOf(plan, 'devel/libgamma'), 'build');
+      },
+    );
+    const pkgs = readdirSync(p.packages);
+    const alpha = pkgs.find((f) => f.startsWith('libalpha-'))!;
+    await afterChange(
+      'a package replaced with another of the same size',
+      () => {
+        const file = join(p.packages, alpha);
+        const bytes = readFileSync(file);
+        bytes[bytes.length - 1] ^= 0xff;
+        writeFileSync(file, bytes);
+      },
+      (plan) => {
+        assert.equal(actionOf(plan, 'devel/libalpha'), 'build');
+        assert.ok(plan.ports.find((x) => x.origin === 'devel/libalpha')!.reasons.some((r) => r.kind === 'package-changed'));
+      },
+    );
+    await afterChange(
+      'the database (a pass built it back)',
+      () => p.pass().then(() => undefined),
+      (plan) => {
+        assert.equal(actionOf(plan, 'devel/libalpha'), 'skip');
+      },
+    );
+    await afterChange(
+      'builds.yaml',
+      () => p.writeConfig({ ports: ['devel/libalpha'], backend: 'host' }),
+      (plan) => {
+        assert.deepEqual(
+          plan.ports.map((x) => x.origin),
+          ['devel/libalpha'],
+        );
+      },
+    );
+  },
+);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { DesiredState } from '../src/config/types.js';
 import type { BuildKeyParts, Cascade, DependencyFact } from '../src/fingerprint/types.js';
 import { buildGraph } from '../src/graph/graph.js';
-import type { ScannedPort, ScanResult } from '../src/ports/scanner.js';
+import type { ScanResult } from '../src/ports/scanner.js';
+import type { ScannedPort } from '../src/ports/types.js';
 import type { DepKind, PortMeta } from '../src/ports/types.js';
 import { decide, settleDependencies, type KnownPortState } from '../src/reconcile/decide.js';
 import type { Observation } from '../src/reconcile/observe.js';
@@ -19,17 +20,46 @@ import { environmentIdentity, makePlan, type Plan } from '../src/reconcile/plan.
 const MK = Object.freeze({ 'Mk/bsd.port.mk': '11111111' });
 const FRAMEWORK = Object.freeze({ 'Mk/Scripts/package.sh': '22222222' });
 
-interface FakePort { origin: string; version?: string; crc?: string; deps?: [string, DepKind][]; ignore?: string }
+interface FakePort {
+  origin: string;
+  version?: string;
+  crc?: string;
+  deps?: [string, DepKind][];
+  ignore?: string;
+}
 
 function state(dir: string, cascade: Cascade, tree = join(dir, 'ports')): DesiredState {
   return {
-    file: join(dir, 'builds.yaml'), dir, portsTree: { path: tree, source: 'worktree', branch: 'main' },
+    file: join(dir, 'builds.yaml'),
+    dir,
+    portsTree: { path: tree, source: 'worktree', branch: 'main' },
     make: { command: 'bmake', env: { MAKESYSPATH: join(tree, 'Mk') }, vars: {} },
-    paths: { buildBase: join(dir, 'b'), packages: join(dir, 'pkgs'), distfiles: join(dir, 'd'), logs: join(dir, 'l'), database: join(dir, 'db') },
-    workers: 1, makeJobs: 1, environment: { backend: 'chroot' }, limits: { phaseTimeoutMs: 1000, noOutputTimeoutMs: 1000, network: 'fetch-only', pids: 8192, tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' } },
-    ports: [], policy: { cascade }, warnings: [], watch: { resyncIntervalMs: 1000, debounceMs: 0 },
+    paths: {
+      buildBase: join(dir, 'b'),
+      packages: join(dir, 'pkgs'),
+      distfiles: join(dir, 'd'),
+      logs: join(dir, 'l'),
+      database: join(dir, 'db'),
+    },
+    workers: 1,
+    makeJobs: 1,
+    environment: { backend: 'chroot' },
+    limits: {
+      phaseTimeoutMs: 1000,
+      noOutputTimeoutMs: 1000,
+      network: 'fetch-only',
+      pids: 8192,
+      tmpfs: { construction: '50%', localbase: '25%', tmp: '10%' },
+    },
+    ports: [],
+    policy: { cascade, prune: false },
+    warnings: [],
+    watch: { resyncIntervalMs: 1000, debounceMs: 0 },
     server: { socket: join(dir, 's'), webhookSecretEnv: 'X', allowInsecure: false },
-    hooks: { commands: {}, timeoutMs: 1000 }, notify: [],
+    hooks: { commands: {}, timeoutMs: 1000 },
+    notify: [],
+    repository: { catalogTimeoutMs: 1000, name: 'portsync', keep: 2 },
+    logs: { keep: 5 },
   };
 }
 
@@ -39,15 +69,31 @@ function observation(ports: FakePort[], cascade: Cascade = 'output', dir = mkdte
     const name = p.origin.split('/')[1]!;
     const version = p.version ?? '1.0';
     const meta: PortMeta = {
-      origin: p.origin, dir: p.origin, flavor: '', flavors: [], pkgname: `${name}-${version}`, version, pkgfile: `${name}-${version}.tgz`,
-      distfiles: [], distSubdir: '', ignore: p.ignore ?? '', selectedOptions: [], deselectedOptions: [], warnings: [], vars: {},
+      origin: p.origin,
+      dir: p.origin,
+      flavor: '',
+      flavors: [],
+      pkgname: `${name}-${version}`,
+      version,
+      pkgfile: `${name}-${version}.tgz`,
+      distfiles: [],
+      distSubdir: '',
+      ignore: p.ignore ?? '',
+      selectedOptions: [],
+      deselectedOptions: [],
+      warnings: [],
+      vars: {},
       depends: (p.deps ?? []).map(([origin, kind]) => ({ kind, target: 'x', origin, raw: `x:${origin}` })),
     };
     scanned.set(p.origin, { meta, portCrc: p.crc ?? '0000000a', inputs: MK, makefiles: () => [] });
   }
   const scan = {
-    ports: scanned, problems: new Map(), roots: ports.map((p) => p.origin), frameworkFiles: FRAMEWORK,
-    resolve: (o: string) => (scanned.has(o) ? o : undefined), stats: { ports: scanned.size, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0 },
+    ports: scanned,
+    problems: new Map(),
+    roots: ports.map((p) => p.origin),
+    frameworkFiles: FRAMEWORK,
+    resolve: (o: string) => (scanned.has(o) ? o : undefined),
+    stats: { ports: scanned.size, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0 },
   } as unknown as ScanResult;
   const s = state(dir, cascade);
   return { state: s, tree: s.portsTree.path, scan, graph: buildGraph(scan.roots, scan), cycles: [], selected: new Map(), emptyGlobs: [] };
@@ -57,7 +103,13 @@ const CHAIN: FakePort[] = [
   { origin: 'devel/libbase' },
   { origin: 'devel/libmid', deps: [['devel/libbase', 'LIB']] },
   { origin: 'misc/docs' },
-  { origin: 'www/app', deps: [['devel/libmid', 'LIB'], ['misc/docs', 'RUN']] },
+  {
+    origin: 'www/app',
+    deps: [
+      ['devel/libmid', 'LIB'],
+      ['misc/docs', 'RUN'],
+    ],
+  },
 ];
 
 /** Records every port of a plan as built (keys, parts, and a package identity per port). */
@@ -78,27 +130,43 @@ function recordAll(plan: Plan, identity: (origin: string) => string = (o) => `pk
 
 const actions = (plan: Plan) => Object.fromEntries(plan.ports.map((p) => [p.origin, p.action]));
 
-test('never built: everything builds, dependencies first, the dependents\' keys waiting for their dependencies', () => {
+test("never built: everything builds, dependencies first, the dependents' keys waiting for their dependencies", () => {
   const plan = makePlan(observation(CHAIN), { known: new Map() });
-  assert.deepEqual(plan.ports.map((p) => [p.origin, p.action]), [['devel/libbase', 'build'], ['devel/libmid', 'build'], ['misc/docs', 'build'], ['www/app', 'build']]);
+  assert.deepEqual(
+    plan.ports.map((p) => [p.origin, p.action]),
+    [
+      ['devel/libbase', 'build'],
+      ['devel/libmid', 'build'],
+      ['misc/docs', 'build'],
+      ['www/app', 'build'],
+    ],
+  );
   assert.ok(plan.ports[0]!.buildKey, 'a port without dependencies has its key');
-  assert.equal(plan.ports[1]!.buildKey, undefined, 'libmid\'s key needs libbase\'s package');
+  assert.equal(plan.ports[1]!.buildKey, undefined, "libmid's key needs libbase's package");
   assert.deepEqual(plan.ports[1]!.reasons, [{ kind: 'new', detail: 'never built' }]);
 });
 
 test('output cascade: a changed port builds, what sits above it is pending; packages missing from the repository rebuild', () => {
   const built = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
   const missing = makePlan(observation(CHAIN), { known: built });
-  assert.ok(missing.ports.every((p) => p.action === 'build' && p.reasons.some((r) => r.kind === 'package-missing')), 'an empty repository: every port is package-missing');
+  assert.ok(
+    missing.ports.every((p) => p.action === 'build' && p.reasons.some((r) => r.kind === 'package-missing')),
+    'an empty repository: every port is package-missing',
+  );
   const same = makePlan(withRepository(observation(CHAIN)), { known: built });
-  assert.deepEqual(same.summary, { total: 4, build: 0, skip: 4, pending: 0, ignored: 0, blocked: 0 });
+  assert.deepEqual(same.summary, { total: 4, build: 0, skip: 4, pending: 0, ignored: 0, blocked: 0, prune: 0 });
 
-  const present = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libbase' ? { ...p, crc: '0000000b' } : p)))), { known: built });
+  const present = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libbase' ? { ...p, crc: '0000000b' } : p)))), {
+    known: built,
+  });
   assert.deepEqual(actions(present), { 'devel/libbase': 'build', 'devel/libmid': 'pending', 'misc/docs': 'skip', 'www/app': 'pending' });
-  assert.deepEqual(present.summary, { total: 4, build: 1, skip: 1, pending: 2, ignored: 0, blocked: 0 });
+  assert.deepEqual(present.summary, { total: 4, build: 1, skip: 1, pending: 2, ignored: 0, blocked: 0, prune: 0 });
   assert.deepEqual(present.ports[1]!.waitingOn, ['devel/libbase']);
   assert.equal(present.ports[1]!.reasons[0]!.detail, "rebuilds only if devel/libbase's package changes");
-  assert.deepEqual(present.ports[0]!.reasons.map((r) => r.kind), ['port-changed']);
+  assert.deepEqual(
+    present.ports[0]!.reasons.map((r) => r.kind),
+    ['port-changed'],
+  );
 });
 
 /** The observation with every planned package file present in its repository. */
@@ -114,10 +182,22 @@ const touch = (f: string) => writeFileSync(f, '');
 
 test('after the dependency is built: same package → cut off (skip), another package → build naming it', () => {
   const known = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
-  const plan = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libbase' ? { ...p, crc: '0000000b' } : p)))), { known });
+  const plan = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libbase' ? { ...p, crc: '0000000b' } : p)))), {
+    known,
+  });
   const mid = plan.ports.find((p) => p.origin === 'devel/libmid')!;
   const decideWith = (identity: string) =>
-    decide({ parts: settleDependencies(mid.keyParts!, new Map([['devel/libbase', { key: 'k'.repeat(64), package: { identity, shlibs: ['libbase.so.1'] } }]])), known: plan.known.get('devel/libmid'), cascade: 'output', pkgExists: true, pkgfile: mid.pkgfile!, forced: false });
+    decide({
+      parts: settleDependencies(
+        mid.keyParts!,
+        new Map([['devel/libbase', { key: 'k'.repeat(64), package: { identity, shlibs: ['libbase.so.1'] } }]]),
+      ),
+      known: plan.known.get('devel/libmid'),
+      cascade: 'output',
+      pkgExists: true,
+      pkgfile: mid.pkgfile!,
+      forced: false,
+    });
   assert.equal(decideWith('pkg-of-devel/libbase').action, 'skip');
   const changed = decideWith('another-package');
   assert.equal(changed.action, 'build');
@@ -127,25 +207,49 @@ test('after the dependency is built: same package → cut off (skip), another pa
 
 test('version, inputs and none cascades decide at plan time where they can', () => {
   const changedBase = (cascade: Cascade, version = '1.0') =>
-    withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libbase' ? { ...p, crc: '0000000b', version } : p)), cascade));
+    withRepository(
+      observation(
+        CHAIN.map((p) => (p.origin === 'devel/libbase' ? { ...p, crc: '0000000b', version } : p)),
+        cascade,
+      ),
+    );
   const knownFor = (cascade: Cascade) => recordAll(makePlan(observation(CHAIN, cascade), { known: new Map() }));
   // version: libmid is a LIB_DEPENDS of libbase → waits for its shared libraries; app's LIB dep libmid is pending too.
-  assert.deepEqual(actions(makePlan(changedBase('version'), { known: knownFor('version') })), { 'devel/libbase': 'build', 'devel/libmid': 'pending', 'misc/docs': 'skip', 'www/app': 'pending' });
+  assert.deepEqual(actions(makePlan(changedBase('version'), { known: knownFor('version') })), {
+    'devel/libbase': 'build',
+    'devel/libmid': 'pending',
+    'misc/docs': 'skip',
+    'www/app': 'pending',
+  });
   // version: a new version is known before the build: libmid builds at once.
   const bumped = makePlan(changedBase('version', '1.1'), { known: knownFor('version') });
   assert.equal(actions(bumped)['devel/libmid'], 'build');
   assert.equal(bumped.ports[1]!.reasons[0]!.detail, 'dependency devel/libbase version changed (1.0 → 1.1)');
   // inputs: keys are known at plan time, so the whole chain builds now.
-  assert.deepEqual(actions(makePlan(changedBase('inputs'), { known: knownFor('inputs') })), { 'devel/libbase': 'build', 'devel/libmid': 'build', 'misc/docs': 'skip', 'www/app': 'build' });
+  assert.deepEqual(actions(makePlan(changedBase('inputs'), { known: knownFor('inputs') })), {
+    'devel/libbase': 'build',
+    'devel/libmid': 'build',
+    'misc/docs': 'skip',
+    'www/app': 'build',
+  });
   // none: dependents never follow.
-  assert.deepEqual(actions(makePlan(changedBase('none'), { known: knownFor('none') })), { 'devel/libbase': 'build', 'devel/libmid': 'skip', 'misc/docs': 'skip', 'www/app': 'skip' });
+  assert.deepEqual(actions(makePlan(changedBase('none'), { known: knownFor('none') })), {
+    'devel/libbase': 'build',
+    'devel/libmid': 'skip',
+    'misc/docs': 'skip',
+    'www/app': 'skip',
+  });
 });
 
 test('a run-only dependency counts by its version under output: a content change does not reach the dependent', () => {
   const known = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
-  const docsChanged = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'misc/docs' ? { ...p, crc: '0000000c' } : p)))), { known });
+  const docsChanged = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'misc/docs' ? { ...p, crc: '0000000c' } : p)))), {
+    known,
+  });
   assert.deepEqual(actions(docsChanged), { 'devel/libbase': 'skip', 'devel/libmid': 'skip', 'misc/docs': 'build', 'www/app': 'skip' });
-  const docsBumped = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'misc/docs' ? { ...p, version: '2.0' } : p)))), { known });
+  const docsBumped = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'misc/docs' ? { ...p, version: '2.0' } : p)))), {
+    known,
+  });
   assert.equal(actions(docsBumped)['www/app'], 'build');
 });
 
@@ -156,7 +260,9 @@ test('failed at these inputs is blocked until they change or it is forced; force
   known.set('misc/docs', { ...known.get('misc/docs')!, failedKey: docsKey });
   const plan = makePlan(obs, { known });
   assert.equal(actions(plan)['misc/docs'], 'blocked');
-  assert.deepEqual(plan.ports.find((p) => p.origin === 'misc/docs')!.reasons, [{ kind: 'failed', detail: 'failed at these inputs; change them or --force' }]);
+  assert.deepEqual(plan.ports.find((p) => p.origin === 'misc/docs')!.reasons, [
+    { kind: 'failed', detail: 'failed at these inputs; change them or --force' },
+  ]);
   assert.equal(actions(plan)['www/app'], 'blocked', 'its dependent cannot build either');
   assert.equal(actions(makePlan(obs, { known, force: new Set(['misc/docs']) }))['misc/docs'], 'build');
 });
@@ -170,14 +276,32 @@ test('keys hold no host path: the same project in two places gives the same keys
 });
 
 test('a dependency fact recorded before 0.2 (a build key string) compares by key', () => {
-  const legacy: BuildKeyParts = { portCrc: '0000000a', makefiles: MK, framework: FRAMEWORK, vars: {}, options: [], environment: {}, dependencies: { 'devel/libbase': 'a'.repeat(64) } };
+  const legacy: BuildKeyParts = {
+    portCrc: '0000000a',
+    makefiles: MK,
+    framework: FRAMEWORK,
+    vars: {},
+    options: [],
+    environment: {},
+    dependencies: { 'devel/libbase': 'a'.repeat(64) },
+  };
   const fact = (key: string): DependencyFact => ({ use: 'build', lib: true, version: '1.0', key, package: 'p' });
   const known: KnownPortState = { buildKey: 'x'.repeat(64), keyParts: legacy, failedKey: null, package: null };
-  const input = (key: string) => ({ parts: { ...legacy, dependencies: { 'devel/libbase': fact(key) } }, known, cascade: 'output' as Cascade, pkgExists: true, pkgfile: 'f', forced: false });
+  const input = (key: string) => ({
+    parts: { ...legacy, dependencies: { 'devel/libbase': fact(key) } },
+    known,
+    cascade: 'output' as Cascade,
+    pkgExists: true,
+    pkgfile: 'f',
+    forced: false,
+  });
   const same = decide(input('a'.repeat(64)));
   assert.equal(same.action, 'skip', JSON.stringify(same.reasons));
   assert.equal(decide(input('b'.repeat(64))).action, 'build');
-  assert.deepEqual(decide(input('b'.repeat(64))).reasons.map((r) => r.detail), ['dependency devel/libbase key changed']);
+  assert.deepEqual(
+    decide(input('b'.repeat(64))).reasons.map((r) => r.detail),
+    ['dependency devel/libbase key changed'],
+  );
 });
 
 test('two ports that write one package file are both blocked, each naming the other', () => {
@@ -190,8 +314,16 @@ test('two ports that write one package file are both blocked, each naming the ot
   assert.equal(actions(clash)['misc/docs'], 'blocked');
   assert.equal(actions(clash)['misc/docs2'], 'blocked');
   assert.equal(actions(clash)['www/app'], 'blocked', 'what needs one of them waits');
-  assert.deepEqual(clash.ports.find((p) => p.origin === 'misc/docs')!.reasons[0], { kind: 'duplicate-package', detail: 'docs-1.0.tgz is also the package of misc/docs2; two ports may not write one package', items: ['misc/docs', 'misc/docs2'] });
-  assert.ok(clash.problems.includes('misc/docs and misc/docs2 both produce docs-1.0.tgz: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml'));
+  assert.deepEqual(clash.ports.find((p) => p.origin === 'misc/docs')!.reasons[0], {
+    kind: 'duplicate-package',
+    detail: 'docs-1.0.tgz is also the package of misc/docs2; two ports may not write one package',
+    items: ['misc/docs', 'misc/docs2'],
+  });
+  assert.ok(
+    clash.problems.includes(
+      'misc/docs and misc/docs2 both produce docs-1.0.tgz: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml',
+    ),
+  );
 });
 
 test('the plan memo of a long-lived process decides like a fresh plan through every change, stopping where a decision looks the same to its dependents', () => {
@@ -199,7 +331,13 @@ test('the plan memo of a long-lived process decides like a fresh plan through ev
     ...CHAIN,
     { origin: 'lang/old', ignore: 'too old' },
     { origin: 'misc/user', deps: [['lang/old', 'BUILD']] },
-    { origin: 'misc/top', deps: [['misc/user', 'BUILD'], ['devel/libbase', 'BUILD']] },
+    {
+      origin: 'misc/top',
+      deps: [
+        ['misc/user', 'BUILD'],
+        ['devel/libbase', 'BUILD'],
+      ],
+    },
   ];
   const first = withRepository(observation(ports));
   const known = recordAll(makePlan(observation(CHAIN), { known: new Map() }));

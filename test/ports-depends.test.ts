@@ -7,17 +7,24 @@ import { canonicalOrigin, parseOrigin } from '../src/ports/origin.js';
 const TREE = '/usr/ports';
 
 test('every dependency form found in real trees', () => {
-  const deps = parseDepends('x/y', 'BUILD',
+  const deps = parseDepends(
+    'x/y',
+    'BUILD',
     ' help2man:misc/help2man  pkg>=1.2:devel/pkgconf@py311\n/usr/local/lib/libfoo.so:devel/foo ' +
-    'gmake:/usr/ports/devel/gmake  bar>0:devel/bar:patch /nonexistent:devel/skipped:extract\tbaz:devel/baz', TREE);
-  assert.deepEqual(deps.map((d) => [d.target, d.origin, d.tag ?? '']), [
-    ['help2man', 'misc/help2man', ''],
-    ['pkg>=1.2', 'devel/pkgconf@py311', ''],
-    ['/usr/local/lib/libfoo.so', 'devel/foo', ''],
-    ['gmake', 'devel/gmake', ''],
-    ['bar>0', 'devel/bar', 'patch'],
-    ['baz', 'devel/baz', ''],
-  ]);
+      'gmake:/usr/ports/devel/gmake  bar>0:devel/bar:patch /nonexistent:devel/skipped:extract\tbaz:devel/baz',
+    TREE,
+  );
+  assert.deepEqual(
+    deps.map((d) => [d.target, d.origin, d.tag ?? '']),
+    [
+      ['help2man', 'misc/help2man', ''],
+      ['pkg>=1.2', 'devel/pkgconf@py311', ''],
+      ['/usr/local/lib/libfoo.so', 'devel/foo', ''],
+      ['gmake', 'devel/gmake', ''],
+      ['bar>0', 'devel/bar', 'patch'],
+      ['baz', 'devel/baz', ''],
+    ],
+  );
   assert.ok(deps.every((d) => d.kind === 'BUILD'));
   assert.equal(deps[4]!.raw, 'bar>0:devel/bar:patch');
 });
@@ -29,14 +36,17 @@ test('an absolute origin outside the tree keeps its last two components', () => 
 
 test('a malformed entry names the port, the variable and the entry', () => {
   for (const bad of ['justatarget', 'a:b:c:d', 'a:notanorigin', ':devel/foo', 'a:devel/foo:']) {
-    assert.throws(() => parseDepends('misc/broken', 'LIB', `ok:devel/ok ${bad}`, TREE), (e: unknown) => {
-      assert.ok(e instanceof MalformedDependencyError, String(e));
-      assert.equal(e.port, 'misc/broken');
-      assert.equal(e.variable, 'LIB_DEPENDS');
-      assert.equal(e.entry, bad);
-      assert.match(e.message, /misc\/broken: malformed LIB_DEPENDS entry/);
-      return true;
-    });
+    assert.throws(
+      () => parseDepends('misc/broken', 'LIB', `ok:devel/ok ${bad}`, TREE),
+      (e: unknown) => {
+        assert.ok(e instanceof MalformedDependencyError, String(e));
+        assert.equal(e.port, 'misc/broken');
+        assert.equal(e.variable, 'LIB_DEPENDS');
+        assert.equal(e.entry, bad);
+        assert.match(e.message, /misc\/broken: malformed LIB_DEPENDS entry/);
+        return true;
+      },
+    );
   }
 });
 

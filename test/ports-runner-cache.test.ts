@@ -48,17 +48,29 @@ function processesRunning(...argv: string[]): number[] {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8') === want) out.push(Number(pid));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 
 test('runner: exit code, stdout and stderr of a command; usable again after close', async () => {
   const r = new MakeRunner();
-  const a = await r.run({ command: 'sh', args: ['-c', 'echo out; echo err >&2; exit 3'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 10_000 });
+  const a = await r.run({
+    command: 'sh',
+    args: ['-c', 'echo out; echo err >&2; exit 3'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeoutMs: 10_000,
+  });
   assert.deepEqual(a, { code: 3, stdout: 'out\n', stderr: 'err\n' });
   r.close();
-  const b = await r.run({ command: 'sh', args: ['-c', 'echo again'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeoutMs: 10_000 });
+  const b = await r.run({
+    command: 'sh',
+    args: ['-c', 'echo again'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeoutMs: 10_000,
+  });
   assert.equal(b.stdout, 'again\n');
   r.close();
 });
@@ -67,14 +79,17 @@ test('runner: a command that cannot start is MakeNotFoundError; the scan fails w
   const r = new MakeRunner();
   await assert.rejects(r.run({ command: 'no-such-make-portsync', args: [], env: {}, timeoutMs: 1000 }), MakeNotFoundError);
   r.close();
-  await assert.rejects(scanPorts(['devel/a'], { ...base, settings: { ...base.settings, command: 'no-such-make-portsync' } }), (e: unknown) => {
-    assert.ok(e instanceof MakeNotFoundError);
-    assert.match(e.message, /cannot run make command "no-such-make-portsync"/);
-    return true;
-  });
+  await assert.rejects(
+    scanPorts(['devel/a'], { ...base, settings: { ...base.settings, command: 'no-such-make-portsync' } }),
+    (e: unknown) => {
+      assert.ok(e instanceof MakeNotFoundError);
+      assert.match(e.message, /cannot run make command "no-such-make-portsync"/);
+      return true;
+    },
+  );
 });
 
-test('a Makefile that hangs is killed at the time limit and reported as that port\'s failure; the scan goes on', { skip }, async () => {
+test("a Makefile that hangs is killed at the time limit and reported as that port's failure; the scan goes on", { skip }, async () => {
   writeMiniPort(tree, 'misc/hang', { extra: '_X!=\tsleep 137' });
   writeMiniPort(tree, 'misc/fine', { build: ['a:devel/a'] });
   const t = performance.now();
@@ -90,7 +105,7 @@ test('a Makefile that hangs is killed at the time limit and reported as that por
   rmSync(join(tree, 'misc/hang'), { recursive: true });
 });
 
-test('make runs with a clean environment (not the caller\'s)', { skip }, async () => {
+test("make runs with a clean environment (not the caller's)", { skip }, async () => {
   process.env.PORTSYNC_TEST_LEAK = 'leaked';
   try {
     const r = await scanPorts(['misc/env'], base);
@@ -103,17 +118,28 @@ test('make runs with a clean environment (not the caller\'s)', { skip }, async (
 test('cache: ports reading the same files share one frozen inputs object; the file stores each set once', { skip }, async () => {
   const cacheFile = join(root, 'sets.json');
   const r = await scanPorts(['devel/b', 'devel/c'], { ...base, cacheFile });
-  const a = r.ports.get('devel/a')!, b = r.ports.get('devel/b')!, c = r.ports.get('devel/c')!;
+  const a = r.ports.get('devel/a')!,
+    b = r.ports.get('devel/b')!,
+    c = r.ports.get('devel/c')!;
   assert.equal(a.inputs, b.inputs, 'same files read: one object');
   assert.ok(Object.isFrozen(a.inputs) && Object.isFrozen(r.frameworkFiles));
   // (bmake's own system makefiles, outside the tree, keep their absolute paths.)
-  const inTree = (o: object) => Object.keys(o).filter((k) => !k.startsWith('/')).sort();
+  const inTree = (o: object) =>
+    Object.keys(o)
+      .filter((k) => !k.startsWith('/'))
+      .sort();
   assert.deepEqual(inTree(a.inputs), ['Mk/mini.mk']);
   assert.notEqual(c.inputs, a.inputs);
   assert.deepEqual(inTree(c.inputs), ['Mk/extra.mk', 'Mk/mini.mk']);
   assert.deepEqual(r.frameworkFiles, { 'Mk/helper.sh': r.frameworkFiles['Mk/helper.sh'] });
   // makefiles: still every makefile make read, absolute.
-  assert.deepEqual(c.makefiles().filter((f) => f.startsWith(tree)).sort(), [join(tree, 'Mk/extra.mk'), join(tree, 'Mk/mini.mk'), join(tree, 'devel/c/Makefile')]);
+  assert.deepEqual(
+    c
+      .makefiles()
+      .filter((f) => f.startsWith(tree))
+      .sort(),
+    [join(tree, 'Mk/extra.mk'), join(tree, 'Mk/mini.mk'), join(tree, 'devel/c/Makefile')],
+  );
 
   const file = deserialize(readFileSync(cacheFile)) as { version: number; sets: unknown[]; answers: Record<string, unknown> };
   assert.equal(file.version, CACHE_VERSION);

@@ -34,7 +34,17 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 test('lists port directories, skipping Mk and dot-dirs; a glob-matched directory without a Makefile is no port', { skip }, async () => {
   mkdirSync(join(tree, 'misc', 'notaport'));
-  assert.deepEqual(listPortDirs(tree), ['devel/base', 'devel/lib', 'devel/tool', 'lang/py', 'misc/app', 'misc/badflavor', 'misc/broken', 'misc/needsghost', 'misc/notaport']);
+  assert.deepEqual(listPortDirs(tree), [
+    'devel/base',
+    'devel/lib',
+    'devel/tool',
+    'lang/py',
+    'misc/app',
+    'misc/badflavor',
+    'misc/broken',
+    'misc/needsghost',
+    'misc/notaport',
+  ]);
   const r = await scanPorts(['devel/base', 'misc/notaport'], { ...opts, cacheFile: null, optional: new Set(['misc/notaport']) });
   assert.deepEqual(r.roots, ['devel/base']);
   assert.equal(r.problems.size, 0);
@@ -48,7 +58,10 @@ test('reads the closure with real bmake: flavors, dependency kinds, warnings', {
   assert.deepEqual([...r.ports.keys()].sort(), ['devel/base', 'devel/lib', 'devel/tool', 'lang/py', 'lang/py@py312', 'misc/app']);
   const app = r.ports.get('misc/app')!.meta;
   assert.equal(app.pkgname, 'app-1.0');
-  assert.deepEqual(app.depends.map((d) => `${d.kind}:${d.origin}`), ['BUILD:devel/lib', 'BUILD:lang/py@py312', 'RUN:devel/tool']);
+  assert.deepEqual(
+    app.depends.map((d) => `${d.kind}:${d.origin}`),
+    ['BUILD:devel/lib', 'BUILD:lang/py@py312', 'RUN:devel/tool'],
+  );
   // lang/py@py311 is the default flavor: the same node as lang/py.
   assert.equal(r.resolve('lang/py@py311'), 'lang/py');
   assert.equal(r.resolve('lang/py@py312'), 'lang/py@py312');

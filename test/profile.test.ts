@@ -38,13 +38,12 @@ async function project(name: string, make: string): Promise<DesiredState> {
   const dir = join(root, name);
   const config = join(dir, 'builds.yaml');
   cpSync(join(FIXTURE, 'README.md'), join(dir, 'README.md')); // creates the directory
-  writeFileSync(config, [
-    'portsTree: { path: ../tree }',
-    `make: { command: bmake, ${make} }`,
-    'environment: { backend: host }',
-    'ports:\n  - "*/*"',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    ['portsTree: { path: ../tree }', `make: { command: bmake, ${make} }`, 'environment: { backend: host }', 'ports:\n  - "*/*"', ''].join(
+      '\n',
+    ),
+  );
   return loadDesiredState(config);
 }
 
@@ -67,7 +66,10 @@ test('with the profile every port reads, with the target identity; the compiler 
   assert.deepEqual([...obs.scan.ports.keys()].sort(), ['devel/liba', 'misc/osname', 'misc/tool']);
   assert.equal(obs.scan.ports.get('misc/osname')!.meta.pkgname, 'osname-1.0-bsdlike1400000');
   // The probe result (clang) reached the port: tool depends on liba at build time only with clang.
-  assert.deepEqual(obs.scan.ports.get('misc/tool')!.meta.depends.map((d) => `${d.kind}:${d.origin}`), ['BUILD:devel/liba', 'RUN:devel/liba']);
+  assert.deepEqual(
+    obs.scan.ports.get('misc/tool')!.meta.depends.map((d) => `${d.kind}:${d.origin}`),
+    ['BUILD:devel/liba', 'RUN:devel/liba'],
+  );
   assert.equal(obs.scan.stats.makeCalls, 3);
   assert.equal(probes(), 1, 'the probe ran when the cache was generated, not once per port');
   const cache = lastProbeCache.get(join(FIXTURE, 'profile'))!;
@@ -86,7 +88,10 @@ test('with the profile every port reads, with the target identity; the compiler 
 
   // The profile's files have a location-independent name; so does the probe cache.
   const makefiles = obs.scan.ports.get('devel/liba')!.makefiles();
-  const named = makefiles.map((f) => profileRelative(f)).filter(Boolean).sort();
+  const named = makefiles
+    .map((f) => profileRelative(f))
+    .filter(Boolean)
+    .sort();
   assert.deepEqual(named, ['@profile/bsdlike/mk/bsd.port.mk', '@profile/bsdlike/mk/sys.mk', '@profile/bsdlike/probe-cache.mk']);
   assert.equal(profileRelative(join(root, 'tree', 'Mk', 'bsd.mport.mk')), undefined);
   assert.equal(profileRelative(join(PROFILES_DIR, 'midnightbsd', 'mk', 'sys.mk')), '@profile/midnightbsd/mk/sys.mk');
@@ -112,28 +117,35 @@ test('the probe cache is regenerated when its inputs change, and only then', { s
   assert.equal(key().generated, false);
 
   // make.vars.
-  const withVars = await project('bsdlike', `profile: ${JSON.stringify(join(FIXTURE, 'profile'))}, env: { PROBE_COUNTER: "${counter}" }, vars: { WITH_DEBUG: "yes" }`);
+  const withVars = await project(
+    'bsdlike',
+    `profile: ${JSON.stringify(join(FIXTURE, 'profile'))}, env: { PROBE_COUNTER: "${counter}" }, vars: { WITH_DEBUG: "yes" }`,
+  );
   await observe(withVars);
   assert.equal(key().generated, true);
   assert.equal(probes(), before + 2);
 });
 
-test('the shipped midnightbsd profile reads the tree as MidnightBSD: identity and compiler from the profile, nothing probed', { skip }, async () => {
-  assert.ok(shippedProfiles().includes('midnightbsd'));
-  rmSync(counter, { force: true });
-  const s = await project('midnightbsd', `profile: midnightbsd, env: { PROBE_COUNTER: "${counter}" }`);
-  const obs = await observe(s);
-  assert.deepEqual([...obs.scan.problems.values()], []);
-  const profile = loadProfile('midnightbsd');
-  assert.equal(obs.scan.ports.get('misc/osname')!.meta.pkgname, `osname-1.0-midnightbsd${profile.vars.OSVERSION}`);
-  // sys.mk sets CC=cc, whose version the profile answers: the host's compiler is never asked.
-  assert.equal(probes(), 0);
-  const cache = lastProbeCache.get(profile.dir)!;
-  const text = readFileSync(cache.file, 'utf8');
-  assert.match(text, /^OPSYS=\tMidnightBSD$/m);
-  assert.match(text, /MidnightBSD clang version/);
-  assert.ok(!text.includes(root), 'no path of this host in the probe cache: it is identified by its content');
-});
+test(
+  'the shipped midnightbsd profile reads the tree as MidnightBSD: identity and compiler from the profile, nothing probed',
+  { skip },
+  async () => {
+    assert.ok(shippedProfiles().includes('midnightbsd'));
+    rmSync(counter, { force: true });
+    const s = await project('midnightbsd', `profile: midnightbsd, env: { PROBE_COUNTER: "${counter}" }`);
+    const obs = await observe(s);
+    assert.deepEqual([...obs.scan.problems.values()], []);
+    const profile = loadProfile('midnightbsd');
+    assert.equal(obs.scan.ports.get('misc/osname')!.meta.pkgname, `osname-1.0-midnightbsd${profile.vars.OSVERSION}`);
+    // sys.mk sets CC=cc, whose version the profile answers: the host's compiler is never asked.
+    assert.equal(probes(), 0);
+    const cache = lastProbeCache.get(profile.dir)!;
+    const text = readFileSync(cache.file, 'utf8');
+    assert.match(text, /^OPSYS=\tMidnightBSD$/m);
+    assert.match(text, /MidnightBSD clang version/);
+    assert.ok(!text.includes(root), 'no path of this host in the probe cache: it is identified by its content');
+  },
+);
 
 test('builds.yaml make.profile: a shipped name or a path; anything else is rejected', async () => {
   const dir = join(root, 'config');
@@ -145,6 +157,12 @@ test('builds.yaml make.profile: a shipped name or a path; anything else is rejec
   assert.equal((await write('midnightbsd')).make.profile, 'midnightbsd');
   assert.equal((await write('./myprofile')).make.profile, join(dir, 'myprofile'));
   await assert.rejects(write('nosuchos'), (e: unknown) => e instanceof ConfigError && /make\.profile/.test(e.message));
-  assert.throws(() => loadProfile(join(dir, 'myprofile')), (e: unknown) => e instanceof MakeProfileError && /no .*profile\.json/.test(e.message));
-  assert.throws(() => loadProfile('nosuchos'), (e: unknown) => e instanceof MakeProfileError && /shipped profiles: .*midnightbsd/.test(e.message));
+  assert.throws(
+    () => loadProfile(join(dir, 'myprofile')),
+    (e: unknown) => e instanceof MakeProfileError && /no .*profile\.json/.test(e.message),
+  );
+  assert.throws(
+    () => loadProfile('nosuchos'),
+    (e: unknown) => e instanceof MakeProfileError && /shipped profiles: .*midnightbsd/.test(e.message),
+  );
 });

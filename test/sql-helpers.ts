@@ -6,8 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuildDB } from '../src/builddb/db.js';
 import { commands } from '../src/cli/commands.js';
-import { PortsyncError } from '../src/errors.js';
-import { daemonRequest } from '../src/server/client.js';
+import { runCommand } from './helpers/cli.js';
+import { daemonRequest } from '../src/client/request.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,9 +32,46 @@ export async function seed(database: string): Promise<void> {
       { phase: 'build', startedAt: at(s + 1), durationMs: 3000, exitCode: fail ? 1 : 0 },
     ];
     await db.appendBuildHistory([
-      { runId, origin: 'misc/greet', pkgname: 'greet-1.0', version: '1.0', status: 'success', crc: '0000abcd', buildKey: 'k1', startedAt: at(0), finishedAt: at(4), lastPhase: 'package', phases: phases(0) },
-      { runId, origin: 'math/numbase', pkgname: 'numbase-1.0', version: '1.0', status: 'failed', crc: '0000beef', buildKey: 'k2', startedAt: at(5), finishedAt: at(9), lastPhase: 'build', error: 'build failed, "quoted", with comma', phases: phases(5, true) },
-      { runId, origin: 'math/numbase', pkgname: 'numbase-1.0', version: '1.0', status: 'success', crc: '0000beef', buildKey: 'k3', startedAt: at(10), finishedAt: at(20), lastPhase: 'package', phases: phases(10) },
+      {
+        runId,
+        origin: 'misc/greet',
+        pkgname: 'greet-1.0',
+        version: '1.0',
+        status: 'success',
+        crc: '0000abcd',
+        buildKey: 'k1',
+        startedAt: at(0),
+        finishedAt: at(4),
+        lastPhase: 'package',
+        phases: phases(0),
+      },
+      {
+        runId,
+        origin: 'math/numbase',
+        pkgname: 'numbase-1.0',
+        version: '1.0',
+        status: 'failed',
+        crc: '0000beef',
+        buildKey: 'k2',
+        startedAt: at(5),
+        finishedAt: at(9),
+        lastPhase: 'build',
+        error: 'build failed, "quoted", with comma',
+        phases: phases(5, true),
+      },
+      {
+        runId,
+        origin: 'math/numbase',
+        pkgname: 'numbase-1.0',
+        version: '1.0',
+        status: 'success',
+        crc: '0000beef',
+        buildKey: 'k3',
+        startedAt: at(10),
+        finishedAt: at(20),
+        lastPhase: 'package',
+        phases: phases(10),
+      },
     ]);
     await db.finishRun(runId, 'failed', { total: 2, success: 1, failed: 1, skipped: 0, ignored: 0, blocked: 0 });
   } finally {
@@ -43,16 +80,8 @@ export async function seed(database: string): Promise<void> {
 }
 
 /** `pieces`: how many separate writes to stdout the command made (streamed output makes many). */
-export async function run(name: string, configFile: string, argv: string[]): Promise<{ code: number; out: string; err: string; pieces: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  try {
-    const code = await commands[name]!.run({ configFile, argv, io: { out: (l) => out.push(l), err: (l) => err.push(l) } });
-    return { code, out: out.join('\n'), err: err.join('\n'), pieces: out.length };
-  } catch (e) {
-    if (!(e instanceof PortsyncError)) throw e;
-    return { code: e.exitCode, out: out.join('\n'), err: [...err, e.message].join('\n'), pieces: out.length };
-  }
+export async function run(name: string, configFile: string, argv: string[]): ReturnType<typeof runCommand> {
+  return runCommand(commands[name]!, configFile, argv);
 }
 
 const BIN = join(ROOT, 'bin', 'portsync.js');
@@ -70,7 +99,10 @@ export interface Daemon {
 export async function startDaemon(t: { after(fn: () => unknown): void }, configFile: string): Promise<Daemon> {
   const dir = dirname(configFile);
   const socket = join(dir, '.portsync', 'portsync.sock');
-  const child = spawn(process.execPath, [BIN, '--config', configFile, 'watch'], { cwd: dir, env: { ...process.env, PORTSYNC_FROM_SOURCE: '1' } });
+  const child = spawn(process.execPath, [BIN, '--config', configFile, 'watch'], {
+    cwd: dir,
+    env: { ...process.env, PORTSYNC_FROM_SOURCE: '1' },
+  });
   let log = '';
   child.stdout.on('data', (c) => (log += c));
   child.stderr.on('data', (c) => (log += c));
@@ -96,4 +128,3 @@ export function cpuMsOf(pid: number): number {
   // utime and stime are fields 14 and 15 of stat, counted from the state (field 3) here; in ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
-

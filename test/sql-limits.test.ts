@@ -11,9 +11,9 @@ import { BuildDB } from '../src/builddb/db.js';
 import { QueryRejectedError } from '../src/builddb/errors.js';
 import { QueryMemoryError, QueryTimeoutError } from '../src/builddb/sqlErrors.js';
 import { streamUserSql } from '../src/builddb/sqlStream.js';
-import { daemonRequest } from '../src/server/client.js';
+import { daemonRequest } from '../src/client/request.js';
 import { SQL_LIMITS } from '../src/server/queries.js';
-import { RemoteQueryError, streamSqlFromDaemon } from '../src/server/sqlClient.js';
+import { RemoteQueryError, streamSqlFromDaemon } from '../src/client/sql.js';
 import { jsonOutput } from '../src/cli/sqlOutput.js';
 import { cli } from './helpers/wait.js';
 import { cpuMsOf, run, seed, startDaemon, tempProject } from './sql-helpers.js';
@@ -56,7 +56,10 @@ test('the memory limit is set before user SQL runs, cannot be changed by it, and
   const t0 = Date.now();
   const big = await run('sql', p.configFile, [OOM]);
   assert.equal(big.code, 2, big.out);
-  assert.match(big.err, /query stopped: it needs more memory than the 512 MiB limit for SQL \(Out of Memory Error: .*\); filter rows early \(WHERE\)/);
+  assert.match(
+    big.err,
+    /query stopped: it needs more memory than the 512 MiB limit for SQL \(Out of Memory Error: .*\); filter rows early \(WHERE\)/,
+  );
   assert.doesNotMatch(big.err, /SET memory_limit/, "DuckDB's advice users cannot follow is left out");
   assert.equal(big.out, '', 'nothing was printed');
   t.diagnostic(`out of memory after ${Date.now() - t0} ms`);
@@ -67,8 +70,15 @@ test('the memory limit is set before user SQL runs, cannot be changed by it, and
   t.after(() => db.close());
   const small = { ...SQL_LIMITS, memoryLimitBytes: 64 * MiB, tempLimitBytes: 32 * MiB };
   await assert.rejects(
-    streamUserSql(db, 'SELECT count(DISTINCT range::VARCHAR) FROM range(30000000)', small, { begin: () => undefined, rows: () => undefined }),
-    (e) => e instanceof QueryMemoryError && /needs more than the 64 MiB of memory and 32 MiB of temporary disk space limit for SQL \(Out of Memory Error: failed to offload/.test(e.message),
+    streamUserSql(db, 'SELECT count(DISTINCT range::VARCHAR) FROM range(30000000)', small, {
+      begin: () => undefined,
+      rows: () => undefined,
+    }),
+    (e) =>
+      e instanceof QueryMemoryError &&
+      /needs more than the 64 MiB of memory and 32 MiB of temporary disk space limit for SQL \(Out of Memory Error: failed to offload/.test(
+        e.message,
+      ),
   );
 });
 
@@ -107,7 +117,10 @@ test('a query past its time limit is interrupted: it stops near the limit and us
   const t0 = Date.now();
   await assert.rejects(
     streamUserSql(db, LONG, limits, { begin: () => undefined, rows: () => undefined }),
-    (e) => e instanceof QueryTimeoutError && e.limitMs === 1000 && /ran longer than the 1000 ms limit for SQL and was interrupted; add a LIMIT or WHERE filters/.test(e.message),
+    (e) =>
+      e instanceof QueryTimeoutError &&
+      e.limitMs === 1000 &&
+      /ran longer than the 1000 ms limit for SQL and was interrupted; add a LIMIT or WHERE filters/.test(e.message),
   );
   const elapsed = Date.now() - t0;
   assert.ok(elapsed >= 1000 && elapsed < 2500, `stopped after ${elapsed} ms`);
@@ -118,7 +131,10 @@ test('a query past its time limit is interrupted: it stops near the limit and us
   const t1 = Date.now();
   let got = 0;
   await assert.rejects(
-    streamUserSql(db, 'SELECT * FROM range(100000)', limits, { begin: () => undefined, rows: (r) => ((got += r.length), new Promise<void>(() => {})) }),
+    streamUserSql(db, 'SELECT * FROM range(100000)', limits, {
+      begin: () => undefined,
+      rows: (r) => ((got += r.length), new Promise<void>(() => {})),
+    }),
     QueryTimeoutError,
   );
   assert.ok(Date.now() - t1 < 2500, `a stalled reader held the query for ${Date.now() - t1} ms`);
@@ -137,16 +153,29 @@ test('results are capped in bytes as well as rows, and say so', async (t) => {
   assert.equal(doc.truncatedBy, 'bytes');
   const size = doc.rows.reduce((n, r) => n + JSON.stringify([r.i, r.s]).length + 1, 0);
   assert.ok(size <= 64 * MiB && size > 64 * MiB - 10_100, `${size} bytes returned`);
-  assert.deepEqual(doc.rows.map((r) => r.i), [...Array(doc.rows.length).keys()], 'the first rows, in order');
-  assert.equal(wide.err, `portsync sql: only the first ${doc.rows.length} rows were returned: the result reached the 64 MiB limit for SQL output; select fewer or narrower columns, or add a LIMIT`);
+  assert.deepEqual(
+    doc.rows.map((r) => r.i),
+    [...Array(doc.rows.length).keys()],
+    'the first rows, in order',
+  );
+  assert.equal(
+    wide.err,
+    `portsync sql: only the first ${doc.rows.length} rows were returned: the result reached the 64 MiB limit for SQL output; select fewer or narrower columns, or add a LIMIT`,
+  );
 
   // Exactly the rows that fit: each counts as its JSON text and a separator.
   const db = await BuildDB.open(p.database, { readOnly: true });
   t.after(() => db.close());
   const rows: unknown[][] = [];
-  const r = await streamUserSql(db, `SELECT range AS i, repeat('y', 1000) AS s FROM range(5000)`, { ...SQL_LIMITS, maxBytes: MiB }, { begin: () => undefined, rows: (chunk) => void rows.push(...chunk) });
+  const r = await streamUserSql(
+    db,
+    `SELECT range AS i, repeat('y', 1000) AS s FROM range(5000)`,
+    { ...SQL_LIMITS, maxBytes: MiB },
+    { begin: () => undefined, rows: (chunk) => void rows.push(...chunk) },
+  );
   let fit = 0;
-  for (let used = 0; used + JSON.stringify([fit, 'y'.repeat(1000)]).length + 1 <= MiB; fit++) used += JSON.stringify([fit, 'y'.repeat(1000)]).length + 1;
+  for (let used = 0; used + JSON.stringify([fit, 'y'.repeat(1000)]).length + 1 <= MiB; fit++)
+    used += JSON.stringify([fit, 'y'.repeat(1000)]).length + 1;
   assert.deepEqual({ rows: r.rows, truncated: r.truncated, got: rows.length }, { rows: fit, truncated: 'bytes', got: fit });
   assert.ok(r.bytes <= MiB);
 
@@ -208,7 +237,9 @@ function rawSql(socket: string, body: unknown, onRequest?: (destroy: () => void)
     const req = request({ socketPath: socket, method: 'POST', path: '/sql', headers: { 'content-type': 'application/json' } }, (res) => {
       const pieces: Buffer[] = [];
       res.on('data', (c: Buffer) => pieces.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, pieces, text: Buffer.concat(pieces).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, pieces, text: Buffer.concat(pieces).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -230,7 +261,10 @@ test('through the daemon', async (t) => {
     assert.ok(r.pieces.length > 1, `the answer came in ${r.pieces.length} pieces`);
     const doc = JSON.parse(r.text) as { columns: string[]; rows: unknown[][]; truncated: boolean };
     assert.deepEqual(doc.columns, ['i', 's', 'half', 't']);
-    assert.deepEqual(doc.rows, expectedRows.map((x) => [x.i, x.s, x.half, x.t]));
+    assert.deepEqual(
+      doc.rows,
+      expectedRows.map((x) => [x.i, x.s, x.half, x.t]),
+    );
     assert.equal(doc.truncated, false);
     const nd = await rawSql(daemon.socket, { sql: 'SELECT range AS i FROM range(3)', format: 'ndjson' });
     assert.equal(nd.text, '{"columns":["i"]}\n[0]\n[1]\n[2]\n{"end":{"rows":3,"truncated":false}}\n');
@@ -244,7 +278,12 @@ test('through the daemon', async (t) => {
     const lines = capped.text.trimEnd().split('\n');
     assert.equal(lines.length, 1 + 10_000 + 1);
     assert.deepEqual(JSON.parse(lines.at(-1)!), {
-      end: { rows: 10_000, truncated: true, truncatedBy: 'rows', notice: 'only the first 10000 rows were returned (the row limit for SQL); add a LIMIT or aggregate' },
+      end: {
+        rows: 10_000,
+        truncated: true,
+        truncatedBy: 'rows',
+        notice: 'only the first 10000 rows were returned (the row limit for SQL); add a LIMIT or aggregate',
+      },
     });
     const long = await cli(cwd, ['sql', 'SELECT range AS i FROM range(20000)', '--csv']);
     assert.equal(long.out.split('\n').length, 1 + 10_000 + 1);
@@ -279,7 +318,10 @@ test('through the daemon', async (t) => {
     await sleep(500);
     const third = await daemonRequest(daemon.socket, 'POST', '/sql', { sql: 'SELECT 1' });
     assert.equal(third?.status, 503, 'two queries run at once at most');
-    assert.match((third?.body as { error: string }).error, /2 SQL queries are already running in this daemon \(its limit\); try again when one has finished/);
+    assert.match(
+      (third?.body as { error: string }).error,
+      /2 SQL queries are already running in this daemon \(its limit\); try again when one has finished/,
+    );
     assert.equal((await daemonRequest(daemon.socket, 'POST', '/trigger', { reason: 'during a long query' }))?.status, 202);
     let slowest = 0;
     let polls = 0;
@@ -313,31 +355,35 @@ test('through the daemon', async (t) => {
     t.diagnostic(`${polls} GET /status during the query, slowest ${slowest} ms`);
   });
 
-  await t.test('a client that goes away cancels its query: the daemon stops working on it', { skip: process.platform !== 'linux' && 'reads CPU time from /proc' }, async () => {
-    const idle = cpuMsOf(daemon.pid);
-    await sleep(500);
-    assert.ok(cpuMsOf(daemon.pid) - idle < 200, 'the daemon is idle before the query');
-    let destroy!: () => void;
-    const gone = rawSql(daemon.socket, { sql: LONG }, (d) => (destroy = d)).catch((e: Error) => e);
-    await sleep(300);
-    const busy0 = cpuMsOf(daemon.pid);
-    await sleep(1000);
-    const busy = cpuMsOf(daemon.pid) - busy0;
-    assert.ok(busy > 300, `the query keeps DuckDB busy (${busy} ms of CPU in 1 s)`);
-    const c0 = Date.now();
-    destroy();
-    assert.ok((await gone) instanceof Error);
-    await sleep(300);
-    const after0 = cpuMsOf(daemon.pid);
-    await sleep(1000);
-    const after = cpuMsOf(daemon.pid) - after0;
-    assert.ok(after < 200, `${after} ms of CPU in the second after the client went away: the query still runs`);
-    assert.match(daemon.log(), /POST \/sql: query cancelled after 1[0-9]{3} ms: the client went away/);
-    const q0 = Date.now();
-    const next = await daemonRequest(daemon.socket, 'POST', '/sql', { sql: 'SELECT 42 AS n' });
-    assert.deepEqual((next?.body as { rows: unknown[][] }).rows, [[42]]);
-    assert.ok(Date.now() - q0 < 1000 && Date.now() - c0 < 5000);
-  });
+  await t.test(
+    'a client that goes away cancels its query: the daemon stops working on it',
+    { skip: process.platform !== 'linux' && 'reads CPU time from /proc' },
+    async () => {
+      const idle = cpuMsOf(daemon.pid);
+      await sleep(500);
+      assert.ok(cpuMsOf(daemon.pid) - idle < 200, 'the daemon is idle before the query');
+      let destroy!: () => void;
+      const gone = rawSql(daemon.socket, { sql: LONG }, (d) => (destroy = d)).catch((e: Error) => e);
+      await sleep(300);
+      const busy0 = cpuMsOf(daemon.pid);
+      await sleep(1000);
+      const busy = cpuMsOf(daemon.pid) - busy0;
+      assert.ok(busy > 300, `the query keeps DuckDB busy (${busy} ms of CPU in 1 s)`);
+      const c0 = Date.now();
+      destroy();
+      assert.ok((await gone) instanceof Error);
+      await sleep(300);
+      const after0 = cpuMsOf(daemon.pid);
+      await sleep(1000);
+      const after = cpuMsOf(daemon.pid) - after0;
+      assert.ok(after < 200, `${after} ms of CPU in the second after the client went away: the query still runs`);
+      assert.match(daemon.log(), /POST \/sql: query cancelled after 1[0-9]{3} ms: the client went away/);
+      const q0 = Date.now();
+      const next = await daemonRequest(daemon.socket, 'POST', '/sql', { sql: 'SELECT 42 AS n' });
+      assert.deepEqual((next?.body as { rows: unknown[][] }).rows, [[42]]);
+      assert.ok(Date.now() - q0 < 1000 && Date.now() - c0 < 5000);
+    },
+  );
 
   await t.test('the daemon stops cleanly while a query runs', async () => {
     const pending = rawSql(daemon.socket, { sql: LONG }).catch((e: Error) => e);

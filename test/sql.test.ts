@@ -40,7 +40,10 @@ test('sql prints an aligned table, JSON or CSV, and exits 2 on SQL errors and wr
   });
 
   const csv = await run('sql', p.configFile, [q, '--csv']);
-  assert.equal(csv.out, 'origin,status,error\nmisc/greet,success,\nmath/numbase,failed,"build failed, ""quoted"", with comma"\nmath/numbase,success,');
+  assert.equal(
+    csv.out,
+    'origin,status,error\nmisc/greet,success,\nmath/numbase,failed,"build failed, ""quoted"", with comma"\nmath/numbase,success,',
+  );
 
   const bad = await run('sql', p.configFile, ['SELECT nope FROM builds']);
   assert.equal(bad.code, 2);
@@ -57,7 +60,10 @@ test('history lists a port newest first; report prints every analytics section',
   const h = await run('history', p.configFile, ['math/numbase', '--json']);
   assert.equal(h.code, 0, h.err);
   const builds = JSON.parse(h.out).builds as { status: string; startedAt: string }[];
-  assert.deepEqual(builds.map((b) => b.status), ['success', 'failed']);
+  assert.deepEqual(
+    builds.map((b) => b.status),
+    ['success', 'failed'],
+  );
   assert.equal(builds[0]!.startedAt, '2026-01-02T10:00:10.000Z');
   const text = await run('history', p.configFile, ['math/numbase']);
   assert.match(text.out, /2026-01-02 10:00:10 │ success/);
@@ -66,10 +72,19 @@ test('history lists a port newest first; report prints every analytics section',
   const rep = await run('report', p.configFile, ['--json']);
   assert.equal(rep.code, 0, rep.err);
   const r = JSON.parse(rep.out) as Record<string, Record<string, unknown>[]>;
-  assert.deepEqual(r.slowest!.map((x) => x.origin), ['math/numbase', 'misc/greet']);
-  assert.deepEqual(r.failureRate!.map((x) => [x.origin, x.failure_pct]), [['math/numbase', 50]]);
+  assert.deepEqual(
+    r.slowest!.map((x) => x.origin),
+    ['math/numbase', 'misc/greet'],
+  );
+  assert.deepEqual(
+    r.failureRate!.map((x) => [x.origin, x.failure_pct]),
+    [['math/numbase', 50]],
+  );
   assert.equal(r.buildsPerDay![0]!.builds, 3);
-  assert.deepEqual(r.phaseTime!.map((x) => x.phase), ['build', 'fetch']);
+  assert.deepEqual(
+    r.phaseTime!.map((x) => x.phase),
+    ['build', 'fetch'],
+  );
   assert.equal(r.runs![0]!.git_commit, 'abc123');
   const textReport = await run('report', p.configFile, []);
   for (const title of ['Slowest ports', 'Failure rate per port', 'Builds and build time per day', 'Time per phase', 'What each run did']) {

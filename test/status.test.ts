@@ -13,7 +13,9 @@ test('status before any reconcile: no daemon, no ports, exit 0', async (t) => {
   assert.deepEqual(s.ports, []);
   assert.equal(s.lastRun, null);
   const text = await run('status', p.configFile, []);
-  assert.match(text.out, /daemon: not running\nlast run: none recorded\nports: none built yet/);
+  // (misc/greet is not in this project's tree: it is blocked, and there is no build yet.)
+  assert.match(text.out, /daemon: not running\nlast run: none recorded\ndesired state: 1 ports: 0 in sync, .*1 blocked/);
+  assert.match(text.out, /│ misc\/greet\s+│\s+│\s+│ blocked/);
   const h = await run('history', p.configFile, ['misc/greet', '--json']);
   assert.deepEqual(JSON.parse(h.out).builds, []);
 });
@@ -22,11 +24,20 @@ test('status shows per-port last builds and the last run; ORIGIN narrows it', as
   const p = await tempProject(t, 'portsync-status-');
   await seed(p.database);
   const s = JSON.parse((await run('status', p.configFile, ['--json'])).out);
-  assert.deepEqual(s.ports.map((x: { origin: string; lastStatus: string }) => [x.origin, x.lastStatus]), [['math/numbase', 'success'], ['misc/greet', 'success']]);
+  assert.deepEqual(
+    s.ports.map((x: { origin: string; lastStatus: string }) => [x.origin, x.lastStatus]),
+    [
+      ['math/numbase', 'success'],
+      ['misc/greet', 'success'],
+    ],
+  );
   assert.equal(s.lastRun.status, 'failed');
   assert.equal(s.lastRun.gitCommit, 'abc123');
   const one = JSON.parse((await run('status', p.configFile, ['--json', 'misc/greet'])).out);
-  assert.deepEqual(one.ports.map((x: { origin: string }) => x.origin), ['misc/greet']);
+  assert.deepEqual(
+    one.ports.map((x: { origin: string }) => x.origin),
+    ['misc/greet'],
+  );
   const text = (await run('status', p.configFile, [])).out;
   assert.match(text, /last run: \S+ failed \(manual at abc123\)/);
   assert.match(text, /│ misc\/greet\s+│ 1\.0\s+│ success/);

@@ -19,7 +19,8 @@ function cli(p: TestProject, ...args: string[]) {
 test('why: the changed parts, the files and the commits since the last good build', { skip }, async () => {
   const p = new TestProject({ ports: ['textproc/gamma'], backend: 'host' });
   projects.push(p);
-  const git = (...a: string[]) => execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=Tess', ...a], { cwd: p.tree, encoding: 'utf8' });
+  const git = (...a: string[]) =>
+    execFileSync('git', ['-c', 'user.email=t@example.org', '-c', 'user.name=Tess', ...a], { cwd: p.tree, encoding: 'utf8' });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-qm', 'import');

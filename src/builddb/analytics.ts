@@ -38,7 +38,9 @@ ORDER BY failure_pct DESC, builds DESC, origin LIMIT ${positiveInt('limit', o.li
 
   /** Builds, outcomes and build hours per UTC day. */
   // Day arithmetic on epoch seconds: date_trunc on TIMESTAMPTZ goes through ICU per row and is 6× slower.
-  buildsPerDay: (o: AnalyticsOptions = {}) => `SELECT DATE '1970-01-01' + CAST(epoch_ms(started_at) // 86400000 AS INTEGER) AS day, count(*) AS builds,
+  buildsPerDay: (
+    o: AnalyticsOptions = {},
+  ) => `SELECT DATE '1970-01-01' + CAST(epoch_ms(started_at) // 86400000 AS INTEGER) AS day, count(*) AS builds,
   count(*) FILTER (WHERE status = 'success') AS success, count(*) FILTER (WHERE status = 'failed') AS failed,
   round(sum(duration_ms) / 3600000.0, 2) AS build_hours
 FROM builds${o.days === undefined ? '' : ` WHERE started_at >= now() - INTERVAL ${positiveInt('days', o.days, 30)} DAY`}

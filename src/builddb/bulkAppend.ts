@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import {
   type DuckDBConnection,
   type DuckDBType,
@@ -20,9 +20,30 @@ const CHUNK_ROWS = 2048;
  * column in table order, so a migration that adds a column must extend these).
  */
 const BUILD_TYPES: DuckDBType[] = [
-  VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR,
-  TIMESTAMPTZ, TIMESTAMPTZ, BIGINT, VARCHAR, VARCHAR, VARCHAR, INTEGER,
-  VARCHAR, VARCHAR, BIGINT, BIGINT, // pkg_identity, pkg_checksum, peak_memory_bytes, cpu_ms
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  TIMESTAMPTZ,
+  TIMESTAMPTZ,
+  BIGINT,
+  VARCHAR,
+  VARCHAR,
+  VARCHAR,
+  INTEGER,
+  VARCHAR,
+  VARCHAR,
+  BIGINT,
+  BIGINT, // pkg_identity, pkg_checksum, peak_memory_bytes, cpu_ms
+  VARCHAR, // host (migration 4)
 ];
 const PHASE_TYPES: DuckDBType[] = [VARCHAR, VARCHAR, TIMESTAMPTZ, BIGINT, INTEGER];
 
@@ -53,16 +74,35 @@ export async function appendBuildHistory(c: DuckDBConnection, records: BuildHist
   const p: DuckDBValue[][] = PHASE_TYPES.map(() => []);
   const ids: string[] = [];
   for (const r of records) {
-    const id = r.buildId ?? randomUUID();
+    const id = r.buildId ?? newId();
     ids.push(id);
     const lastPhase = r.lastPhase ?? r.phases[r.phases.length - 1]?.phase ?? null;
     const flavor = r.flavor ?? (r.origin.includes('@') ? r.origin.slice(r.origin.indexOf('@') + 1) : '');
     const row: DuckDBValue[] = [
-      id, r.runId ?? null, r.origin, flavor, r.pkgname, r.version, r.status, r.crc, r.buildKey,
-      r.keyParts ? JSON.stringify(r.keyParts) : null, r.trigger ?? null, r.reason ?? null,
-      micros(r.startedAt), micros(r.finishedAt), BigInt(Math.max(0, r.finishedAt.getTime() - r.startedAt.getTime())),
-      lastPhase, r.logPath ?? null, r.error ?? null, null,
-      null, null, null, null,
+      id,
+      r.runId ?? null,
+      r.origin,
+      flavor,
+      r.pkgname,
+      r.version,
+      r.status,
+      r.crc,
+      r.buildKey,
+      r.keyParts ? JSON.stringify(r.keyParts) : null,
+      r.trigger ?? null,
+      r.reason ?? null,
+      micros(r.startedAt),
+      micros(r.finishedAt),
+      BigInt(Math.max(0, r.finishedAt.getTime() - r.startedAt.getTime())),
+      lastPhase,
+      r.logPath ?? null,
+      r.error ?? null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      r.host ?? null,
     ];
     row.forEach((v, i) => b[i]!.push(v));
     for (const ph of r.phases) {

@@ -33,20 +33,33 @@ export function classifyStorageError(err: unknown, ctx: DatabaseErrorContext): B
       { ...c, holderPid: pid, holderCommand: command },
     );
   }
-  if (/not a valid DuckDB database file|Corrupt|checksum|Serialization Error|failed to read database header|Invalid Input Error: File is not/i.test(msg)) {
+  if (
+    /not a valid DuckDB database file|Corrupt|checksum|Serialization Error|failed to read database header|Invalid Input Error: File is not/i.test(
+      msg,
+    )
+  ) {
     return new DatabaseCorruptError(
       `${where} is corrupt (${msg.split('\n')[0]}); move it aside (e.g. mv ${ctx.file} ${ctx.file}.corrupt) and portsync starts a new one — build history is lost, packages are rebuilt only where missing or changed`,
       c,
     );
   }
   if (/created with an? (newer|older) version|incompatible|storage version/i.test(msg)) {
-    return new DatabaseUnavailableError(`${where} was written by an incompatible DuckDB: ${msg.split('\n')[0]}`, { ...c, reason: 'incompatible' });
+    return new DatabaseUnavailableError(`${where} was written by an incompatible DuckDB: ${msg.split('\n')[0]}`, {
+      ...c,
+      reason: 'incompatible',
+    });
   }
   if (/No space left on device/i.test(msg)) {
-    return new DatabaseUnavailableError(`${where}: the disk is full during ${ctx.operation}; free space and retry`, { ...c, reason: 'disk-full' });
+    return new DatabaseUnavailableError(`${where}: the disk is full during ${ctx.operation}; free space and retry`, {
+      ...c,
+      reason: 'disk-full',
+    });
   }
   if (/database does not exist|No such file or directory/i.test(msg)) {
-    return new DatabaseUnavailableError(`${where} does not exist (nothing recorded yet?): ${msg.split('\n')[0]}`, { ...c, reason: 'missing' });
+    return new DatabaseUnavailableError(`${where} does not exist (nothing recorded yet?): ${msg.split('\n')[0]}`, {
+      ...c,
+      reason: 'missing',
+    });
   }
   if (/Read-only file system|Permission denied|read-only mode|Cannot write to database/i.test(msg)) {
     return new DatabaseUnavailableError(
@@ -55,7 +68,10 @@ export function classifyStorageError(err: unknown, ctx: DatabaseErrorContext): B
     );
   }
   if (/database has been invalidated|FATAL Error/i.test(msg)) {
-    return new DatabaseUnavailableError(`${where} hit a fatal error and must be reopened: ${msg.split('\n')[0]}`, { ...c, reason: 'invalidated' });
+    return new DatabaseUnavailableError(`${where} hit a fatal error and must be reopened: ${msg.split('\n')[0]}`, {
+      ...c,
+      reason: 'invalidated',
+    });
   }
   if (/^IO Error/i.test(msg)) {
     return new DatabaseUnavailableError(`${where}: I/O error during ${ctx.operation}: ${msg.split('\n')[0]}`, { ...c, reason: 'io' });

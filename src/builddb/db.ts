@@ -1,14 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import {
-  type DuckDBConnection,
-  type DuckDBValue,
-  DuckDBInstance,
-  listValue,
-  timestampTZValue,
-  VARCHAR,
-} from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBValue, DuckDBInstance, listValue, VARCHAR } from '@duckdb/node-api';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import { appendBuildHistory, appendColumns } from './bulkAppend.js';
 import { KeyPartsCodec } from './keyParts.js';
@@ -25,6 +18,21 @@ import {
 } from './errors.js';
 import { isPidAlive, removeOwner, writeOwner } from './owner.js';
 import { runReadOnlyQuery } from './readOnlyQuery.js';
+import {
+  BUILD_COLUMNS,
+  LAST_GOOD_SQL,
+  num,
+  PORT_STATE_COLUMNS,
+  portStatusSql,
+  RUN_COLUMNS,
+  toBuildRow,
+  toLastGoodRow,
+  toPortStateRow,
+  toPortStatusRow,
+  toRunRow,
+  ts,
+  type DecodeParts,
+} from './rows.js';
 import { CREATE_SCHEMA_VERSION_TABLE, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import type {
   BuildHistoryRecord,
@@ -35,7 +43,9 @@ import type {
   PackageIndexInput,
   PhaseInput,
   PhaseRow,
+  LastGoodRow,
   PortStateRow,
+  PortStatusRow,
   QueryOptions,
   QueryResult,
   RunRow,
@@ -73,119 +83,6 @@ const openHere = new Set<string>();
 const FINISHED_STATUSES: readonly FinishedBuildStatus[] = ['success', 'failed', 'interrupted'];
 const RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'interrupted', 'error'];
 const CRC_PATTERN = /^[0-9a-f]{8}$/i;
-
-function ts(d: Date): DuckDBValue {
-  return timestampTZValue(BigInt(d.getTime()) * 1000n);
-}
-function num(v: unknown): number | null {
-  return v === null || v === undefined ? null : Number(v);
-}
-function str(v: unknown): string | null {
-  return v === null || v === undefined ? null : String(v);
-}
-type DecodeParts = (v: unknown) => BuildKeyParts | null;
-
-const BUILD_COLUMNS = `build_id::VARCHAR AS build_id, run_id::VARCHAR AS run_id, origin, flavor, pkgname, version, status, crc,
-  build_key, key_parts, trigger, reason, started_at, finished_at, duration_ms, last_phase, log_path, error, pid, pkg_identity, pkg_checksum`;
-const PORT_STATE_COLUMNS = `origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id::VARCHAR AS build_id,
-  updated_at, failed_key, failed_build_id::VARCHAR AS failed_build_id, failed_at, pkg_identity, pkg_checksum, pkg_shlibs`;
-const RUN_COLUMNS = `run_id::VARCHAR AS run_id, trigger, git_commit, started_at, finished_at, status, total, success, failed,
-  skipped, ignored, blocked, cutoff, duration_ms, error, pid`;
-
-function toBuildRow(r: Record<string, unknown>, parts: DecodeParts): BuildRow {
-  return {
-    buildId: String(r.build_id),
-    runId: str(r.run_id),
-    origin: String(r.origin),
-    flavor: String(r.flavor ?? ''),
-    pkgname: str(r.pkgname),
-    version: str(r.version),
-    status: r.status as BuildRow['status'],
-    crc: str(r.crc),
-    buildKey: str(r.build_key),
-    keyParts: parts(r.key_parts),
-    trigger: str(r.trigger),
-    reason: str(r.reason),
-    startedAt: r.started_at as Date,
-    finishedAt: (r.finished_at as Date | null) ?? null,
-    durationMs: num(r.duration_ms),
-    lastPhase: str(r.last_phase),
-    logPath: str(r.log_path),
-    error: str(r.error),
-    pid: num(r.pid),
-    package: r.pkg_identity ? { identity: String(r.pkg_identity), checksum: String(r.pkg_checksum ?? '') } : null,
-  };
-}
-
-/**
- * A port_state row whose key parts are decoded when first read: a plan needs them only for the
- * ports whose key changed (to say what changed), and a whole tree's parts are tens of MB of JSON.
- */
-// Its plain fields are PortStateRow's (declaration merging: not written out twice).
-interface StoredPortState extends Omit<PortStateRow, 'keyParts'> {}
-class StoredPortState implements PortStateRow {
-  private raw: unknown;
-  private decoded: BuildKeyParts | null | undefined;
-  private readonly decodeParts: DecodeParts;
-
-  constructor(r: Record<string, unknown>, decodeParts: DecodeParts) {
-    this.origin = String(r.origin);
-    this.crc = str(r.crc);
-    this.buildKey = str(r.build_key);
-    this.version = str(r.version);
-    this.pkgname = str(r.pkgname);
-    this.pkgfile = str(r.pkgfile);
-    this.buildId = str(r.build_id);
-    this.updatedAt = r.updated_at as Date;
-    this.failedKey = str(r.failed_key);
-    this.failedBuildId = str(r.failed_build_id);
-    this.failedAt = (r.failed_at as Date | null) ?? null;
-    this.package = r.pkg_identity
-      ? { identity: String(r.pkg_identity), checksum: String(r.pkg_checksum ?? ''), shlibs: r.pkg_shlibs ? (JSON.parse(String(r.pkg_shlibs)) as string[]) : [] }
-      : null;
-    this.raw = r.key_parts;
-    this.decoded = undefined;
-    this.decodeParts = decodeParts;
-  }
-
-  get keyParts(): BuildKeyParts | null {
-    if (this.decoded === undefined) {
-      this.decoded = this.decodeParts(this.raw);
-      this.raw = undefined;
-    }
-    return this.decoded;
-  }
-
-  toJSON(): PortStateRow {
-    const { raw: _r, decoded: _d, decodeParts: _p, ...fields } = this;
-    return { ...fields, keyParts: this.keyParts };
-  }
-}
-
-function toPortStateRow(r: Record<string, unknown>, parts: DecodeParts): PortStateRow {
-  return new StoredPortState(r, parts);
-}
-
-function toRunRow(r: Record<string, unknown>): RunRow {
-  return {
-    runId: String(r.run_id),
-    trigger: String(r.trigger),
-    gitCommit: str(r.git_commit),
-    startedAt: r.started_at as Date,
-    finishedAt: (r.finished_at as Date | null) ?? null,
-    status: r.status as RunStatus,
-    total: num(r.total) ?? 0,
-    success: num(r.success) ?? 0,
-    failed: num(r.failed) ?? 0,
-    skipped: num(r.skipped) ?? 0,
-    ignored: num(r.ignored) ?? 0,
-    blocked: num(r.blocked) ?? 0,
-    cutoff: num(r.cutoff) ?? 0,
-    durationMs: num(r.duration_ms),
-    error: str(r.error),
-    pid: num(r.pid),
-  };
-}
 
 interface OpContext {
   origin?: string;
@@ -301,7 +198,12 @@ export class BuildDB {
   ): Promise<T> {
     const run = async (): Promise<T> => {
       if (this.closed) {
-        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, { file: this.file, operation, ...ctx, reason: 'closed' });
+        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, {
+          file: this.file,
+          operation,
+          ...ctx,
+          reason: 'closed',
+        });
       }
       try {
         return await fn(this.conn);
@@ -362,7 +264,10 @@ export class BuildDB {
 
   private async migrate(): Promise<void> {
     await this.op('migrate', {}, async (c) => {
-      const exists = await BuildDB.rows(c, `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'schema_version' AND schema_name = 'main'`);
+      const exists = await BuildDB.rows(
+        c,
+        `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'schema_version' AND schema_name = 'main'`,
+      );
       let current = 0;
       if (Number(exists[0]!.n) > 0) {
         const r = await BuildDB.rows(c, 'SELECT max(version) AS v FROM schema_version');
@@ -426,9 +331,14 @@ export class BuildDB {
   async startRun(input: StartRunInput): Promise<string> {
     this.assertWritable('startRun');
     if (!input.trigger) {
-      throw new RecordValidationError('startRun needs a trigger', { file: this.file, operation: 'startRun', field: 'trigger', value: input.trigger });
+      throw new RecordValidationError('startRun needs a trigger', {
+        file: this.file,
+        operation: 'startRun',
+        field: 'trigger',
+        value: input.trigger,
+      });
     }
-    const runId = randomUUID();
+    const runId = newId();
     await this.op('startRun', {}, (c) =>
       c.run(`INSERT INTO runs (run_id, trigger, git_commit, started_at, status, pid) VALUES ($1, $2, $3, $4, 'running', $5)`, [
         runId,
@@ -489,33 +399,35 @@ export class BuildDB {
         value: input.origin,
       });
     }
-    const buildId = randomUUID();
+    const buildId = input.buildId ?? newId();
     const flavor = input.flavor ?? (input.origin.includes('@') ? input.origin.slice(input.origin.indexOf('@') + 1) : '');
     const encoded = this.codec.encode([input.keyParts]);
-    await this.op(operation, { ...ctx, buildId }, (c) => BuildDB.tx(c, async () => {
-      await this.codec.storeSets(c, encoded.sets);
-      await c.run(
-        `INSERT INTO builds (build_id, run_id, origin, flavor, pkgname, version, status, crc, build_key, key_parts, trigger, reason,
+    await this.op(operation, { ...ctx, buildId }, (c) =>
+      BuildDB.tx(c, async () => {
+        await this.codec.storeSets(c, encoded.sets);
+        await c.run(
+          `INSERT INTO builds (build_id, run_id, origin, flavor, pkgname, version, status, crc, build_key, key_parts, trigger, reason,
            started_at, log_path, pid)
          VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [
-          buildId,
-          input.runId ?? null,
-          input.origin,
-          flavor,
-          input.pkgname,
-          input.version,
-          input.crc,
-          input.buildKey,
-          encoded.json[0]!,
-          input.trigger ?? null,
-          input.reason,
-          ts(input.startedAt ?? new Date()),
-          input.logPath,
-          process.pid,
-        ],
-      );
-    }));
+          [
+            buildId,
+            input.runId ?? null,
+            input.origin,
+            flavor,
+            input.pkgname,
+            input.version,
+            input.crc,
+            input.buildKey,
+            encoded.json[0]!,
+            input.trigger ?? null,
+            input.reason,
+            ts(input.startedAt ?? new Date()),
+            input.logPath,
+            process.pid,
+          ],
+        );
+      }),
+    );
     return buildId;
   }
 
@@ -549,6 +461,19 @@ export class BuildDB {
     await this.op('recordPhase', { buildId }, (c) => c.run(`INSERT INTO build_phases VALUES ${values}`, params));
   }
 
+  /** Records the host that runs a build: the agent that took it in a distributed pass. */
+  async setBuildHost(buildId: string, host: string): Promise<void> {
+    const operation = 'setBuildHost';
+    this.assertWritable(operation, { buildId });
+    const changed = await this.op(
+      operation,
+      { buildId },
+      async (c) => (await c.run(`UPDATE builds SET host = $2 WHERE build_id = $1`, [buildId, host])).rowsChanged,
+    );
+    if (changed === 0)
+      throw new RecordNotFoundError(`${operation}: no build ${buildId} in ${this.file}`, { file: this.file, operation, buildId });
+  }
+
   async finishBuild(buildId: string, status: FinishedBuildStatus, info: FinishBuildInput = {}): Promise<void> {
     const operation = 'finishBuild';
     this.assertWritable(operation, { buildId });
@@ -564,8 +489,15 @@ export class BuildDB {
            last_phase = coalesce($4, last_phase), error = $5, pkg_identity = $6, pkg_checksum = $7, peak_memory_bytes = $8, cpu_ms = $9
          WHERE build_id = $1`,
         [
-          buildId, status, ts(info.finishedAt ?? new Date()), info.lastPhase ?? null, info.error ?? null,
-          info.package?.identity ?? null, info.package?.checksum ?? null, info.usage?.peakMemoryBytes ?? null, info.usage?.cpuMs ?? null,
+          buildId,
+          status,
+          ts(info.finishedAt ?? new Date()),
+          info.lastPhase ?? null,
+          info.error ?? null,
+          info.package?.identity ?? null,
+          info.package?.checksum ?? null,
+          info.usage?.peakMemoryBytes ?? null,
+          info.usage?.cpuMs ?? null,
         ],
       );
       return r.rowsChanged;
@@ -577,7 +509,11 @@ export class BuildDB {
 
   private checkCRC(operation: string, origin: string, crc: string, buildKey: string): void {
     if (!CRC_PATTERN.test(crc)) {
-      throw new CRCError(`${operation} of ${origin}: CRC must be 8 hex digits, got ${JSON.stringify(crc)}`, { file: this.file, operation, origin });
+      throw new CRCError(`${operation} of ${origin}: CRC must be 8 hex digits, got ${JSON.stringify(crc)}`, {
+        file: this.file,
+        operation,
+        origin,
+      });
     }
     if (!/^[0-9a-f]{64}$/.test(buildKey)) {
       throw new CRCError(`${operation} of ${origin}: build key must be 64 hex digits (SHA-256), got ${JSON.stringify(buildKey)}`, {
@@ -591,7 +527,12 @@ export class BuildDB {
   private checkPackage(operation: string, origin: string, p: PackageIndexInput): void {
     for (const field of ['version', 'buildId', 'pkgfile', 'pkgname'] as const) {
       if (typeof p[field] !== 'string' || p[field] === '') {
-        throw new PackageIndexError(`${operation} of ${origin}: ${field} is empty`, { file: this.file, operation, origin, buildId: p.buildId });
+        throw new PackageIndexError(`${operation} of ${origin}: ${field} is empty`, {
+          file: this.file,
+          operation,
+          origin,
+          buildId: p.buildId,
+        });
       }
     }
   }
@@ -614,7 +555,17 @@ export class BuildDB {
        ON CONFLICT (origin) DO UPDATE SET version = excluded.version, pkgname = excluded.pkgname, pkgfile = excluded.pkgfile,
          build_id = excluded.build_id, updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL,
          pkg_identity = excluded.pkg_identity, pkg_checksum = excluded.pkg_checksum, pkg_shlibs = excluded.pkg_shlibs`,
-      [origin, p.version, p.pkgname, p.pkgfile, p.buildId, ts(now), p.package?.identity ?? null, p.package?.checksum ?? null, p.package ? JSON.stringify(p.package.shlibs) : null],
+      [
+        origin,
+        p.version,
+        p.pkgname,
+        p.pkgfile,
+        p.buildId,
+        ts(now),
+        p.package?.identity ?? null,
+        p.package?.checksum ?? null,
+        p.package ? JSON.stringify(p.package.shlibs) : null,
+      ],
     );
   }
 
@@ -640,7 +591,8 @@ export class BuildDB {
       'updatePackageIndex',
       { origin, buildId: pkg.buildId },
       (c) => BuildDB.upsertPackage(c, origin, pkg, new Date()),
-      (message, cause) => new PackageIndexError(message, { file: this.file, operation: 'updatePackageIndex', origin, buildId: pkg.buildId, cause }),
+      (message, cause) =>
+        new PackageIndexError(message, { file: this.file, operation: 'updatePackageIndex', origin, buildId: pkg.buildId, cause }),
     );
   }
 
@@ -664,36 +616,125 @@ export class BuildDB {
     );
   }
 
-  /** recordSuccess for many ports in one transaction (adopting an existing package repository; benchmarks). */
+  /** recordSuccess for many ports in one transaction (benchmarks; `adopt` uses adoptPackages). */
   async recordSuccesses(items: readonly (SuccessInput & { origin: string })[]): Promise<void> {
-    this.invalidatePortState();
     const operation = 'recordSuccesses';
     this.assertWritable(operation);
+    this.checkSuccesses(operation, items);
+    await this.op(operation, {}, (c) => BuildDB.tx(c, () => this.upsertSuccesses(c, items)));
+  }
+
+  /**
+   * Adopting an existing repository, in one transaction: a run (trigger `adopt`, its counts), one
+   * `success` build per port (no duration: nothing was built; reason `adopted`) and its port_state
+   * row with the package's identity. Returns the run id.
+   */
+  async adoptPackages(
+    run: StartRunInput & { total: number; skipped: number },
+    items: readonly (SuccessInput & { origin: string })[],
+  ): Promise<string> {
+    const operation = 'adoptPackages';
+    this.assertWritable(operation);
+    this.checkSuccesses(operation, items);
+    const runId = newId();
+    const now = ts(run.startedAt ?? new Date());
+    await this.op(operation, {}, (c) =>
+      BuildDB.tx(c, async () => {
+        await c.run(
+          `INSERT INTO runs (run_id, trigger, git_commit, started_at, finished_at, status, total, success, failed, skipped, ignored, blocked, cutoff, duration_ms, pid)
+           VALUES ($1, $2, $3, $4, now(), 'success', $5, $6, 0, $7, 0, 0, 0, date_diff('millisecond', $4, now()), $8)`,
+          [runId, run.trigger, run.gitCommit ?? null, now, run.total, items.length, run.skipped, process.pid],
+        );
+        await this.upsertSuccesses(c, items, { runId, trigger: run.trigger });
+      }),
+    );
+    return runId;
+  }
+
+  /** Records pruned package files (policy.prune) of a run, in one statement. */
+  async recordPrunes(
+    runId: string | null,
+    items: readonly { pkgfile: string; origin: string | null; version: string | null; reason: string }[],
+  ): Promise<void> {
+    const operation = 'recordPrunes';
+    this.assertWritable(operation);
+    if (items.length === 0) return;
+    const values = items.map((_, i) => `($1, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}, $${i * 4 + 5}, now())`).join(', ');
+    const params: DuckDBValue[] = [runId];
+    for (const p of items) params.push(p.pkgfile, p.origin, p.version, p.reason);
+    await this.op(operation, {}, (c) => c.run(`INSERT INTO pruned_packages VALUES ${values}`, params));
+  }
+
+  private checkSuccesses(operation: string, items: readonly (SuccessInput & { origin: string })[]): void {
+    this.invalidatePortState();
     for (const s of items) {
       this.checkCRC(operation, s.origin, s.crc, s.buildKey);
       this.checkPackage(operation, s.origin, s);
     }
-    // Column-wise into a temporary table, then one upsert: row-by-row upserts take minutes for a whole tree.
-    const cols = ['origin', 'crc', 'build_key', 'key_parts', 'version', 'pkgname', 'pkgfile', 'build_id'] as const;
+  }
+
+  /** Successes column-wise into a temporary table, then one upsert (row-by-row upserts take minutes for a whole tree); with `history`, one builds row each. */
+  private async upsertSuccesses(
+    c: DuckDBConnection,
+    items: readonly (SuccessInput & { origin: string })[],
+    history?: { runId: string; trigger: string },
+  ): Promise<void> {
+    const cols = [
+      'origin',
+      'crc',
+      'build_key',
+      'key_parts',
+      'version',
+      'pkgname',
+      'pkgfile',
+      'build_id',
+      'pkg_identity',
+      'pkg_checksum',
+      'pkg_shlibs',
+    ] as const;
     const encoded = this.codec.encode(items.map((s) => s.keyParts));
-    const values = (s: SuccessInput & { origin: string }, i: number) => [s.origin, s.crc, s.buildKey, encoded.json[i]!, s.version, s.pkgname, s.pkgfile, s.buildId];
+    const values = (s: SuccessInput & { origin: string }, i: number) => [
+      s.origin,
+      s.crc,
+      s.buildKey,
+      encoded.json[i]!,
+      s.version,
+      s.pkgname,
+      s.pkgfile,
+      s.buildId,
+      s.package?.identity ?? null,
+      s.package?.checksum ?? null,
+      s.package ? JSON.stringify(s.package.shlibs) : null,
+    ];
     const rows = items.map(values);
     const columns = cols.map((_, i) => rows.map((r) => r[i]!));
-    await this.op(operation, {}, (c) =>
-      BuildDB.tx(c, async () => {
-        await this.codec.storeSets(c, encoded.sets);
-        await c.run(`CREATE OR REPLACE TEMP TABLE success_import (${cols.map((n) => `${n} VARCHAR`).join(', ')})`);
-        await appendColumns(c, 'success_import', cols.map(() => VARCHAR), columns);
-        await c.run(
-          `INSERT INTO port_state (origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id, updated_at)
-           SELECT origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id::UUID, now() FROM success_import
-           ON CONFLICT (origin) DO UPDATE SET crc = excluded.crc, build_key = excluded.build_key, key_parts = excluded.key_parts,
-             version = excluded.version, pkgname = excluded.pkgname, pkgfile = excluded.pkgfile, build_id = excluded.build_id,
-             updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL`,
-        );
-        await c.run('DROP TABLE success_import');
-      }),
+    await this.codec.storeSets(c, encoded.sets);
+    await c.run(`CREATE OR REPLACE TEMP TABLE success_import (${cols.map((n) => `${n} VARCHAR`).join(', ')})`);
+    await appendColumns(
+      c,
+      'success_import',
+      cols.map(() => VARCHAR),
+      columns,
     );
+    await c.run(
+      `INSERT INTO port_state (origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id, updated_at, pkg_identity, pkg_checksum, pkg_shlibs)
+       SELECT origin, crc, build_key, key_parts, version, pkgname, pkgfile, build_id::UUID, now(), pkg_identity, pkg_checksum, pkg_shlibs FROM success_import
+       ON CONFLICT (origin) DO UPDATE SET crc = excluded.crc, build_key = excluded.build_key, key_parts = excluded.key_parts,
+         version = excluded.version, pkgname = excluded.pkgname, pkgfile = excluded.pkgfile, build_id = excluded.build_id,
+         updated_at = excluded.updated_at, failed_key = NULL, failed_build_id = NULL, failed_at = NULL,
+         pkg_identity = excluded.pkg_identity, pkg_checksum = excluded.pkg_checksum, pkg_shlibs = excluded.pkg_shlibs`,
+    );
+    if (history) {
+      await c.run(
+        `INSERT INTO builds (build_id, run_id, origin, flavor, pkgname, version, status, crc, build_key, key_parts, trigger, reason,
+           started_at, finished_at, pid, pkg_identity, pkg_checksum)
+         SELECT build_id::UUID, $1, origin, CASE WHEN contains(origin, '@') THEN split_part(origin, '@', 2) ELSE '' END, pkgname, version,
+           'success', crc, build_key, key_parts, $2, 'adopted: its package was in the repository', now(), now(), $3, pkg_identity, pkg_checksum
+         FROM success_import`,
+        [history.runId, history.trigger, process.pid],
+      );
+    }
+    await c.run('DROP TABLE success_import');
   }
 
   /** Marks that the port failed at this build key, so it is not retried until its inputs change. */
@@ -721,7 +762,12 @@ export class BuildDB {
   }
 
   async latestSuccess(origin: string): Promise<BuildRow | undefined> {
-    const rows = await this.partsRows('latestSuccess', { origin }, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`, [origin]);
+    const rows = await this.partsRows(
+      'latestSuccess',
+      { origin },
+      `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 AND status = 'success' ORDER BY finished_at DESC LIMIT 1`,
+      [origin],
+    );
     return rows[0] ? toBuildRow(rows[0], this.decode) : undefined;
   }
 
@@ -739,7 +785,9 @@ export class BuildDB {
   async allPortState(): Promise<PortStateRow[]> {
     const dirty = this.portStateDirty;
     if (this.readOnly || !this.portStateCache || dirty === 'all') {
-      const rows = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`)).map((r) => toPortStateRow(r, this.decode));
+      const rows = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state ORDER BY origin`)).map((r) =>
+        toPortStateRow(r, this.decode),
+      );
       if (!this.readOnly) {
         this.portStateCache = new Map(rows.map((r) => [r.origin, r]));
         this.portStateDirty = new Set();
@@ -749,7 +797,14 @@ export class BuildDB {
     if (dirty.size) {
       const origins = [...dirty];
       this.portStateDirty = new Set();
-      const fresh = (await this.partsRows('allPortState', {}, `SELECT ${PORT_STATE_COLUMNS} FROM port_state WHERE origin IN (SELECT unnest($1::VARCHAR[]))`, [listValue(origins)])).map((r) => toPortStateRow(r, this.decode));
+      const fresh = (
+        await this.partsRows(
+          'allPortState',
+          {},
+          `SELECT ${PORT_STATE_COLUMNS} FROM port_state WHERE origin IN (SELECT unnest($1::VARCHAR[]))`,
+          [listValue(origins)],
+        )
+      ).map((r) => toPortStateRow(r, this.decode));
       for (const o of origins) this.portStateCache.delete(o);
       for (const r of fresh) this.portStateCache.set(r.origin, r);
       // Sorted by origin like the full read (new origins were appended to the map).
@@ -760,7 +815,12 @@ export class BuildDB {
 
   /** A port's builds, newest first. */
   async history(origin: string, limit = 50): Promise<BuildRow[]> {
-    const rows = await this.partsRows('history', { origin }, `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 ORDER BY started_at DESC LIMIT $2`, [origin, limit]);
+    const rows = await this.partsRows(
+      'history',
+      { origin },
+      `SELECT ${BUILD_COLUMNS} FROM builds WHERE origin = $1 ORDER BY started_at DESC LIMIT $2`,
+      [origin, limit],
+    );
     return rows.map((r) => toBuildRow(r, this.decode));
   }
 
@@ -784,7 +844,9 @@ export class BuildDB {
 
   /** Runs, newest first. */
   async runs(limit = 20): Promise<RunRow[]> {
-    const rows = await this.op('runs', {}, (c) => BuildDB.rows(c, `SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT $1`, [limit]));
+    const rows = await this.op('runs', {}, (c) =>
+      BuildDB.rows(c, `SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at DESC LIMIT $1`, [limit]),
+    );
     return rows.map(toRunRow);
   }
 
@@ -797,11 +859,27 @@ export class BuildDB {
     return this.op('appendBuildHistory', {}, (c) => BuildDB.tx(c, () => appendBuildHistory(c, records)));
   }
 
+  /** port_state joined with each port's latest build (ports that only ever failed too); `origins` narrows it. */
+  async portStatuses(origins: readonly string[] = []): Promise<PortStatusRow[]> {
+    const rows = await this.op('portStatuses', {}, (c) => BuildDB.rows(c, portStatusSql(origins.length), [...origins]));
+    return rows.map(toPortStatusRow);
+  }
+
+  /** A port's last successful build, and the git commit of the run that built it. */
+  async lastGood(origin: string): Promise<LastGoodRow | null> {
+    const rows = await this.op('lastGood', { origin }, (c) => BuildDB.rows(c, LAST_GOOD_SQL, [origin]));
+    return rows[0] ? toLastGoodRow(rows[0]) : null;
+  }
+
   /** One read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); anything else is QueryRejectedError. */
   query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
     const run = async () => {
       if (this.closed) {
-        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, { file: this.file, operation: 'query', reason: 'closed' });
+        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, {
+          file: this.file,
+          operation: 'query',
+          reason: 'closed',
+        });
       }
       return runReadOnlyQuery(this.readConn, sql, this.file, opts);
     };
@@ -818,7 +896,11 @@ export class BuildDB {
    */
   async userSqlConnection(): Promise<DuckDBConnection> {
     if (this.closed) {
-      throw new DatabaseUnavailableError(`build database ${this.file} is closed`, { file: this.file, operation: 'query', reason: 'closed' });
+      throw new DatabaseUnavailableError(`build database ${this.file} is closed`, {
+        file: this.file,
+        operation: 'query',
+        reason: 'closed',
+      });
     }
     const c = await this.instance.connect();
     await c.run(`SET TimeZone = 'UTC'`).catch((err: unknown) => {

@@ -1,27 +1,68 @@
-import { randomUUID } from 'node:crypto';
-import type { BuildKeyParts } from '../fingerprint/types.js';
+import { newId } from './ids.js';
 import { BuildDB, type OpenOptions } from './db.js';
-import type {
-  BuildRow,
-  FinishBuildInput,
-  FinishRunInput,
-  FinishedBuildStatus,
-  PackageIndexInput,
-  PhaseInput,
-  PortStateRow,
-  RunStatus,
-  StartBuildInput,
-  StartRunInput,
-  SuccessInput,
-} from './types.js';
 
 export type LogFn = (msg: string) => void;
 
+/** What a pass records and reads while it builds: the part of BuildDB the engine uses. */
+export type EngineStore = Pick<
+  BuildDB,
+  | 'startRun'
+  | 'finishRun'
+  | 'startBuild'
+  | 'recordPhase'
+  | 'recordPhases'
+  | 'setBuildHost'
+  | 'finishBuild'
+  | 'updateCRC'
+  | 'updatePackageIndex'
+  | 'recordSuccess'
+  | 'recordFailure'
+  | 'recordPrunes'
+  | 'latestSuccess'
+  | 'portState'
+  | 'allPortState'
+>;
+
+type Method = (...args: any[]) => Promise<unknown>;
+
+/** How one operation fails safe: what it is about (for the log line), and what it answers instead (default: undefined). */
+interface FailSafeSpec<F extends Method> {
+  subject?: (...args: Parameters<F>) => string | undefined;
+  fallback?: (...args: Parameters<F>) => Awaited<ReturnType<F>>;
+}
+
+const build = (buildId: string) => `build ${buildId}`;
+const origin = (o: string) => o;
+
+/** Every operation of the engine's store, and how it fails safe. */
+const SPECS: { [K in keyof EngineStore]: FailSafeSpec<EngineStore[K]> } = {
+  // A run or build that could not be recorded still has an id (its log file is named after it).
+  startRun: { subject: (input) => input.trigger, fallback: () => newId() },
+  finishRun: { subject: (runId) => runId },
+  startBuild: { subject: (input) => input.origin, fallback: (input) => input.buildId ?? newId() },
+  recordPhase: { subject: build },
+  recordPhases: { subject: build },
+  setBuildHost: { subject: build },
+  finishBuild: { subject: build },
+  updateCRC: { subject: origin },
+  updatePackageIndex: { subject: origin },
+  recordSuccess: { subject: origin },
+  recordFailure: { subject: origin },
+  recordPrunes: { subject: (runId) => runId ?? undefined },
+  latestSuccess: { subject: origin },
+  portState: { subject: origin },
+  // Empty on failure: every port then looks new and is built.
+  allPortState: { fallback: () => [] },
+};
+
 /**
  * The build database as the engine uses it: a database fault must never stop builds. Every
- * error is logged (operation and origin) and swallowed; a failed startBuild/startRun still yields an id. Without a database (null) every call is a
- * logged no-op.
+ * operation of EngineStore is wrapped the same way (SPECS): an error is logged (operation and
+ * subject) and swallowed, and the operation answers its fallback; without a database (null)
+ * every call is a logged no-op.
  */
+// The class gets EngineStore's methods in its constructor (one wrapper for all of them).
+export interface FailSafeBuildDB extends EngineStore {}
 export class FailSafeBuildDB {
   /** Failures swallowed so far. */
   failures = 0;
@@ -30,7 +71,20 @@ export class FailSafeBuildDB {
   constructor(
     readonly db: BuildDB | null,
     private readonly log: LogFn,
-  ) {}
+  ) {
+    for (const name of Object.keys(SPECS) as (keyof EngineStore)[]) {
+      const spec = SPECS[name] as FailSafeSpec<Method>;
+      Object.defineProperty(this, name, {
+        value: (...args: unknown[]) =>
+          this.guard(
+            name,
+            spec.subject?.(...args),
+            () => spec.fallback?.(...args),
+            (db) => (db[name] as Method).apply(db, args),
+          ),
+      });
+    }
+  }
 
   /**
    * Opens the database, or wraps null (logging why) when it cannot be opened. Errors for which
@@ -69,61 +123,13 @@ export class FailSafeBuildDB {
     }
   }
 
-  startRun(input: StartRunInput): Promise<string> {
-    return this.guard('startRun', input.trigger, () => randomUUID(), (db) => db.startRun(input));
-  }
-
-  finishRun(runId: string, status: RunStatus, counts: FinishRunInput = {}): Promise<void> {
-    return this.guard('finishRun', runId, () => undefined, (db) => db.finishRun(runId, status, counts));
-  }
-
-  startBuild(input: StartBuildInput): Promise<string> {
-    return this.guard('startBuild', input.origin, () => randomUUID(), (db) => db.startBuild(input));
-  }
-
-  recordPhase(buildId: string, phase: string, startedAt: Date, durationMs: number, exitCode: number): Promise<void> {
-    return this.guard('recordPhase', `build ${buildId}`, () => undefined, (db) => db.recordPhase(buildId, phase, startedAt, durationMs, exitCode));
-  }
-
-  recordPhases(buildId: string, phases: PhaseInput[]): Promise<void> {
-    return this.guard('recordPhases', `build ${buildId}`, () => undefined, (db) => db.recordPhases(buildId, phases));
-  }
-
-  finishBuild(buildId: string, status: FinishedBuildStatus, info: FinishBuildInput = {}): Promise<void> {
-    return this.guard('finishBuild', `build ${buildId}`, () => undefined, (db) => db.finishBuild(buildId, status, info));
-  }
-
-  updateCRC(origin: string, crc: string, buildKey: string, keyParts: BuildKeyParts): Promise<void> {
-    return this.guard('updateCRC', origin, () => undefined, (db) => db.updateCRC(origin, crc, buildKey, keyParts));
-  }
-
-  updatePackageIndex(origin: string, pkg: PackageIndexInput): Promise<void> {
-    return this.guard('updatePackageIndex', origin, () => undefined, (db) => db.updatePackageIndex(origin, pkg));
-  }
-
-  recordSuccess(origin: string, s: SuccessInput): Promise<void> {
-    return this.guard('recordSuccess', origin, () => undefined, (db) => db.recordSuccess(origin, s));
-  }
-
-  recordFailure(origin: string, buildKey: string, buildId: string): Promise<void> {
-    return this.guard('recordFailure', origin, () => undefined, (db) => db.recordFailure(origin, buildKey, buildId));
-  }
-
-  latestSuccess(origin: string): Promise<BuildRow | undefined> {
-    return this.guard('latestSuccess', origin, () => undefined, (db) => db.latestSuccess(origin));
-  }
-
-  portState(origin: string): Promise<PortStateRow | undefined> {
-    return this.guard('portState', origin, () => undefined, (db) => db.portState(origin));
-  }
-
-  /** Empty on failure: every port then looks new and is built. */
-  allPortState(): Promise<PortStateRow[]> {
-    return this.guard('allPortState', undefined, () => [], (db) => db.allPortState());
-  }
-
   async close(): Promise<void> {
     if (!this.db) return;
-    return this.guard('close', undefined, () => undefined, (db) => db.close());
+    return this.guard(
+      'close',
+      undefined,
+      () => undefined,
+      (db) => db.close(),
+    );
   }
 }

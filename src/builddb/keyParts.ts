@@ -46,7 +46,8 @@ export class KeyPartsCodec {
   async load(c: DuckDBConnection): Promise<void> {
     if (this.loaded) return;
     const rows = (await c.runAndReadAll('SELECT digest, files FROM file_sets')).getRowObjects();
-    for (const r of rows) if (!this.sets.has(String(r.digest))) this.sets.set(String(r.digest), Object.freeze(JSON.parse(String(r.files)) as FileMap));
+    for (const r of rows)
+      if (!this.sets.has(String(r.digest))) this.sets.set(String(r.digest), Object.freeze(JSON.parse(String(r.files)) as FileMap));
     this.loaded = true;
   }
 

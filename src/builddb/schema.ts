@@ -88,6 +88,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE runs ADD COLUMN cutoff INTEGER`,
     ],
   },
+  {
+    version: 3,
+    description: 'packages removed from the repository by policy.prune',
+    statements: [
+      // One row per package file a pass pruned (src/reconcile/prune.ts); origin: the port whose package it was, when known.
+      `CREATE TABLE pruned_packages (
+        run_id UUID,
+        pkgfile VARCHAR NOT NULL,
+        origin VARCHAR,
+        version VARCHAR,
+        reason VARCHAR,
+        pruned_at TIMESTAMPTZ NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 4,
+    description: 'the build host of each build (an agent of a distributed pass; null: the coordinator itself)',
+    statements: [`ALTER TABLE builds ADD COLUMN host VARCHAR`],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

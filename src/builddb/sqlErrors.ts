@@ -35,7 +35,13 @@ export class QueryTimeoutError extends QueryRejectedError {
 export class QueryMemoryError extends QueryRejectedError {
   readonly limitBytes: number;
   readonly tempLimitBytes: number;
-  constructor(sql: string, file: string, limits: { memoryLimitBytes: number; tempLimitBytes: number }, duckdbMessage: string, cause?: unknown) {
+  constructor(
+    sql: string,
+    file: string,
+    limits: { memoryLimitBytes: number; tempLimitBytes: number },
+    duckdbMessage: string,
+    cause?: unknown,
+  ) {
     const spill = /max_temp_directory_size/.test(duckdbMessage);
     const firstLine = duckdbMessage.split('\n')[0]!;
     super(

@@ -97,6 +97,8 @@ export interface FinishRunInput extends Partial<RunCounts> {
 }
 
 export interface StartBuildInput {
+  /** The build's id, when the caller made it already (its log file is named after it); else a new UUID. */
+  buildId?: string;
   runId?: string | null;
   origin: string;
   /** Defaults to the part of the origin after `@`, or ''. */
@@ -162,6 +164,8 @@ export interface BuildHistoryRecord {
   startedAt: Date;
   finishedAt: Date;
   lastPhase?: string | null;
+  /** The agent that built it (a distributed pass); null or absent: the coordinator. */
+  host?: string | null;
   logPath?: string | null;
   error?: string | null;
   phases: PhaseInput[];
@@ -179,4 +183,37 @@ export interface QueryResult {
   /** JSON-safe values: numbers (or strings for integers beyond 2^53), strings, booleans, null; timestamps as ISO strings. */
   rows: unknown[][];
   truncated: boolean;
+}
+
+/** A port as `status` shows it: its state row joined with its latest build (the daemon's and the CLI's status). */
+export interface PortStatusRow {
+  origin: string;
+  version: string | null;
+  pkgname: string | null;
+  /** The package file of its last successful build. */
+  pkgfile: string | null;
+  /** success, failed, interrupted or running: the last build's status; never-built ports are not listed. */
+  lastStatus: string | null;
+  lastBuildId: string | null;
+  lastStarted: string | null;
+  lastFinished: string | null;
+  lastDurationMs: number | null;
+  lastPhase: string | null;
+  lastError: string | null;
+  log: string | null;
+  /** The last successful build (port_state.build_id). */
+  goodBuildId: string | null;
+  crc: string | null;
+  buildKey: string | null;
+  /** Set when the port failed at its current key and is blocked until its inputs change. */
+  failedKey: string | null;
+  updatedAt: string | null;
+}
+
+/** A port's last successful build, with the git commit of the run that built it (`why`). */
+export interface LastGoodRow {
+  buildId: string;
+  finishedAt: string | null;
+  version: string | null;
+  gitCommit: string | null;
 }

@@ -45,7 +45,8 @@ export interface Distinfo {
 export function distfileNameProblem(name: string): string | undefined {
   if (name === '' || name.includes('\0')) return 'empty, or contains a NUL';
   if (name.startsWith('/')) return 'an absolute path';
-  if (name.split('/').some((part) => part === '' || part === '.' || part === '..')) return 'not a plain relative path (empty, . or .. component)';
+  if (name.split('/').some((part) => part === '' || part === '.' || part === '..'))
+    return 'not a plain relative path (empty, . or .. component)';
   return undefined;
 }
 
@@ -163,7 +164,12 @@ export interface SeedReport {
  * holds as distinfo says: a hard link to the cache's root-owned file, or a root-owned copy when
  * the two are on different file systems. Never a file that does not match.
  */
-export async function seedDistfiles(cache: string, priv: string, entries: readonly DistinfoEntry[], owner: { uid: number; gid: number }): Promise<SeedReport> {
+export async function seedDistfiles(
+  cache: string,
+  priv: string,
+  entries: readonly DistinfoEntry[],
+  owner: { uid: number; gid: number },
+): Promise<SeedReport> {
   const report: SeedReport = { seeded: new Map(), mismatched: [], skipped: [] };
   for (const e of entries) {
     const src = await openBelow(cache, e.name);
@@ -199,7 +205,9 @@ export async function seedDistfiles(cache: string, priv: string, entries: readon
     const to = join(priv, e.name);
     try {
       // Whatever is there (something the build user left) goes; unlink never follows a link.
-      await unlink(to).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+      await unlink(to).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       let linked = false;
       if (linkable) {
         try {
@@ -236,7 +244,12 @@ export interface PublishReport {
  * Copies into `cache` each distinfo file the build fetched into `priv` that matches distinfo.
  * Files that are still the ones `seedDistfiles` put there are skipped.
  */
-export async function publishDistfiles(priv: string, cache: string, entries: readonly DistinfoEntry[], seeded: ReadonlyMap<string, { dev: number; ino: number }>): Promise<PublishReport> {
+export async function publishDistfiles(
+  priv: string,
+  cache: string,
+  entries: readonly DistinfoEntry[],
+  seeded: ReadonlyMap<string, { dev: number; ino: number }>,
+): Promise<PublishReport> {
   const report: PublishReport = { published: [], rejected: [], failed: [] };
   for (const e of entries) {
     const src = await openBelow(priv, e.name);

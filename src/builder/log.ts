@@ -1,15 +1,6 @@
-/** Per-port build logs: `<logs>/<cat>___<port>[@flavor].log`, a header, a banner per phase. */
+/** A build log being written: a header, a banner per phase, the result (where logs are: logFiles.ts). */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-
-/** `cat___port[@flavor].log`; a fetch-only run writes `cat___port[@flavor].fetch.log` so the build log stays. */
-export function logFileName(origin: string, kind: 'build' | 'fetch' = 'build'): string {
-  return `${origin.replace('/', '___')}${kind === 'fetch' ? '.fetch' : ''}.log`;
-}
-
-export function logPath(logsDir: string, origin: string, kind: 'build' | 'fetch' = 'build'): string {
-  return join(logsDir, logFileName(origin, kind));
-}
 
 const stamp = (d = new Date()) => d.toISOString();
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
@@ -33,7 +24,9 @@ export class BuildLog {
     this.line(`\n=== ${phase} ${'='.repeat(Math.max(3, 60 - phase.length))}\n=== ${phase}: started ${stamp()}`);
   }
   phaseEnd(phase: string, exitCode: number | null, durationMs: number, note = ''): void {
-    this.line(`=== ${phase}: ${exitCode === 0 ? 'ok' : `FAILED (exit ${exitCode ?? 'killed'})`} in ${seconds(durationMs)}${note ? ` — ${note}` : ''}`);
+    this.line(
+      `=== ${phase}: ${exitCode === 0 ? 'ok' : `FAILED (exit ${exitCode ?? 'killed'})`} in ${seconds(durationMs)}${note ? ` — ${note}` : ''}`,
+    );
   }
   /** The last `bytes` of what was written so far (the log is opened for reading too). */
   tail(bytes = 4096): string {

@@ -67,7 +67,10 @@ function makeArgv(inside: InsidePaths, call: MakeCall, dir: string, flavor: stri
  * package with a recorded checksum is checked first: one that does not match (replaced or
  * damaged since it was built) is never installed.
  */
-export function installPackagesScript(inside: InsidePaths, pkgfiles: readonly { pkgname: string; pkgfile: string; checksum?: string }[]): string {
+export function installPackagesScript(
+  inside: InsidePaths,
+  pkgfiles: readonly { pkgname: string; pkgfile: string; checksum?: string }[],
+): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ['set -e'];
   for (const p of pkgfiles) {
@@ -75,9 +78,15 @@ export function installPackagesScript(inside: InsidePaths, pkgfiles: readonly { 
     const db = `${inside.localbase}/var/db/pkg/${p.pkgname}`;
     lines.push(`echo "installing dependency ${p.pkgname}"`);
     if (p.checksum) {
-      lines.push(`echo ${q(`${p.checksum}  ${file}`)} | sha256sum -c --status - || { echo "portsync: ${file} does not match the checksum recorded when it was built; it is not installed (the next pass rebuilds it)"; exit 1; }`);
+      lines.push(
+        `echo ${q(`${p.checksum}  ${file}`)} | sha256sum -c --status - || { echo "portsync: ${file} does not match the checksum recorded when it was built; it is not installed (the next pass rebuilds it)"; exit 1; }`,
+      );
     }
-    lines.push(`mkdir -p ${q(db)}`, `tar -xzf ${q(file)} -C ${q(db)} +MANIFEST`, `tar -xzf ${q(file)} -C ${q(inside.localbase)} --exclude=+MANIFEST`);
+    lines.push(
+      `mkdir -p ${q(db)}`,
+      `tar -xzf ${q(file)} -C ${q(db)} +MANIFEST`,
+      `tar -xzf ${q(file)} -C ${q(inside.localbase)} --exclude=+MANIFEST`,
+    );
   }
   return lines.join('\n');
 }

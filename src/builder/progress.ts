@@ -5,7 +5,8 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  start(total: number, workers: number): void;
+  /** `slots`: builds at once; `where`: where they run, as the executor says it ("with 2 workers", "on the agents of queue …"). */
+  start(total: number, slots: number, where: string): void;
   portStarted(slot: number, origin: string): void;
   phase(slot: number, origin: string, phase: string): void;
   portFinished(slot: number, origin: string, status: string, detail?: string): void;
@@ -20,9 +21,9 @@ export class LineProgress implements Progress {
   private done = 0;
   private total = 0;
   constructor(private readonly write: (s: string) => void) {}
-  start(total: number, workers: number): void {
+  start(total: number, _slots: number, where: string): void {
     this.total = total;
-    this.write(`[${ts()}] building ${total} port${total === 1 ? '' : 's'} with ${workers} worker${workers === 1 ? '' : 's'}`);
+    this.write(`[${ts()}] building ${total} port${total === 1 ? '' : 's'} ${where}`);
   }
   portStarted(slot: number, origin: string): void {
     this.write(`[${ts()}] [${slot}] start ${origin}`);
@@ -42,14 +43,19 @@ export class LineProgress implements Progress {
 }
 
 export class BarProgress implements Progress {
-  private multi = new cliProgress.MultiBar({ clearOnComplete: true, hideCursor: true, format: '{bar} {value}/{total} {label}' }, cliProgress.Presets.shades_classic);
+  private multi = new cliProgress.MultiBar(
+    { clearOnComplete: true, hideCursor: true, format: '{bar} {value}/{total} {label}' },
+    cliProgress.Presets.shades_classic,
+  );
   private overall?: cliProgress.SingleBar;
   private slots: cliProgress.SingleBar[] = [];
-  start(total: number, workers: number): void {
+  start(total: number): void {
     this.overall = this.multi.create(total, 0, { label: 'ports' });
-    for (let i = 0; i < workers; i++) this.slots.push(this.multi.create(1, 0, { label: `[${i}] idle` }, { format: '  {label}' }));
   }
   portStarted(slot: number, origin: string): void {
+    // A slot's line appears when it is first used: a distributed pass has hundreds of slots, most never used at once.
+    for (let i = this.slots.length; i <= slot; i++)
+      this.slots.push(this.multi.create(1, 0, { label: `[${i}] idle` }, { format: '  {label}' }));
     this.slots[slot]?.update(0, { label: `[${slot}] ${origin}` });
   }
   phase(slot: number, origin: string, phase: string): void {
@@ -65,6 +71,29 @@ export class BarProgress implements Progress {
   }
   stop(): void {
     this.multi.stop();
+  }
+}
+
+/** Tells every progress in `list` the same thing. */
+export class TeeProgress implements Progress {
+  constructor(private readonly list: readonly Progress[]) {}
+  start(total: number, slots: number, where: string): void {
+    for (const p of this.list) p.start(total, slots, where);
+  }
+  portStarted(slot: number, origin: string): void {
+    for (const p of this.list) p.portStarted(slot, origin);
+  }
+  phase(slot: number, origin: string, phase: string): void {
+    for (const p of this.list) p.phase(slot, origin, phase);
+  }
+  portFinished(slot: number, origin: string, status: string, detail?: string): void {
+    for (const p of this.list) p.portFinished(slot, origin, status, detail);
+  }
+  line(text: string): void {
+    for (const p of this.list) p.line(text);
+  }
+  stop(): void {
+    for (const p of this.list) p.stop();
   }
 }
 

@@ -7,9 +7,8 @@
  * recorded on the main thread (DuckDB handles stay here) through the fail-safe database.
  */
 import { join } from 'node:path';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
+import type { PhaseInput } from '../builddb/types.js';
 import type { DesiredState } from '../config/types.js';
 import { waitingCounts, ReadyQueue } from '../graph/order.js';
 import { cutoffReason, decide, settleDependencies, type SettledDependency } from '../reconcile/decide.js';
@@ -17,32 +16,16 @@ import type { Plan, PlannedPort } from '../reconcile/plan.js';
 import { packagesToInstall } from '../graph/installs.js';
 import { packageCheckCache, packageVerifier } from '../fingerprint/packageCheck.js';
 import { environmentBackend } from './sandbox/index.js';
-import { logPath } from './log.js';
+import { logPath, startBuildLog, trimBuildLogs } from './logFiles.js';
+import { publishedPackage } from '../repository/layout.js';
 import { PHASES, type MakeCall } from './phases.js';
 import type { Progress } from './progress.js';
-import { limitsNotice, type BuildTask, type BuildTaskResult, type TaskEvent } from './task.js';
+import { limitsNotice, type BuildTaskResult, type TaskEvent } from './task.js';
+import { LocalExecutor, type BuildExecutor, type ExecutorTask } from './executor.js';
 import { limitsFor } from '../config/selectors.js';
-import { reportingOutcomes } from './outcomes.js';
+import { reportingOutcomes, type PortOutcome } from './outcomes.js';
+import { UP_TO_DATE_LIST, upToDateLine } from './summary.js';
 import type { PhaseInfo } from '../reconcile/observers.js';
-
-export type PortStatus = 'success' | 'failed' | 'skipped' | 'ignored' | 'blocked' | 'interrupted';
-
-export interface PortOutcome {
-  origin: string;
-  pkgname: string;
-  version: string;
-  status: PortStatus;
-  /** One line: why it was built, or why not. */
-  reason: string;
-  buildId?: string;
-  lastPhase?: string;
-  error?: string;
-  transient?: boolean;
-  durationMs?: number;
-  logPath?: string;
-  /** Skipped because the dependencies that rebuilt produced the same result (early cutoff). */
-  cutoff?: boolean;
-}
 
 export interface ScheduleOptions {
   plan: Plan;
@@ -57,9 +40,14 @@ export interface ScheduleOptions {
   /** Told each port's outcome as soon as it is known, and each finished build phase (the pass's observers). */
   onOutcome?: (outcome: PortOutcome) => void;
   onPhase?: (phase: PhaseInfo) => void;
+  /** Where the builds run (made once there is something to build); default: the local worker pool (`workers` threads). */
+  executor?: ExecutorFactory;
+  /** The repository builds install from and write into: the pass's staging copy (src/repository/staging.ts); default paths.packages. */
+  packages?: string;
 }
 
-const WORKER_FILE = new URL('./worker-entry.mjs', import.meta.url).href;
+/** Makes the pass's executor; `builds`: how many ports the pass may build. */
+export type ExecutorFactory = (builds: number, warn: (line: string) => void) => Promise<BuildExecutor>;
 
 /** "CRC match, skipped" lines printed per pass; the others are counted. */
 export const SKIPPED_LINES = 20;
@@ -84,12 +72,22 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   for (const p of plan.ports) {
     if (work.has(p.origin)) continue;
     const status = p.action === 'skip' ? 'skipped' : (p.action as 'ignored' | 'blocked');
-    outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status, reason: reasonLine(p) });
-    if (status === 'skipped' && !p.suspended && ++upToDate <= SKIPPED_LINES) progress.line(`${p.origin}@${p.version} (CRC match, skipped)`);
+    const current = status === 'skipped' && !p.suspended;
+    outcomes.set(p.origin, {
+      origin: p.origin,
+      pkgname: p.pkgname,
+      version: p.version,
+      status,
+      reason: reasonLine(p),
+      ...(current ? { upToDate: true } : {}),
+    });
+    if (current && ++upToDate <= SKIPPED_LINES) progress.line(upToDateLine(p));
   }
   // A whole tree is 10,000 such lines per pass: the rest are counted, and listed in the summary lists.
   if (upToDate > SKIPPED_LINES) {
-    progress.line(`... and ${upToDate - SKIPPED_LINES} more up to date (CRC match, skipped)${record ? `: every port is in ${join(state.paths.logs, '00_last_results.log')}` : ''}`);
+    progress.line(
+      `... and ${upToDate - SKIPPED_LINES} more up to date (CRC match, skipped)${record ? `: every one is listed in ${join(state.paths.logs, UP_TO_DATE_LIST)}` : ''}`,
+    );
   }
   if (work.size === 0) return plan.ports.map((p) => outcomes.get(p.origin)!);
 
@@ -104,34 +102,33 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
 
   // Worker directories a killed run left behind (its owner is gone) are removed before new ones are made.
   const stale = await environmentBackend(state.environment.backend).cleanupStale(state.paths.buildBase);
-  if (stale.removed.length) progress.line(`removed ${stale.removed.length} stale worker director${stale.removed.length === 1 ? 'y' : 'ies'} left by an earlier run`);
+  if (stale.removed.length)
+    progress.line(
+      `removed ${stale.removed.length} stale worker director${stale.removed.length === 1 ? 'y' : 'ies'} left by an earlier run`,
+    );
   for (const r of stale.refused) progress.line(`warning: left ${r.path} in place: ${r.reason}`);
   const notice = limitsNotice(state); // limits this machine cannot enforce: said once per pass (issue 9)
   if (notice) progress.line(notice);
 
   const verifier = packageVerifier(packageCheckCache(state.paths.buildBase));
-  const workers = Math.max(1, state.workers);
-  const pool = new Piscina({ filename: WORKER_FILE, minThreads: Math.min(workers, work.size), maxThreads: workers, idleTimeout: 1000 });
-  // A worker thread that cannot start (EMFILE, ENOMEM) is an environment fault of this pass, not a
-  // crash of the daemon: Piscina reports it as an 'error' event, which must have a listener.
-  let poolError: Error | undefined;
-  /** Runs handed to the pool: with no worker thread left alive, they would wait for one forever. */
-  const waitingRuns = new Set<AbortController>();
-  pool.on('error', (err: Error) => {
-    if (!poolError) progress.line(`warning: a build worker could not start: ${err.message}`);
-    poolError ??= err;
-    // No thread at all: nothing is running in one, so giving up on the queued runs stops no build midway.
-    if (pool.threads.length === 0) for (const a of waitingRuns) a.abort(err);
-  });
+  const executor = opts.executor
+    ? await opts.executor(work.size, progress.line.bind(progress))
+    : new LocalExecutor(Math.max(1, state.workers), work.size, progress.line.bind(progress));
+  const workers = executor.slots;
   const freeSlots = Array.from({ length: workers }, (_, i) => workers - 1 - i);
-  /** Ports being built, by origin: where to send a cancel. */
-  const running = new Map<string, MessagePort>();
+  /** Ports being built, by origin: how to interrupt them. */
+  const running = new Map<string, AbortController>();
   const cancelAll = () => {
-    for (const port of running.values()) port.postMessage({ type: 'cancel' });
+    for (const build of running.values()) build.abort();
     wake();
   };
   opts.signal?.addEventListener('abort', cancelAll, { once: true });
-  const paths = { portsTree: plan.observation.tree, distfiles: state.paths.distfiles, packages: state.paths.packages, buildBase: state.paths.buildBase };
+  const paths = {
+    portsTree: plan.observation.tree,
+    distfiles: state.paths.distfiles,
+    packages: opts.packages ?? state.paths.packages,
+    buildBase: state.paths.buildBase,
+  };
   const phases: string[] = fetchOnly ? ['fetch', 'checksum'] : [...PHASES];
   let wake: () => void = () => {};
 
@@ -158,21 +155,45 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
    * The decision again, now that every dependency is settled: build (with its final key), cut
    * off, or blocked because it failed at exactly these inputs before.
    */
-  const decideNow = (p: PlannedPort): { build: true; key: string; parts: NonNullable<PlannedPort['keyParts']>; reason: string } | { build: false } => {
+  const decideNow = (
+    p: PlannedPort,
+  ): { build: true; key: string; parts: NonNullable<PlannedPort['keyParts']>; reason: string } | { build: false } => {
     if (fetchOnly) return { build: true, key: p.buildKey ?? '', parts: p.keyParts!, reason: reasonLine(p) };
     const parts = settleDependencies(p.keyParts!, settled);
-    const d = decide({ parts, known: plan.known.get(p.origin), cascade: plan.cascade, pkgExists: p.pkgExists ?? false, ...(p.pkgIntact !== undefined ? { pkgIntact: p.pkgIntact } : {}), pkgfile: p.pkgfile ?? '', forced: p.forced ?? false });
+    const d = decide({
+      parts,
+      known: plan.known.get(p.origin),
+      cascade: plan.cascade,
+      pkgExists: p.pkgExists ?? false,
+      ...(p.pkgIntact !== undefined ? { pkgIntact: p.pkgIntact } : {}),
+      pkgfile: p.pkgfile ?? '',
+      forced: p.forced ?? false,
+    });
     if (d.action === 'build' && d.key) return { build: true, key: d.key, parts, reason: reasonLine({ reasons: d.reasons }) };
     if (d.action === 'skip') {
       const deps = graph.depsOf(p.origin).sort();
-      const reason = cutoffReason(deps.filter((dep) => built.has(dep)), deps.filter((dep) => settled.has(dep) && !built.has(dep)), plan.cascade);
-      outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status: 'skipped', reason: `${reason.kind}: ${reason.detail}`, cutoff: true });
+      const reason = cutoffReason(
+        deps.filter((dep) => built.has(dep)),
+        deps.filter((dep) => settled.has(dep) && !built.has(dep)),
+        plan.cascade,
+      );
+      outcomes.set(p.origin, {
+        origin: p.origin,
+        pkgname: p.pkgname,
+        version: p.version,
+        status: 'skipped',
+        reason: `${reason.kind}: ${reason.detail}`,
+        cutoff: true,
+      });
       settled.set(p.origin, { key: d.key, package: plan.known.get(p.origin)?.package ?? null });
       progress.line(`${p.origin}@${p.version} (skipped: ${reason.detail})`);
       release(p.origin);
       return { build: false };
     }
-    const why = d.action === 'blocked' ? d.reasons.map((r) => r.detail).join('; ') : `internal: still ${d.action} after its dependencies were settled`;
+    const why =
+      d.action === 'blocked'
+        ? d.reasons.map((r) => r.detail).join('; ')
+        : `internal: still ${d.action} after its dependencies were settled`;
     outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status: 'blocked', reason: why });
     progress.portFinished(-1, p.origin, 'blocked', why);
     block(p.origin, 'is blocked');
@@ -182,63 +203,146 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
   const start = async (origin: string, slot: number, key: string, parts: NonNullable<PlannedPort['keyParts']>, reason: string) => {
     const p = planned.get(origin)!;
     const meta = graph.node(origin).port!.meta;
-    const log = logPath(state.paths.logs, origin, fetchOnly ? 'fetch' : 'build');
-    const buildId = record
-      ? await db.startBuild({ runId: opts.runId, origin, pkgname: p.pkgname, version: p.version, crc: p.crc!, buildKey: key, keyParts: parts, logPath: log, reason, trigger: opts.trigger })
-      : crypto.randomUUID();
+    // Each build has a log of its own, named after its id (logFiles.ts); a fetch-only run, one per port.
+    const firstId = crypto.randomUUID();
+    const log = record ? startBuildLog(state.paths.logs, origin, firstId) : logPath(state.paths.logs, origin, 'fetch');
+    const startRecord = (buildId?: string) =>
+      db.startBuild({
+        ...(buildId ? { buildId } : {}),
+        runId: opts.runId,
+        origin,
+        pkgname: p.pkgname,
+        version: p.version,
+        crc: p.crc!,
+        buildKey: key,
+        keyParts: parts,
+        logPath: log,
+        reason,
+        trigger: opts.trigger,
+      });
+    let buildId = record ? await startRecord(firstId) : firstId;
     const installs = (fetchOnly ? [] : packagesToInstall(graph, origin)).map((d) => {
       const m = graph.node(d).port!.meta;
       // The checksum recorded when it was built (in this pass or before): a replaced package is never installed.
       const checksum = (settled.get(d)?.package ?? plan.known.get(d)?.package)?.checksum;
       return { pkgname: m.pkgname, pkgfile: m.pkgfile, ...(checksum ? { checksum } : {}) };
     });
-    const make: MakeCall = { command: state.make.command, env: state.make.env, vars: { ...state.make.vars, ...meta.vars }, makeJobs: state.makeJobs };
-    const channel = new MessageChannel();
-    running.set(origin, channel.port1);
-    if (opts.signal?.aborted) channel.port1.postMessage({ type: 'cancel' });
-    const task: BuildTask = {
-      origin, dir: meta.dir, flavor: meta.flavors.length ? meta.flavor : '', pkgname: p.pkgname, version: p.version, pkgfile: meta.pkgfile,
-      buildId, buildKey: key, backend: state.environment.backend, slot, paths, make, phases, installs,
-      limits: limitsFor(state.limits, plan.observation.selected, origin, meta.flavors), logPath: log, port: channel.port2, // its own limits (issue 9)
+    const make: MakeCall = {
+      command: state.make.command,
+      env: state.make.env,
+      vars: { ...state.make.vars, ...meta.vars },
+      makeJobs: state.makeJobs,
     };
-    const phaseWrites: Promise<void>[] = [];
-    channel.port1.on('message', (e: TaskEvent) => {
+    const interrupt = new AbortController();
+    running.set(origin, interrupt);
+    if (opts.signal?.aborted) interrupt.abort();
+    const task: ExecutorTask = {
+      origin,
+      dir: meta.dir,
+      flavor: meta.flavors.length ? meta.flavor : '',
+      pkgname: p.pkgname,
+      version: p.version,
+      pkgfile: meta.pkgfile,
+      buildId,
+      buildKey: key,
+      backend: state.environment.backend,
+      slot,
+      paths,
+      make,
+      phases,
+      installs,
+      limits: limitsFor(state.limits, plan.observation.selected, origin, meta.flavors),
+      logPath: log, // its own limits (issue 9)
+      waiting: counts.get(origin) ?? 0,
+    };
+    // Records of one build are written in the order its events came (a remote build's retry starts a new record).
+    let writes: Promise<unknown> = Promise.resolve();
+    const write = (op: () => Promise<unknown>) => {
+      writes = writes.then(op);
+    };
+    /** Phases that ended while the database was busy: one statement for them all (a remote build's come in bursts). */
+    let phaseBatch: PhaseInput[] | undefined;
+    const onEvent = (e: TaskEvent) => {
       if (e.type === 'phase-start') progress.phase(slot, origin, e.phase);
-      else {
+      else if (e.type === 'phase-end') {
         opts.onPhase?.({ origin, phase: e.phase, durationMs: e.durationMs, exitCode: e.exitCode });
-        if (record) phaseWrites.push(db.recordPhase(buildId, e.phase, new Date(e.startedAt), e.durationMs, e.exitCode));
+        if (record && !phaseBatch) {
+          const batch: PhaseInput[] = (phaseBatch = []);
+          write(() => {
+            if (phaseBatch === batch) phaseBatch = undefined;
+            return db.recordPhases(buildId, batch);
+          });
+        }
+        phaseBatch?.push({ phase: e.phase, startedAt: new Date(e.startedAt), durationMs: e.durationMs, exitCode: e.exitCode });
+      } else if (e.type === 'host') {
+        progress.phase(slot, origin, `on ${e.host}`);
+        if (record) write(() => db.setBuildHost(buildId, e.host));
+      } else if (e.type === 'retry') {
+        // A remote attempt was lost (its agent died or stopped answering): it is recorded interrupted, and the next attempt is a build of its own.
+        progress.line(`${origin}: ${e.reason}`);
+        phaseBatch = undefined; // the lost attempt's phases are written under its own record, the next attempt's under the new one
+        if (record)
+          write(async () => {
+            await db.finishBuild(buildId, 'interrupted', { finishedAt: new Date(), lastPhase: e.lastPhase ?? null, error: e.reason });
+            buildId = await startRecord();
+          });
       }
-    });
+    };
     progress.portStarted(slot, origin);
-    let result: BuildTaskResult;
-    const giveUp = new AbortController();
-    waitingRuns.add(giveUp);
-    try {
-      result = await pool.run(task, { transferList: [channel.port2], signal: giveUp.signal });
-    } catch (e) {
-      const why = poolError ? `no build worker could start (${poolError.message})` : `worker crashed: ${(e as Error).message}`;
-      result = { status: 'failed', lastPhase: 'setup', error: why, transient: true, durationMs: 0 };
-    } finally {
-      waitingRuns.delete(giveUp);
-    }
-    channel.port1.close();
-    await Promise.all(phaseWrites);
+    const result: BuildTaskResult = await executor.run(task, onEvent, interrupt.signal);
+    await writes;
     if (record) {
-      await db.finishBuild(buildId, result.status, { finishedAt: new Date(), lastPhase: result.lastPhase, error: result.error ?? null, package: result.package ?? null, usage: result.usage ?? null });
+      await db.finishBuild(buildId, result.status, {
+        finishedAt: new Date(),
+        lastPhase: result.lastPhase,
+        error: result.error ?? null,
+        package: result.package ?? null,
+        usage: result.usage ?? null,
+      });
       if (result.status === 'success') {
-        await db.recordSuccess(origin, { crc: p.crc!, buildKey: key, keyParts: parts, version: p.version, buildId, pkgfile: meta.pkgfile, pkgname: p.pkgname, package: result.package ?? null });
+        await db.recordSuccess(origin, {
+          crc: p.crc!,
+          buildKey: key,
+          keyParts: parts,
+          version: p.version,
+          buildId,
+          pkgfile: meta.pkgfile,
+          pkgname: p.pkgname,
+          package: result.package ?? null,
+        });
         // Just published and hashed: the next plan need not hash it again to trust it.
-        if (result.package?.checksum) verifier.remember(join(state.paths.packages, 'All', meta.pkgfile), result.package.checksum);
+        // (It is in the pass's staging copy until the pass publishes it: remembered by the path it will have.)
+        if (result.package?.checksum)
+          verifier.remember(
+            publishedPackage(state.paths.packages, meta.pkgfile),
+            result.package.checksum,
+            join(paths.packages, 'All', meta.pkgfile),
+          );
       } else if (result.status === 'failed' && !result.transient) {
         await db.recordFailure(origin, key, buildId);
       }
+      trimLogs(origin);
     }
     const outcome: PortOutcome = {
-      origin, pkgname: p.pkgname, version: p.version, status: result.status, reason, buildId, lastPhase: result.lastPhase,
-      durationMs: result.durationMs, logPath: log, ...(result.error ? { error: result.error } : {}), ...(result.transient ? { transient: true } : {}),
+      origin,
+      pkgname: p.pkgname,
+      version: p.version,
+      status: result.status,
+      reason,
+      buildId,
+      lastPhase: result.lastPhase,
+      durationMs: result.durationMs,
+      logPath: log,
+      ...(result.error ? { error: result.error } : {}),
+      ...(result.transient ? { transient: true } : {}),
     };
     outcomes.set(origin, outcome);
-    progress.portFinished(slot, origin, result.status, result.status === 'success' ? `${(result.durationMs / 1000).toFixed(1)}s` : result.error);
+    progress.portFinished(
+      slot,
+      origin,
+      result.status,
+      result.status === 'success' ? `${(result.durationMs / 1000).toFixed(1)}s` : result.error,
+    );
     if (fetchOnly) return;
     if (result.status === 'success') {
       built.add(origin);
@@ -249,7 +353,16 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     }
   };
 
-  progress.start(work.size, workers);
+  /** The port's build logs beyond logs.keep go (the newest stay: this build's among them). */
+  const trimLogs = (origin: string) => {
+    try {
+      trimBuildLogs(state.paths.logs, origin, state.logs.keep);
+    } catch (e) {
+      progress.line(`warning: could not remove old build logs of ${origin}: ${(e as Error).message} (portsync cleanup tries again)`);
+    }
+  };
+
+  progress.start(work.size, workers, executor.description);
   let active = 0;
   try {
     while (true) {
@@ -260,37 +373,57 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
         if (!decision.build) continue;
         const slot = freeSlots.pop()!;
         active++;
-        void start(origin, slot, decision.key, decision.parts, decision.reason).catch((e: unknown) => {
-          const p = planned.get(origin)!;
-          const error = `internal error: ${(e as Error)?.message ?? e}`;
-          outcomes.set(origin, { origin, pkgname: p.pkgname, version: p.version, status: 'failed', reason: reasonLine(p), error, transient: true });
-          progress.portFinished(slot, origin, 'failed', error);
-          block(origin, 'failed');
-        }).finally(() => {
-          running.delete(origin);
-          active--;
-          freeSlots.push(slot);
-          wake();
-        });
+        void start(origin, slot, decision.key, decision.parts, decision.reason)
+          .catch((e: unknown) => {
+            const p = planned.get(origin)!;
+            const error = `internal error: ${(e as Error)?.message ?? e}`;
+            outcomes.set(origin, {
+              origin,
+              pkgname: p.pkgname,
+              version: p.version,
+              status: 'failed',
+              reason: reasonLine(p),
+              error,
+              transient: true,
+            });
+            progress.portFinished(slot, origin, 'failed', error);
+            block(origin, 'failed');
+          })
+          .finally(() => {
+            running.delete(origin);
+            active--;
+            freeSlots.push(slot);
+            wake();
+          });
       }
       if (active === 0) break;
-      await new Promise<void>((r) => { wake = r; });
+      await new Promise<void>((r) => {
+        wake = r;
+      });
     }
   } finally {
     opts.signal?.removeEventListener('abort', cancelAll);
     try {
       verifier.save();
     } catch (e) {
-      progress.line(`warning: could not save ${packageCheckCache(state.paths.buildBase)}: ${(e as Error).message} (packages are hashed again next time)`);
+      progress.line(
+        `warning: could not save ${packageCheckCache(state.paths.buildBase)}: ${(e as Error).message} (packages are hashed again next time)`,
+      );
     }
-    await pool.destroy();
+    await executor.close();
     progress.stop();
   }
   // Anything never started (stopped by a signal) is interrupted for this pass.
   for (const o of work) {
     if (outcomes.has(o)) continue;
     const p = planned.get(o)!;
-    outcomes.set(o, { origin: o, pkgname: p.pkgname, version: p.version, status: 'interrupted', reason: 'not started: the pass was stopped' });
+    outcomes.set(o, {
+      origin: o,
+      pkgname: p.pkgname,
+      version: p.version,
+      status: 'interrupted',
+      reason: 'not started: the pass was stopped',
+    });
   }
   return plan.ports.map((p) => outcomes.get(p.origin)!);
 }

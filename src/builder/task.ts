@@ -34,7 +34,11 @@ export interface BuildTask {
 
 export type TaskEvent =
   | { type: 'phase-start'; phase: string; at: string }
-  | { type: 'phase-end'; phase: string; startedAt: string; durationMs: number; exitCode: number };
+  | { type: 'phase-end'; phase: string; startedAt: string; durationMs: number; exitCode: number }
+  /** A remote build: the agent that took it (src/distributed). */
+  | { type: 'host'; host: string }
+  /** A remote build's attempt was lost (its agent died or stopped answering): it is retried as a new build. */
+  | { type: 'retry'; reason: string; lastPhase?: string };
 
 export interface BuildTaskResult {
   status: 'success' | 'failed' | 'interrupted';

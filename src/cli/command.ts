@@ -85,12 +85,19 @@ export const PROGRAM_USAGE = 'portsync [--config FILE] COMMAND [ARGS]';
 
 /** The global options, taken by main wherever they stand; listed in every help. */
 export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  config: { value: 'FILE', kind: 'file', short: 'c', description: 'the builds.yaml to use (default: ./builds.yaml); relative paths in it resolve against its directory' },
+  config: {
+    value: 'FILE',
+    kind: 'file',
+    short: 'c',
+    description: 'the builds.yaml to use (default: ./builds.yaml); relative paths in it resolve against its directory',
+  },
   help: { short: 'h', description: 'print this help and exit' },
 };
 
 /** Options several commands share, described once. */
-export const WIDE_OPTION: OptionSpec = { description: 'print every value whole: full timestamps and hashes, no column cut to the terminal width' };
+export const WIDE_OPTION: OptionSpec = {
+  description: 'print every value whole: full timestamps and hashes, no column cut to the terminal width',
+};
 
 /** A command line that does not match the command's declaration. Exit 2. */
 export class UsageError extends PortsyncError {
@@ -158,7 +165,7 @@ function optionFlag(name: string, o: OptionSpec): string {
   return o.short ? `-${o.short}|--${name}` : `--${name}`;
 }
 
-function argLabel(a: ArgSpec): string {
+export function argLabel(a: ArgSpec): string {
   const name = a.choices?.length === 1 ? a.choices[0]! : a.name;
   const base = a.repeat ? `${name}...` : name;
   return a.optional ? `[${base}]` : base;
@@ -182,7 +189,10 @@ type ParsedLine = Omit<Invocation<Record<string, OptionSpec>>, 'values'> & { val
 function parseInvocation(info: CommandInfo, argv: readonly string[]): ParsedLine {
   const usageError = (detail: string, option?: string) => new UsageError(info.name, detail, option, synopsis(info));
   const options = Object.fromEntries(
-    Object.entries(info.options).map(([name, o]) => [name, { type: o.value ? ('string' as const) : ('boolean' as const), ...(o.short ? { short: o.short } : {}) }]),
+    Object.entries(info.options).map(([name, o]) => [
+      name,
+      { type: o.value ? ('string' as const) : ('boolean' as const), ...(o.short ? { short: o.short } : {}) },
+    ]),
   );
   // Not strict: every problem is said here, in words naming the option, rather than as parseArgs' TypeError.
   const { tokens } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: false, tokens: true });
@@ -204,19 +214,27 @@ function parseInvocation(info: CommandInfo, argv: readonly string[]): ParsedLine
     }
     // parseArgs takes the next word as the value whatever it is: an option there means the value is missing.
     if (t.value === undefined || (!t.inlineValue && t.value.startsWith('-') && t.value !== '-')) {
-      throw usageError(`${t.rawName} needs a value (${o.value})${t.value === undefined ? '' : `, not the option ${t.value} (write ${flag}=${t.value} if that is the value)`}`, flag);
+      throw usageError(
+        `${t.rawName} needs a value (${o.value})${t.value === undefined ? '' : `, not the option ${t.value} (write ${flag}=${t.value} if that is the value)`}`,
+        flag,
+      );
     }
     const problem = checkValue(t.value, o);
     if (problem) throw usageError(`${flag}: ${problem}`, flag);
     if (o.multiple) ((values[t.name] ??= []) as string[]).push(t.value);
     else values[t.name] = t.value;
   }
-  for (const [name, o] of Object.entries(info.options)) if (o.required && values[name] === undefined) throw usageError(`--${name} ${o.value ?? ''} is required`.trimEnd(), `--${name}`);
+  for (const [name, o] of Object.entries(info.options))
+    if (o.required && values[name] === undefined) throw usageError(`--${name} ${o.value ?? ''} is required`.trimEnd(), `--${name}`);
   const specs = info.args ?? [];
   const rest = specs.at(-1)?.repeat ? specs.at(-1) : undefined;
   if (!rest && args.length > specs.length) {
     const extra = args.slice(specs.length);
-    throw usageError(specs.length ? `too many arguments: ${extra.join(' ')} (it takes ${specs.map(argLabel).join(' ')})` : `it takes no arguments, got ${extra.join(' ')}`);
+    throw usageError(
+      specs.length
+        ? `too many arguments: ${extra.join(' ')} (it takes ${specs.map(argLabel).join(' ')})`
+        : `it takes no arguments, got ${extra.join(' ')}`,
+    );
   }
   const missing = specs.find((a, i) => !a.optional && args[i] === undefined);
   if (missing) throw usageError(`missing ${missing.choices?.length === 1 ? missing.choices[0] : missing.name}`);
@@ -261,7 +279,9 @@ export function definitionList(rows: readonly (readonly [string, string])[], wid
 function optionRows(options: Readonly<Record<string, OptionSpec>>): [string, string][] {
   return Object.entries(options).map(([name, o]) => {
     const term = `${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`;
-    const extra = [o.choices ? `one of: ${o.choices.join(', ')}` : '', o.multiple ? 'may be repeated' : '', o.required ? 'required' : ''].filter(Boolean).join('; ');
+    const extra = [o.choices ? `one of: ${o.choices.join(', ')}` : '', o.multiple ? 'may be repeated' : '', o.required ? 'required' : '']
+      .filter(Boolean)
+      .join('; ');
     return [term, `${o.description}${extra ? ` (${extra})` : ''}`];
   });
 }
@@ -271,7 +291,18 @@ export function commandHelp(info: CommandInfo, columns: number | undefined): str
   const width = helpWidth(columns);
   const out = [`usage: ${wrap(synopsis(info), width - 9, '         ')}`, '', wrap(`portsync ${info.name}: ${info.summary}`, width), ''];
   for (const para of info.description.split(/\n\s*\n/)) out.push(wrap(para, width), '');
-  if (info.args?.length) out.push('Arguments:', ...definitionList(info.args.map((a) => [argLabel(a), a.description + (a.choices && a.choices.length > 1 ? ` (one of: ${a.choices.join(', ')})` : '')]), width), '');
+  if (info.args?.length)
+    out.push(
+      'Arguments:',
+      ...definitionList(
+        info.args.map((a) => [
+          argLabel(a),
+          a.description + (a.choices && a.choices.length > 1 ? ` (one of: ${a.choices.join(', ')})` : ''),
+        ]),
+        width,
+      ),
+      '',
+    );
   out.push('Options:', ...definitionList(optionRows({ ...info.options, help: GLOBAL_OPTIONS.help! }), width), '');
   out.push('Global options:', ...definitionList(optionRows({ config: GLOBAL_OPTIONS.config! }), width), '');
   out.push('Exit status:', ...definitionList(info.exits, width));

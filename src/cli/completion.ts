@@ -29,7 +29,9 @@ const quoteSh = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 export function bashScript(list: readonly CommandInfo[]): string {
   const specs = list.map((c) => {
     const opts = Object.entries(c.options).flatMap(([n, o]) => [`--${n}`, ...(o.short ? [`-${o.short}`] : [])]);
-    const vals = Object.entries(c.options).filter(([, o]) => o.value).flatMap(([n, o]) => [`--${n}=${completer(o)}`, ...(o.short ? [`-${o.short}=${completer(o)}`] : [])]);
+    const vals = Object.entries(c.options)
+      .filter(([, o]) => o.value)
+      .flatMap(([n, o]) => [`--${n}=${completer(o)}`, ...(o.short ? [`-${o.short}=${completer(o)}`] : [])]);
     const args = (c.args ?? []).map((a) => `${completer(a)}${a.repeat ? '*' : ''}`);
     return `    ${c.name}) opts=${quoteSh([...opts, '--help', '-h'].join(' '))}; vals=${quoteSh(` ${vals.join(' ')} `)}; args=${quoteSh(args.join(' '))} ;;`;
   });
@@ -133,7 +135,11 @@ function zshArg(a: ArgSpec, i: number): string {
 
 export function zshScript(list: readonly CommandInfo[]): string {
   const cases = list.map((c) => {
-    const specs = [...Object.entries(c.options).map(([n, o]) => zshOption(n, o)), `'(- *)'{-h,--help}'[print this command'\\''s help]'`, ...(c.args ?? []).map(zshArg)];
+    const specs = [
+      ...Object.entries(c.options).map(([n, o]) => zshOption(n, o)),
+      `'(- *)'{-h,--help}'[print this command'\\''s help]'`,
+      ...(c.args ?? []).map(zshArg),
+    ];
     return `      ${c.name})\n        _arguments -s \\\n          ${specs.join(' \\\n          ')} && ret=0 ;;`;
   });
   const commands = list.map((c) => quoteSh(`${c.name}:${c.summary}`)).join('\n    ');
@@ -197,11 +203,16 @@ export function completionCommand(list: CommandList): Command {
     name: 'completion',
     summary: 'print a bash or zsh completion script for portsync',
     args: [{ name: 'SHELL', choices: ['bash', 'zsh'], optional: true, description: 'the shell the script is for' }],
-    options: { origins: { description: "print the ports tree's origins (category/name), one per line: what the scripts run to complete an ORIGIN" } },
+    options: {
+      origins: { description: "print the ports tree's origins (category/name), one per line: what the scripts run to complete an ORIGIN" },
+    },
     description: `Prints a script that completes portsync's commands, their options, option values (choices, files, directories) and origins (read from the tree that builds.yaml names, --config included). Generated from the same declarations as --help, so it always matches this version.
 
 bash: source <(portsync completion bash), or save it as /etc/bash_completion.d/portsync. zsh: source <(portsync completion zsh), or save it as _portsync in a directory of $fpath.`,
-    exits: [['0', 'printed'], ['2', 'no or an unknown shell; with --origins, an invalid builds.yaml']],
+    exits: [
+      ['0', 'printed'],
+      ['2', 'no or an unknown shell; with --origins, an invalid builds.yaml'],
+    ],
     examples: [['source <(portsync completion bash)', 'completion in this bash']],
     async run(ctx, { values, args, usageError }) {
       if (values.origins) {

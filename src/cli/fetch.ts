@@ -8,15 +8,29 @@ import { defineCommand } from './command.js';
 export const fetch = defineCommand({
   name: 'fetch',
   summary: 'fetch and checksum the distfiles of the closure, without building',
-  args: [{ name: 'ORIGIN', kind: 'pattern', optional: true, repeat: true, description: "these ports (origins or globs such as 'devel/*') and their dependencies instead of builds.yaml's ports" }],
+  args: [
+    {
+      name: 'ORIGIN',
+      kind: 'pattern',
+      optional: true,
+      repeat: true,
+      description: "these ports (origins or globs such as 'devel/*') and their dependencies instead of builds.yaml's ports",
+    },
+  ],
   options: {},
   description: `Runs the fetch and checksum phases of every port of the closure (builds.yaml's ports and their dependencies, or ORIGIN... and theirs), in parallel on the build workers, whatever their packages' state: a distfile may be missing for a port whose package is up to date. Distfiles land in paths.distfiles; each port's output goes to <paths.logs>/<category>___<name>.fetch.log. Nothing is recorded in the build database.`,
-  exits: [['0', 'every distfile fetched and checked'], ['1', 'some port failed to fetch, or was blocked'], ['2', 'invalid builds.yaml or bad usage']],
+  exits: [
+    ['0', 'every distfile fetched and checked'],
+    ['1', 'some port failed to fetch, or was blocked'],
+    ['2', 'invalid builds.yaml or bad usage'],
+  ],
   examples: [['portsync fetch textproc/gamma', 'the distfiles of textproc/gamma and of what it needs']],
   async run(ctx, { args }) {
     const { state: loaded, tree } = await resolvePassSource(ctx.configFile);
     // Fetch-only works on the given origins (or builds.yaml's ports) and forces every one.
-    const state = args.length ? { ...loaded, ports: args.map((p) => ({ pattern: p, isGlob: isOriginGlob(p), vars: {}, suspend: false, line: 0, col: 0 })) } : loaded;
+    const state = args.length
+      ? { ...loaded, ports: args.map((p) => ({ pattern: p, isGlob: isOriginGlob(p), vars: {}, suspend: false, line: 0, col: 0 })) }
+      : loaded;
     const progress = progressFor(process.stdout, ctx.io.out);
     const result = await reconcilePass(state, { trigger: 'fetch', progress, log: ctx.io.err, fetchOnly: true, tree });
     const failed = result.ports.filter((p) => p.status === 'failed');

@@ -3,7 +3,19 @@
  * options, exit statuses, environment, files) and each command's, all read from the declarations.
  * The table is handed in (commands.ts makes these), so no command module imports the table.
  */
-import { commandHelp, defineCommand, definitionList, GLOBAL_OPTIONS, helpWidth, PROGRAM_USAGE, unknownCommandError, wrap, type Command } from './command.js';
+import { manPage } from './man.js';
+import { PROGRAM_DESCRIPTION, PROGRAM_ENVIRONMENT, PROGRAM_EXITS, PROGRAM_FILES, PROGRAM_OUTPUT } from './program.js';
+import {
+  commandHelp,
+  defineCommand,
+  definitionList,
+  GLOBAL_OPTIONS,
+  helpWidth,
+  PROGRAM_USAGE,
+  unknownCommandError,
+  wrap,
+  type Command,
+} from './command.js';
 
 export type CommandList = () => readonly Command[];
 
@@ -11,7 +23,10 @@ export type CommandList = () => readonly Command[];
 export function findCommand(list: readonly Command[], name: string): Command {
   const found = list.find((c) => c.info.name === name);
   if (found) return found;
-  throw unknownCommandError(name, list.map((c) => c.info.name));
+  throw unknownCommandError(
+    name,
+    list.map((c) => c.info.name),
+  );
 }
 
 export function programHelp(list: readonly Command[], version: string, columns: number | undefined): string {
@@ -24,62 +39,41 @@ export function programHelp(list: readonly Command[], version: string, columns: 
     '       portsync help [COMMAND]',
     '       portsync --version',
     '',
-    para(
-      "builds.yaml says which ports must be built and how; portsync reads the tree with make, computes a content-based build key for every port, compares it with its build database (DuckDB) and rebuilds exactly what drifted, dependencies first, each port in a fresh isolated worker, recording every decision and build.",
-    ),
+    para(PROGRAM_DESCRIPTION),
     '',
     'Commands:',
-    ...definitionList(list.map((c) => [c.info.name, c.info.summary]), width),
+    ...definitionList(
+      list.map((c) => [c.info.name, c.info.summary]),
+      width,
+    ),
     '',
     'Global options (before or after the command):',
     ...definitionList(
       [
         ['-c, --config FILE', GLOBAL_OPTIONS.config!.description],
-        ['-h, --help', 'print this help, or with a command, that command\'s (as portsync help COMMAND)'],
+        ['-h, --help', "print this help, or with a command, that command's (as portsync help COMMAND)"],
         ['    --version', 'print the version of portsync'],
       ],
       width,
     ),
     '',
     'Exit status:',
-    ...definitionList(
-      [
-        ['0', 'success (plan: in sync)'],
-        ['1', 'plan: work to do; reconcile and fetch: a port failed or was blocked'],
-        ['2', 'error: bad usage, invalid builds.yaml, no daemon (trigger), a SQL error, a machine fault'],
-        ['130/143', 'reconcile stopped by SIGINT/SIGTERM'],
-      ],
-      width,
-    ),
+    ...definitionList(PROGRAM_EXITS, width),
     '',
     para('Ports whose Makefile sets IGNORE never make the exit status non-zero.'),
     '',
     'Output:',
-    para(
-      'Tables fit the terminal: ISO timestamps print as YYYY-MM-DD HH:MM:SS (UTC), commit hashes as 12 characters, and the widest column is cut with "…" until the table fits; --wide prints everything whole. --json prints the documents the contract fixes (schema/ and README), unchanged by the terminal. Errors go to stderr as "portsync COMMAND: message".',
-    ),
+    para(PROGRAM_OUTPUT),
     '',
     'Environment:',
-    ...definitionList(
-      [
-        ['COLUMNS', 'the width tables fit in (default: the terminal\'s; no limit when stdout is not a terminal)'],
-        ['PORTSYNC_FROM_SOURCE=1', 'run the TypeScript sources through tsx instead of the compiled dist/'],
-        ['PORTSYNC_MAX_WATCHES=N', 'watch: at most N inotify watches (then polling)'],
-        ['PORTSYNC_WEBHOOK_SECRET', 'watch: the webhook secret, under the name server.webhookSecretEnv gives'],
-      ],
-      width,
-    ),
+    ...definitionList(PROGRAM_ENVIRONMENT, width),
     '',
     'Files:',
-    ...definitionList(
-      [
-        ['./builds.yaml', 'the desired state (schema/builds.schema.json); portsync validate checks it'],
-        ['.portsync/', 'next to builds.yaml unless paths.* say otherwise: build/ (workers, metadata cache), packages/All/, distfiles/, logs/, builddb.duckdb, portsync.sock'],
-      ],
-      width,
-    ),
+    ...definitionList(PROGRAM_FILES, width),
     '',
-    para('Every command takes -h/--help. Shell completion: portsync completion bash|zsh. More in README.md.'),
+    para(
+      'Every command takes -h/--help. Shell completion: portsync completion bash|zsh. The manual page: portsync help --man (dist/portsync.1). More in README.md.',
+    ),
   ].join('\n');
 }
 
@@ -89,11 +83,26 @@ export function helpCommand(list: CommandList, version: string): Command {
     name: 'help',
     summary: "print the program's help, or a command's",
     args: [{ name: 'COMMAND', kind: 'command', optional: true, description: 'the command to describe (default: the whole program)' }],
-    options: {},
-    description: 'The same text as portsync --help, or as portsync COMMAND --help: usage, what it does, arguments, options, exit status and examples.',
-    exits: [['0', 'printed'], ['2', 'no such command']],
-    async run(ctx, { args }) {
+    options: {
+      man: { description: 'print the whole manual page instead (roff, every command): portsync help --man > portsync.1; man ./portsync.1' },
+    },
+    description:
+      'The same text as portsync --help, or as portsync COMMAND --help: usage, what it does, arguments, options, exit status and examples. With --man, the manual page made of all of them (npm run build writes it as dist/portsync.1).',
+    exits: [
+      ['0', 'printed'],
+      ['2', 'no such command'],
+    ],
+    examples: [
+      ['portsync help reconcile', "reconcile's usage, options and exit statuses"],
+      ['portsync help --man | man -l -', 'read the manual page'],
+    ],
+    async run(ctx, { args, values, usageError }) {
       const name = args[0];
+      if (values.man) {
+        if (name) throw usageError('--man prints the whole manual page: give no COMMAND', '--man');
+        ctx.io.out(manPage(list(), version));
+        return 0;
+      }
       ctx.io.out(name ? commandHelp(findCommand(list(), name).info, ctx.io.columns) : programHelp(list(), version, ctx.io.columns));
       return 0;
     },

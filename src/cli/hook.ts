@@ -40,12 +40,24 @@ export const hook = defineCommand({
   summary: 'install a git hook that asks the daemon for a pass',
   args: [{ name: 'SUBCOMMAND', choices: ['install'], description: 'install: write the hook (the only subcommand)' }],
   options: {
-    repo: { value: 'DIR', kind: 'directory', required: true, description: 'the git repository (bare or not) whose hook to install; core.hooksPath is honoured' },
-    hook: { value: 'HOOK', choices: HOOKS, description: 'which hook (default post-receive: a repository you push to; post-commit for a local one)' },
+    repo: {
+      value: 'DIR',
+      kind: 'directory',
+      required: true,
+      description: 'the git repository (bare or not) whose hook to install; core.hooksPath is honoured',
+    },
+    hook: {
+      value: 'HOOK',
+      choices: HOOKS,
+      description: 'which hook (default post-receive: a repository you push to; post-commit for a local one)',
+    },
     force: { description: 'replace a hook of that name that portsync did not write' },
   },
   description: `Writes a one-line hook into the repository that runs portsync trigger for this builds.yaml (with this node and this checkout of portsync, so it works without a global install): every push (post-receive), commit (post-commit) or merge (post-merge) then asks the running daemon for a pass. A hook portsync wrote before is replaced; any other is kept unless --force.`,
-  exits: [['0', 'installed'], ['2', 'bad usage, not a git repository, or a hook portsync did not write is in the way']],
+  exits: [
+    ['0', 'installed'],
+    ['2', 'bad usage, not a git repository, or a hook portsync did not write is in the way'],
+  ],
   examples: [['portsync hook install --repo /srv/git/ports.git', 'a push to that repository triggers a pass']],
   async run(ctx, { values, usageError }) {
     const hook = values.hook ?? 'post-receive';

@@ -45,7 +45,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     else if (a.startsWith('-')) {
       const name = a.replace(/^-+/, '').split('=')[0]!;
       const guess = closestName(name, ['config', 'help', 'version']);
-      throw globalUsageError(`unknown option ${a} before the command${guess ? ` (did you mean --${guess}?)` : ''}; a command's own options come after it`);
+      throw globalUsageError(
+        `unknown option ${a} before the command${guess ? ` (did you mean --${guess}?)` : ''}; a command's own options come after it`,
+      );
     } else line.command = a;
   }
   return line;

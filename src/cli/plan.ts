@@ -3,8 +3,8 @@ import { resolvePassSource } from '../reconcile/source.js';
 import type { PlanJson } from '../reconcile/result-json.js';
 import { beginPlanSnapshot, loadPlanSnapshot, savePlanSnapshot } from '../reconcile/plan-snapshot.js';
 import type { DesiredState } from '../config/types.js';
-import { daemonRequest } from '../server/client.js';
-import { DaemonRequestError } from '../server/errors.js';
+import { daemonRequest } from '../client/request.js';
+import { DaemonRequestError } from '../client/errors.js';
 import { PortsyncError } from '../errors.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { printJson, type Io } from './io.js';
@@ -12,12 +12,24 @@ import { printJson, type Io } from './io.js';
 export const plan = defineCommand({
   name: 'plan',
   summary: 'what a reconcile would do, and why; builds nothing',
-  args: [{ name: 'ORIGIN', kind: 'origin', optional: true, repeat: true, description: 'only these ports and what they need (each must be in the closure of builds.yaml\'s ports)' }],
-  options: { json: { description: 'print the contract\'s plan document: ports (origin, pkgname, action, reasons, pkgfile…) and summary' } },
+  args: [
+    {
+      name: 'ORIGIN',
+      kind: 'origin',
+      optional: true,
+      repeat: true,
+      description: "only these ports and what they need (each must be in the closure of builds.yaml's ports)",
+    },
+  ],
+  options: { json: { description: "print the contract's plan document: ports (origin, pkgname, action, reasons, pkgfile…) and summary" } },
   description: `Reads the tree (through the metadata cache: an unchanged tree costs no make call), computes every port's build key and compares it with what the build database recorded: one line per port of the closure, dependencies first, with its action and why — build (new, port-changed, options-changed, framework-changed, dependency-changed, package-missing, forced), pending (rebuilds only if a rebuilt dependency's package changes), skip (up to date), ignored (IGNORE set), blocked (a failed build at these inputs, a missing, ignored or cyclic dependency) — then a summary line. Problems of the desired state (cycles, missing ports, globs matching nothing) and make's warnings go to stderr.
 
 While portsync watch runs, the daemon answers (it has the tree and the database in memory).`,
-  exits: [['0', 'in sync: nothing to build'], ['1', 'work to do: a port to build, pending or blocked'], ['2', 'error: invalid builds.yaml, an ORIGIN not in the closure, an unreadable tree']],
+  exits: [
+    ['0', 'in sync: nothing to build'],
+    ['1', 'work to do: a port to build, pending or blocked'],
+    ['2', 'error: invalid builds.yaml, an ORIGIN not in the closure, an unreadable tree'],
+  ],
   examples: [
     ['portsync plan', 'the whole desired state'],
     ['portsync plan --json textproc/gamma | jq .summary', 'textproc/gamma and its dependencies, as JSON'],
@@ -37,30 +49,44 @@ export async function showPlan(ctx: CommandContext, only: readonly string[], jso
 export function printPlanResult(io: Io, result: PlanJson, json: boolean): number {
   if (json) printJson(io, result);
   else printPlan(io, result);
-  return result.summary.build > 0 || result.summary.pending > 0 || result.summary.blocked > 0 ? 1 : 0;
+  const s = result.summary;
+  return s.build > 0 || s.pending > 0 || s.blocked > 0 || (s.prune ?? 0) > 0 ? 1 : 0;
 }
 
-async function planHere(state: DesiredState, tree: string, only: readonly string[]): Promise<PlanJson> {
+/**
+ * A plan made in this process (or the kept one, when nothing it was made from changed); the
+ * database read-only. `force`: as `reconcile --dry-run --force` (not kept: a forced plan is one-off).
+ */
+export async function planHere(
+  state: DesiredState,
+  tree: string,
+  only: readonly string[],
+  force: readonly string[] = [],
+): Promise<PlanJson> {
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
-  const snapshot = beginPlanSnapshot(state, tree, only);
-  const kept = loadPlanSnapshot(snapshot);
+  const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only);
+  const kept = snapshot && loadPlanSnapshot(snapshot);
   if (kept && 'plan' in kept) return kept.plan;
   // Planning itself: loaded only now (the database driver, the scanner, the planner).
-  const [{ openHistorySource }, { assertInClosure, observe }, { makePlan }, { planJson }, { recordScanInputs }] = await Promise.all([
-    import('../server/history-source.js'), import('../reconcile/observe.js'), import('../reconcile/plan.js'),
-    import('../reconcile/result-json.js'), import('../ports/scanner.js'),
+  const [{ openClient, locatedOf }, { assertInClosure, observe }, { makePlan }, { planJson }, { recordScanInputs }] = await Promise.all([
+    import('../client/index.js'),
+    import('../reconcile/observe.js'),
+    import('../reconcile/plan.js'),
+    import('../reconcile/result-json.js'),
+    import('../ports/scanner.js'),
   ]);
-  const history = await openHistorySource(state);
+  const history = await openClient(locatedOf(state));
   try {
     // The database's query runs on its own threads while this one reads the tree.
     const known = history.known();
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
     // What the kept plan's check found unchanged is not stat'ed again.
     const obs = await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) });
-    assertInClosure(obs, only);
-    const plan = planJson(makePlan(obs, { known: await known, only: new Set(only) }));
+    assertInClosure(obs, [...only, ...force]);
+    const forced = new Set(force.map((o) => obs.scan.resolve(o) ?? o));
+    const plan = planJson(makePlan(obs, { known: await known, only: new Set(only), ...(forced.size ? { force: forced } : {}) }));
     // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
-    if (history.via !== 'daemon') savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);
+    if (snapshot && history.via !== 'daemon') savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);
     return plan;
   } finally {
     await history.close();
@@ -83,12 +109,16 @@ export function printPlan(io: Io, plan: PlanJson): void {
   for (const w of plan.warnings) io.err(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
   for (const p of plan.problems) io.err(`error: ${p}`);
   for (const p of plan.ports) {
-    const name = p.pkgname || p.origin;
     const why = p.reasons.map((r) => r.detail).join('; ');
-    io.out(`${p.action.padEnd(7)} ${p.origin}${p.pkgname ? ` (${name})` : ''}${why ? ` — ${why}` : ''}`);
+    // A package to prune is named by its file, and by its port when one is known.
+    const what =
+      p.action === 'prune' ? `${p.pkgfile}${p.origin ? ` (${p.origin})` : ''}` : `${p.origin}${p.pkgname ? ` (${p.pkgname})` : ''}`;
+    io.out(`${p.action.padEnd(7)} ${what}${why ? ` — ${why}` : ''}`);
   }
   const s = plan.summary;
-  io.out(`plan: ${s.total} ports: ${s.build} to build, ${s.pending} pending (rebuilt only if a dependency's result changes), ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked`);
+  io.out(
+    `plan: ${s.total} ports: ${s.build} to build, ${s.pending} pending (rebuilt only if a dependency's result changes), ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked${s.prune ? `; ${s.prune} packages to prune` : ''}`,
+  );
 }
 
 /** The daemon refused the plan request (an origin not in the desired state, an invalid builds.yaml). */

@@ -3,8 +3,8 @@
  * rate per port, builds and build time per day, time per phase, what each run did), as tables.
  */
 import { ANALYTICS, type AnalyticsName } from '../builddb/analytics.js';
-import { locate, openReadApi } from '../server/access.js';
-import { NoDatabaseError } from '../server/errors.js';
+import { locate, openClient } from '../client/index.js';
+import { NoDatabaseError } from '../client/errors.js';
 import { defineCommand, WIDE_OPTION } from './command.js';
 import { printJson } from './io.js';
 import { formatTable, rowObjects } from './table.js';
@@ -26,17 +26,27 @@ export const report = defineCommand({
   name: 'report',
   summary: 'build analytics: slowest ports, failure rate, builds per day, time per phase, runs',
   options: {
-    json: { description: 'print every section as JSON: {"slowest": […], "failureRate": […], "buildsPerDay": […], "phaseTime": […], "runs": […]}, a row object per row' },
-    limit: { value: 'N', kind: 'count', description: `rows at most in the slowest, failure rate and runs sections (default ${DEFAULT_LIMIT})` },
+    json: {
+      description:
+        'print every section as JSON: {"slowest": […], "failureRate": […], "buildsPerDay": […], "phaseTime": […], "runs": […]}, a row object per row',
+    },
+    limit: {
+      value: 'N',
+      kind: 'count',
+      description: `rows at most in the slowest, failure rate and runs sections (default ${DEFAULT_LIMIT})`,
+    },
     wide: WIDE_OPTION,
   },
   description: `Five tables over the whole build history: the slowest ports (average, median and longest successful build, ms), the ports that fail most often (with their last failure), builds, outcomes and build hours per UTC day, where build time goes per phase, and what each of the latest runs did (trigger, commit, counts, duration).
 
 The same questions as SQL are in src/builddb/analytics.ts; portsync sql answers any other. Reads through the running daemon when there is one, else the build database read-only.`,
-  exits: [['0', 'always (before the first reconcile it says there is no database yet)'], ['2', 'bad usage or an unreadable database']],
+  exits: [
+    ['0', 'always (before the first reconcile it says there is no database yet)'],
+    ['2', 'bad usage or an unreadable database'],
+  ],
   async run(ctx, { values }) {
     const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
-    const api = await openReadApi(await locate(ctx.configFile));
+    const api = await openClient(await locate(ctx.configFile));
     try {
       const out: Record<string, Record<string, unknown>[]> = {};
       for (const [name, title] of SECTIONS) {

@@ -3,28 +3,20 @@
  * when one runs (it holds the database), else on the file opened read-only. Within SQL_LIMITS;
  * `--json` and `--csv` are printed as the rows arrive. Exit 0, 2 on SQL error.
  */
-import { existsSync } from 'node:fs';
-import { BuildDB } from '../builddb/db.js';
-import { streamUserSql, truncationNotice, type SqlSink, type SqlSummary } from '../builddb/sqlStream.js';
-import { locate, type Located } from '../server/access.js';
-import { daemonRequest } from '../server/client.js';
-import { NoDatabaseError } from '../server/errors.js';
+import { truncationNotice, type SqlSink, type SqlSummary } from '../builddb/sqlStream.js';
+import { locate, openClient, type Located } from '../client/index.js';
 import { SQL_LIMITS } from '../server/queries.js';
-import { streamSqlFromDaemon } from '../server/sqlClient.js';
 import { defineCommand, WIDE_OPTION } from './command.js';
 import { csvOutput, jsonOutput, tableOutput, type SqlOutput } from './sqlOutput.js';
 import { formatTable } from './table.js';
 
 /** Runs the query where the database is: the daemon's socket when it answers, else the file read-only. */
 async function runQuery(loc: Located, query: string, sink: SqlSink): Promise<SqlSummary & { notice?: string | null }> {
-  const probe = await daemonRequest(loc.socket, 'GET', '/runs?limit=1');
-  if (probe && probe.status === 200) return streamSqlFromDaemon(loc.socket, query, sink);
-  if (!existsSync(loc.database)) throw new NoDatabaseError(loc.database);
-  const db = await BuildDB.open(loc.database, { readOnly: true });
+  const client = await openClient(loc);
   try {
-    return await streamUserSql(db, query, SQL_LIMITS, sink);
+    return await client.streamSql(query, sink);
   } finally {
-    await db.close();
+    await client.close();
   }
 }
 
@@ -44,7 +36,10 @@ export const sql = defineCommand({
 While \`portsync watch\` runs, the query goes to the daemon, which holds the database; otherwise the file is opened read-only. Limits: ${SQL_LIMITS.maxRows} rows or ${mib(SQL_LIMITS.maxBytes)} of output (a cut result says so on stderr), ${SQL_LIMITS.timeoutMs / 1000} s, ${mib(SQL_LIMITS.memoryLimitBytes)} of memory plus ${mib(SQL_LIMITS.tempLimitBytes)} of spill; going over the time or memory limit is an error naming the limit.
 
 Without --json or --csv the result is a table fitted to the terminal (timestamps in UTC).`,
-  exits: [['0', 'the query ran (also when its result was cut at a limit)'], ['2', 'no database yet, a SQL error, a refused statement, or a limit hit']],
+  exits: [
+    ['0', 'the query ran (also when its result was cut at a limit)'],
+    ['2', 'no database yet, a SQL error, a refused statement, or a limit hit'],
+  ],
   examples: [
     ['portsync sql "SELECT origin, avg(duration_ms) FROM builds GROUP BY 1"', 'the average build time of every port'],
     ['portsync sql --csv "SELECT * FROM runs" > runs.csv', 'every run, as CSV'],
@@ -53,7 +48,11 @@ Without --json or --csv the result is a table fitted to the terminal (timestamps
     if (values.json && values.csv) throw usageError('choose one of --json and --csv', '--csv');
     const query = args.join(' ').trim();
     if (!query) throw usageError('the query is empty');
-    const out: SqlOutput = values.json ? jsonOutput(ctx.io) : values.csv ? csvOutput(ctx.io) : tableOutput(ctx.io, (c, r) => formatTable(c, r, { columns: ctx.io.columns, wide: values.wide }));
+    const out: SqlOutput = values.json
+      ? jsonOutput(ctx.io)
+      : values.csv
+        ? csvOutput(ctx.io)
+        : tableOutput(ctx.io, (c, r) => formatTable(c, r, { columns: ctx.io.columns, wide: values.wide }));
     let began = false;
     const sink: SqlSink = {
       begin: (columns) => {

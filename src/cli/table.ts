@@ -50,7 +50,10 @@ function render(head: string[], rows: string[][], colWidths?: (number | null)[])
 /** Column widths (padding included) read off a rendered table's top border `┌───┬──┐`. */
 function widthsOf(rendered: string): number[] {
   const top = rendered.slice(0, rendered.indexOf('\n'));
-  return top.slice(1, -1).split('┬').map((s) => s.length);
+  return top
+    .slice(1, -1)
+    .split('┬')
+    .map((s) => s.length);
 }
 
 export function formatTable(head: string[], rows: readonly unknown[][], opts: TableOptions = {}): string {
@@ -68,7 +71,8 @@ export function formatTable(head: string[], rows: readonly unknown[][], opts: Ta
     // The widest column of the tier that may still give up a character does, one at a time: columns cut to the same width end up equal.
     while (total > opts.columns) {
       let widest = -1;
-      for (let i = 0; i < widths.length; i++) if (tier(i) && widths[i]! > floors[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
+      for (let i = 0; i < widths.length; i++)
+        if (tier(i) && widths[i]! > floors[i]! && (widest < 0 || widths[i]! > widths[widest]!)) widest = i;
       if (widest < 0) break;
       widths[widest]!--;
       total--;

@@ -17,7 +17,12 @@ export interface ValidateOptions {
 }
 
 /** 0 and a one-line summary when builds.yaml is valid, 2 and FILE:LINE:COL lines when not. */
-export async function runValidate(configFile: string, out: (s: string) => void, err: (s: string) => void, opts: ValidateOptions = {}): Promise<number> {
+export async function runValidate(
+  configFile: string,
+  out: (s: string) => void,
+  err: (s: string) => void,
+  opts: ValidateOptions = {},
+): Promise<number> {
   let state: DesiredState;
   try {
     state = await loadDesiredState(configFile);
@@ -37,19 +42,28 @@ export async function runValidate(configFile: string, out: (s: string) => void, 
   for (const w of warnings) err(formatIssue({ ...w, message: `warning: ${w.message}` }));
   for (const e of errors) err(formatIssue(e));
   if (errors.length) return 2;
-  out(`${configFile}: valid (${summary}${commit ? ` at commit ${commit.slice(0, 12)}` : ''}: every origin, glob and flavor found; ${closure} port${closure === 1 ? '' : 's'} in the closure)`);
+  out(
+    `${configFile}: valid (${summary}${commit ? ` at commit ${commit.slice(0, 12)}` : ''}: every origin, glob and flavor found; ${closure} port${closure === 1 ? '' : 's'} in the closure)`,
+  );
   return 0;
 }
 
 /** What of `ports:` the tree does not have (errors), and selected ports it cannot read (warnings). */
-async function checkAgainstTree(disk: DesiredState): Promise<{ errors: ConfigIssue[]; warnings: ConfigIssue[]; closure: number; commit?: string }> {
+async function checkAgainstTree(
+  disk: DesiredState,
+): Promise<{ errors: ConfigIssue[]; warnings: ConfigIssue[]; closure: number; commit?: string }> {
   const source = await sourceFor(disk);
   const state = source.state;
   const obs = await observe(state, { tree: source.tree });
   const tree = displayPath(state.portsTree.path);
   const errors: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
-  const at = (sel: { line: number; col: number }, message: string): ConfigIssue => ({ file: state.file, line: sel.line, col: sel.col, message });
+  const at = (sel: { line: number; col: number }, message: string): ConfigIssue => ({
+    file: state.file,
+    line: sel.line,
+    col: sel.col,
+    message,
+  });
   const empty = new Set(obs.emptyGlobs);
   for (const sel of state.ports) {
     if (sel.isGlob) {
@@ -63,7 +77,12 @@ async function checkAgainstTree(disk: DesiredState): Promise<{ errors: ConfigIss
     } else warnings.push(at(sel, `${sel.pattern} cannot be read: ${problem.message}`));
   }
   const byPosition = (a: ConfigIssue, b: ConfigIssue) => a.line - b.line || a.col - b.col;
-  return { errors: errors.sort(byPosition), warnings: warnings.sort(byPosition), closure: obs.graph.nodes.size, ...(source.gitCommit ? { commit: source.gitCommit } : {}) };
+  return {
+    errors: errors.sort(byPosition),
+    warnings: warnings.sort(byPosition),
+    closure: obs.graph.nodes.size,
+    ...(source.gitCommit ? { commit: source.gitCommit } : {}),
+  };
 }
 
 function displayPath(p: string): string {
@@ -78,9 +97,15 @@ export const validate = defineCommand({
   description: `Checks builds.yaml against schema/builds.schema.json and portsync's own rules (origins and globs well-formed, no duplicates, durations with a unit, sizes above zero, a usable server.listen, the tree directory exists) and reports every problem at once, in file order, as FILE:LINE:COL: message.
 
 Then, unless --schema-only, reads the tree the way a pass does (through the metadata cache: an unchanged tree costs no make call; in commit mode, the committed builds.yaml and tree) and checks that every origin of ports: is a port of the tree, every flavor one the port has, and every glob matches at least one port. A selected port that exists but cannot be read (make fails) is a warning: plan and reconcile say what blocks it.`,
-  exits: [['0', 'valid (warnings, if any, on stderr)'], ['2', 'invalid: every problem on stderr as FILE:LINE:COL: message']],
+  exits: [
+    ['0', 'valid (warnings, if any, on stderr)'],
+    ['2', 'invalid: every problem on stderr as FILE:LINE:COL: message'],
+  ],
   examples: [
-    ['portsync validate', 'builds.yaml: valid (6 port selectors, tree examples/ports: every origin, glob and flavor found; 16 ports in the closure)'],
+    [
+      'portsync validate',
+      'builds.yaml: valid (6 port selectors, tree examples/ports: every origin, glob and flavor found; 16 ports in the closure)',
+    ],
     ['portsync --config other.yaml validate --schema-only', 'only the file, in milliseconds (for an editor or a pre-commit hook)'],
   ],
   run: (ctx, { values }) => runValidate(ctx.configFile, ctx.io.out, ctx.io.err, { tree: !values['schema-only'] }),

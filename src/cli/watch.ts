@@ -12,7 +12,10 @@ export const watch = defineCommand({
 Serves the API on server.socket (and server.listen when set): status, plan, runs, history, SQL, reconcile, trigger. While it runs, plan, why, reconcile, status, sql, history and report go through it. An invalid builds.yaml is reported (log and status) and the last good one stays in force; transient failures are retried with backoff. Logs go to stdout, one timestamped line per event.
 
 SIGINT or SIGTERM: no new passes; a running pass is interrupted and recorded; then exit 0.`,
-  exits: [['0', 'stopped by SIGINT or SIGTERM'], ['2', 'invalid builds.yaml at start, a daemon already runs, or the API cannot listen']],
+  exits: [
+    ['0', 'stopped by SIGINT or SIGTERM'],
+    ['2', 'invalid builds.yaml at start, a daemon already runs, or the API cannot listen'],
+  ],
   run: runWatch,
 });
 

@@ -2,7 +2,7 @@
 import { resolvePassSource } from '../reconcile/source.js';
 import { UnknownOriginError } from '../reconcile/errors.js';
 import { explain, formatExplanation } from '../reconcile/explain.js';
-import { openHistorySource } from '../server/history-source.js';
+import { locatedOf, openClient } from '../client/index.js';
 import { observe } from '../reconcile/observe.js';
 import { makePlan } from '../reconcile/plan.js';
 import { defineCommand } from './command.js';
@@ -11,15 +11,24 @@ import { printJson } from './io.js';
 export const why = defineCommand({
   name: 'why',
   summary: 'why ORIGIN would (not) rebuild: the inputs changed since its last good build',
-  args: [{ name: 'ORIGIN', kind: 'origin', description: 'the port: category/name or category/name@flavor (a dependency no entry of builds.yaml names is fine)' }],
+  args: [
+    {
+      name: 'ORIGIN',
+      kind: 'origin',
+      description: 'the port: category/name or category/name@flavor (a dependency no entry of builds.yaml names is fine)',
+    },
+  ],
   options: { json: { description: 'print the explanation as JSON: state, reasons, last good build, changed key parts' } },
   description: `Compares the port's build key now with the one of its last successful build, part by part (the port's files, the framework's makefiles and scripts, make variables and options, the build environment, each dependency as policy.cascade counts it), and says what the next reconcile will do with it and why: up to date, build (which part changed), pending (it rebuilds only if a rebuilt dependency's package changes), blocked (failed at these inputs, a missing or ignored dependency, a cycle) or ignored. It also says when a dependency was rebuilt since without its result counting.`,
-  exits: [['0', 'explained'], ['2', 'the port is not in the tree or not in the closure of builds.yaml, or bad usage']],
+  exits: [
+    ['0', 'explained'],
+    ['2', 'the port is not in the tree or not in the closure of builds.yaml, or bad usage'],
+  ],
   examples: [['portsync why textproc/gamma', 'why textproc/gamma would or would not rebuild']],
   async run(ctx, { values, args }) {
     const origin = args[0]!;
     const { state, tree } = await resolvePassSource(ctx.configFile);
-    const history = await openHistorySource(state);
+    const history = await openClient(locatedOf(state));
     try {
       const obs = await observe(state, { tree, extraRoots: [origin] });
       const known = await history.known();

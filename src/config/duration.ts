@@ -39,7 +39,21 @@ export function parseDuration(value: string | number): number {
   }
   if (end !== s.length) {
     const rest = s.slice(end);
-    throw new DurationError(value, end === 0 ? 'it does not start with a number and a unit (ms, s, m, h, d)' : `"${rest}" is not a number followed by a unit (ms, s, m, h, d)`);
+    throw new DurationError(
+      value,
+      end === 0
+        ? 'it does not start with a number and a unit (ms, s, m, h, d)'
+        : `"${rest}" is not a number followed by a unit (ms, s, m, h, d)`,
+    );
   }
   return Math.round(ms);
+}
+
+/** A span of time for people, as builds.yaml writes durations: 42s, 3m12s, 2h05m. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (!Number.isFinite(s)) return 'an unknown time';
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

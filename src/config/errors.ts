@@ -30,7 +30,9 @@ export class DurationError extends PortsyncError {
     readonly value: string | number,
     reason: string,
   ) {
-    super(`${JSON.stringify(value)} is not a duration: ${reason} (a duration is a number with a unit, largest first: 500ms, 30s, 10m, 2h, 1h30m; or 0)`);
+    super(
+      `${JSON.stringify(value)} is not a duration: ${reason} (a duration is a number with a unit, largest first: 500ms, 30s, 10m, 2h, 1h30m; or 0)`,
+    );
   }
 }
 

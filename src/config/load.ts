@@ -7,11 +7,13 @@ import { parseDuration } from './duration.js';
 import { pathProblems } from './paths.js';
 import { buildsValidator, describePath, describeSchemaErrors } from './schema.js';
 import { isOriginGlob, originPatternProblem } from './selectors.js';
-import { ReadAsError, parseReadAs } from '../ports/make-user.js';
+import { ReadAsError, parseReadAs } from './readAs.js';
 import type { Cascade } from '../fingerprint/types.js';
 import type { DesiredState, EnvironmentBackend, Limits, NetworkPolicy, PortLimits, PortSelector, TmpfsSizes, TreeSource } from './types.js';
 import { YamlLocator, type ConfigPath } from './yaml-locator.js';
-import { hooksNotifyProblems, hooksOf, notifyTargetsOf, type RawHooks, type RawNotifyTarget } from '../notify/config.js';
+import { parseSize } from './size.js';
+import { executorOf, executorProblems, type RawExecutor } from './executor.js';
+import { hooksNotifyProblems, hooksOf, notifyTargetsOf, type RawHooks, type RawNotifyTarget } from './notify.js';
 
 /** The global `limits:` as written, the schema's defaults filled in. */
 interface RawLimits {
@@ -36,11 +38,14 @@ interface RawConfig {
   environment: { backend: EnvironmentBackend };
   limits: RawLimits;
   ports: (string | { origin: string; vars: Record<string, string>; suspend: boolean; limits?: RawPortLimits })[];
-  policy: { cascade?: Cascade; rebuildDependents?: boolean };
+  policy: { cascade?: Cascade; rebuildDependents?: boolean; prune?: boolean };
   watch: { resyncInterval: string | number; debounce: string | number };
   server: { socket: string; listen?: string; webhookSecretEnv: string; allowInsecure: boolean };
   hooks: RawHooks;
   notify: RawNotifyTarget[];
+  executor: RawExecutor;
+  repository: { catalogCommand?: string; catalogTimeout: string | number; name: string; keep: number };
+  logs: { keep: number };
 }
 
 interface Analysis {
@@ -120,7 +125,12 @@ function analyzeDesiredState(text: string, file: string): Analysis {
   try {
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
-    return { state: undefined, issues: [{ file, line: 1, col: 1, message: `YAML: ${(e as Error).message}` }], locator, treePath: undefined };
+    return {
+      state: undefined,
+      issues: [{ file, line: 1, col: 1, message: `YAML: ${(e as Error).message}` }],
+      locator,
+      treePath: undefined,
+    };
   }
   if (data === null || data === undefined) data = {}; // an empty file: report the missing keys
   const hasMakeCommand = isRecord(data) && isRecord(data.make) && data.make.command !== undefined;
@@ -182,7 +192,10 @@ function checkSemantics(
   });
 
   // The global limits and each port's own: the same checks, at the place of each.
-  const limitBlocks: ConfigPath[] = [['limits'], ...ports.flatMap((e, i): ConfigPath[] => (isRecord(e) && isRecord(e.limits) ? [['ports', i, 'limits']] : []))];
+  const limitBlocks: ConfigPath[] = [
+    ['limits'],
+    ...ports.flatMap((e, i): ConfigPath[] => (isRecord(e) && isRecord(e.limits) ? [['ports', i, 'limits']] : [])),
+  ];
   for (const block of limitBlocks) {
     for (const key of ['memory', 'tmpfs/construction', 'tmpfs/localbase', 'tmpfs/tmp']) {
       const path: ConfigPath = [...block, ...key.split('/')];
@@ -199,6 +212,7 @@ function checkSemantics(
     ]),
     { path: ['watch', 'resyncInterval'], positive: true },
     { path: ['watch', 'debounce'], positive: false },
+    { path: ['repository', 'catalogTimeout'], positive: true },
   ];
   for (const { path, positive } of durations) {
     const value = valueAt(data, path);
@@ -228,6 +242,8 @@ function checkSemantics(
     if (problem) issueAt(['server', 'listen'], `server.listen: ${problem}`);
   }
   hooksNotifyProblems(data, fileName, issueAt, isFlagged);
+  for (const p of executorProblems(data.executor, listenProblem))
+    if (!isFlagged(['executor', p.key])) issueAt(['executor', p.key], p.message);
 }
 
 /**
@@ -237,7 +253,8 @@ function checkSemantics(
 function sizeProblem(size: string, what: 'memory' | 'tmpfs'): string | undefined {
   if (size.endsWith('%')) return undefined;
   const bytes = parseSize(size);
-  if (bytes === 0) return `${JSON.stringify(size)} is zero; give a size above zero${what === 'memory' ? ', or leave the key out for no limit' : ''}`;
+  if (bytes === 0)
+    return `${JSON.stringify(size)} is zero; give a size above zero${what === 'memory' ? ', or leave the key out for no limit' : ''}`;
   if (!Number.isSafeInteger(bytes)) return `${JSON.stringify(size)} is too large; give a size the machine could have, e.g. 64g`;
   return undefined;
 }
@@ -249,7 +266,11 @@ export function listenProblem(listen: string): string | undefined {
   if (!m) return `"${listen}" is not host:port; ${usage}`;
   const [, v6, host, port] = m;
   if (v6 !== undefined && isIP(v6) !== 6) return `"${v6}" is not an IPv6 address; ${usage}`;
-  if (host !== undefined && isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+  if (
+    host !== undefined &&
+    isIP(host) === 0 &&
+    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
+  ) {
     return `"${host}" is not a host name or IP address; ${usage}`;
   }
   const n = Number(port);
@@ -261,9 +282,17 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
   const abs = (p: string) => resolve(dir, p);
   const env = Object.fromEntries(Object.entries(raw.make.env).map(([k, v]) => [k, /^\.\.?\//.test(v) ? abs(v) : v]));
   const ports = raw.ports.map((entry, i): PortSelector => {
-    const { origin, vars, suspend, limits } = typeof entry === 'string' ? { origin: entry, vars: {}, suspend: false, limits: undefined } : entry;
+    const { origin, vars, suspend, limits } =
+      typeof entry === 'string' ? { origin: entry, vars: {}, suspend: false, limits: undefined } : entry;
     const own = limits ? portLimitsOf(limits) : undefined;
-    return { pattern: origin, isGlob: isOriginGlob(origin), vars: { ...vars }, suspend, ...(own ? { limits: own } : {}), ...locator.valuePos(['ports', i]) };
+    return {
+      pattern: origin,
+      isGlob: isOriginGlob(origin),
+      vars: { ...vars },
+      suspend,
+      ...(own ? { limits: own } : {}),
+      ...locator.valuePos(['ports', i]),
+    };
   });
   return {
     file,
@@ -289,7 +318,7 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
     environment: { backend: raw.environment.backend },
     limits: globalLimits(raw.limits),
     ports,
-    policy: { cascade: cascadeOf(raw.policy) },
+    policy: { cascade: cascadeOf(raw.policy), prune: raw.policy.prune ?? false },
     warnings: policyWarnings(raw.policy, file, locator),
     watch: { resyncIntervalMs: parseDuration(raw.watch.resyncInterval), debounceMs: parseDuration(raw.watch.debounce) },
     server: {
@@ -300,7 +329,21 @@ function toDesiredState(raw: RawConfig, file: string, dir: string, hasMakeComman
     },
     hooks: hooksOf(raw.hooks, dir),
     notify: notifyTargetsOf(raw.notify, locator),
+    executor: executorOf(raw.executor),
+    repository: {
+      ...(raw.repository.catalogCommand !== undefined ? { catalogCommand: commandRelativeTo(raw.repository.catalogCommand, dir) } : {}),
+      catalogTimeoutMs: parseDuration(raw.repository.catalogTimeout),
+      name: raw.repository.name,
+      keep: raw.repository.keep,
+    },
+    logs: { keep: raw.logs.keep },
   };
+}
+
+/** A shell command whose first word starts with ./ or ../: that word made absolute against builds.yaml's directory (quoted for the shell). */
+function commandRelativeTo(command: string, dir: string): string {
+  const m = /^(\s*)(\.\.?\/\S*)(.*)$/s.exec(command);
+  return m ? `${m[1]}'${resolve(dir, m[2]!).replaceAll("'", "'\\''")}'${m[3]}` : command;
 }
 
 /** builds.yaml's `limits`: the schema filled in every default (memory and cpus have none: no limit). */
@@ -326,12 +369,6 @@ function portLimitsOf(raw: RawPortLimits): PortLimits {
   if (raw.cpus !== undefined) out.cpus = raw.cpus;
   if (raw.tmpfs !== undefined) out.tmpfs = { ...raw.tmpfs };
   return out;
-}
-
-/** `8g`, `512m`, `64k` (the schema checked the form) in bytes. */
-function parseSize(size: string): number {
-  const units: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
-  return Number(size.slice(0, -1)) * units[size.slice(-1).toLowerCase()]!;
 }
 
 /** policy.cascade, or what the deprecated policy.rebuildDependents meant (true: inputs, false: none). */

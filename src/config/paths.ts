@@ -13,8 +13,54 @@ const OUTPUTS: readonly OutputName[] = ['buildBase', 'packages', 'distfiles', 'l
 const DIRECTORIES: readonly OutputName[] = ['buildBase', 'packages', 'distfiles', 'logs'];
 
 /** The system's own directories: never an output, nor inside one of the first group. */
-const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libexec', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/usr/bin', '/usr/include', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec', '/usr/sbin', '/usr/share', '/var', '/tmp', '/home'];
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/sbin', '/sys', '/usr/bin', '/usr/include', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec', '/usr/sbin', '/usr/share'];
+const SYSTEM_DIRS = [
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libexec',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/usr/bin',
+  '/usr/include',
+  '/usr/lib',
+  '/usr/lib32',
+  '/usr/lib64',
+  '/usr/libexec',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/tmp',
+  '/home',
+];
+const SYSTEM_TREES = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/sbin',
+  '/sys',
+  '/usr/bin',
+  '/usr/include',
+  '/usr/lib',
+  '/usr/lib32',
+  '/usr/lib64',
+  '/usr/libexec',
+  '/usr/sbin',
+  '/usr/share',
+];
 
 /** `path` relative to `root` when inside it (or equal: ''), else undefined. */
 export function inside(path: string, root: string): string | undefined {
@@ -23,7 +69,10 @@ export function inside(path: string, root: string): string | undefined {
   return r.startsWith('..') || isAbsolute(r) ? undefined : r;
 }
 
-export interface PathProblem { key: OutputName; message: string }
+export interface PathProblem {
+  key: OutputName;
+  message: string;
+}
 
 /** What is wrong with one output path on its own, or undefined. */
 function placeProblem(key: OutputName, p: string, tree: string): string | undefined {
@@ -58,7 +107,13 @@ export function pathProblems(state: Pick<DesiredState, 'paths' | 'portsTree'>): 
       const q = state.paths[other];
       if (inside(p, q) === undefined || (p === q && OUTPUTS.indexOf(other) > OUTPUTS.indexOf(key))) continue;
       const what = `paths.${key} (${p})`;
-      out.push({ key, message: p === q ? `${what} is the same directory as paths.${other}; give each its own` : `${what} is inside paths.${other} (${q}); give each its own directory` });
+      out.push({
+        key,
+        message:
+          p === q
+            ? `${what} is the same directory as paths.${other}; give each its own`
+            : `${what} is inside paths.${other} (${q}); give each its own directory`,
+      });
       break;
     }
   }

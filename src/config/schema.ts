@@ -12,10 +12,20 @@ export const SCHEMA_FILE = new URL('../../schema/builds.schema.json', import.met
 let validator: ValidateFunction | undefined;
 
 /** Compiles the builds.yaml schema; `source`: keep the generated code (for `npm run build`'s standalone validator). */
-export function compileBuildsValidator(schemaText = readFileSync(SCHEMA_FILE, 'utf8'), source = false): { ajv: Ajv2020; validate: ValidateFunction } {
+export function compileBuildsValidator(
+  schemaText = readFileSync(SCHEMA_FILE, 'utf8'),
+  source = false,
+): { ajv: Ajv2020; validate: ValidateFunction } {
   // (Loaded here, not at start-up: the built CLI validates with the generated code.)
   const { Ajv2020: Ajv } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, allowUnionTypes: true, ...(source ? { code: { source: true } } : {}) });
+  const ajv = new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    verbose: true,
+    strict: true,
+    allowUnionTypes: true,
+    ...(source ? { code: { source: true } } : {}),
+  });
   return { ajv, validate: ajv.compile(JSON.parse(schemaText) as object) };
 }
 
@@ -23,7 +33,9 @@ export const schemaDigest = (schemaText: string) => createHash('sha256').update(
 
 /** The validator as generated CommonJS code (ajv standalone), carrying the digest of the schema it was made from. */
 export function standaloneValidatorSource(schemaText = readFileSync(SCHEMA_FILE, 'utf8')): string {
-  const { default: standaloneCode } = createRequire(import.meta.url)('ajv/dist/standalone/index.js') as typeof import('ajv/dist/standalone/index.js');
+  const { default: standaloneCode } = createRequire(import.meta.url)(
+    'ajv/dist/standalone/index.js',
+  ) as typeof import('ajv/dist/standalone/index.js');
   const { ajv, validate } = compileBuildsValidator(schemaText, true);
   return `${standaloneCode(ajv, validate)}\nmodule.exports.schemaDigest = ${JSON.stringify(schemaDigest(schemaText))};\n`;
 }
@@ -127,7 +139,9 @@ export function describeSchemaErrors(errors: ErrorObject[], fileName: string): S
       case 'additionalProperties': {
         const key = String(params.additionalProperty);
         if (parent.patternProperties !== undefined) {
-          const what = isEnvBlock ? 'an environment variable name (letters, digits and _' : 'a make variable name (letters, digits, _ and .';
+          const what = isEnvBlock
+            ? 'an environment variable name (letters, digits and _'
+            : 'a make variable name (letters, digits, _ and .';
           problems.push({ path: [...path, key], at: 'key', message: `"${key}" in ${where} is not ${what}, not starting with a digit)` });
           break;
         }
@@ -142,10 +156,18 @@ export function describeSchemaErrors(errors: ErrorObject[], fileName: string): S
         break;
       case 'type': {
         if (isPortEntry) {
-          problems.push({ path, at: 'value', message: `${where} must be an origin string or a mapping {origin, vars, suspend}, not ${describeValue(e.data)}` });
+          problems.push({
+            path,
+            at: 'value',
+            message: `${where} must be an origin string or a mapping {origin, vars, suspend}, not ${describeValue(e.data)}`,
+          });
         } else if (isVariableValue && e.data !== null && typeof e.data !== 'object') {
           const name = String(path[path.length - 1]);
-          problems.push({ path, at: 'value', message: `${where} must be a string, not ${describeValue(e.data)}: quote it, e.g. ${name}: "${String(e.data)}"` });
+          problems.push({
+            path,
+            at: 'value',
+            message: `${where} must be a string, not ${describeValue(e.data)}: quote it, e.g. ${name}: "${String(e.data)}"`,
+          });
         } else {
           const expected = ([] as string[]).concat(params.type as string | string[]).map((t) => TYPE_WORDS[t] ?? t);
           problems.push({ path, at: 'value', message: `${where} must be ${expected.join(' or ')}, not ${describeValue(e.data)}` });
@@ -153,7 +175,11 @@ export function describeSchemaErrors(errors: ErrorObject[], fileName: string): S
         break;
       }
       case 'enum':
-        problems.push({ path, at: 'value', message: `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(e.data)}` });
+        problems.push({
+          path,
+          at: 'value',
+          message: `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(e.data)}`,
+        });
         break;
       case 'minimum':
       case 'maximum':
@@ -162,7 +188,11 @@ export function describeSchemaErrors(errors: ErrorObject[], fileName: string): S
           problems.push({ path, at: 'value', message: `${where}: ${durationProblem(e.data as number)}` });
           break;
         }
-        problems.push({ path, at: 'value', message: `${where} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}, not ${String(e.data)}` });
+        problems.push({
+          path,
+          at: 'value',
+          message: `${where} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}, not ${String(e.data)}`,
+        });
         break;
       case 'minLength':
         problems.push({ path, at: 'value', message: `${where} must not be empty` });

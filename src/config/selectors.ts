@@ -128,7 +128,12 @@ export function matchSelectors(origins: string[], selectors: PortSelector[]): Se
  * glob). As with `vars`, an entry for `cat/name@<default flavor>` applies to the `cat/name` node
  * too. A dependency no entry chose builds with the global limits.
  */
-export function limitsFor(global: Limits, selected: ReadonlyMap<string, PortSelector>, origin: string, flavors: readonly string[] = []): Limits {
+export function limitsFor(
+  global: Limits,
+  selected: ReadonlyMap<string, PortSelector>,
+  origin: string,
+  flavors: readonly string[] = [],
+): Limits {
   const own: (PortLimits | undefined)[] = [selected.get(origin)?.limits];
   if (!origin.includes('@') && flavors.length) own.push(selected.get(`${origin}@${flavors[0]}`)?.limits);
   let limits = global;

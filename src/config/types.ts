@@ -1,5 +1,6 @@
 /** The validated desired state read from builds.yaml (defaults applied, paths absolute). */
 import type { Cascade } from '../fingerprint/types.js';
+import type { ExecutorConfig } from './executor.js';
 
 export type TreeSource = 'worktree' | 'commit';
 export type EnvironmentBackend = 'chroot' | 'host';
@@ -77,6 +78,8 @@ export interface DesiredState {
   policy: {
     /** How a rebuilt dependency reaches its dependents (see Cascade). */
     cascade: Cascade;
+    /** A pass removes the repository's packages that no port of the desired state makes (src/reconcile/prune.ts). */
+    prune: boolean;
   };
   /** Things in the file that still work but should change (deprecated keys), as FILE:LINE:COL: message. */
   warnings: string[];
@@ -86,10 +89,33 @@ export interface DesiredState {
   hooks: HooksConfig;
   /** Where a pass's events are posted (src/notify/targets.ts), Flux notification-controller style. */
   notify: NotifyTarget[];
+  /** Where builds run: this machine's workers, or agents through a queue (src/distributed). Loading always sets it; absent: local. */
+  executor?: ExecutorConfig;
+  /** How the repository is published: staging, catalog command, snapshots kept (src/repository). */
+  repository: RepositoryConfig;
+  /** Build logs kept per port. */
+  logs: { keep: number };
+}
+
+export interface RepositoryConfig {
+  /** A shell command run in the staging directory before it is published (`pkg repo .`); a leading ./ or ../ word resolved against builds.yaml's directory. */
+  catalogCommand?: string;
+  catalogTimeoutMs: number;
+  /** Given to the catalog command as PORTSYNC_REPOSITORY_NAME. */
+  name: string;
+  /** Snapshots kept, the published one included. */
+  keep: number;
 }
 
 /** The hooks dsynth and synth run, by their names. */
-export const HOOK_NAMES = ['hook_run_start', 'hook_run_end', 'hook_pkg_success', 'hook_pkg_failure', 'hook_pkg_ignored', 'hook_pkg_skipped'] as const;
+export const HOOK_NAMES = [
+  'hook_run_start',
+  'hook_run_end',
+  'hook_pkg_success',
+  'hook_pkg_failure',
+  'hook_pkg_ignored',
+  'hook_pkg_skipped',
+] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
 export interface HooksConfig {

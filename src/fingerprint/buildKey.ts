@@ -6,7 +6,9 @@ export function canonicalJSON(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJSON).join(',')}]`;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(obj[k])}`).join(',')}}`;
 }
 
@@ -118,7 +120,14 @@ export function computeBuildKey(parts: BuildKeyParts, cascade: Cascade = 'output
     }
   }
   if (parts.vars == null || parts.environment == null) {
-    const hashed = { portCrc: parts.portCrc, inputs: inputFilesDigest(parts), vars: parts.vars, options: [...parts.options].sort(), environment: parts.environment, dependencies };
+    const hashed = {
+      portCrc: parts.portCrc,
+      inputs: inputFilesDigest(parts),
+      vars: parts.vars,
+      options: [...parts.options].sort(),
+      environment: parts.environment,
+      dependencies,
+    };
     return createHash('sha256').update(canonicalJSON(hashed)).digest('hex');
   }
   // The same canonicalJSON, written out in its sorted key order: the vars and environment objects
@@ -157,7 +166,11 @@ function listItems(items: string[]): string {
 }
 
 /** Items of a map grouped by what happened to them between old and cur, each group sorted. */
-function diffMap(old: Record<string, unknown>, cur: Record<string, unknown>, same: (a: unknown, b: unknown) => boolean = (a, b) => a === b) {
+function diffMap(
+  old: Record<string, unknown>,
+  cur: Record<string, unknown>,
+  same: (a: unknown, b: unknown) => boolean = (a, b) => a === b,
+) {
   const changed: string[] = [];
   const added: string[] = [];
   const removed: string[] = [];
@@ -176,7 +189,11 @@ function mapChanges(
   single: (item: string, verb: string) => string,
 ): KeyPartChange[] {
   const out: KeyPartChange[] = [];
-  for (const [verb, items] of [['changed', d.changed], ['added', d.added], ['removed', d.removed]] as const) {
+  for (const [verb, items] of [
+    ['changed', d.changed],
+    ['added', d.added],
+    ['removed', d.removed],
+  ] as const) {
     if (items.length === 0) continue;
     const detail = items.length === 1 ? single(items[0]!, verb) : `${items.length} ${noun}s ${verb}: ${listItems(items)}`;
     out.push({ part, detail, items });
@@ -192,11 +209,22 @@ function isFrameworkMakefile(path: string): boolean {
 const short = (s: string) => s.slice(0, 12);
 
 /** One line saying how a dependency changed under `cascade`, or undefined when what counts is equal. */
-function dependencyChange(origin: string, old: DependencyFact | string, cur: DependencyFact | string, cascade: Cascade): string | undefined {
+function dependencyChange(
+  origin: string,
+  old: DependencyFact | string,
+  cur: DependencyFact | string,
+  cascade: Cascade,
+): string | undefined {
   const a = dependencyToken(old, cascade);
   const b = dependencyToken(cur, cascade);
   // A new version is a new package (its manifest says the version): known before it is built.
-  if (b === undefined && typeof old !== 'string' && typeof cur !== 'string' && old.version !== cur.version && (cascade === 'output' || cascade === 'version')) {
+  if (
+    b === undefined &&
+    typeof old !== 'string' &&
+    typeof cur !== 'string' &&
+    old.version !== cur.version &&
+    (cascade === 'output' || cascade === 'version')
+  ) {
     return `dependency ${origin} version changed (${old.version} → ${cur.version})`;
   }
   // Recorded before 0.2 (a build key): the dependency changed if the package it sees was built at another key.
@@ -205,9 +233,11 @@ function dependencyChange(origin: string, old: DependencyFact | string, cur: Dep
     return keyOf(old) === keyOf(cur) ? undefined : `dependency ${origin} key changed`;
   }
   if (a === undefined || b === undefined || a === b) return undefined;
-  if (b.startsWith('package:') && a.startsWith('package:')) return `dependency ${origin} package changed (${short(old.package)} → ${short(cur.package)})`;
+  if (b.startsWith('package:') && a.startsWith('package:'))
+    return `dependency ${origin} package changed (${short(old.package)} → ${short(cur.package)})`;
   if (old.version !== cur.version) return `dependency ${origin} version changed (${old.version} → ${cur.version})`;
-  if (b.includes('|shlibs:')) return `dependency ${origin} shared libraries changed (${(old.shlibs ?? []).join(' ') || 'none'} → ${(cur.shlibs ?? []).join(' ') || 'none'})`;
+  if (b.includes('|shlibs:'))
+    return `dependency ${origin} shared libraries changed (${(old.shlibs ?? []).join(' ') || 'none'} → ${(cur.shlibs ?? []).join(' ') || 'none'})`;
   return `dependency ${origin} key changed`;
 }
 
@@ -216,7 +246,10 @@ function dependencyChange(origin: string, old: DependencyFact | string, cur: Dep
  * counts of them (their package, or their shared libraries) is known once they are built.
  */
 export function unknownDependencies(cur: BuildKeyParts, cascade: Cascade): string[] {
-  return Object.entries(cur.dependencies).filter(([, f]) => dependencyToken(f, cascade) === undefined).map(([o]) => o).sort();
+  return Object.entries(cur.dependencies)
+    .filter(([, f]) => dependencyToken(f, cascade) === undefined)
+    .map(([o]) => o)
+    .sort();
 }
 
 /**
@@ -245,7 +278,9 @@ export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts, cascade: Ca
   }
   out.push(
     ...mapChanges('vars', 'variable', diffMap(old.vars ?? {}, cur.vars ?? {}), (v, verb) =>
-      verb === 'changed' ? `variable ${v} changed (${JSON.stringify(old.vars[v])} → ${JSON.stringify(cur.vars[v])})` : `variable ${v} ${verb}`,
+      verb === 'changed'
+        ? `variable ${v} changed (${JSON.stringify(old.vars[v])} → ${JSON.stringify(cur.vars[v])})`
+        : `variable ${v} ${verb}`,
     ),
   );
   const oldOpts = new Set(old.options ?? []);
@@ -269,9 +304,14 @@ export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts, cascade: Ca
     for (const o of Object.keys(curDeps).sort()) {
       if (!Object.hasOwn(oldDeps, o)) continue;
       const detail = dependencyChange(o, oldDeps[o]!, curDeps[o]!, cascade);
-      if (detail) { d.changed.push(o); details.set(o, detail); }
+      if (detail) {
+        d.changed.push(o);
+        details.set(o, detail);
+      }
     }
-    out.push(...mapChanges('dependencies', 'dependency', d, (o, verb) => (verb === 'changed' ? details.get(o)! : `dependency ${o} ${verb}`)));
+    out.push(
+      ...mapChanges('dependencies', 'dependency', d, (o, verb) => (verb === 'changed' ? details.get(o)! : `dependency ${o} ${verb}`)),
+    );
   }
   return out;
 }

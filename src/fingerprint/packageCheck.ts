@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../atomicWrite.js';
 import { deserialize, serialize } from 'node:v8';
 
-interface Verified { stat: string; checksum: string }
+interface Verified {
+  stat: string;
+  checksum: string;
+}
 
 const CACHE_VERSION = 1;
 
@@ -24,17 +27,19 @@ export function packageVerifier(cacheFile: string): PackageVerifier {
   return v;
 }
 
-const statKey = (path: string) => {
+/** What a package's verification is kept by: a change to any of these means hashing it again. */
+export const packageStatKey = (path: string): string => {
   const s = statSync(path, { bigint: true });
   return `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
 };
+const statKey = packageStatKey;
 
 export function sha256OfFile(path: string): string {
   const h = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -55,14 +60,29 @@ export class PackageVerifier {
     }
   }
 
-  /** Remembers a package just published with this checksum (no need to hash it again). */
-  remember(path: string, checksum: string): void {
+  /**
+   * Remembers a package just published with this checksum (no need to hash it again). `at` is
+   * where the file is now when that differs from `path` (a staging copy about to be published).
+   */
+  remember(path: string, checksum: string, at = path): void {
     try {
-      this.verified.set(path, { stat: statKey(path), checksum });
+      this.verified.set(path, { stat: statKey(at), checksum });
       this.dirty = true;
     } catch {
       // gone already: the next plan finds it missing
     }
+  }
+
+  /**
+   * portsync itself hard-linked the file at `path` (a pass's staging copy): that changed its ctime
+   * and nothing else. A verification made with the stat data it had just before (`before`) stands
+   * with the new stat data (`after`); one made earlier does not.
+   */
+  relinked(path: string, before: string, after: string): void {
+    const known = this.verified.get(path);
+    if (!known || known.stat !== before || before === after) return;
+    this.verified.set(path, { stat: after, checksum: known.checksum });
+    this.dirty = true;
   }
 
   /** True when the file at `path` has this checksum (hashing it only if its stat data changed since it was last verified). */

@@ -13,12 +13,21 @@ import { PortsyncError } from '../errors.js';
 import type { PackageIdentity } from './types.js';
 
 export class PackageUnreadableError extends PortsyncError {
-  constructor(readonly file: string, cause: string) {
+  constructor(
+    readonly file: string,
+    cause: string,
+  ) {
     super(`cannot read package ${file}: ${cause}; remove it so the port is rebuilt`);
   }
 }
 
-interface Entry { path: string; type: string; mode: number; link: string; digest: string }
+interface Entry {
+  path: string;
+  type: string;
+  mode: number;
+  link: string;
+  digest: string;
+}
 
 const SHLIB = /\.so(\.\d+)*$/;
 
@@ -28,16 +37,26 @@ function readEntries(file: string, bytes: Buffer): Entry[] {
   let failure: string | undefined;
   const parser = new Parser({
     strict: true,
-    onwarn: (_code, message) => { failure ??= String(message); },
+    onwarn: (_code, message) => {
+      failure ??= String(message);
+    },
     onReadEntry: (e: ReadEntry) => {
       const hash = createHash('sha256');
       e.on('data', (chunk: Buffer) => hash.update(chunk));
       e.on('end', () => {
-        entries.push({ path: posix.normalize(e.path).replace(/^\.\//, '').replace(/\/$/, ''), type: e.type, mode: (e.mode ?? 0) & 0o7777, link: e.linkpath ?? '', digest: hash.digest('hex') });
+        entries.push({
+          path: posix.normalize(e.path).replace(/^\.\//, '').replace(/\/$/, ''),
+          type: e.type,
+          mode: (e.mode ?? 0) & 0o7777,
+          link: e.linkpath ?? '',
+          digest: hash.digest('hex'),
+        });
       });
     },
   });
-  parser.on('error', (e: Error) => { failure ??= e.message; });
+  parser.on('error', (e: Error) => {
+    failure ??= e.message;
+  });
   // The parser works synchronously when given the whole buffer at once.
   parser.end(bytes);
   if (failure) throw new PackageUnreadableError(file, failure);
@@ -56,6 +75,8 @@ export function packageIdentity(file: string): PackageIdentity {
   if (entries.length === 0) throw new PackageUnreadableError(file, 'no entries (not a tar archive?)');
   const h = createHash('sha256');
   for (const e of entries) h.update(`${e.path}\0${e.type}\0${e.mode.toString(8)}\0${e.link}\0${e.digest}\n`);
-  const shlibs = [...new Set(entries.filter((e) => e.type !== 'Directory' && SHLIB.test(e.path)).map((e) => posix.basename(e.path)))].sort();
+  const shlibs = [
+    ...new Set(entries.filter((e) => e.type !== 'Directory' && SHLIB.test(e.path)).map((e) => posix.basename(e.path))),
+  ].sort();
   return { identity: h.digest('hex'), checksum: createHash('sha256').update(bytes).digest('hex'), shlibs };
 }

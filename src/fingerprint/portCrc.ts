@@ -23,7 +23,11 @@ export interface DirEntryState {
 export const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
 /** A directory of a port (`''` for the port directory itself) and what identifies its listing. */
-export interface DirState { rel: string; mtimeMs: number; ino: number }
+export interface DirState {
+  rel: string;
+  mtimeMs: number;
+  ino: number;
+}
 
 /** Lists a port directory's files (recursively, sorted by relative path) with their stat data. */
 export function listPortFiles(portDir: string): DirEntryState[] {

@@ -21,7 +21,11 @@ function under(path: string, root: string): string | undefined {
 /** One absolute path as a portable name; other paths are returned unchanged. */
 export function portablePath(path: string, where: ProjectLocation, tree: string): string {
   if (!isAbsolute(path)) return path;
-  for (const [name, root] of [['@tree', tree], ['@tree', where.portsTree.path], ['@config', where.dir]] as const) {
+  for (const [name, root] of [
+    ['@tree', tree],
+    ['@tree', where.portsTree.path],
+    ['@config', where.dir],
+  ] as const) {
     const rel = under(path, root);
     if (rel !== undefined) return rel ? `${name}/${rel}` : name;
   }
@@ -31,5 +35,8 @@ export function portablePath(path: string, where: ProjectLocation, tree: string)
 /** A variable's value: an absolute path, or a colon-separated list of them (MAKESYSPATH), made portable. */
 export function portableValue(value: string, where: ProjectLocation, tree: string): string {
   if (!value.startsWith('/')) return value;
-  return value.split(':').map((p) => portablePath(p, where, tree)).join(':');
+  return value
+    .split(':')
+    .map((p) => portablePath(p, where, tree))
+    .join(':');
 }

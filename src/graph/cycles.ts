@@ -6,7 +6,10 @@ import type { PortGraph } from './graph.js';
  * (`[a, b, c]` means a needs b, b needs c, c needs a). One cycle is named per
  * strongly connected component; every member of the component is in `members`.
  */
-export interface Cycle { path: string[]; members: string[] }
+export interface Cycle {
+  path: string[];
+  members: string[];
+}
 
 export function findCycles(g: PortGraph): Cycle[] {
   const index = new Map<string, number>();
@@ -20,8 +23,11 @@ export function findCycles(g: PortGraph): Cycle[] {
     if (index.has(start)) continue;
     const work: { v: string; it: Iterator<string> }[] = [];
     const visit = (v: string) => {
-      index.set(v, next); low.set(v, next); next++;
-      stack.push(v); onStack.add(v);
+      index.set(v, next);
+      low.set(v, next);
+      next++;
+      stack.push(v);
+      onStack.add(v);
       work.push({ v, it: [...g.node(v).deps.keys()].sort()[Symbol.iterator]() });
     };
     visit(start);
@@ -42,7 +48,11 @@ export function findCycles(g: PortGraph): Cycle[] {
       if (low.get(top.v) === index.get(top.v)) {
         const members: string[] = [];
         let w: string;
-        do { w = stack.pop()!; onStack.delete(w); members.push(w); } while (w !== top.v);
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          members.push(w);
+        } while (w !== top.v);
         const selfLoop = members.length === 1 && g.node(top.v).deps.has(top.v);
         if (members.length > 1 || selfLoop) {
           members.sort();
@@ -69,7 +79,10 @@ function cyclePath(g: PortGraph, members: string[]): string[] {
         while (path[0] !== start) path.unshift(prev.get(path[0]!)!);
         return path;
       }
-      if (!prev.has(w)) { prev.set(w, v); queue.push(w); }
+      if (!prev.has(w)) {
+        prev.set(w, v);
+        queue.push(w);
+      }
     }
   }
   return members;

@@ -2,7 +2,8 @@
  * The dependency graph of a desired state: the closure of the requested ports through all six
  * dependency kinds. Edges point from a port to what it needs, and keep their kinds.
  */
-import { sameShape, type ScanProblem, type ScanResult, type ScannedPort } from '../ports/scanner.js';
+import { sameShape, type ScanProblem, type ScanResult } from '../ports/scanner.js';
+import type { ScannedPort } from '../ports/types.js';
 import type { DepKind } from '../ports/types.js';
 
 export interface GraphNode {
@@ -49,7 +50,11 @@ export class PortGraph {
     const out = new Set<string>();
     const stack = [...origins];
     while (stack.length) {
-      for (const r of this.node(stack.pop()!).rdeps) if (!out.has(r)) { out.add(r); stack.push(r); }
+      for (const r of this.node(stack.pop()!).rdeps)
+        if (!out.has(r)) {
+          out.add(r);
+          stack.push(r);
+        }
     }
     for (const o of origins) out.delete(o);
     return out;
@@ -60,7 +65,11 @@ export class PortGraph {
     const out = new Set<string>();
     const stack = [...origins];
     while (stack.length) {
-      for (const d of this.node(stack.pop()!).deps.keys()) if (!out.has(d)) { out.add(d); stack.push(d); }
+      for (const d of this.node(stack.pop()!).deps.keys())
+        if (!out.has(d)) {
+          out.add(d);
+          stack.push(d);
+        }
     }
     return out;
   }
@@ -101,7 +110,10 @@ export function buildGraph(roots: readonly string[], scan: ScanResult): PortGrap
   const seen = new Set<string>();
   for (const r of roots) {
     const n = nodeFor(r);
-    if (!seen.has(n.origin)) { seen.add(n.origin); g.roots.push(n.origin); }
+    if (!seen.has(n.origin)) {
+      seen.add(n.origin);
+      g.roots.push(n.origin);
+    }
   }
   return g;
 }
@@ -113,7 +125,12 @@ export function buildGraph(roots: readonly string[], scan: ScanResult): PortGrap
  * buildGraph).
  */
 export function withPorts(prev: PortGraph, prevScan: ScanResult, scan: ScanResult): PortGraph | undefined {
-  if (scan.ports.size !== prevScan.ports.size || scan.problems.size !== prevScan.problems.size || scan.roots.length !== prevScan.roots.length) return undefined;
+  if (
+    scan.ports.size !== prevScan.ports.size ||
+    scan.problems.size !== prevScan.problems.size ||
+    scan.roots.length !== prevScan.roots.length
+  )
+    return undefined;
   for (let i = 0; i < scan.roots.length; i++) if (scan.roots[i] !== prevScan.roots[i]) return undefined;
   for (const [o, p] of scan.problems) {
     const q = prevScan.problems.get(o);

@@ -70,15 +70,18 @@ export function buildOrder(g: PortGraph, subset: ReadonlySet<string>, counts = w
 export class ReadyQueue {
   private heap: string[] = [];
   constructor(private readonly counts: ReadonlyMap<string, number>) {}
-  get size(): number { return this.heap.length; }
+  get size(): number {
+    return this.heap.length;
+  }
   private before(a: string, b: string): boolean {
-    const ca = this.counts.get(a) ?? 0, cb = this.counts.get(b) ?? 0;
+    const ca = this.counts.get(a) ?? 0,
+      cb = this.counts.get(b) ?? 0;
     return ca !== cb ? ca > cb : a < b;
   }
   push(o: string): void {
     const h = this.heap;
     h.push(o);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (!this.before(h[i]!, h[p]!)) break;
       [h[i], h[p]] = [h[p]!, h[i]!];
@@ -92,8 +95,9 @@ export class ReadyQueue {
     const last = h.pop()!;
     if (h.length) {
       h[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
         if (r < h.length && this.before(h[r]!, h[m]!)) m = r;

@@ -44,20 +44,28 @@ export function sendOnce(req: OutgoingRequest, timeoutMs: number, signal: AbortS
     const body = Buffer.from(req.body);
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     // No keep-alive: a CLI process is not held open by an idle connection after its last delivery.
-    const r = send(url, { method: req.method, headers: { ...req.headers, 'content-length': String(body.length) }, agent: false, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        if (size < ANSWER_BYTES) chunks.push(c);
-        size += c.length;
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        clearTimeout(timer);
-        const ra = retryAfter(res);
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8').slice(0, ANSWER_BYTES).trim(), ...(ra !== undefined ? { retryAfterMs: ra } : {}) });
-      });
-    });
+    const r = send(
+      url,
+      { method: req.method, headers: { ...req.headers, 'content-length': String(body.length) }, agent: false, signal },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < ANSWER_BYTES) chunks.push(c);
+          size += c.length;
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          clearTimeout(timer);
+          const ra = retryAfter(res);
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8').slice(0, ANSWER_BYTES).trim(),
+            ...(ra !== undefined ? { retryAfterMs: ra } : {}),
+          });
+        });
+      },
+    );
     const timer = setTimeout(() => r.destroy(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
     r.on('error', (err) => {
       clearTimeout(timer);
@@ -80,7 +88,13 @@ function describeAnswer(a: Answer): string {
  * when it is not a first-time success. `build` may throw (an unset environment variable): logged,
  * not retried.
  */
-export async function deliver(target: NotifyTarget, event: string, build: () => OutgoingRequest, log: (line: string) => void, signal: AbortSignal): Promise<void> {
+export async function deliver(
+  target: NotifyTarget,
+  event: string,
+  build: () => OutgoingRequest,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let req: OutgoingRequest;
   try {
     req = build();
@@ -114,7 +128,9 @@ export async function deliver(target: NotifyTarget, event: string, build: () => 
     if (attempt === attempts) break;
     const backoff = Math.min(MAX_RETRY_DELAY_MS, target.retryDelayMs * 2 ** (attempt - 1));
     const delay = Math.min(MAX_RETRY_DELAY_MS, Math.max(backoff, wait ?? 0));
-    log(`notify target ${target.name}: ${event} attempt ${attempt} of ${attempts} failed (${lastError}); retrying in ${(delay / 1000).toFixed(1)}s`);
+    log(
+      `notify target ${target.name}: ${event} attempt ${attempt} of ${attempts} failed (${lastError}); retrying in ${(delay / 1000).toFixed(1)}s`,
+    );
     try {
       await sleep(delay, signal);
     } catch {
@@ -129,7 +145,13 @@ export async function deliver(target: NotifyTarget, event: string, build: () => 
 const queues = new Map<string, Promise<void>>();
 
 /** Queues a delivery to `target` behind the ones before it, in the background. */
-export function enqueueDelivery(key: string, target: NotifyTarget, event: string, build: () => OutgoingRequest, log: (line: string) => void): void {
+export function enqueueDelivery(
+  key: string,
+  target: NotifyTarget,
+  event: string,
+  build: () => OutgoingRequest,
+  log: (line: string) => void,
+): void {
   const before = queues.get(key) ?? Promise.resolve();
   let finished!: () => void;
   const mine = new Promise<void>((r) => (finished = r));

@@ -9,7 +9,9 @@ export class NotifyEnvError extends PortsyncError {
     readonly variable: string,
     readonly use: string,
   ) {
-    super(`notify target ${target}: the environment variable ${variable} (${use}) is not set in portsync's environment; set it (and restart the daemon), or change the target in builds.yaml`);
+    super(
+      `notify target ${target}: the environment variable ${variable} (${use}) is not set in portsync's environment; set it (and restart the daemon), or change the target in builds.yaml`,
+    );
   }
 }
 

@@ -25,9 +25,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { PortOutcome } from '../builder/scheduler.js';
+import type { PortOutcome } from '../builder/outcomes.js';
 import type { DesiredState, HookName } from '../config/types.js';
-import type { PassResult } from '../reconcile/pass.js';
+import type { PassResult } from '../reconcile/passResult.js';
 import type { PassObserver, RunInfo } from '../reconcile/observers.js';
 import { inBackground, Limiter } from './background.js';
 import { HookFailedError } from './errors.js';
@@ -53,7 +53,8 @@ export function runHook(
   env: Record<string, string>,
   opts: { subject: string; cwd: string; timeoutMs: number; log: (line: string) => void; signal: AbortSignal },
 ): Promise<void> {
-  const fail = (reason: string, hint: string) => opts.log(`warning: ${new HookFailedError(hook, program, opts.subject, reason, hint).message}`);
+  const fail = (reason: string, hint: string) =>
+    opts.log(`warning: ${new HookFailedError(hook, program, opts.subject, reason, hint).message}`);
   return new Promise<void>((resolve) => {
     // Its own process group (detached): a timeout kills everything it started.
     const child = spawn(program, [], { cwd: opts.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -83,14 +84,23 @@ export function runHook(
     let startFailed = false;
     child.on('error', (err: NodeJS.ErrnoException) => {
       startFailed = true;
-      const hint = err.code === 'ENOENT' ? 'the file does not exist: fix its path in builds.yaml (relative to its directory)' : err.code === 'EACCES' ? 'it is not executable: chmod +x it' : 'check the program';
+      const hint =
+        err.code === 'ENOENT'
+          ? 'the file does not exist: fix its path in builds.yaml (relative to its directory)'
+          : err.code === 'EACCES'
+            ? 'it is not executable: chmod +x it'
+            : 'check the program';
       fail(`cannot run: ${err.message}`, hint);
       done();
     });
     child.on('close', (code, signal) => {
       if (startFailed) return; // said by 'error'
       const last = tail.trim().split('\n').slice(-3).join(' | ');
-      if (killedBy === 'timeout') fail(`still running after ${opts.timeoutMs / 1000}s: killed with its process group`, 'make it faster or raise hooks.timeout (what it leaves running must not keep its output open: cmd >/dev/null 2>&1 &)');
+      if (killedBy === 'timeout')
+        fail(
+          `still running after ${opts.timeoutMs / 1000}s: killed with its process group`,
+          'make it faster or raise hooks.timeout (what it leaves running must not keep its output open: cmd >/dev/null 2>&1 &)',
+        );
       else if (killedBy === 'stop') fail('killed: portsync is stopping', 'hooks get a few seconds when the daemon stops');
       else if (code !== 0) fail(`${code === null ? `killed by ${signal}` : `exited ${code}`}${last ? `: ${last}` : ''}`, 'fix the hook');
       done();
@@ -167,7 +177,9 @@ export class HookObserver implements PassObserver {
     inBackground(async (signal) => {
       try {
         await after;
-        await limiter.run(() => runHook(hook, program, env(), { subject, cwd: this.state.dir, timeoutMs: this.state.hooks.timeoutMs, log: this.log, signal }));
+        await limiter.run(() =>
+          runHook(hook, program, env(), { subject, cwd: this.state.dir, timeoutMs: this.state.hooks.timeoutMs, log: this.log, signal }),
+        );
       } finally {
         finished();
       }
@@ -177,7 +189,12 @@ export class HookObserver implements PassObserver {
 
   runStarted(run: RunInfo): void {
     const s = run.plan.summary;
-    this.started = this.launch('hook_run_start', Promise.resolve(), () => ({ ...baseEnv(run, 'hook_run_start'), PORTS_QUEUED: String(s.build + s.pending) }), `run ${run.runId}`);
+    this.started = this.launch(
+      'hook_run_start',
+      Promise.resolve(),
+      () => ({ ...baseEnv(run, 'hook_run_start'), PORTS_QUEUED: String(s.build + s.pending) }),
+      `run ${run.runId}`,
+    );
   }
 
   portFinished(run: RunInfo, port: PortOutcome): void {
@@ -189,7 +206,9 @@ export class HookObserver implements PassObserver {
     if ((port.status === 'ignored' || port.status === 'blocked') && before === port.status) return;
     this.pkgfiles ??= new Map(run.plan.ports.map((p) => [p.origin, p.pkgfile]));
     const pkgfile = this.pkgfiles.get(port.origin);
-    this.portHooks.push(this.launch(which.hook, this.started, () => ({ ...baseEnv(run, which.hook), ...portEnv(port, which.result, pkgfile) }), port.origin));
+    this.portHooks.push(
+      this.launch(which.hook, this.started, () => ({ ...baseEnv(run, which.hook), ...portEnv(port, which.result, pkgfile) }), port.origin),
+    );
   }
 
   runFinished(run: RunInfo, result: PassResult): void {

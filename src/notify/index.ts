@@ -7,9 +7,9 @@
  * pass of this process, or when it is the first. A commit status sent "pending" at the start of
  * a pass always gets its result at the end.
  */
-import type { PortOutcome } from '../builder/scheduler.js';
+import type { PortOutcome } from '../builder/outcomes.js';
 import type { DesiredState, NotifyEvent } from '../config/types.js';
-import type { PassResult } from '../reconcile/pass.js';
+import type { PassResult } from '../reconcile/passResult.js';
 import type { PassObserver, RunInfo } from '../reconcile/observers.js';
 import { enqueueDelivery } from './deliver.js';
 import { HookObserver } from './hooks.js';
@@ -33,10 +33,18 @@ export class NotifyObserver implements PassObserver {
     for (const target of this.state.notify) {
       if (!wants(target, kind)) continue;
       if (target.type === 'commit-status' && !e.run.gitCommit) {
-        this.log(`notify target ${target.name}: ${kind} not sent: the ports tree ${e.run.tree} is not a git work tree, so there is no commit to set a status on`);
+        this.log(
+          `notify target ${target.name}: ${kind} not sent: the ports tree ${e.run.tree} is not a git work tree, so there is no commit to set a status on`,
+        );
         continue;
       }
-      enqueueDelivery(`${this.state.file}#${target.name}`, target, `${kind} of run ${e.run.runId}${e.event === 'port-failure' ? ` (${e.port.origin})` : ''}`, () => requestFor(target, e), this.log);
+      enqueueDelivery(
+        `${this.state.file}#${target.name}`,
+        target,
+        `${kind} of run ${e.run.runId}${e.event === 'port-failure' ? ` (${e.port.origin})` : ''}`,
+        () => requestFor(target, e),
+        this.log,
+      );
     }
   }
 

@@ -11,11 +11,11 @@
  *   templates say (GitHub, Gitea and Forgejo by default; GitLab through its own url and states).
  */
 import { hostname } from 'node:os';
-import type { PortOutcome } from '../builder/scheduler.js';
+import type { PortOutcome } from '../builder/outcomes.js';
 import type { NotifyEvent, NotifyTarget } from '../config/types.js';
-import type { PassResult } from '../reconcile/pass.js';
+import type { PassResult } from '../reconcile/passResult.js';
 import type { RunInfo } from '../reconcile/observers.js';
-import { signBody } from '../server/signature.js';
+import { signBody } from '../signature.js';
 import type { OutgoingRequest } from './deliver.js';
 import { NotifyEnvError } from './errors.js';
 import { escapeFor, renderTemplate, type TemplateVar } from './template.js';
@@ -51,13 +51,21 @@ export function describeEvent(e: EventData): string {
   }
 }
 
-const severity = (e: EventData): 'info' | 'error' => (e.event === 'port-failure' || (e.event === 'run-end' && e.result.status !== 'success') ? 'error' : 'info');
+const severity = (e: EventData): 'info' | 'error' =>
+  e.event === 'port-failure' || (e.event === 'run-end' && e.result.status !== 'success') ? 'error' : 'info';
 
 function portJson(p: PortOutcome) {
   return {
-    origin: p.origin, pkgname: p.pkgname, version: p.version, status: p.status, reason: p.reason,
-    ...(p.buildId ? { buildId: p.buildId } : {}), ...(p.lastPhase ? { lastPhase: p.lastPhase } : {}), ...(p.error ? { error: p.error } : {}),
-    ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}), ...(p.logPath ? { log: p.logPath } : {}),
+    origin: p.origin,
+    pkgname: p.pkgname,
+    version: p.version,
+    status: p.status,
+    reason: p.reason,
+    ...(p.buildId ? { buildId: p.buildId } : {}),
+    ...(p.lastPhase ? { lastPhase: p.lastPhase } : {}),
+    ...(p.error ? { error: p.error } : {}),
+    ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
+    ...(p.logPath ? { log: p.logPath } : {}),
   };
 }
 
@@ -80,7 +88,12 @@ export function genericPayload(e: EventData) {
       startedAt: run.startedAt.toISOString(),
       ...(e.event === 'run-start' ? { toBuild: run.plan.summary.build, pending: run.plan.summary.pending } : {}),
       ...(e.event === 'run-end'
-        ? { status: e.result.status, stats: e.result.stats, failed: failed.slice(0, MAX_LISTED).map(portJson), ...(failed.length > MAX_LISTED ? { failedNotListed: failed.length - MAX_LISTED } : {}) }
+        ? {
+            status: e.result.status,
+            stats: e.result.stats,
+            failed: failed.slice(0, MAX_LISTED).map(portJson),
+            ...(failed.length > MAX_LISTED ? { failedNotListed: failed.length - MAX_LISTED } : {}),
+          }
         : {}),
     },
     ...(e.event === 'port-failure' ? { port: portJson(e.port) } : {}),
@@ -99,7 +112,10 @@ export function slackPayload(e: EventData, target: NotifyTarget) {
   let detail = '';
   if (e.event === 'run-end') {
     const failed = e.result.ports.filter((p) => p.status === 'failed');
-    detail = failed.slice(0, 10).map((p) => `• ${p.origin}${p.lastPhase ? ` (${p.lastPhase})` : ''}: ${p.error ?? p.reason}`).join('\n');
+    detail = failed
+      .slice(0, 10)
+      .map((p) => `• ${p.origin}${p.lastPhase ? ` (${p.lastPhase})` : ''}: ${p.error ?? p.reason}`)
+      .join('\n');
     if (failed.length > 10) detail += `\n… and ${failed.length - 10} more`;
   } else if (e.event === 'port-failure' && e.port.logPath) {
     fields.push({ title: 'log', value: e.port.logPath, short: false });
@@ -108,7 +124,16 @@ export function slackPayload(e: EventData, target: NotifyTarget) {
     text: slackEscape(describeEvent(e)),
     ...(target.channel ? { channel: target.channel } : {}),
     ...(target.username ? { username: target.username } : {}),
-    attachments: [{ color, fallback: slackEscape(describeEvent(e)), ...(detail ? { text: slackEscape(detail) } : {}), fields: fields.map((f) => ({ ...f, value: slackEscape(f.value) })), footer: `portsync on ${hostname()}`, ts: Math.floor(Date.now() / 1000) }],
+    attachments: [
+      {
+        color,
+        fallback: slackEscape(describeEvent(e)),
+        ...(detail ? { text: slackEscape(detail) } : {}),
+        fields: fields.map((f) => ({ ...f, value: slackEscape(f.value) })),
+        footer: `portsync on ${hostname()}`,
+        ts: Math.floor(Date.now() / 1000),
+      },
+    ],
   };
 }
 
@@ -156,7 +181,8 @@ export function requestFor(target: NotifyTarget, e: EventData, env: NodeJS.Proce
         ? JSON.stringify(slackPayload(e, target))
         : renderTemplate(target.body!, vars, escapeFor.json, target.name, env);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'portsync', 'x-portsync-event': e.event };
-  for (const [name, value] of Object.entries(target.headers)) headers[name.toLowerCase()] = renderTemplate(value, vars, escapeFor.header, target.name, env);
+  for (const [name, value] of Object.entries(target.headers))
+    headers[name.toLowerCase()] = renderTemplate(value, vars, escapeFor.header, target.name, env);
   if (target.secretEnv) {
     const secret = env[target.secretEnv];
     if (!secret) throw new NotifyEnvError(target.name, target.secretEnv, 'its secretEnv: the key that signs each body');

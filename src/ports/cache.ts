@@ -21,13 +21,16 @@ import { computeFileCRC, crcOfPortFiles, listPortFiles, listPortTree, type DirEn
 import { RACY_MS, type StatRecords, type StoredStatRecords } from '../fingerprint/statRecords.js';
 import { canonicalOrigin } from './origin.js';
 import { profileRelative } from './profile.js';
-import type { ScannedPort } from './scanner.js';
+import type { ScannedPort } from './types.js';
 import { DEP_KINDS, type Dependency, type PortMeta } from './types.js';
 
 export const CACHE_VERSION = 5;
 
 /** Why a port could not be read, as the scanner reports it. */
-export interface CachedFailure { kind: 'make-failed' | 'bad-depends'; message: string }
+export interface CachedFailure {
+  kind: 'make-failed' | 'bad-depends';
+  message: string;
+}
 
 /** A file outside the port directories (framework makefile, a master port's file, a framework script). */
 interface FileEntry {
@@ -47,7 +50,10 @@ export class InputSet {
   /** Scan number of the last check, and its result. */
   checkedIn = -1;
   valid = false;
-  constructor(readonly files: readonly FileEntry[], readonly crcs: readonly string[]) {}
+  constructor(
+    readonly files: readonly FileEntry[],
+    readonly crcs: readonly string[],
+  ) {}
 
   /** `{ key: crc }`, one frozen object per set. */
   get inputs(): Readonly<Record<string, string>> {
@@ -83,7 +89,11 @@ export interface CacheEntry {
  * object per file): `d` = [rel, mtimeMs, ino] per directory ('' the port directory itself),
  * `f` = [rel, size, mtimeMs, ino, 1 for a symlink else 0] per file.
  */
-interface CachedDir { crc: string; d: (string | number)[]; f: (string | number)[] }
+interface CachedDir {
+  crc: string;
+  d: (string | number)[];
+  f: (string | number)[];
+}
 
 /**
  * A PortMeta as stored, positional: [dir, flavor, flavors, pkgname, version, pkgfile, distfiles,
@@ -92,7 +102,22 @@ interface CachedDir { crc: string; d: (string | number)[]; f: (string | number)[
  * is exactly target:origin[:tag], else [kind index, target, origin, tag, raw]; the empty
  * LOCALBASE's path is written as \u0001.
  */
-type StoredMeta = [string, string, string[], string, string, string, string[], string, string, (string | [number, string, string, string | null, string])[], string[], string[], string[], Record<string, string>];
+type StoredMeta = [
+  string,
+  string,
+  string[],
+  string,
+  string,
+  string,
+  string[],
+  string,
+  string,
+  (string | [number, string, string, string | null, string])[],
+  string[],
+  string[],
+  string[],
+  Record<string, string>,
+];
 
 /**
  * The file format: v8.serialize of this (it loads ~20% faster than the same data as JSON; a file
@@ -112,7 +137,14 @@ interface CacheFile {
   answers: Record<string, [string, number, StoredMeta | null, CachedFailure | null, string[]?]>;
 }
 
-export interface CacheStats { dirsRead: number; dirsRehashed: number; filesRehashed: number; answersReused: number; setsChecked: number; stats: number }
+export interface CacheStats {
+  dirsRead: number;
+  dirsRehashed: number;
+  filesRehashed: number;
+  answersReused: number;
+  setsChecked: number;
+  stats: number;
+}
 
 /**
  * How a file is named in `inputs`: tree-relative inside the tree; a file of a make profile by its
@@ -153,7 +185,13 @@ export class MetadataCache {
   private dirty = false;
   stats: CacheStats = { dirsRead: 0, dirsRehashed: 0, filesRehashed: 0, answersReused: 0, setsChecked: 0, stats: 0 };
 
-  private constructor(readonly file: string | null, readonly tree: string, readonly settings: string, private readonly localbase: string, loaded: CacheFile | null) {
+  private constructor(
+    readonly file: string | null,
+    readonly tree: string,
+    readonly settings: string,
+    private readonly localbase: string,
+    loaded: CacheFile | null,
+  ) {
     const ok = loaded && loaded.version === CACHE_VERSION && loaded.settings === settings;
     this.dirs = ok ? loaded.dirs : {};
     if (!ok) return;
@@ -235,14 +273,18 @@ export class MetadataCache {
     for (let i = 0; i < records.paths.length; i++) if (!changed.has(records.paths[i]!)) at.set(records.paths[i]!, i);
     const same = (path: string, size: number, mtimeMs: number, ino: number) => {
       const i = at.get(path);
-      return i !== undefined && records.size[i] === size && records.mtimeMs[i] === mtimeMs && records.ino[i] === ino && this.trusted(mtimeMs);
+      return (
+        i !== undefined && records.size[i] === size && records.mtimeMs[i] === mtimeMs && records.ino[i] === ino && this.trusted(mtimeMs)
+      );
     };
     for (const dir in this.dirs) {
       const c = this.dirs[dir]!;
       const abs = join(this.tree, dir);
       let all = true;
-      for (let i = 0; all && i < c.d.length; i += 3) all = same(c.d[i] ? `${abs}/${c.d[i] as string}` : abs, 0, c.d[i + 1] as number, c.d[i + 2] as number);
-      for (let i = 0; all && i < c.f.length; i += 5) all = same(`${abs}/${c.f[i] as string}`, c.f[i + 1] as number, c.f[i + 2] as number, c.f[i + 3] as number);
+      for (let i = 0; all && i < c.d.length; i += 3)
+        all = same(c.d[i] ? `${abs}/${c.d[i] as string}` : abs, 0, c.d[i + 1] as number, c.d[i + 2] as number);
+      for (let i = 0; all && i < c.f.length; i += 5)
+        all = same(`${abs}/${c.f[i] as string}`, c.f[i + 1] as number, c.f[i + 2] as number, c.f[i + 3] as number);
       if (all) this.checked.add(c);
     }
     for (const f of this.files.values()) if (same(f.abs, f.size, f.mtimeMs, f.ino)) this.checked.add(f);
@@ -255,7 +297,7 @@ export class MetadataCache {
     if (!changed) return true;
     if (changed.size === 0) return false;
     if (isDir && this.changedAbove.has(abs)) return true;
-    for (let p = abs; ; ) {
+    for (let p = abs; ;) {
       if (changed.has(p)) return true;
       const i = p.lastIndexOf('/');
       if (i <= 0) return changed.has('/');
@@ -296,7 +338,11 @@ export class MetadataCache {
     this.stats.dirsRead++;
     const crc = crcOfPortFiles(abs, files);
     this.stats.dirsRehashed++;
-    const entry: CachedDir = { crc, d: dirs.flatMap((x) => [x.rel, x.mtimeMs, x.ino]), f: files.flatMap((x) => [x.rel, x.size, x.mtimeMs, x.ino, x.kind === 'symlink' ? 1 : 0]) };
+    const entry: CachedDir = {
+      crc,
+      d: dirs.flatMap((x) => [x.rel, x.mtimeMs, x.ino]),
+      f: files.flatMap((x) => [x.rel, x.size, x.mtimeMs, x.ino, x.kind === 'symlink' ? 1 : 0]),
+    };
     this.dirs[dir] = entry;
     this.checked.add(entry);
     this.dirty = true;
@@ -320,7 +366,15 @@ export class MetadataCache {
     for (let i = 0; i < f.length; i += 5) {
       const st = lstatSync(`${abs}/${f[i] as string}`, { throwIfNoEntry: false });
       this.stats.stats++;
-      if (!st || st.size !== f[i + 1] || st.mtimeMs !== f[i + 2] || st.ino !== f[i + 3] || (st.isSymbolicLink() ? 1 : 0) !== f[i + 4] || !this.trusted(st.mtimeMs)) return false;
+      if (
+        !st ||
+        st.size !== f[i + 1] ||
+        st.mtimeMs !== f[i + 2] ||
+        st.ino !== f[i + 3] ||
+        (st.isSymbolicLink() ? 1 : 0) !== f[i + 4] ||
+        !this.trusted(st.mtimeMs)
+      )
+        return false;
     }
     return true;
   }
@@ -341,8 +395,10 @@ export class MetadataCache {
       const c = this.dirs[dir];
       if (!c) continue;
       const abs = join(this.tree, dir);
-      for (let i = 0; i < c.d.length; i += 3) out.add(c.d[i] ? `${abs}/${c.d[i] as string}` : abs, false, 0, c.d[i + 1] as number, c.d[i + 2] as number);
-      for (let i = 0; i < c.f.length; i += 5) out.add(`${abs}/${c.f[i] as string}`, false, c.f[i + 1] as number, c.f[i + 2] as number, c.f[i + 3] as number);
+      for (let i = 0; i < c.d.length; i += 3)
+        out.add(c.d[i] ? `${abs}/${c.d[i] as string}` : abs, false, 0, c.d[i + 1] as number, c.d[i + 2] as number);
+      for (let i = 0; i < c.f.length; i += 5)
+        out.add(`${abs}/${c.f[i] as string}`, false, c.f[i + 1] as number, c.f[i + 2] as number, c.f[i + 3] as number);
     }
     for (const set of sets) for (const f of set.files) files.add(f);
     for (const abs of this.framework?.all ?? []) {
@@ -478,7 +534,15 @@ export class MetadataCache {
     if (!this.file || (!this.dirty && this.stats.dirsRehashed === 0 && this.stats.filesRehashed === 0)) return;
     this.dirty = false;
     this.snapshotAt = this.startedAt;
-    const out: CacheFile = { version: CACHE_VERSION, settings: this.settings, snapshotAt: this.snapshotAt, files: [], sets: [], dirs: this.dirs, answers: {} };
+    const out: CacheFile = {
+      version: CACHE_VERSION,
+      settings: this.settings,
+      snapshotAt: this.snapshotAt,
+      files: [],
+      sets: [],
+      dirs: this.dirs,
+      answers: {},
+    };
     const fileIndex = new Map<FileEntry, number>();
     const setIndex = new Map<InputSet, number>();
     const fileNo = (f: FileEntry) => {
@@ -527,16 +591,48 @@ function encodeMeta(m: PortMeta, localbase: string): StoredMeta {
       ? sub(`${k}${d.raw}`)
       : [k, sub(d.target), d.origin, d.tag ?? null, sub(d.raw)];
   });
-  return [m.dir, m.flavor, m.flavors, m.pkgname, m.version, m.pkgfile, m.distfiles, m.distSubdir, m.ignore, depends, m.selectedOptions, m.deselectedOptions, m.warnings, m.vars];
+  return [
+    m.dir,
+    m.flavor,
+    m.flavors,
+    m.pkgname,
+    m.version,
+    m.pkgfile,
+    m.distfiles,
+    m.distSubdir,
+    m.ignore,
+    depends,
+    m.selectedOptions,
+    m.deselectedOptions,
+    m.warnings,
+    m.vars,
+  ];
 }
 
 function decodeMeta(s: StoredMeta, localbase: string): PortMeta {
-  const [dir, flavor, flavors, pkgname, version, pkgfile, distfiles, distSubdir, ignore, deps, selectedOptions, deselectedOptions, warnings, vars] = s;
+  const [
+    dir,
+    flavor,
+    flavors,
+    pkgname,
+    version,
+    pkgfile,
+    distfiles,
+    distSubdir,
+    ignore,
+    deps,
+    selectedOptions,
+    deselectedOptions,
+    warnings,
+    vars,
+  ] = s;
   const unsub = (x: string) => (x.includes(LB) ? x.replaceAll(LB, localbase) : x);
   const depends = deps.map((d): Dependency => {
     if (typeof d !== 'string') {
       const [k, target, origin, tag, raw] = d;
-      return tag === null ? { kind: DEP_KINDS[k]!, target: unsub(target), origin, raw: unsub(raw) } : { kind: DEP_KINDS[k]!, target: unsub(target), origin, tag, raw: unsub(raw) };
+      return tag === null
+        ? { kind: DEP_KINDS[k]!, target: unsub(target), origin, raw: unsub(raw) }
+        : { kind: DEP_KINDS[k]!, target: unsub(target), origin, tag, raw: unsub(raw) };
     }
     const raw = unsub(d.slice(1));
     const kind = DEP_KINDS[d.charCodeAt(0) - 48]!;
@@ -548,7 +644,20 @@ function decodeMeta(s: StoredMeta, localbase: string): PortMeta {
       : { kind, target, origin: raw.slice(c1 + 1, c2), tag: raw.slice(c2 + 1), raw };
   });
   return {
-    origin: canonicalOrigin(dir, flavor, flavors), dir, flavor, flavors, pkgname, version, pkgfile, distfiles, distSubdir, ignore,
-    depends, selectedOptions, deselectedOptions, warnings, vars,
+    origin: canonicalOrigin(dir, flavor, flavors),
+    dir,
+    flavor,
+    flavors,
+    pkgname,
+    version,
+    pkgfile,
+    distfiles,
+    distSubdir,
+    ignore,
+    depends,
+    selectedOptions,
+    deselectedOptions,
+    warnings,
+    vars,
   };
 }

@@ -26,20 +26,24 @@ const running = new Map();
 
 // Sweeping is kill(-1): only ever inside the namespace make.ts made for it (its pid 1 is the
 // init shell make.ts names portsync-make-init), where it reaches this namespace's processes only.
-const sweeps = process.argv.includes('--sweep') && (() => {
-  try {
-    return readFileSync('/proc/1/cmdline', 'utf8').split('\0').includes('portsync-make-init');
-  } catch {
-    return false;
-  }
-})();
+const sweeps =
+  process.argv.includes('--sweep') &&
+  (() => {
+    try {
+      return readFileSync('/proc/1/cmdline', 'utf8').split('\0').includes('portsync-make-init');
+    } catch {
+      return false;
+    }
+  })();
 
 /** Kills every process of the namespace but its init and this one (nothing of ours runs: leftovers). */
 function sweep() {
   if (!sweeps || running.size > 0) return;
   try {
     process.kill(-1, 'SIGKILL');
-  } catch { /* ESRCH: nothing left */ }
+  } catch {
+    /* ESRCH: nothing left */
+  }
 }
 
 function answer(obj) {
@@ -51,7 +55,11 @@ function killGroup(child) {
   try {
     process.kill(-child.pid, 'SIGKILL');
   } catch {
-    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -85,7 +93,13 @@ function run(req) {
   const out = [];
   const err = [];
   let timedOut = false;
-  const result = (code, signal) => ({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut });
+  const result = (code, signal) => ({
+    code,
+    signal,
+    stdout: Buffer.concat(out).toString(),
+    stderr: Buffer.concat(err).toString(),
+    timedOut,
+  });
   if (req.timeoutMs > 0) {
     timer = setTimeout(() => {
       timedOut = true;

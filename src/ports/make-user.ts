@@ -14,63 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { BUILD_GID, BUILD_UID } from '../builder/sandbox/ids.js';
 import { DEFAULT_MAKE_READ_AS } from '../config/defaults.js';
-import { PortsyncError } from '../errors.js';
-
-/** The identity the unprivileged reader runs as (builds.yaml `make.readAs`, resolved to numbers). */
-export interface ReaderIdentity { uid: number; gid: number }
-
-/** builds.yaml `make.readAs` names an identity the tree cannot be read as; says which and what to give instead. */
-export class ReadAsError extends PortsyncError {
-  constructor(readonly spec: string, reason: string) {
-    super(`make.readAs ${JSON.stringify(spec)}: ${reason}`);
-  }
-}
-
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
-const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
-
-/** `getent <db> <name>`'s fields, undefined when there is no such entry. */
-function getent(db: 'passwd' | 'group', name: string, spec: string): string[] | undefined {
-  const r = spawnSync('getent', [db, name], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
-  if (r.error) throw new ReadAsError(spec, `cannot look up ${db === 'passwd' ? 'user' : 'group'} ${name} (${r.error.message}); give a number instead (uid[:gid])`);
-  if (r.status === 2) return undefined; // "key not found"
-  if (r.status !== 0) throw new ReadAsError(spec, `getent ${db} ${name} failed (exit ${r.status}); give a number instead (uid[:gid])`);
-  return r.stdout.split('\n')[0]!.split(':');
-}
-
-/**
- * builds.yaml `make.readAs` as numbers: `uid`, `uid:gid`, `user` or `user:group` (a user's own
- * group when none is given; a lone number is used as both). Refused: root's uid or gid (reading
- * as root is what this protects against) and the chroot build user's (a Makefile read could then
- * write into a build's private /output and distfiles).
- */
-export function parseReadAs(spec: string | number): ReaderIdentity {
-  const text = String(spec);
-  const [user, group, ...rest] = text.split(':');
-  if (rest.length || !user || group === '') throw new ReadAsError(text, 'expected uid[:gid] or user[:group], e.g. 65533:65533');
-  const id = (part: string, db: 'passwd' | 'group'): { id: number; gid?: number } => {
-    if (/^[0-9]+$/.test(part)) {
-      const n = Number(part);
-      if (n > MAX_ID) throw new ReadAsError(text, `${part} is not a valid ${db === 'passwd' ? 'uid' : 'gid'} (at most ${MAX_ID})`);
-      return { id: n };
-    }
-    if (!NAME.test(part)) throw new ReadAsError(text, `${JSON.stringify(part)} is neither a number nor a ${db === 'passwd' ? 'user' : 'group'} name`);
-    const entry = getent(db, part, text);
-    if (!entry) throw new ReadAsError(text, `there is no ${db === 'passwd' ? 'user' : 'group'} ${part} on this machine; create it or give a number (uid[:gid])`);
-    return db === 'passwd' ? { id: Number(entry[2]), gid: Number(entry[3]) } : { id: Number(entry[2]) };
-  };
-  const u = id(user, 'passwd');
-  const identity = { uid: u.id, gid: group !== undefined ? id(group, 'group').id : u.gid ?? u.id };
-  if (identity.uid === 0 || identity.gid === 0) {
-    throw new ReadAsError(text, `that is root's ${identity.uid === 0 ? 'uid' : 'gid'} (0): reading the tree as root is what make.readAs protects against; give an unprivileged identity (default 65533:65533)`);
-  }
-  if (identity.uid === BUILD_UID || identity.gid === BUILD_GID) {
-    throw new ReadAsError(text, `${identity.uid === BUILD_UID ? `uid ${BUILD_UID}` : `gid ${BUILD_GID}`} is the chroot build user's: a Makefile read would then be able to write into a build's private /output and distfiles; give an identity of its own (default 65533:65533)`);
-  }
-  return identity;
-}
+import { parseReadAs, type ReaderIdentity } from '../config/readAs.js';
 
 /** The reader when builds.yaml says nothing (`make.readAs`, default 65533:65533): owns nothing, shares nothing with the build user. */
 export const DEFAULT_READ_AS: Readonly<ReaderIdentity> = Object.freeze(parseReadAs(DEFAULT_MAKE_READ_AS));
@@ -79,7 +24,15 @@ export const READER_UID = DEFAULT_READ_AS.uid;
 
 /** setpriv's arguments that turn root into `id`, with nothing to regain. */
 export function dropTo(id: ReaderIdentity): string[] {
-  return [`--reuid=${id.uid}`, `--regid=${id.gid}`, '--clear-groups', '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--ambient-caps=-all'];
+  return [
+    `--reuid=${id.uid}`,
+    `--regid=${id.gid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--bounding-set=-all',
+    '--inh-caps=-all',
+    '--ambient-caps=-all',
+  ];
 }
 
 /** setpriv's arguments that turn root into the default reader. */
@@ -100,15 +53,28 @@ export interface Reader {
 }
 
 /** A path the reader must be able to use: `r` read a file, `rx` list and enter a directory, `x` run or enter. */
-export interface PathNeed { path: string; need: 'r' | 'rx' | 'x' }
+export interface PathNeed {
+  path: string;
+  need: 'r' | 'rx' | 'x';
+}
 
 /**
  * A path the reader cannot use, and the path that stops it (the path itself or the first
  * ancestor it cannot enter); `checkFailed`: the check could not run as the reader at all (why).
  */
-export interface Denied extends PathNeed { blocker: string; checkFailed?: string }
+export interface Denied extends PathNeed {
+  blocker: string;
+  checkFailed?: string;
+}
 
-export const CURRENT_USER: Reader = Object.freeze({ unprivileged: false, uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, wrapper: [], pidNamespace: false, home: '/nonexistent' });
+export const CURRENT_USER: Reader = Object.freeze({
+  unprivileged: false,
+  uid: process.getuid?.() ?? -1,
+  gid: process.getgid?.() ?? -1,
+  wrapper: [],
+  pidNamespace: false,
+  home: '/nonexistent',
+});
 
 /** Finds a command on PATH (absolute path) or undefined. */
 export function onPath(command: string): string | undefined {
@@ -118,7 +84,9 @@ export function onPath(command: string): string | undefined {
     try {
       accessSync(p, constants.X_OK);
       return p;
-    } catch { /* next */ }
+    } catch {
+      /* next */
+    }
   }
   return undefined;
 }
@@ -153,7 +121,12 @@ function findWrapper(id: ReaderIdentity): Wrapper {
   tries.push({ wrapper: drop, drop, pidNamespace: false });
   let why = unshare ? '' : 'unshare is not installed (util-linux)';
   for (const t of tries) {
-    const r = spawnSync(t.wrapper[0]!, [...t.wrapper.slice(1), '/bin/sh', '-c', 'exit 0'], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', cwd: '/', env: { PATH: '/usr/bin:/bin' } });
+    const r = spawnSync(t.wrapper[0]!, [...t.wrapper.slice(1), '/bin/sh', '-c', 'exit 0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin' },
+    });
     if (r.status === 0) return t.pidNamespace ? t : { ...t, noNamespace: why };
     why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
   }
@@ -178,7 +151,9 @@ function removeStaleHomes(): void {
     try {
       const st = lstatSync(p);
       if (st.isDirectory() && st.uid === process.getuid?.()) rmdirSync(p); // only ever empty ones
-    } catch { /* someone else's, not empty, or gone */ }
+    } catch {
+      /* someone else's, not empty, or gone */
+    }
   }
 }
 
@@ -196,7 +171,9 @@ function readerHome(): string {
   process.once('exit', () => {
     try {
       rmdirSync(dir);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   });
   return (homeMemo = dir);
 }
@@ -230,7 +207,11 @@ export function deniedToReader(setprivPrefix: string[], needs: readonly PathNeed
   }
   if (!pairs.size) return [];
   const args = [...pairs.values()].flatMap((p) => [p.need, p.path]);
-  const r = spawnSync(setprivPrefix[0]!, [...setprivPrefix.slice(1), '/bin/sh', '-c', CHECK_SCRIPT, 'portsync-access-check', ...args], { encoding: 'utf8', cwd: '/', env: { PATH: '/usr/bin:/bin' } });
+  const r = spawnSync(setprivPrefix[0]!, [...setprivPrefix.slice(1), '/bin/sh', '-c', CHECK_SCRIPT, 'portsync-access-check', ...args], {
+    encoding: 'utf8',
+    cwd: '/',
+    env: { PATH: '/usr/bin:/bin' },
+  });
   if (r.status !== 0) {
     // The check itself could not run as the reader: everything counts as denied.
     const why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
@@ -291,11 +272,15 @@ export function chooseReader(what: string, needs: readonly PathNeed[], id: Reade
   const home = readerHome();
   const denied = deniedToReader(w.drop, [...needs, { path: home, need: 'rx' }]);
   if (denied.length) {
-    warnOnce(`${what} runs as root, Makefile shell commands included, because uid ${id.uid} cannot use ${denied[0]!.path}: ${remedy(denied[0]!, id.uid)} — or run portsync as a non-root user`);
+    warnOnce(
+      `${what} runs as root, Makefile shell commands included, because uid ${id.uid} cannot use ${denied[0]!.path}: ${remedy(denied[0]!, id.uid)} — or run portsync as a non-root user`,
+    );
     return CURRENT_USER;
   }
   if (w.noNamespace) {
-    warnOnce(`${what} runs as uid ${id.uid} but in no PID namespace of its own (${w.noNamespace}): it sees the host's processes, and a process a Makefile leaves running is not killed`);
+    warnOnce(
+      `${what} runs as uid ${id.uid} but in no PID namespace of its own (${w.noNamespace}): it sees the host's processes, and a process a Makefile leaves running is not killed`,
+    );
   }
   return { unprivileged: true, uid: id.uid, gid: id.gid, wrapper: w.wrapper, pidNamespace: w.pidNamespace, home };
 }

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { PortsyncError } from '../errors.js';
 import { parseDepends } from './depends.js';
 import { MakeNotFoundError, PortMetadataError } from './errors.js';
-import { CURRENT_USER, DEFAULT_READ_AS, chooseReader, envPaths, type Reader, type ReaderIdentity } from './make-user.js';
+import type { ReaderIdentity } from '../config/readAs.js';
+import { CURRENT_USER, DEFAULT_READ_AS, chooseReader, envPaths, type Reader } from './make-user.js';
 import { canonicalOrigin } from './origin.js';
 import { DEP_KINDS, type Dependency, type PortMeta } from './types.js';
 
@@ -27,9 +28,18 @@ export interface MakeSettings {
 
 /** The variables read for every port, in output order. `${...}` forces expansion on every make. */
 export const METADATA_VARS = [
-  'PKGNAME', 'PKGVERSION', 'PKGFILE:T', 'DISTFILES', 'DIST_SUBDIR', 'IGNORE',
+  'PKGNAME',
+  'PKGVERSION',
+  'PKGFILE:T',
+  'DISTFILES',
+  'DIST_SUBDIR',
+  'IGNORE',
   ...DEP_KINDS.map((k) => `${k}_DEPENDS`),
-  'FLAVORS', 'FLAVOR', 'SELECTED_OPTIONS', 'DESELECTED_OPTIONS', '.MAKE.MAKEFILES',
+  'FLAVORS',
+  'FLAVOR',
+  'SELECTED_OPTIONS',
+  'DESELECTED_OPTIONS',
+  '.MAKE.MAKEFILES',
 ] as const;
 
 /**
@@ -57,10 +67,21 @@ export const DEFAULT_MAKE_TIMEOUT_MS = 60_000;
  * about the port (and is not cached): killed at this limit (ms), or — with `interrupted` — because
  * portsync itself was stopped by that signal.
  */
-export interface MakeAnswer { code: number | null; stdout: string; stderr: string; timedOut?: number; interrupted?: NodeJS.Signals }
+export interface MakeAnswer {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut?: number;
+  interrupted?: NodeJS.Signals;
+}
 
 /** One make call for the runner. */
-export interface MakeJob { command: string; args: string[]; env: Record<string, string>; timeoutMs: number }
+export interface MakeJob {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  timeoutMs: number;
+}
 
 interface RunnerReply {
   id: number;
@@ -77,8 +98,14 @@ const RUNNER_FILE = fileURLToPath(new URL('./make-runner.mjs', import.meta.url))
 
 /** The make runner process ended while make calls were waiting for it. */
 export class MakeRunnerError extends PortsyncError {
-  constructor(readonly reader: Reader, readonly exit: string, readonly unanswered: number) {
-    super(`the make runner (${reader.unprivileged ? `reading the tree as uid ${reader.uid}` : 'reading the tree'}) exited (${exit}) with ${unanswered} make call(s) unanswered; its own message, if any, is on stderr above. Run the command again; if it persists, report it with that message`);
+  constructor(
+    readonly reader: Reader,
+    readonly exit: string,
+    readonly unanswered: number,
+  ) {
+    super(
+      `the make runner (${reader.unprivileged ? `reading the tree as uid ${reader.uid}` : 'reading the tree'}) exited (${exit}) with ${unanswered} make call(s) unanswered; its own message, if any, is on stderr above. Run the command again; if it persists, report it with that message`,
+    );
   }
 }
 
@@ -118,7 +145,13 @@ function setBusy(r: MakeRunner, on: boolean): void {
   }
 }
 
-const interruptedAnswer = (job: MakeJob, sig: NodeJS.Signals): MakeAnswer => ({ code: null, stdout: '', stderr: '', timedOut: job.timeoutMs, interrupted: sig });
+const interruptedAnswer = (job: MakeJob, sig: NodeJS.Signals): MakeAnswer => ({
+  code: null,
+  stdout: '',
+  stderr: '',
+  timedOut: job.timeoutMs,
+  interrupted: sig,
+});
 
 /**
  * The scanner's side of make-runner.mjs: a small process that forks make for us, so that this
@@ -141,7 +174,9 @@ export class MakeRunner {
     // A plain .mjs with no imports but node's: no loader, no TypeScript, a small heap.
     const node = [process.execPath, '--max-old-space-size=128', RUNNER_FILE];
     const { wrapper, pidNamespace } = this.reader;
-    const argv = pidNamespace ? [...wrapper, '/bin/sh', '-c', NAMESPACE_INIT, 'portsync-make-init', ...node, '--sweep'] : [...wrapper, ...node];
+    const argv = pidNamespace
+      ? [...wrapper, '/bin/sh', '-c', NAMESPACE_INIT, 'portsync-make-init', ...node, '--sweep']
+      : [...wrapper, ...node];
     const child = spawn(argv[0]!, argv.slice(1), { env, cwd: '/', stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (chunk: string) => this.onData(chunk));
@@ -176,7 +211,13 @@ export class MakeRunner {
         setBusy(this, false);
       }
       if (r.spawnError !== undefined) p.reject(new MakeNotFoundError(p.job.command, new Error(r.spawnError)));
-      else p.resolve({ code: r.code ?? null, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ...(r.timedOut ? { timedOut: p.job.timeoutMs } : {}) });
+      else
+        p.resolve({
+          code: r.code ?? null,
+          stdout: r.stdout ?? '',
+          stderr: r.stderr ?? '',
+          ...(r.timedOut ? { timedOut: p.job.timeoutMs } : {}),
+        });
     }
   }
 
@@ -247,13 +288,17 @@ const readers = new WeakMap<MakeSettings, Reader>();
 export function readerFor(settings: MakeSettings): Reader {
   let r = readers.get(settings);
   if (!r) {
-    r = chooseReader(`reading the ports tree ${settings.portsTree}`, [
-      { path: settings.portsTree, need: 'rx' },
-      ...envPaths(settings.env),
-      ...(isAbsolute(settings.command) ? [{ path: settings.command, need: 'x' as const }] : []),
-      { path: process.execPath, need: 'x' },
-      { path: RUNNER_FILE, need: 'r' },
-    ], settings.readAs ?? DEFAULT_READ_AS);
+    r = chooseReader(
+      `reading the ports tree ${settings.portsTree}`,
+      [
+        { path: settings.portsTree, need: 'rx' },
+        ...envPaths(settings.env),
+        ...(isAbsolute(settings.command) ? [{ path: settings.command, need: 'x' as const }] : []),
+        { path: process.execPath, need: 'x' },
+        { path: RUNNER_FILE, need: 'r' },
+      ],
+      settings.readAs ?? DEFAULT_READ_AS,
+    );
     readers.set(settings, r);
   }
   return r;
@@ -274,10 +319,19 @@ const words = (s: string) => s.split(/\s+/).filter(Boolean);
 
 /** Runs make for one port (one flavor), through the make runner. Throws only when make cannot be started. */
 export function queryPort(
-  settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>, timeoutMs = DEFAULT_MAKE_TIMEOUT_MS,
+  settings: MakeSettings,
+  dir: string,
+  flavor: string,
+  vars: Record<string, string>,
+  timeoutMs = DEFAULT_MAKE_TIMEOUT_MS,
 ): Promise<MakeAnswer> {
   const reader = readerFor(settings);
-  return makeRunner(reader).run({ command: settings.command, args: metadataArgs(settings, dir, flavor, vars), env: makeEnvironment(settings, reader.home), timeoutMs });
+  return makeRunner(reader).run({
+    command: settings.command,
+    args: metadataArgs(settings, dir, flavor, vars),
+    env: makeEnvironment(settings, reader.home),
+    timeoutMs,
+  });
 }
 
 /**
@@ -285,14 +339,22 @@ export function queryPort(
  * does not have one line per variable, and MalformedDependencyError for a bad *_DEPENDS entry.
  */
 export function parsePortAnswer(
-  settings: MakeSettings, dir: string, flavor: string, vars: Record<string, string>, r: MakeAnswer,
+  settings: MakeSettings,
+  dir: string,
+  flavor: string,
+  vars: Record<string, string>,
+  r: MakeAnswer,
 ): { meta: PortMeta; makefiles: string[] } {
   const label = flavor ? `${dir}@${flavor}` : dir;
   if (r.interrupted) {
     throw new PortMetadataError(label, `not read: portsync received ${r.interrupted} and is stopping (make was killed)`, r.stderr);
   }
   if (r.timedOut !== undefined) {
-    throw new PortMetadataError(label, `make did not finish reading its metadata within ${r.timedOut / 1000} s and was killed (a hanging shell command in the Makefile?)`, r.stderr);
+    throw new PortMetadataError(
+      label,
+      `make did not finish reading its metadata within ${r.timedOut / 1000} s and was killed (a hanging shell command in the Makefile?)`,
+      r.stderr,
+    );
   }
   if (r.code !== 0) {
     throw new PortMetadataError(label, `make failed reading its metadata (exit ${r.code ?? 'signal'}); fix the port's Makefile`, r.stderr);
@@ -300,7 +362,11 @@ export function parsePortAnswer(
   const lines = r.stdout.split('\n');
   if (lines.at(-1) === '') lines.pop();
   if (lines.length !== METADATA_VARS.length) {
-    throw new PortMetadataError(label, `make printed ${lines.length} lines for ${METADATA_VARS.length} variables (a value with a newline?)`, r.stderr);
+    throw new PortMetadataError(
+      label,
+      `make printed ${lines.length} lines for ${METADATA_VARS.length} variables (a value with a newline?)`,
+      r.stderr,
+    );
   }
   const v = Object.fromEntries(METADATA_VARS.map((name, i) => [name, lines[i]!.trim()])) as Record<(typeof METADATA_VARS)[number], string>;
   const flavors = words(v.FLAVORS);

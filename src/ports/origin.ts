@@ -11,7 +11,6 @@ export interface OriginParts {
   flavor: string;
 }
 
-
 export function parseOrigin(origin: string, where = 'input'): OriginParts {
   if (!ORIGIN_RE.test(origin)) throw new MalformedOriginError(origin, where);
   const [dir, flavor = ''] = origin.split('@') as [string, string?];

@@ -13,21 +13,7 @@ import { PortMetadataError, MalformedDependencyError } from './errors.js';
 import { DEFAULT_MAKE_TIMEOUT_MS, makefilesOf, parsePortAnswer, queryPort, readerIdentity, type MakeSettings } from './make.js';
 import { canonicalOrigin, parseOrigin } from './origin.js';
 import { isCategoryName } from './tree.js';
-import type { PortMeta } from './types.js';
-
-export interface ScannedPort {
-  meta: PortMeta;
-  /** Content CRC of the port directory. */
-  portCrc: string;
-  /**
-   * CRCs of the other files its metadata read (.MAKE.MAKEFILES outside its directory), by
-   * tree-relative path (absolute outside the tree). Frozen, and ONE object for all ports that read
-   * the same files at the same CRCs (memoize per set with a WeakMap).
-   */
-  inputs: Readonly<Record<string, string>>;
-  /** Every makefile make read for it, absolute paths (derived on demand from the shared set: no per-port copy). */
-  makefiles(): string[];
-}
+import type { ScannedPort } from './types.js';
 
 export type ScanProblemKind = 'no-such-port' | 'unknown-flavor' | 'make-failed' | 'bad-depends';
 
@@ -92,7 +78,15 @@ export interface ScanResult {
   frameworkFiles: Readonly<Record<string, string>>;
   /** Maps an origin as written (`cat/p`, `cat/p@default`, `cat/p@other`) to its node, if it resolved. */
   resolve(origin: string): string | undefined;
-  stats: { ports: number; makeCalls: number; cached: number; durationMs: number; dirsRehashed: number; filesRehashed: number; stats: number };
+  stats: {
+    ports: number;
+    makeCalls: number;
+    cached: number;
+    durationMs: number;
+    dirsRehashed: number;
+    filesRehashed: number;
+    stats: number;
+  };
 }
 
 /** A counting semaphore: at most `n` make processes at once. */
@@ -117,7 +111,14 @@ function limiter(n: number) {
  */
 const openCaches = new Map<string, MetadataCache>();
 
-function openCache(file: string | null, tree: string, settings: string, localbase: string, changed: ScanOptions['changed'], trusted: TrustedPaths | undefined): MetadataCache {
+function openCache(
+  file: string | null,
+  tree: string,
+  settings: string,
+  localbase: string,
+  changed: ScanOptions['changed'],
+  trusted: TrustedPaths | undefined,
+): MetadataCache {
   const key = `${file}\0${tree}`;
   const open = file ? openCaches.get(key) : undefined;
   if (open && open.settings === settings) {
@@ -129,7 +130,6 @@ function openCache(file: string | null, tree: string, settings: string, localbas
   if (file) openCaches.set(key, cache);
   return cache;
 }
-
 
 /**
  * A long-lived process (the daemon) saves its caches after a pass instead of at the end of each
@@ -174,7 +174,10 @@ export function isLatestScan(r: ScanResult): boolean {
 /** A current result (isLatestScan) handed out again for a scan that found nothing to do: same ports, stats of no work. */
 export function unchangedScan(r: ScanResult): ScanResult {
   const m = madeBy.get(r)!;
-  const again: ScanResult = { ...r, stats: { ...r.stats, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0, filesRehashed: 0, stats: 0 } };
+  const again: ScanResult = {
+    ...r,
+    stats: { ...r.stats, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0, filesRehashed: 0, stats: 0 },
+  };
   madeBy.set(again, m);
   const used = usedBy.get(r);
   if (used) usedBy.set(again, used);
@@ -311,7 +314,10 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     const touched = (inputs: Readonly<Record<string, string>>) => {
       let t = touches.get(inputs);
       if (t === undefined) {
-        t = Object.keys(inputs).some((k) => { const [c, n] = k.split('/'); return n !== undefined && dirs.has(`${c}/${n}`); });
+        t = Object.keys(inputs).some((k) => {
+          const [c, n] = k.split('/');
+          return n !== undefined && dirs.has(`${c}/${n}`);
+        });
         touches.set(inputs, t);
       }
       return t;
@@ -374,7 +380,8 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     let p = bases.get(dir);
     if (!p) {
       p = (async () => {
-        if (cache.portCrc(dir) === null) return { kind: 'no-such-port' as const, message: `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})` };
+        if (cache.portCrc(dir) === null)
+          return { kind: 'no-such-port' as const, message: `no such port: ${dir} (no ${join(tree, dir, 'Makefile')})` };
         try {
           return { flavors: (await evaluate(dir, '', varsFor(dir))).meta.flavors };
         } catch (e) {
@@ -412,7 +419,12 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     return p;
   }
 
-  const finish = (ports: Map<string, ScannedPort>, problems: Map<string, ScanProblem>, roots: string[], resolve: ScanResult['resolve']): ScanResult => {
+  const finish = (
+    ports: Map<string, ScannedPort>,
+    problems: Map<string, ScanProblem>,
+    roots: string[],
+    resolve: ScanResult['resolve'],
+  ): ScanResult => {
     const frameworkFiles = cache.frameworkListing().files;
     if (savesDeferred) unsaved.add(cache);
     else cache.save();
@@ -448,7 +460,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   const keptRoots = roots.filter((o) => !optional.has(o) || cache.portCrc(parseOrigin(o).dir) !== null);
   for (const o of keptRoots) void request(o);
   // Requests keep adding requests (dependencies); wait until no new one appears.
-  for (let seen = -1; seen !== resolved.size; ) {
+  for (let seen = -1; seen !== resolved.size;) {
     seen = resolved.size;
     await Promise.all(resolved.values());
   }
@@ -457,5 +469,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   // A glob's `dir@flavor` whose port has no such flavor was never asked for by name: dropped.
   const notFlavored = keptRoots.filter((o) => optional.has(o) && problems.get(o)?.kind === 'unknown-flavor');
   for (const o of notFlavored) problems.delete(o);
-  return finish(ports, problems, notFlavored.length ? keptRoots.filter((o) => !notFlavored.includes(o)) : keptRoots, (origin) => final.get(origin));
+  return finish(ports, problems, notFlavored.length ? keptRoots.filter((o) => !notFlavored.includes(o)) : keptRoots, (origin) =>
+    final.get(origin),
+  );
 }

@@ -39,3 +39,17 @@ export interface PortMeta {
   /** Per-port make variables from builds.yaml (`vars:`), applied when it was evaluated. */
   vars: Record<string, string>;
 }
+
+export interface ScannedPort {
+  meta: PortMeta;
+  /** Content CRC of the port directory. */
+  portCrc: string;
+  /**
+   * CRCs of the other files its metadata read (.MAKE.MAKEFILES outside its directory), by
+   * tree-relative path (absolute outside the tree). Frozen, and ONE object for all ports that read
+   * the same files at the same CRCs (memoize per set with a WeakMap).
+   */
+  inputs: Readonly<Record<string, string>>;
+  /** Every makefile make read for it, absolute paths (derived on demand from the shared set: no per-port copy). */
+  makefiles(): string[];
+}

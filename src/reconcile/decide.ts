@@ -8,10 +8,30 @@ import type { BuildKeyParts, Cascade, DependencyFact } from '../fingerprint/type
 
 /** Why a port is (not) built. */
 export type ReasonKind =
-  | 'new' | 'port-changed' | 'framework-changed' | 'options-changed' | 'dependency-changed' | 'package-missing' | 'package-changed' | 'forced'
-  | 'pending' | 'cutoff' | 'failed' | 'suspended' | 'ignored'
-  | 'cycle' | 'no-such-port' | 'unknown-flavor' | 'make-failed' | 'bad-depends' | 'unreadable'
-  | 'dependency-blocked' | 'dependency-ignored' | 'dependency-failed' | 'duplicate-package';
+  | 'new'
+  | 'port-changed'
+  | 'framework-changed'
+  | 'options-changed'
+  | 'dependency-changed'
+  | 'package-missing'
+  | 'package-changed'
+  | 'forced'
+  | 'pending'
+  | 'cutoff'
+  | 'failed'
+  | 'suspended'
+  | 'ignored'
+  | 'orphan'
+  | 'cycle'
+  | 'no-such-port'
+  | 'unknown-flavor'
+  | 'make-failed'
+  | 'bad-depends'
+  | 'unreadable'
+  | 'dependency-blocked'
+  | 'dependency-ignored'
+  | 'dependency-failed'
+  | 'duplicate-package';
 
 export interface Reason {
   kind: ReasonKind;
@@ -23,7 +43,11 @@ export interface Reason {
 }
 
 /** A package as far as decisions and installs need it: its identity, shared libraries and (when recorded) checksum. */
-export interface KnownPackage { identity: string; shlibs: string[]; checksum?: string }
+export interface KnownPackage {
+  identity: string;
+  shlibs: string[];
+  checksum?: string;
+}
 
 /** What the build database knows about a port: its last successful build, and a failure marker. */
 export interface KnownPortState {
@@ -33,6 +57,8 @@ export interface KnownPortState {
   failedKey: string | null;
   /** The package its last successful build produced, when recorded. */
   package: KnownPackage | null;
+  /** That package's file name in the repository (what prune keeps while the port's new package is not in). */
+  pkgfile?: string | null;
 }
 
 export interface DecisionInput {
@@ -59,27 +85,47 @@ export type Decision =
 
 function pendingDetail(waiting: readonly string[], cascade: Cascade): string {
   if (cascade === 'version') return `rebuilds only if the shared libraries of ${waiting.join(' or ')} change`;
-  return waiting.length === 1 ? `rebuilds only if ${waiting[0]}'s package changes` : `rebuilds only if the package of ${waiting.join(' or ')} changes`;
+  return waiting.length === 1
+    ? `rebuilds only if ${waiting[0]}'s package changes`
+    : `rebuilds only if the package of ${waiting.join(' or ')} changes`;
 }
 
 export function decide(input: DecisionInput): Decision {
   const { parts, known, cascade } = input;
   const waiting = unknownDependencies(parts, cascade);
   const key = waiting.length ? undefined : computeBuildKey(parts, cascade);
-  if (input.forced) return { action: 'build', reasons: [{ kind: 'forced', detail: 'forced from the command line' }], ...(key ? { key } : {}) };
+  if (input.forced)
+    return { action: 'build', reasons: [{ kind: 'forced', detail: 'forced from the command line' }], ...(key ? { key } : {}) };
   if (key && known?.failedKey === key) {
     return { action: 'blocked', reasons: [{ kind: 'failed', detail: 'failed at these inputs; change them or --force' }], key };
   }
   // The same key as the last successful build, and its package is there: nothing to compare.
   if (key && key === known?.buildKey && input.pkgExists && input.pkgIntact !== false) return { action: 'skip', reasons: [], key };
   if (!known?.buildKey || !known.keyParts) {
-    return { action: 'build', reasons: [{ kind: 'new', detail: known?.failedKey ? 'never built successfully' : 'never built' }], ...(key ? { key } : {}) };
+    return {
+      action: 'build',
+      reasons: [{ kind: 'new', detail: known?.failedKey ? 'never built successfully' : 'never built' }],
+      ...(key ? { key } : {}),
+    };
   }
-  const reasons: Reason[] = diffKeyParts(known.keyParts, parts, cascade).map((c) => ({ kind: reasonKindOf(c), detail: c.detail, ...(c.items ? { items: c.items } : {}) }));
+  const reasons: Reason[] = diffKeyParts(known.keyParts, parts, cascade).map((c) => ({
+    kind: reasonKindOf(c),
+    detail: c.detail,
+    ...(c.items ? { items: c.items } : {}),
+  }));
   if (!input.pkgExists) reasons.push({ kind: 'package-missing', detail: `package ${input.pkgfile} is not in the repository` });
-  else if (input.pkgIntact === false) reasons.push({ kind: 'package-changed', detail: `package ${input.pkgfile} in the repository is not the one built (its checksum differs from the recorded one): it is never installed, and is rebuilt` });
+  else if (input.pkgIntact === false)
+    reasons.push({
+      kind: 'package-changed',
+      detail: `package ${input.pkgfile} in the repository is not the one built (its checksum differs from the recorded one): it is never installed, and is rebuilt`,
+    });
   if (reasons.length) return { action: 'build', reasons, ...(key ? { key } : {}) };
-  if (waiting.length) return { action: 'pending', reasons: [{ kind: 'pending', detail: pendingDetail(waiting, cascade), items: waiting }], waitingOn: waiting };
+  if (waiting.length)
+    return {
+      action: 'pending',
+      reasons: [{ kind: 'pending', detail: pendingDetail(waiting, cascade), items: waiting }],
+      waitingOn: waiting,
+    };
   return { action: 'skip', reasons: [], key: key! };
 }
 

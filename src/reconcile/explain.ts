@@ -20,9 +20,19 @@ export interface Explanation {
 }
 
 /** The port's last successful build, as the build history knows it, with the commit of the run that built it. */
-export interface LastGoodBuild { buildId: string; finishedAt: string | null; version: string | null; gitCommit: string | null }
+export interface LastGoodBuild {
+  buildId: string;
+  finishedAt: string | null;
+  version: string | null;
+  gitCommit: string | null;
+}
 
-export async function explain(plan: Plan, origin: string, known: ReadonlyMap<string, KnownPortState>, lastGoodOf: (origin: string) => Promise<LastGoodBuild | null>): Promise<Explanation | undefined> {
+export async function explain(
+  plan: Plan,
+  origin: string,
+  known: ReadonlyMap<string, KnownPortState>,
+  lastGoodOf: (origin: string) => Promise<LastGoodBuild | null>,
+): Promise<Explanation | undefined> {
   const canonical = plan.observation.scan.resolve(origin) ?? origin;
   const p = plan.ports.find((x) => x.origin === canonical);
   if (!p) return undefined;
@@ -52,7 +62,14 @@ function cutoffsSince(old: BuildKeyParts, cur: BuildKeyParts, cascade: Cascade):
     if (typeof now === 'string' || typeof then !== 'object' || now.pending || !then.key || now.key === then.key) continue;
     const same = dependencyToken(then, cascade) === dependencyToken(now, cascade);
     if (!same) continue;
-    const what = cascade === 'output' ? (now.use === 'build' ? 'its package is identical' : `same version ${now.version}`) : cascade === 'version' ? `same version ${now.version}${now.lib ? ' and shared libraries' : ''}` : 'policy.cascade is none';
+    const what =
+      cascade === 'output'
+        ? now.use === 'build'
+          ? 'its package is identical'
+          : `same version ${now.version}`
+        : cascade === 'version'
+          ? `same version ${now.version}${now.lib ? ' and shared libraries' : ''}`
+          : 'policy.cascade is none';
     out.push(`dependency ${origin} was rebuilt (or its inputs changed) since this port's last build, but ${what}: not a reason to rebuild`);
   }
   return out.sort();
@@ -60,9 +77,18 @@ function cutoffsSince(old: BuildKeyParts, cur: BuildKeyParts, cascade: Cascade):
 
 export function formatExplanation(e: Explanation): string[] {
   const out: string[] = [];
-  const verdict = { build: 'would rebuild', skip: 'is up to date', pending: 'is pending: it rebuilds only if a dependency\'s result changes', ignored: 'is ignored', blocked: 'is blocked' }[e.action];
+  const verdict = {
+    build: 'would rebuild',
+    skip: 'is up to date',
+    pending: "is pending: it rebuilds only if a dependency's result changes",
+    ignored: 'is ignored',
+    blocked: 'is blocked',
+  }[e.action];
   out.push(`${e.origin} ${verdict}`);
-  if (e.lastGood) out.push(`  last good build: ${e.lastGood.buildId} (${e.lastGood.version ?? '?'}, ${e.lastGood.finishedAt ?? '?'}${e.lastGood.gitCommit ? `, commit ${e.lastGood.gitCommit.slice(0, 12)}` : ''})`);
+  if (e.lastGood)
+    out.push(
+      `  last good build: ${e.lastGood.buildId} (${e.lastGood.version ?? '?'}, ${e.lastGood.finishedAt ?? '?'}${e.lastGood.gitCommit ? `, commit ${e.lastGood.gitCommit.slice(0, 12)}` : ''})`,
+    );
   else out.push('  no successful build recorded');
   const explained = new Set(e.changes.map((c) => c.detail));
   for (const r of e.reasons) if (!explained.has(r.detail)) out.push(`  ${r.kind}: ${r.detail}`);
@@ -74,4 +100,3 @@ export function formatExplanation(e: Explanation): string[] {
   for (const c of e.cutoffs) out.push(`  cutoff: ${c}`);
   return out;
 }
-

@@ -11,7 +11,19 @@ export function knownFromRows(rows: readonly PortStateRow[]): Map<string, KnownP
   for (const r of rows) {
     let k = byRow.get(r);
     // keyParts read through: the row decodes them only when a decision compares them.
-    if (!k) byRow.set(r, (k = { buildKey: r.buildKey, get keyParts() { return r.keyParts; }, failedKey: r.failedKey, package: r.package }));
+    if (!k)
+      byRow.set(
+        r,
+        (k = {
+          buildKey: r.buildKey,
+          get keyParts() {
+            return r.keyParts;
+          },
+          failedKey: r.failedKey,
+          package: r.package,
+          pkgfile: r.pkgfile,
+        }),
+      );
     known.set(r.origin, k);
   }
   return known;

@@ -1,9 +1,12 @@
 /**
- * The daemon's pass loop, level-triggered: a request only marks a pass as needed. One pass runs
- * at a time; requests during a pass coalesce into exactly one more pass after it; requests are
- * debounced; a periodic resync runs a pass anyway; transient failures are retried with
- * exponential backoff. Every pass re-reads builds.yaml and keeps the last good desired state when
- * the file is invalid — an invalid file never means "build nothing".
+ * The daemon's pass loop: a work queue (queue.ts: level-triggered, coalescing, debounced, one
+ * step at a time, backoff) around one reconcile step (`reconcileStep`), which reads top to bottom:
+ * re-read builds.yaml, fetch, find the commit, work out what may have changed, run the pass,
+ * requeue a resync. A step that fails is classified (errors.ts classifyPassError): *stalled*
+ * (needs the user: an invalid committed builds.yaml with no good one before it, an unknown
+ * branch) is shown in status and not retried; *transient* (environment) is retried with backoff;
+ * *bug* is logged with its stack. Every pass re-reads builds.yaml and keeps the last good desired
+ * state when the file is invalid — an invalid file never means "build nothing".
  *
  * What may have changed rides along with the requests (ScanOptions.changed): paths the tree
  * watcher saw (worktree mode), the files git says moved when HEAD moved, and in commit mode the
@@ -13,7 +16,7 @@
  * not watched.
  */
 import { simpleGit } from 'simple-git';
-import { LineProgress, type Progress } from '../builder/progress.js';
+import { LineProgress, TeeProgress, type Progress } from '../builder/progress.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import { reconcileJson } from './result-json.js';
 import { loadDesiredState, sameDesiredState } from '../config/load.js';
@@ -22,13 +25,16 @@ import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js'
 import type { DesiredState } from '../config/types.js';
 import { PortsyncError } from '../errors.js';
 import { headCommit } from './git.js';
-import { reconcilePass, type PassOptions, type PassResult } from './pass.js';
+import { reconcilePass, type PassOptions } from './pass.js';
+import type { PassResult } from './passResult.js';
 import { PassObservers, type PassObserver } from './observers.js';
 import { knownFromRows } from './known.js';
 import { assertInClosure, observe } from './observe.js';
 import { makePlan, type Plan } from './plan.js';
 import { saveScanCaches } from '../ports/scanner.js';
 import { commitChanges, sourceFor, type ChangedPaths, type PassSource } from './source.js';
+import { CoalescingQueue, type FailureKind, type StepResult } from './queue.js';
+import { classifyPassError } from './errors.js';
 
 export type PassTrigger = 'manual' | 'watch' | 'git-push' | 'webhook' | 'resync' | 'startup';
 
@@ -81,6 +87,8 @@ export interface PassLoopOptions {
   watchedTree?: () => string | undefined;
   /** Watch every pass (the daemon's metrics), and hear of passes that failed before they could end. */
   observers?: readonly PassObserver[];
+  /** Also told every pass's progress (the daemon's live feed), besides the log's lines. */
+  progress?: Progress;
 }
 
 /** What the scanner was told and did in a pass: `changed` is the number of hinted paths, or 'all'. */
@@ -110,32 +118,53 @@ export interface CurrentPass {
   building: BuildingPort[];
 }
 
-export type LastPass = ReturnType<typeof reconcileJson> & { trigger: PassTrigger; reasons: string[]; startedAt: string; finishedAt: string; scan: PassScan };
+export type LastPass = ReturnType<typeof reconcileJson> & {
+  trigger: PassTrigger;
+  reasons: string[];
+  startedAt: string;
+  finishedAt: string;
+  scan: PassScan;
+};
 
 export interface LoopStatus {
   current: CurrentPass | null;
   pending: { triggers: PassTrigger[]; reasons: string[] } | null;
   lastPass: LastPass | null;
-  lastError: { message: string; at: string } | null;
+  /** The last pass's failure and its kind: stalled (needs you; not retried), transient (retried), bug. */
+  lastError: { message: string; at: string; kind: FailureKind } | null;
   retry: { attempt: number; at: string } | null;
   passes: number;
   config: { file: string; errors: ConfigIssue[]; errorText: string[]; lastGoodAt: string };
 }
 
-interface Waiter {
-  resolve(r: PassResult): void;
-  reject(e: unknown): void;
-}
-
+/** The work a pass does: every request since the previous pass started, merged. */
 interface Batch {
   triggers: Set<PassTrigger>;
   reasons: string[];
   force: Set<string>;
   /** Paths that may have changed since the previous pass started, or 'all'. */
   changed: Set<string> | 'all';
-  waiters: Waiter[];
-  firstAt: number;
-  lastAt: number;
+}
+
+const emptyBatch = (): Batch => ({ triggers: new Set(), reasons: [], force: new Set(), changed: new Set() });
+
+/** Merges one request into the pending batch. */
+function request(
+  trigger: PassTrigger,
+  reason: string,
+  changed: Iterable<string> | 'all' = [],
+  force: readonly string[] = [],
+): (b: Batch) => void {
+  return (b) => {
+    b.triggers.add(trigger);
+    if (b.reasons.length < MAX_REASONS) b.reasons.push(`${trigger}: ${reason}`);
+    for (const o of force) b.force.add(o);
+    if (changed === 'all' || CHECK_ALL.has(trigger)) b.changed = 'all';
+    else if (b.changed !== 'all') {
+      for (const c of changed) b.changed.add(c);
+      if (b.changed.size > MAX_CHANGED) b.changed = 'all';
+    }
+  };
 }
 
 /** Wraps the line progress and remembers what is building, for /status. */
@@ -144,10 +173,10 @@ class TrackingProgress implements Progress {
     private readonly current: CurrentPass,
     private readonly inner: Progress,
   ) {}
-  start(total: number, workers: number): void {
+  start(total: number, slots: number, where: string): void {
     this.current.phase = 'build';
     this.current.toBuild = total;
-    this.inner.start(total, workers);
+    this.inner.start(total, slots, where);
   }
   portStarted(slot: number, origin: string): void {
     this.current.building = this.current.building.filter((b) => b.slot !== slot);
@@ -182,24 +211,36 @@ export class PassLoop {
   private lastGoodSource: PassSource | undefined;
   private lastGoodAt = new Date();
   private configErrors: ConfigIssue[] = [];
-  private pending: Batch | null = null;
   private current: CurrentPass | null = null;
-  private running: Promise<void> | null = null;
   private abort: AbortController | null = null;
   private lastPass: LastPass | null = null;
-  private lastError: { message: string; at: string } | null = null;
+  private lastError: LoopStatus['lastError'] = null;
   private passes = 0;
-  private stopping = false;
-  private startTimer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retry: { attempt: number; at: string; trigger: PassTrigger } | null = null;
-  private retryAttempt = 0;
+  /** The trigger of the last pass, which a retry repeats. */
+  private lastTrigger: PassTrigger = 'startup';
+  private readonly queue: CoalescingQueue<Batch, PassResult>;
   /** The previous pass's scan: its tree, make settings and HEAD (worktree mode); null: none yet, or it failed. */
   private lastScan: { tree: string; key: string; head: string | null } | null = null;
 
   constructor(private readonly opts: PassLoopOptions) {
     this.lastGood = opts.state;
+    this.queue = new CoalescingQueue<Batch, PassResult>({
+      empty: emptyBatch,
+      // Passes and plans one at a time: they share the tree's caches.
+      step: (batch) => this.serial(() => this.reconcileStep(batch)),
+      delayMs: (batch, firstAt, lastAt) => {
+        // Debounce: start once no request came for debounceMs (at most 4×debounceMs after the first); manual and startup at once.
+        if ([...batch.triggers].some((t) => IMMEDIATE.has(t))) return 0;
+        const debounce = this.lastGood.watch.debounceMs;
+        return Math.min(lastAt + debounce, firstAt + 4 * debounce) - Date.now();
+      },
+      classify: classifyPassError,
+      onFailure: (err, kind) => this.failed(err, kind),
+      onRetry: (attempt, delayMs) => this.opts.log(`retrying in ${Math.round(delayMs / 1000)}s (attempt ${attempt})`),
+      retryWork: (attempt) => request(this.lastTrigger, `retry ${attempt} after a transient failure`),
+      backoff: opts.backoff ?? { initialMs: 5_000, maxMs: 600_000 },
+      onIdle: () => this.opts.onIdle?.(),
+    });
   }
 
   /** The desired state passes currently use (the last valid builds.yaml). */
@@ -209,28 +250,23 @@ export class PassLoop {
 
   /** Starts the loop: a `startup` pass now, then resyncs. */
   start(): void {
-    this.requestUnattended('startup', 'daemon started');
+    this.queue.add(request('startup', 'daemon started'));
   }
 
   /**
    * Marks a pass as needed. The promise settles with the result of the first pass that starts
    * after this request (rejects if that pass throws or the loop stops); callers may ignore it.
    */
-  requestPass(trigger: PassTrigger, reason: string, opts: { force?: readonly string[]; changed?: Iterable<string> | 'all' } = {}): Promise<PassResult> {
+  requestPass(
+    trigger: PassTrigger,
+    reason: string,
+    opts: { force?: readonly string[]; changed?: Iterable<string> | 'all' } = {},
+  ): Promise<PassResult> {
     const p = new Promise<PassResult>((resolve, reject) => {
-      if (this.stopping) return reject(new LoopStoppedError(trigger));
-      this.enqueue(trigger, reason, opts.changed ?? [], opts.force).waiters.push({ resolve, reject });
+      if (!this.queue.add(request(trigger, reason, opts.changed, opts.force), { resolve, reject })) reject(new LoopStoppedError(trigger));
     });
     p.catch(() => undefined);
     return p;
-  }
-
-  /**
-   * A pass nobody waits for (startup, retry, resync): its failure is already logged and retried
-   * by runPass, and must not become an unhandled rejection (that would end the daemon).
-   */
-  private requestUnattended(trigger: PassTrigger, reason: string): void {
-    this.requestPass(trigger, reason).catch(() => undefined);
   }
 
   /**
@@ -238,52 +274,7 @@ export class PassLoop {
    * changed. Like requestPass without a promise: the watcher calls it once per event.
    */
   noteChange(trigger: PassTrigger, reason: string, changed: Iterable<string> | 'all'): void {
-    if (!this.stopping) this.enqueue(trigger, reason, changed);
-  }
-
-  private enqueue(trigger: PassTrigger, reason: string, changed: Iterable<string> | 'all', force: readonly string[] = []): Batch {
-    const now = Date.now();
-    const b = (this.pending ??= { triggers: new Set(), reasons: [], force: new Set(), changed: new Set(), waiters: [], firstAt: now, lastAt: now });
-    b.triggers.add(trigger);
-    b.lastAt = now;
-    if (b.reasons.length < MAX_REASONS) b.reasons.push(`${trigger}: ${reason}`);
-    for (const o of force) b.force.add(o);
-    if (changed === 'all' || CHECK_ALL.has(trigger)) b.changed = 'all';
-    else if (b.changed !== 'all') {
-      for (const c of changed) b.changed.add(c);
-      if (b.changed.size > MAX_CHANGED) b.changed = 'all';
-    }
-    if (!this.running) this.scheduleStart();
-    return b;
-  }
-
-  /** Debounce: start once no request came for debounceMs (at most 4×debounceMs after the first). */
-  private scheduleStart(): void {
-    const b = this.pending;
-    if (!b || this.running || this.stopping) return;
-    const debounce = this.lastGood.watch.debounceMs;
-    const immediate = [...b.triggers].some((t) => IMMEDIATE.has(t));
-    const now = Date.now();
-    const delay = immediate ? 0 : Math.max(0, Math.min(b.lastAt + debounce, b.firstAt + 4 * debounce) - now);
-    clearTimeout(this.startTimer);
-    this.startTimer = setTimeout(() => this.startPass(), delay);
-  }
-
-  private startPass(): void {
-    if (this.running || this.stopping || !this.pending) return;
-    const batch = this.pending;
-    this.pending = null;
-    clearTimeout(this.resyncTimer);
-    clearTimeout(this.retryTimer);
-    this.retry = null;
-    this.running = this.serial(() => this.runPass(batch)).finally(() => {
-      this.running = null;
-      this.saveCaches();
-      if (this.stopping) return;
-      this.armResync();
-      if (this.pending) this.scheduleStart();
-      else this.opts.onIdle?.();
-    });
+    this.queue.add(request(trigger, reason, changed));
   }
 
   /** Passes and plans one at a time: they share the tree's caches. */
@@ -303,14 +294,16 @@ export class PassLoop {
     return this.serial(async () => {
       const disk = await this.reloadState();
       const source = await this.commitSource(disk);
-      const seen = { changed: this.pending?.changed ?? new Set<string>() } as Batch;
+      const seen = { ...emptyBatch(), changed: this.queue.pendingWork?.changed ?? new Set<string>() };
       const { changed } = await this.changedFor(seen, disk, source, source.tree, source.state);
       const obs = await observe(source.state, { tree: source.tree, changed });
       assertInClosure(obs, only);
       const plan = makePlan(obs, { known: knownFromRows(await this.opts.db.allPortState()), only: new Set(only) });
       this.saveCaches();
       const s = plan.summary;
-      this.opts.log(`plan asked for: ${s.total} ports, ${s.build} to build, ${s.pending} pending, ${s.blocked} blocked (read the tree in ${obs.scan.stats.durationMs} ms)`);
+      this.opts.log(
+        `plan asked for: ${s.total} ports, ${s.build} to build, ${s.pending} pending, ${s.blocked} blocked (read the tree in ${obs.scan.stats.durationMs} ms)`,
+      );
       return plan;
     });
   }
@@ -324,17 +317,30 @@ export class PassLoop {
     }
   }
 
-  private async runPass(batch: Batch): Promise<void> {
+  /** One reconcile step: the pass the batch asks for, then a resync after the interval. Throws what failed (the queue classifies it). */
+  private async reconcileStep(batch: Batch): Promise<StepResult<Batch, PassResult>> {
     const trigger = pickTrigger(batch.triggers);
+    this.lastTrigger = trigger;
     const abort = new AbortController();
     this.abort = abort;
-    const current: CurrentPass = { trigger, reasons: batch.reasons, startedAt: new Date().toISOString(), phase: 'config', toBuild: 0, done: 0, building: [] };
+    const current: CurrentPass = {
+      trigger,
+      reasons: batch.reasons,
+      startedAt: new Date().toISOString(),
+      phase: 'config',
+      toBuild: 0,
+      done: 0,
+      building: [],
+    };
     this.current = current;
     const log = this.opts.log;
-    log(`pass (${trigger}) starting: ${batch.reasons.slice(0, 3).join('; ')}${batch.reasons.length > 3 ? ` (+${batch.reasons.length - 3} more)` : ''}`);
-    let transient = false;
+    log(
+      `pass (${trigger}) starting: ${batch.reasons.slice(0, 3).join('; ')}${batch.reasons.length > 3 ? ` (+${batch.reasons.length - 3} more)` : ''}`,
+    );
     try {
+      // 1. The desired state: builds.yaml as on disk (the last good one when it is invalid).
       const disk = await this.reloadState();
+      // 2. Commit mode: the remote's commits, and the committed desired state and tree.
       if (disk.portsTree.source === 'commit') {
         current.phase = 'fetch';
         await fetchRemote(disk.portsTree.path, log);
@@ -342,13 +348,22 @@ export class PassLoop {
       current.phase = 'prepare';
       const source = await this.commitSource(disk);
       const state = source.state;
-      const extra = { tree: source.tree, ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}), ...((await this.opts.beforePass?.({ state, trigger, reasons: batch.reasons, signal: abort.signal, log })) ?? {}) };
+      const extra = {
+        tree: source.tree,
+        ...(source.gitCommit ? { gitCommit: source.gitCommit } : {}),
+        ...((await this.opts.beforePass?.({ state, trigger, reasons: batch.reasons, signal: abort.signal, log })) ?? {}),
+      };
+      // 3. What may have changed since the last pass (the scanner trusts the rest).
       const { changed, head, key } = await this.changedFor(batch, disk, source, extra.tree, state);
       this.lastScan = null; // until this pass has scanned and finished
+      // 4. The pass: observe, plan, build, record.
       const result = await reconcilePass(state, {
         trigger,
         force: [...batch.force],
-        progress: new TrackingProgress(current, new LineProgress(log)),
+        progress: new TrackingProgress(
+          current,
+          this.opts.progress ? new TeeProgress([new LineProgress(log), this.opts.progress]) : new LineProgress(log),
+        ),
         log,
         signal: abort.signal,
         db: this.opts.db,
@@ -359,40 +374,93 @@ export class PassLoop {
       });
       this.lastScan = { tree: extra.tree, key, head: head ?? null };
       this.passes++;
-      const s = result.plan.observation.scan.stats;
-      const scan: PassScan = { changed: changed === 'all' ? 'all' : changed.size, ports: s.ports, makeCalls: s.makeCalls, dirsRehashed: s.dirsRehashed, durationMs: s.durationMs };
-      const t = result.timings;
-      log(`pass ${result.runId} read the tree: ${scan.changed === 'all' ? 'everything checked' : `${scan.changed} changed paths`}, ${scan.dirsRehashed} port directories re-read, ${scan.makeCalls} make calls, ${scan.durationMs} ms`);
-      log(`pass ${result.runId} took ${t.observe} ms to observe, ${t.plan} ms to plan, ${t.build} ms to build, ${t.record} ms to record`);
-      this.lastPass = { ...reconcileJson(result), trigger, reasons: batch.reasons, startedAt: current.startedAt, finishedAt: new Date().toISOString(), scan };
+      // 5. Report, and requeue: a resync after the interval, or a retry when a port met a transient fault.
+      const scan = this.reportPass(result, current, changed);
+      this.lastPass = {
+        ...reconcileJson(result),
+        trigger,
+        reasons: batch.reasons,
+        startedAt: current.startedAt,
+        finishedAt: new Date().toISOString(),
+        scan,
+      };
       this.lastError = null;
       const transientPorts = result.ports.filter((p) => p.transient);
-      transient = transientPorts.length > 0 && result.status !== 'interrupted';
+      const transient = transientPorts.length > 0 && result.status !== 'interrupted';
       if (transient) log(`pass ${result.runId}: transient failure of ${transientPorts.map((p) => p.origin).join(', ')}`);
-      log(`pass ${result.runId} (${trigger}) ${result.status}: ${result.stats.success} built, ${result.stats.failed} failed, ${result.stats.skipped} skipped, ${result.stats.blocked} blocked in ${(result.stats.durationMs / 1000).toFixed(1)}s`);
-      for (const w of batch.waiters) w.resolve(result);
+      return { result, transient, requeue: this.resync() };
     } catch (err) {
-      // A pass that throws met its environment (tree unreadable, make missing, disk): worth retrying.
       this.passes++;
-      transient = !this.stopping;
-      const message = fileSystemFault(err) ?? (err as Error).message;
-      this.lastError = { message, at: new Date().toISOString() };
-      log(`pass (${trigger}) failed: ${message}`);
-      new PassObservers(this.opts.observers ?? [], log).emit('passFailed', { trigger, state: this.lastGood, error: err, durationMs: Date.now() - Date.parse(current.startedAt) });
-      for (const w of batch.waiters) w.reject(err);
+      new PassObservers(this.opts.observers ?? [], log).emit('passFailed', {
+        trigger,
+        state: this.lastGood,
+        error: err,
+        durationMs: Date.now() - Date.parse(current.startedAt),
+      });
+      throw err;
     } finally {
       this.current = null;
       this.abort = null;
+      this.saveCaches();
     }
-    if (transient) this.scheduleRetry(trigger);
-    else this.retryAttempt = 0;
+  }
+
+  /** The periodic resync, armed after every pass (a request before it replaces it). */
+  private resync(): StepResult<Batch, PassResult>['requeue'] {
+    return { afterMs: this.lastGood.watch.resyncIntervalMs, work: request('resync', 'periodic resync') };
+  }
+
+  /** A failed step, by kind: logged and shown in status; stalled and bug are not retried, but the resync still comes. */
+  private failed(err: unknown, kind: FailureKind): void {
+    const message = fileSystemFault(err) ?? (err as Error).message;
+    this.lastError = { message, at: new Date().toISOString(), kind };
+    const log = this.opts.log;
+    if (kind === 'stalled')
+      log(
+        `pass (${this.lastTrigger}) stalled: ${message} — needs a change from you; not retried until builds.yaml, the tree or a request changes something`,
+      );
+    else if (kind === 'bug')
+      log(`pass (${this.lastTrigger}) failed on an internal error (please report it): ${(err as Error).stack ?? message}`);
+    else log(`pass (${this.lastTrigger}) failed: ${message}`);
+    if (kind !== 'transient') {
+      const r = this.resync()!;
+      this.queue.requeueAfter(r.afterMs, r.work);
+    }
+  }
+
+  /** Logs what the pass read and how long each part took; returns the scan's figures for status. */
+  private reportPass(result: PassResult, current: CurrentPass, changed: ChangedPaths): PassScan {
+    const log = this.opts.log;
+    const s = result.plan.observation.scan.stats;
+    const scan: PassScan = {
+      changed: changed === 'all' ? 'all' : changed.size,
+      ports: s.ports,
+      makeCalls: s.makeCalls,
+      dirsRehashed: s.dirsRehashed,
+      durationMs: s.durationMs,
+    };
+    const t = result.timings;
+    log(
+      `pass ${result.runId} read the tree: ${scan.changed === 'all' ? 'everything checked' : `${scan.changed} changed paths`}, ${scan.dirsRehashed} port directories re-read, ${scan.makeCalls} make calls, ${scan.durationMs} ms`,
+    );
+    log(`pass ${result.runId} took ${t.observe} ms to observe, ${t.plan} ms to plan, ${t.build} ms to build, ${t.record} ms to record`);
+    log(
+      `pass ${result.runId} (${current.trigger}) ${result.status}: ${result.stats.success} built, ${result.stats.failed} failed, ${result.stats.skipped} skipped, ${result.stats.blocked} blocked in ${(result.stats.durationMs / 1000).toFixed(1)}s`,
+    );
+    return scan;
   }
 
   /**
    * What the scanner may trust for this pass (see the file comment), the HEAD of a worktree-mode
    * tree (recorded by the pass, compared by the next one), and the identity of the make settings.
    */
-  private async changedFor(batch: Batch, disk: DesiredState, source: PassSource, tree: string, state: DesiredState): Promise<{ changed: ChangedPaths; head?: string | null; key: string }> {
+  private async changedFor(
+    batch: Batch,
+    disk: DesiredState,
+    source: PassSource,
+    tree: string,
+    state: DesiredState,
+  ): Promise<{ changed: ChangedPaths; head?: string | null; key: string }> {
     const key = JSON.stringify([state.make, state.paths.buildBase, tree]);
     const last = this.lastScan;
     const commitMode = disk.portsTree.source === 'commit';
@@ -436,7 +504,9 @@ export class PassLoop {
     } catch (err) {
       if (!(err instanceof ConfigError) || !this.lastGoodSource) throw err;
       this.configErrors = err.issues;
-      this.opts.log(`${this.opts.configFile} as committed is invalid; keeping the last good committed state (${this.lastGoodSource.gitCommit?.slice(0, 12)}):`);
+      this.opts.log(
+        `${this.opts.configFile} as committed is invalid; keeping the last good committed state (${this.lastGoodSource.gitCommit?.slice(0, 12)}):`,
+      );
       for (const i of err.issues) this.opts.log(`  ${formatIssue(i)}`);
       // The committed builds.yaml is read before the checkout moves: the checkout is as it was.
       return { ...this.lastGoodSource, changed: new Set() };
@@ -449,8 +519,14 @@ export class PassLoop {
       if (this.configErrors.length) this.opts.log(`${this.opts.configFile} is valid again`);
       this.configErrors = [];
       const before = this.lastGood;
-      if (state.paths.database !== before.paths.database || state.server.socket !== before.server.socket || state.server.listen !== before.server.listen) {
-        this.opts.log(`warning: builds.yaml changed paths.database or server.*; restart the daemon to apply (still using ${before.paths.database}, ${before.server.socket})`);
+      if (
+        state.paths.database !== before.paths.database ||
+        state.server.socket !== before.server.socket ||
+        state.server.listen !== before.server.listen
+      ) {
+        this.opts.log(
+          `warning: builds.yaml changed paths.database or server.*; restart the daemon to apply (still using ${before.paths.database}, ${before.server.socket})`,
+        );
       }
       this.lastGoodAt = new Date();
       // Unchanged: the same object as before (the observation and the plan are kept per desired state).
@@ -467,44 +543,31 @@ export class PassLoop {
     }
   }
 
-  private scheduleRetry(trigger: PassTrigger): void {
-    const { initialMs, maxMs } = this.opts.backoff ?? { initialMs: 5_000, maxMs: 600_000 };
-    const delay = Math.min(maxMs, initialMs * 2 ** this.retryAttempt);
-    this.retryAttempt++;
-    this.retry = { attempt: this.retryAttempt, at: new Date(Date.now() + delay).toISOString(), trigger };
-    this.opts.log(`retrying in ${Math.round(delay / 1000)}s (attempt ${this.retryAttempt})`);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.requestUnattended(trigger, `retry ${this.retryAttempt} after a transient failure`), delay);
-    this.retryTimer.unref();
-  }
-
-  private armResync(): void {
-    clearTimeout(this.resyncTimer);
-    this.resyncTimer = setTimeout(() => this.requestUnattended('resync', 'periodic resync'), this.lastGood.watch.resyncIntervalMs);
-    this.resyncTimer.unref();
-  }
-
   status(): LoopStatus {
     return {
       current: this.current ? { ...this.current, building: [...this.current.building] } : null,
-      pending: this.pending ? { triggers: [...this.pending.triggers], reasons: [...this.pending.reasons] } : null,
+      pending: this.queue.pendingWork
+        ? { triggers: [...this.queue.pendingWork.triggers], reasons: [...this.queue.pendingWork.reasons] }
+        : null,
       lastPass: this.lastPass,
       lastError: this.lastError,
-      retry: this.retry ? { attempt: this.retry.attempt, at: this.retry.at } : null,
+      retry: this.queue.retry,
       passes: this.passes,
-      config: { file: this.opts.configFile, errors: this.configErrors, errorText: this.configErrors.map(formatIssue), lastGoodAt: this.lastGoodAt.toISOString() },
+      config: {
+        file: this.opts.configFile,
+        errors: this.configErrors,
+        errorText: this.configErrors.map(formatIssue),
+        lastGoodAt: this.lastGoodAt.toISOString(),
+      },
     };
   }
 
   /** No new passes; interrupts the running one (its builds are killed and recorded interrupted) and waits for it. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const t of [this.startTimer, this.resyncTimer, this.retryTimer]) clearTimeout(t);
-    const pending = this.pending;
-    this.pending = null;
-    for (const w of pending?.waiters ?? []) w.reject(new LoopStoppedError(pickTrigger(pending!.triggers)));
-    this.abort?.abort();
-    await this.running;
+    await this.queue.stop(
+      (batch) => new LoopStoppedError(pickTrigger(batch.triggers)),
+      () => this.abort?.abort(),
+    );
   }
 }
 

@@ -30,7 +30,14 @@ export interface Observation {
 export function makeSettingsOf(state: DesiredState, tree = state.portsTree.path): MakeSettings {
   const emptyLocalbase = join(state.paths.buildBase, 'empty-localbase');
   mkdirSync(emptyLocalbase, { recursive: true });
-  const settings: MakeSettings = { command: state.make.command, env: state.make.env, vars: state.make.vars, portsTree: tree, emptyLocalbase, ...(state.make.readAs ? { readAs: state.make.readAs } : {}) };
+  const settings: MakeSettings = {
+    command: state.make.command,
+    env: state.make.env,
+    vars: state.make.vars,
+    portsTree: tree,
+    emptyLocalbase,
+    ...(state.make.readAs ? { readAs: state.make.readAs } : {}),
+  };
   // make.profile: the BSD system makefiles and the target's identity and probe results (generated once, by content).
   return state.make.profile ? applyMakeProfile(settings, state.make.profile, state.paths.buildBase) : settings;
 }
@@ -60,7 +67,8 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
     return obs;
   }
   // The selection stands while no directory of the tree's first two levels (categories, ports) may have changed.
-  const selection = current && opts.changed instanceof Set && !listingMayChange(tree, opts.changed) ? prev.selection : select(state, tree, extraRoots);
+  const selection =
+    current && opts.changed instanceof Set && !listingMayChange(tree, opts.changed) ? prev.selection : select(state, tree, extraRoots);
   const { selected, roots, globbed, emptyGlobs } = selection;
   const scan = await scanPorts(roots, {
     optional: globbed,

@@ -3,9 +3,9 @@
  * observer queues its own work and returns at once; one that throws is logged and ignored: an
  * observer never slows, stops or fails a pass.
  */
-import type { PortOutcome } from '../builder/scheduler.js';
+import type { PortOutcome } from '../builder/outcomes.js';
 import type { DesiredState } from '../config/types.js';
-import type { PassResult } from './pass.js';
+import type { PassResult } from './passResult.js';
 import type { Plan } from './plan.js';
 
 /** A recording pass that planned and starts building. */

@@ -74,7 +74,8 @@ function readLock(file: string): { holder: PassHolder | undefined; ino: number; 
     let holder: PassHolder | undefined;
     try {
       const o = JSON.parse(readFileSync(file, 'utf8')) as Partial<PassHolder>;
-      if (typeof o.pid === 'number') holder = { pid: o.pid, startTime: o.startTime ?? null, command: String(o.command ?? ''), since: String(o.since ?? '') };
+      if (typeof o.pid === 'number')
+        holder = { pid: o.pid, startTime: o.startTime ?? null, command: String(o.command ?? ''), since: String(o.since ?? '') };
     } catch {
       // unparsable: left half-written by a crash, or being written right now
     }
@@ -152,7 +153,8 @@ export async function acquirePassLock(buildBase: string, command: string = defau
     if (createWhole(file, `${JSON.stringify(me)}\n`)) return new PassLock(file, statSync(file).ino, stale);
     const seen = readLock(file);
     if (!seen) continue; // released meanwhile
-    if (seen.holder ? await isProcessAlive(seen.holder.pid, seen.holder.startTime) : seen.young) throw new PassRunningError(file, seen.holder ?? {});
+    if (seen.holder ? await isProcessAlive(seen.holder.pid, seen.holder.startTime) : seen.young)
+      throw new PassRunningError(file, seen.holder ?? {});
     // Its holder is gone (killed, crashed, the machine rebooted): remove it, if it is still that file.
     stale = seen.holder;
     try {
@@ -164,6 +166,13 @@ export async function acquirePassLock(buildBase: string, command: string = defau
   // Lost every race for it: someone else keeps taking it.
   const now = readLock(file)?.holder;
   throw new PassRunningError(file, now ?? {});
+}
+
+/** Who holds the project's pass lock now (a live process), or undefined: no pass is running. */
+export async function passLockHolder(buildBase: string): Promise<PassHolder | undefined> {
+  const seen = readLock(passLockPath(buildBase));
+  if (!seen?.holder) return undefined;
+  return (await isProcessAlive(seen.holder.pid, seen.holder.startTime)) ? seen.holder : undefined;
 }
 
 /**

@@ -10,7 +10,7 @@
  * - the tree: every directory and file of each port read, every framework file (as the scan saw
  *   them: the metadata cache's validated records), and the tree's directories down to the
  *   categories and the framework's (a port or category added or removed);
- * - the build database (its file and WAL: any write) and the repository (`packages/All` and each
+ * - the build database (its file and WAL: any write) and the published repository (`packages/All`, followed, and each
  *   file in it): recorded before the plan is made, so a change while it is made shows.
  * Nothing recorded may be newer than a second before the plan began (the racy rule of the
  * metadata cache). Nothing in a plan depends on the clock.
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { writeFileAtomic } from '../atomicWrite.js';
 import type { DesiredState } from '../config/types.js';
+import { publishedPackageDir } from '../repository/layout.js';
 import { StatRecords, changedSince, type StoredStatRecords } from '../fingerprint/statRecords.js';
 import type { TrustedPaths } from '../ports/scanner.js';
 import type { PlanJson } from './result-json.js';
@@ -52,12 +53,15 @@ export const planSnapshotFile = (state: DesiredState) => join(state.paths.buildB
 /** Identifies the request and records the database, the repository and the tree's directories: call before reading anything. */
 export function beginPlanSnapshot(state: DesiredState, tree: string, only: readonly string[]): PlanSnapshotProbe {
   const startedAt = Date.now();
-  const key = createHash('sha256').update(JSON.stringify([SNAPSHOT_VERSION, codeIdentity(), state, tree, only])).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify([SNAPSHOT_VERSION, codeIdentity(), state, tree, only]))
+    .digest('hex');
   const before = new StatRecords();
   before.addNow(state.paths.database);
   before.addNow(`${state.paths.database}.wal`);
-  const all = join(state.paths.packages, 'All');
-  before.addNow(all);
+  // `<packages>/All` is a link into the published snapshot: followed, so that a switch (a pass, a rollback) shows.
+  const all = publishedPackageDir(state.paths.packages);
+  before.addNow(all, true);
   for (const name of listing(all)) before.addNow(join(all, name.name));
   before.addNow(tree);
   for (const e of listing(tree)) {
@@ -141,7 +145,9 @@ function codeIdentity(): string {
   const root = existsSync(join(sources, 'reconcile')) ? sources : running;
   const h = createHash('sha256');
   for (const part of ['config', 'ports', 'graph', 'fingerprint', 'reconcile']) {
-    for (const name of listing(join(root, part)).map((e) => e.name).sort()) {
+    for (const name of listing(join(root, part))
+      .map((e) => e.name)
+      .sort()) {
       try {
         h.update(`${part}/${name}\0${statSync(join(root, part, name)).mtimeMs}\n`);
       } catch {

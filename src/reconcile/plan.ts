@@ -17,7 +17,9 @@ import { neededToBuild } from '../graph/installs.js';
 import { topologicalOrder } from '../graph/order.js';
 import { decide, type KnownPortState, type Reason } from './decide.js';
 import type { Observation } from './observe.js';
-import type { ScannedPort } from '../ports/scanner.js';
+import type { OrphanPackage } from './orphans.js';
+import { plannedPrune } from './prune.js';
+import type { ScannedPort } from '../ports/types.js';
 import type { DepKind } from '../ports/types.js';
 
 export type { KnownPortState, Reason } from './decide.js';
@@ -48,12 +50,23 @@ export interface PlannedPort {
   forced?: boolean;
 }
 
-export interface PlanSummary { total: number; build: number; skip: number; pending: number; ignored: number; blocked: number }
+/** `prune` counts package files, not ports (`total` does not include them). */
+export interface PlanSummary {
+  total: number;
+  build: number;
+  skip: number;
+  pending: number;
+  ignored: number;
+  blocked: number;
+  prune: number;
+}
 
 export interface Plan {
   /** Dependencies first (ties by origin). */
   ports: PlannedPort[];
   summary: PlanSummary;
+  /** Packages a pass would remove from the repository (policy.prune; full plans only). */
+  prune: OrphanPackage[];
   cascade: Cascade;
   /** What the build database knew when the plan was made, by origin. */
   known: ReadonlyMap<string, KnownPortState>;
@@ -79,7 +92,11 @@ export function environmentIdentity(state: DesiredState, tree: string): Record<s
   return {
     backend: state.environment.backend,
     makeCommand: state.make.command,
-    makeEnv: JSON.stringify(Object.entries(state.make.env).map(([k, v]) => [k, portableValue(v, state, tree)]).sort()),
+    makeEnv: JSON.stringify(
+      Object.entries(state.make.env)
+        .map(([k, v]) => [k, portableValue(v, state, tree)])
+        .sort(),
+    ),
     format: BUILD_FORMAT_VERSION,
   };
 }
@@ -137,7 +154,10 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       own: own?.detail,
       suspended: obs.selected.get(origin)?.suspend ?? false,
       pkgExists,
-      pkgIntact: pkgExists && known?.package?.checksum ? verifier.matches(join(state.paths.packages, 'All', meta!.pkgfile), known.package.checksum) : undefined,
+      pkgIntact:
+        pkgExists && known?.package?.checksum
+          ? verifier.matches(join(state.paths.packages, 'All', meta!.pkgfile), known.package.checksum)
+          : undefined,
       forced: force.has(origin),
       known,
     };
@@ -178,7 +198,13 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     for (const [dep, kinds] of sortedDeps(node.deps)) {
       const d = decided.get(dep);
       if (!d || d.action === 'blocked') stuck.push(blockedByDependency(dep, d));
-      else if (d.action === 'ignored') stuck.push({ kind: 'dependency-ignored', detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`, items: [dep], root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}` });
+      else if (d.action === 'ignored')
+        stuck.push({
+          kind: 'dependency-ignored',
+          detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
+          items: [dep],
+          root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
+        });
       else dependencies[dep] = dependencyFact(d, kinds.has('LIB'), neededToBuild(kinds), opts.known.get(dep));
     }
     const parts: BuildKeyParts = {
@@ -201,17 +227,29 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     if (p.suspended) {
       p.buildKey = keyIfKnown();
       p.action = pkgExists ? 'skip' : 'blocked';
-      p.reasons.push({ kind: 'suspended', detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package' });
+      p.reasons.push({
+        kind: 'suspended',
+        detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package',
+      });
       return;
     }
     const forced = entry.forced || (opts.forceAll ?? false);
-    const decision = decide({ parts, known, cascade, pkgExists, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}), pkgfile: meta.pkgfile, forced });
+    const decision = decide({
+      parts,
+      known,
+      cascade,
+      pkgExists,
+      ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}),
+      pkgfile: meta.pkgfile,
+      forced,
+    });
     // The decision computed the key (when every dependency's part is known): not computed twice.
     if ('key' in decision && decision.key) p.buildKey = decision.key;
     p.action = decision.action;
     p.reasons.push(...decision.reasons);
     if (decision.action === 'pending') p.waitingOn = decision.waitingOn;
-    if (decision.action === 'build' || decision.action === 'pending') Object.assign(p, { pkgExists, forced, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}) });
+    if (decision.action === 'build' || decision.action === 'pending')
+      Object.assign(p, { pkgExists, forced, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}) });
   }
 
   if (!opts.forceAll) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
@@ -228,12 +266,21 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     }
     ports = ports.filter((p) => wanted.has(p.origin));
   }
-  const summary: PlanSummary = { total: ports.length, build: 0, skip: 0, pending: 0, ignored: 0, blocked: 0 };
+  // Pruning is about the whole desired state: a plan of some origins (or a fetch) prunes nothing.
+  const prune =
+    state.policy.prune && !opts.only?.size && !opts.forceAll
+      ? plannedPrune(
+          packages,
+          order.map((o) => ({ origin: o, pkgfile: graph.node(o).port?.meta.pkgfile, suspended: obs.selected.get(o)?.suspend ?? false })),
+          opts.known,
+        )
+      : [];
+  const summary: PlanSummary = { total: ports.length, build: 0, skip: 0, pending: 0, ignored: 0, blocked: 0, prune: prune.length };
   for (const p of ports) summary[p.action]++;
   const warnings = [...graph.nodes.values()]
     .filter((n) => n.port && n.port.meta.warnings.length)
     .map((n) => ({ origin: n.origin, lines: n.port!.meta.warnings }));
-  return { ports, summary, cascade, known: opts.known, problems, warnings, observation: obs };
+  return { ports, summary, prune, cascade, known: opts.known, problems, warnings, observation: obs };
 }
 
 /** The graph's own problems (cycles, unreadable ports, two ports with one package file) and the nodes they block. Once per graph. */
@@ -267,9 +314,15 @@ function unbuildable(obs: Observation): { problems: readonly string[]; blockedBy
   for (const [pkgfile, origins] of byPkgfile) {
     if (origins.length < 2) continue;
     origins.sort();
-    problems.push(`${origins.join(' and ')} both produce ${pkgfile}: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml`);
+    problems.push(
+      `${origins.join(' and ')} both produce ${pkgfile}: give one of them another PKGNAME (PKGNAMESUFFIX, a flavor) or drop one from builds.yaml`,
+    );
     for (const o of origins) {
-      blockedBy.set(o, { kind: 'duplicate-package', detail: `${pkgfile} is also the package of ${origins.filter((x) => x !== o).join(', ')}; two ports may not write one package`, items: origins });
+      blockedBy.set(o, {
+        kind: 'duplicate-package',
+        detail: `${pkgfile} is also the package of ${origins.filter((x) => x !== o).join(', ')}; two ports may not write one package`,
+        items: origins,
+      });
     }
   }
   unbuildables.set(graph, { problems, blockedBy });
@@ -349,11 +402,26 @@ function sortedDeps(deps: GraphNode['deps']): [string, ReadonlySet<DepKind>][] {
 function sameForDependents(a: PlannedPort, b: PlannedPort): boolean {
   const x = a.reasons[0];
   const y = b.reasons[0];
-  return a.action === b.action && a.buildKey === b.buildKey && a.version === b.version && x?.kind === y?.kind && x?.detail === y?.detail && x?.root === y?.root;
+  return (
+    a.action === b.action &&
+    a.buildKey === b.buildKey &&
+    a.version === b.version &&
+    x?.kind === y?.kind &&
+    x?.detail === y?.detail &&
+    x?.root === y?.root
+  );
 }
 
 function sameInputs(e: DecisionInputs, now: DecisionInputs): boolean {
-  return e.port === now.port && e.own === now.own && e.suspended === now.suspended && e.pkgExists === now.pkgExists && e.pkgIntact === now.pkgIntact && e.forced === now.forced && e.known === now.known;
+  return (
+    e.port === now.port &&
+    e.own === now.own &&
+    e.suspended === now.suspended &&
+    e.pkgExists === now.pkgExists &&
+    e.pkgIntact === now.pkgIntact &&
+    e.forced === now.forced &&
+    e.known === now.known
+  );
 }
 
 /**
@@ -363,7 +431,8 @@ function sameInputs(e: DecisionInputs, now: DecisionInputs): boolean {
  */
 function blockedByDependency(dep: string, d: PlannedPort | undefined): Reason {
   const first = d?.reasons[0];
-  if (!first) return { kind: 'dependency-blocked', detail: `dependency ${dep} cannot be built`, items: [dep], root: `${dep} cannot be built` };
+  if (!first)
+    return { kind: 'dependency-blocked', detail: `dependency ${dep} cannot be built`, items: [dep], root: `${dep} cannot be built` };
   const inherited = (first.kind === 'dependency-blocked' || first.kind === 'dependency-ignored') && first.root;
   const root = inherited || `${dep}: ${first.detail}`;
   const detail = inherited ? `dependency ${dep} cannot be built (because ${root})` : `dependency ${dep} cannot be built: ${first.detail}`;
@@ -386,11 +455,11 @@ function dependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: Kno
 
 function makeDependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
   const rebuilding = d.action === 'build' || d.action === 'pending';
-  const pkg = rebuilding ? null : known?.package ?? null;
+  const pkg = rebuilding ? null : (known?.package ?? null);
   const fact: DependencyFact = { use: build ? 'build' : 'run', version: d.version, key: '', package: pkg?.identity ?? '' };
   if (lib) fact.lib = true;
   // The key of the build that made the package this port sees: its recorded one, unless it rebuilds now.
-  fact.key = (rebuilding ? d.buildKey : known?.buildKey ?? d.buildKey) ?? '';
+  fact.key = (rebuilding ? d.buildKey : (known?.buildKey ?? d.buildKey)) ?? '';
   if (lib && pkg) fact.shlibs = pkg.shlibs;
   if (rebuilding) fact.pending = true;
   return fact;

@@ -15,7 +15,7 @@ import { simpleGit, type SimpleGit } from 'simple-git';
 import { loadDesiredState, parseDesiredState } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
-import { PortsyncError } from '../errors.js';
+import { CommitSourceError } from './errors.js';
 
 /** Absolute paths that may have changed, or 'all' (ScanOptions.changed). */
 export type ChangedPaths = ReadonlySet<string> | 'all';
@@ -31,13 +31,6 @@ export interface PassSource {
    * moved it (absolute paths), or 'all' (a new checkout, or git could not say).
    */
   changed?: ChangedPaths;
-}
-
-/** Commit mode could not find or check out what it must reconcile. */
-export class CommitSourceError extends PortsyncError {
-  constructor(readonly repo: string, message: string, options?: { cause?: unknown }) {
-    super(`${repo}: ${message}`, options);
-  }
 }
 
 const inside = (dir: string, file: string) => {
@@ -58,7 +51,10 @@ async function branchCommit(git: SimpleGit, repo: string, branch: string): Promi
     }
     if (/^[0-9a-f]{40,64}$/.test(sha)) return sha;
   }
-  throw new CommitSourceError(repo, `branch "${branch}" does not exist (looked for ${refs.join(', ')}); set portsTree.branch in builds.yaml`);
+  throw new CommitSourceError(
+    repo,
+    `branch "${branch}" does not exist (looked for ${refs.join(', ')}); set portsTree.branch in builds.yaml`,
+  );
 }
 
 /**
@@ -69,7 +65,12 @@ export async function commitChanges(dir: string, from: string, to: string): Prom
   if (from === to) return new Set();
   try {
     const out = await simpleGit({ baseDir: dir }).raw(['diff', '--name-only', '-z', '--no-renames', '--relative', from, to, '--', '.']);
-    return new Set(out.split('\0').filter(Boolean).map((p) => join(dir, p)));
+    return new Set(
+      out
+        .split('\0')
+        .filter(Boolean)
+        .map((p) => join(dir, p)),
+    );
   } catch {
     return 'all';
   }
@@ -112,7 +113,9 @@ async function checkout(repo: string, dir: string, commit: string): Promise<Chan
 
 /** Re-points paths inside the user's tree (e.g. make.env MAKESYSPATH) at the checkout. */
 function remapTree(state: DesiredState, from: string, to: string): DesiredState {
-  const env = Object.fromEntries(Object.entries(state.make.env).map(([k, v]) => [k, v === from || v.startsWith(from + sep) ? to + v.slice(from.length) : v]));
+  const env = Object.fromEntries(
+    Object.entries(state.make.env).map(([k, v]) => [k, v === from || v.startsWith(from + sep) ? to + v.slice(from.length) : v]),
+  );
   return { ...state, make: { ...state.make, env } };
 }
 
@@ -128,7 +131,11 @@ export async function sourceFor(disk: DesiredState): Promise<PassSource> {
   try {
     repo = (await simpleGit({ baseDir: userTree }).revparse(['--show-toplevel'])).trim();
   } catch (e) {
-    throw new CommitSourceError(userTree, 'portsTree.source is "commit" but the ports tree is not in a git repository; use source: worktree or git init it', { cause: e });
+    throw new CommitSourceError(
+      userTree,
+      'portsTree.source is "commit" but the ports tree is not in a git repository; use source: worktree or git init it',
+      { cause: e },
+    );
   }
   const git = simpleGit({ baseDir: repo });
   const commit = await branchCommit(git, repo, disk.portsTree.branch);
@@ -139,18 +146,33 @@ export async function sourceFor(disk: DesiredState): Promise<PassSource> {
     try {
       text = await git.show([`${commit}:${configRel.split(sep).join('/')}`]);
     } catch (e) {
-      throw new ConfigError(disk.file, [{ file: disk.file, line: 1, col: 1, message: `not in commit ${commit.slice(0, 12)} of ${repo}: commit builds.yaml, or use source: worktree` }], { cause: e });
+      throw new ConfigError(
+        disk.file,
+        [
+          {
+            file: disk.file,
+            line: 1,
+            col: 1,
+            message: `not in commit ${commit.slice(0, 12)} of ${repo}: commit builds.yaml, or use source: worktree`,
+          },
+        ],
+        { cause: e },
+      );
     }
     state = parseDesiredState(text, disk.file);
   }
   const treeRel = relative(repo, state.portsTree.path);
-  if (treeRel.startsWith('..')) throw new CommitSourceError(repo, `portsTree.path ${state.portsTree.path} is outside the repository of the committed builds.yaml`);
+  if (treeRel.startsWith('..'))
+    throw new CommitSourceError(repo, `portsTree.path ${state.portsTree.path} is outside the repository of the committed builds.yaml`);
   const checkoutDir = join(state.paths.buildBase, 'checkout');
   let changed: ChangedPaths;
   try {
     changed = await checkout(repo, checkoutDir, commit);
   } catch (e) {
-    throw new CommitSourceError(repo, `cannot check out ${commit.slice(0, 12)} into ${checkoutDir}: ${(e as Error).message}`, { cause: e });
+    throw new CommitSourceError(repo, `cannot check out ${commit.slice(0, 12)} into ${checkoutDir}: ${(e as Error).message}`, {
+      cause: e,
+      transient: true,
+    });
   }
   const tree = join(checkoutDir, treeRel);
   if (!existsSync(tree)) throw new CommitSourceError(repo, `commit ${commit.slice(0, 12)} has no ${treeRel || '.'} (portsTree.path)`);

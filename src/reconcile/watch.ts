@@ -225,9 +225,12 @@ class TreeWatcher {
     if (this.closed || this.mode === 'polling') return;
     this.mode = 'polling';
     const e = err as NodeJS.ErrnoException;
-    const hint = e.code === 'ENOSPC'
-      ? ' (the inotify watch limit: raise fs.inotify.max_user_watches, then restart the daemon)'
-      : e.code === 'EMFILE' || e.code === 'ENFILE' ? ' (too many open files: raise the limit, then restart the daemon)' : '';
+    const hint =
+      e.code === 'ENOSPC'
+        ? ' (the inotify watch limit: raise fs.inotify.max_user_watches, then restart the daemon)'
+        : e.code === 'EMFILE' || e.code === 'ENFILE'
+          ? ' (too many open files: raise the limit, then restart the daemon)'
+          : '';
     for (const w of this.dirs.values()) w.close();
     const had = this.dirs.size;
     this.dirs.clear();

@@ -2,6 +2,8 @@ import type { BuildDB } from '../builddb/db.js';
 import type { PassLoop } from '../reconcile/loop.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { DaemonMetrics } from './metrics.js';
+import type { PassTracker } from './passTracker.js';
+import type { PassFeed } from './dashboard/feed.js';
 
 /** What the daemon's routes work with. */
 export interface DaemonContext {
@@ -17,5 +19,9 @@ export interface DaemonContext {
   hookLimiter: RateLimiter;
   /** Prometheus metrics of the passes (GET /metrics). */
   metrics?: DaemonMetrics;
+  /** The current or last pass's plan and outcomes (GET /status: desired versus actual, ETA). */
+  passes?: PassTracker;
+  /** The passes' live feed (dashboard events, streamed reconcile). */
+  feed?: PassFeed;
   log: (line: string) => void;
 }

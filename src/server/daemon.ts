@@ -15,6 +15,8 @@ import { collectGarbage } from './memory.js';
 import { RateLimiter } from './ratelimit.js';
 import { makeHandler } from './router.js';
 import { DaemonMetrics } from './metrics.js';
+import { PassTracker } from './passTracker.js';
+import { PassFeed } from './dashboard/feed.js';
 import { acquirePassLock } from '../reconcile/passLock.js';
 import { settleBackground } from '../notify/index.js';
 
@@ -57,10 +59,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     throw err;
   }
   if (buildDb.recovered.builds || buildDb.recovered.runs) {
-    log(`builddb: marked ${buildDb.recovered.builds} builds and ${buildDb.recovered.runs} runs left running by a dead process as interrupted`);
+    log(
+      `builddb: marked ${buildDb.recovered.builds} builds and ${buildDb.recovered.runs} runs left running by a dead process as interrupted`,
+    );
   }
   const db = new FailSafeBuildDB(buildDb, log);
+  const feed = new PassFeed(buildDb);
   const metrics: DaemonMetrics = new DaemonMetrics((): LoopStatus => loop.status(), db);
+  // What /status compares the desired state with: the current (or last) pass's plan and outcomes.
+  const passes = new PassTracker(buildDb, log);
   let watching: Watching | undefined;
   let listeners: Listeners | undefined;
   // The watchers report every change they see: paths of the tree (the pass reads only those), or
@@ -85,7 +92,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await watching?.close();
       try {
         watching = await startWatching(next, watchOptions);
-        log(`builds.yaml moved the ports tree: now watching ${watching.watchedDirs()} directories (${next.portsTree.source} mode, tree ${watching.treeMode()})`);
+        log(
+          `builds.yaml moved the ports tree: now watching ${watching.watchedDirs()} directories (${next.portsTree.source} mode, tree ${watching.treeMode()})`,
+        );
       } catch (err) {
         log(`warning: cannot watch the new ports tree: ${(err as Error).message}; every pass checks the whole tree`);
       }
@@ -102,7 +111,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     onStateChange,
     watchedTree: () => (stopping ? undefined : watching?.treeWatched()),
     onIdle: collectGarbage,
-    observers: [metrics],
+    observers: [metrics, feed, passes],
+    progress: feed.progress(),
     ...(opts.beforePass ? { beforePass: opts.beforePass } : {}),
     ...(opts.backoff ? { backoff: opts.backoff } : {}),
   });
@@ -117,6 +127,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       db: buildDb,
       hookLimiter: new RateLimiter(10, 60_000),
       metrics,
+      feed,
+      passes,
       log,
     };
     listeners = await startListeners(makeHandler(ctx, 'unix'), makeHandler(ctx, 'tcp'), state.server.socket, state.server.listen);
@@ -124,7 +136,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const cpu0 = process.cpuUsage();
     watching = await startWatching(state, watchOptions);
     const cpu = process.cpuUsage(cpu0);
-    log(`watching ${watching.watchedDirs()} directories (ready in ${Math.round(performance.now() - t0)} ms, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU, tree ${watching.treeMode()}); API on ${state.server.socket}${listeners.tcp ? ` and http://${listeners.tcp.host}:${listeners.tcp.port}` : ''}`);
+    log(
+      `watching ${watching.watchedDirs()} directories (ready in ${Math.round(performance.now() - t0)} ms, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU, tree ${watching.treeMode()}); API on ${state.server.socket}${listeners.tcp ? ` and http://${listeners.tcp.host}:${listeners.tcp.port}` : ''}`,
+    );
   } catch (err) {
     await watching?.close();
     await listeners?.close();

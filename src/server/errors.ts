@@ -10,25 +10,6 @@ export class DaemonRunningError extends PortsyncError {
   }
 }
 
-/** No daemon answers on the socket (for commands that need one, such as `trigger`). */
-export class NoDaemonError extends PortsyncError {
-  constructor(readonly socket: string) {
-    super(`no daemon running at ${socket}; start one with: portsync watch`);
-  }
-}
-
-/** The daemon answered a request with an error status. */
-export class DaemonRequestError extends PortsyncError {
-  constructor(
-    readonly socket: string,
-    readonly path: string,
-    readonly status: number,
-    detail: string,
-  ) {
-    super(`daemon at ${socket}: ${path} answered ${status}: ${detail}`);
-  }
-}
-
 /** A request body larger than the server accepts. */
 export class BodyTooLargeError extends PortsyncError {
   constructor(readonly limit: number) {
@@ -46,13 +27,6 @@ export class BadRequestError extends PortsyncError {
   }
 }
 
-/** `portsync sql` before any reconcile created the database. */
-export class NoDatabaseError extends PortsyncError {
-  constructor(readonly file: string) {
-    super(`no build database yet at ${file}; run portsync reconcile first`);
-  }
-}
-
 /** `hook install` found a hook it did not write. */
 export class ForeignHookError extends PortsyncError {
   constructor(readonly file: string) {
@@ -62,7 +36,10 @@ export class ForeignHookError extends PortsyncError {
 
 /** server.listen would open the acting API to the network without a webhook secret. */
 export class InsecureListenError extends PortsyncError {
-  constructor(readonly listen: string, readonly secretEnv: string) {
+  constructor(
+    readonly listen: string,
+    readonly secretEnv: string,
+  ) {
     super(
       `server.listen ${listen} is not a loopback address and no webhook secret is set (environment variable ${secretEnv} is empty or unset): ` +
         `anyone who reaches it could trigger passes. Set ${secretEnv}, listen on 127.0.0.1, or set server.allowInsecure: true`,

@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { dirname } from 'node:path';
-import { daemonRequest } from './client.js';
+import { daemonRequest } from '../client/request.js';
 import { DaemonRunningError, InsecureListenError } from './errors.js';
 
 /** Removes a stale socket file; throws DaemonRunningError when a daemon answers on it. */
@@ -47,10 +47,16 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
  * Whether `listen` may be served: a loopback address always; another one only with a webhook
  * secret in the environment, or when builds.yaml explicitly allows it (then with a warning).
  */
-export function checkListen(server: { listen?: string; webhookSecretEnv: string; allowInsecure: boolean }, env: NodeJS.ProcessEnv, log: (line: string) => void): void {
+export function checkListen(
+  server: { listen?: string; webhookSecretEnv: string; allowInsecure: boolean },
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): void {
   if (!server.listen || LOOPBACK.test(parseListen(server.listen).host) || env[server.webhookSecretEnv]) return;
   if (!server.allowInsecure) throw new InsecureListenError(server.listen, server.webhookSecretEnv);
-  log(`warning: serving ${server.listen} without a webhook secret (server.allowInsecure): anyone who reaches it can trigger passes and read the build history`);
+  log(
+    `warning: serving ${server.listen} without a webhook secret (server.allowInsecure): anyone who reaches it can trigger passes and read the build history`,
+  );
 }
 
 export interface Listeners {
@@ -59,7 +65,12 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
-export async function startListeners(handler: RequestListener, tcpHandler: RequestListener, socket: string, listen: string | undefined): Promise<Listeners> {
+export async function startListeners(
+  handler: RequestListener,
+  tcpHandler: RequestListener,
+  socket: string,
+  listen: string | undefined,
+): Promise<Listeners> {
   await claimSocket(socket);
   const servers: Server[] = [];
   const unix = createServer(handler);

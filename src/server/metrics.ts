@@ -15,15 +15,12 @@
  * portsync_config_errors                            problems of builds.yaml (the last good one is in force)
  * plus prom-client's process_* and nodejs_* metrics of the daemon.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PortOutcome } from '../builder/scheduler.js';
+import type { PortOutcome } from '../builder/outcomes.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import type { LoopStatus } from '../reconcile/loop.js';
 import type { PassObserver, PhaseInfo, RunInfo } from '../reconcile/observers.js';
-import type { PassResult } from '../reconcile/pass.js';
-import type { DaemonContext } from './context.js';
-import { sendJson } from './http.js';
+import type { PassResult } from '../reconcile/passResult.js';
 
 const PORT_STATES: readonly PortOutcome['status'][] = ['success', 'failed', 'skipped', 'ignored', 'blocked', 'interrupted'];
 
@@ -40,7 +37,12 @@ export class DaemonMetrics implements PassObserver {
 
   constructor(loopStatus: () => LoopStatus, db: FailSafeBuildDB) {
     const registers = [this.registry];
-    this.passes = new Counter({ name: 'portsync_passes_total', help: 'Reconcile passes ended, by trigger and status (error: the pass could not run to its end).', labelNames: ['trigger', 'status'], registers });
+    this.passes = new Counter({
+      name: 'portsync_passes_total',
+      help: 'Reconcile passes ended, by trigger and status (error: the pass could not run to its end).',
+      labelNames: ['trigger', 'status'],
+      registers,
+    });
     this.passDuration = new Histogram({
       name: 'portsync_pass_duration_seconds',
       help: 'How long reconcile passes took, observe to record.',
@@ -48,7 +50,12 @@ export class DaemonMetrics implements PassObserver {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200],
       registers,
     });
-    this.ports = new Gauge({ name: 'portsync_ports', help: 'Ports of the closure by their state in the last pass.', labelNames: ['state'], registers });
+    this.ports = new Gauge({
+      name: 'portsync_ports',
+      help: 'Ports of the closure by their state in the last pass.',
+      labelNames: ['state'],
+      registers,
+    });
     for (const s of PORT_STATES) this.ports.set({ state: s }, 0);
     this.builds = new Counter({ name: 'portsync_builds_total', help: 'Port builds run, by result.', labelNames: ['result'], registers });
     this.phaseDuration = new Histogram({
@@ -58,7 +65,11 @@ export class DaemonMetrics implements PassObserver {
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200],
       registers,
     });
-    this.lastSuccess = new Gauge({ name: 'portsync_last_successful_pass_timestamp_seconds', help: 'When the last pass whose status was success ended (Unix time); 0: none yet.', registers });
+    this.lastSuccess = new Gauge({
+      name: 'portsync_last_successful_pass_timestamp_seconds',
+      help: 'When the last pass whose status was success ended (Unix time); 0: none yet.',
+      registers,
+    });
     const undecided = () => this.undecided;
     new Gauge({
       name: 'portsync_build_queue_length',
@@ -120,7 +131,8 @@ export class DaemonMetrics implements PassObserver {
 
   portFinished(_run: RunInfo, port: PortOutcome): void {
     this.undecided.delete(port.origin);
-    if (port.status === 'success' || port.status === 'failed' || (port.status === 'interrupted' && port.buildId)) this.builds.inc({ result: port.status });
+    if (port.status === 'success' || port.status === 'failed' || (port.status === 'interrupted' && port.buildId))
+      this.builds.inc({ result: port.status });
   }
 
   phaseFinished(_run: RunInfo, phase: PhaseInfo): void {
@@ -140,12 +152,4 @@ export class DaemonMetrics implements PassObserver {
     this.passes.inc({ trigger: failure.trigger, status: 'error' });
     this.passDuration.observe({ status: 'error' }, failure.durationMs / 1000);
   }
-}
-
-/** GET /metrics */
-export async function getMetrics(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (!ctx.metrics) return sendJson(res, 503, { error: 'this daemon keeps no metrics' });
-  const text = await ctx.metrics.registry.metrics();
-  res.writeHead(200, { 'content-type': ctx.metrics.registry.contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

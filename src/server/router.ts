@@ -7,7 +7,8 @@ import { BadRequestError, BodyTooLargeError } from './errors.js';
 import { sendJson } from './http.js';
 import { postGitHook, postReconcile, postTrigger } from './routes-passes.js';
 import { getPlan } from './routes-plan.js';
-import { getMetrics } from './metrics.js';
+import { isDashboardPath, serveDashboard } from './dashboard/routes.js';
+import { getMetrics } from './routes-metrics.js';
 import { UnknownOriginError } from '../reconcile/errors.js';
 import { getHistory, getLastGood, getPortState, getRuns, getStatus, postSql } from './routes-read.js';
 
@@ -39,21 +40,34 @@ function statusOf(err: unknown): number {
  * are served: the POST routes that act (reconcile, trigger, sql) would otherwise let anyone who
  * reaches the address bypass the secret. The Unix socket (file permissions) serves everything.
  */
-const TCP_WITH_SECRET = new Set(['GET /metrics', 'GET /status', 'GET /runs', 'GET /history', 'GET /port-state', 'GET /last-good', 'POST /hooks/git']);
+const TCP_WITH_SECRET = new Set([
+  'GET /metrics',
+  'GET /status',
+  'GET /runs',
+  'GET /history',
+  'GET /port-state',
+  'GET /last-good',
+  'POST /hooks/git',
+]);
 
 export function makeHandler(ctx: DaemonContext, via: 'unix' | 'tcp' = 'unix') {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://portsync');
     const key = `${req.method} ${url.pathname}`;
-    const route = ROUTES[key];
+    // The dashboard (read-only pages, GET only) is served on both listeners, as the read routes are.
+    const route = ROUTES[key] ?? (isDashboardPath(url.pathname) ? serveDashboard : undefined);
     if (Object.hasOwn(ROUTES, key) && via === 'tcp' && process.env[ctx.loop.state.server.webhookSecretEnv] && !TCP_WITH_SECRET.has(key)) {
       req.resume();
-      sendJson(res, 403, { error: `${key} is not served on ${ctx.listen} while a webhook secret is set; use the Unix socket (${ctx.socket}) — the portsync CLI does` });
+      sendJson(res, 403, {
+        error: `${key} is not served on ${ctx.listen} while a webhook secret is set; use the Unix socket (${ctx.socket}) — the portsync CLI does`,
+      });
       return;
     }
     if (!route) {
       const known = Object.keys(ROUTES).filter((k) => k.endsWith(` ${url.pathname}`));
-      sendJson(res, known.length ? 405 : 404, { error: known.length ? `use ${known.join(' or ')}` : `no route ${req.method} ${url.pathname}` });
+      sendJson(res, known.length ? 405 : 404, {
+        error: known.length ? `use ${known.join(' or ')}` : `no route ${req.method} ${url.pathname}`,
+      });
       return;
     }
     route(ctx, req, res, url).catch((err: unknown) => {

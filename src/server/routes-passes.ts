@@ -5,7 +5,8 @@ import type { PassTrigger } from '../reconcile/loop.js';
 import type { DaemonContext } from './context.js';
 import { BadRequestError } from './errors.js';
 import { parseJsonObject, readBody, sendJson } from './http.js';
-import { verifySignature } from './signature.js';
+import { streamPass } from './passStream.js';
+import { verifySignature } from '../signature.js';
 
 function stringList(v: unknown, route: string, field: string): string[] {
   if (v === undefined) return [];
@@ -16,8 +17,10 @@ function stringList(v: unknown, route: string, field: string): string[] {
 export async function postReconcile(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = parseJsonObject(await readBody(req), '/reconcile');
   const force = stringList(body.force, '/reconcile', 'force');
+  const busy = ctx.loop.status().current !== null;
   const pass = ctx.loop.requestPass('manual', force.length ? `reconcile --force ${force.join(' ')}` : 'reconcile requested', { force });
   if (body.wait !== true) return sendJson(res, 202, { accepted: true });
+  if (body.stream === true) return streamPass(ctx, res, pass, busy);
   sendJson(res, 200, reconcileJson(await pass));
 }
 

@@ -5,14 +5,21 @@ import { BadRequestError } from './errors.js';
 import { sendJson } from './http.js';
 import { lastGood, portHistory, recentRuns } from './queries.js';
 import { dbStatusParts, type StatusJson } from './status.js';
+import { passDesired } from './desired.js';
 
 export async function getStatus(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const loop = ctx.loop.status();
   // ?ports=none: the daemon's state without the per-port lists (a whole tree is megabytes; for polling).
   const ports = url.searchParams.get('ports');
-  if (ports !== null && ports !== 'none') throw new BadRequestError('/status', `ports must be "none" (or absent for every port), got "${ports}"`);
+  if (ports !== null && ports !== 'none')
+    throw new BadRequestError('/status', `ports must be "none" (or absent for every port), got "${ports}"`);
   const brief = ports === 'none';
-  const db = await dbStatusParts(ctx.db, url.searchParams.getAll('origin'), { ports: !brief });
+  const origins = url.searchParams.getAll('origin');
+  const db = await dbStatusParts(ctx.db, origins, { ports: !brief });
+  // Desired versus actual, from the current (or last) pass; every row is needed for the orphans.
+  const pass = ctx.passes?.latest;
+  const rows = !pass ? [] : !brief && origins.length === 0 ? db.ports : (await dbStatusParts(ctx.db, [])).ports;
+  const tracked = pass ? passDesired(pass, rows, loop.current?.building ?? [], origins) : null;
   const body: StatusJson = {
     daemon: { pid: ctx.pid, startedAt: ctx.startedAt, socket: ctx.socket, listen: ctx.listen ?? null, passes: loop.passes },
     config: loop.config,
@@ -22,6 +29,8 @@ export async function getStatus(ctx: DaemonContext, _req: IncomingMessage, res: 
     lastError: loop.lastError,
     retry: loop.retry,
     ...db,
+    desired: tracked ? (brief ? { ...tracked.desired, ports: [], orphans: [] } : tracked.desired) : null,
+    eta: tracked?.eta ?? null,
   };
   sendJson(res, 200, body);
 }
@@ -30,7 +39,8 @@ function limitParam(url: URL, dflt: number): number {
   const raw = url.searchParams.get('limit');
   if (raw === null) return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0 || n > 10_000) throw new BadRequestError(url.pathname, `limit must be an integer from 1 to 10000, got "${raw}"`);
+  if (!Number.isInteger(n) || n <= 0 || n > 10_000)
+    throw new BadRequestError(url.pathname, `limit must be an integer from 1 to 10000, got "${raw}"`);
   return n;
 }
 

@@ -79,15 +79,21 @@ const running = new WeakMap<DaemonContext, number>();
 
 export async function postSql(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = parseJsonObject(await readBody(req), '/sql');
-  if (typeof body.sql !== 'string' || !body.sql.trim()) throw new BadRequestError('/sql', 'body must be {"sql": "SELECT ..."} (optionally with "format": "json" or "ndjson")');
+  if (typeof body.sql !== 'string' || !body.sql.trim())
+    throw new BadRequestError('/sql', 'body must be {"sql": "SELECT ..."} (optionally with "format": "json" or "ndjson")');
   const format = body.format ?? 'json';
   if (format !== 'json' && format !== 'ndjson') {
-    throw new BadRequestError('/sql', `format must be "json" (one document, the default) or "ndjson" (a line per row), got ${JSON.stringify(format)}`);
+    throw new BadRequestError(
+      '/sql',
+      `format must be "json" (one document, the default) or "ndjson" (a line per row), got ${JSON.stringify(format)}`,
+    );
   }
   if (!ctx.db) return sendJson(res, 503, { error: 'the build database is not available in this daemon (see its log)' });
   const now = running.get(ctx) ?? 0;
   if (now >= SQL_MAX_CONCURRENT) {
-    return sendJson(res, 503, { error: `${now} SQL queries are already running in this daemon (its limit); try again when one has finished` });
+    return sendJson(res, 503, {
+      error: `${now} SQL queries are already running in this daemon (its limit); try again when one has finished`,
+    });
   }
   running.set(ctx, now + 1);
   const writer = format === 'json' ? jsonWriter(res) : ndjsonWriter(res);

@@ -4,6 +4,8 @@ import type { ConfigIssue } from '../config/errors.js';
 import { formatIssue } from '../config/errors.js';
 import type { LoopStatus } from '../reconcile/loop.js';
 import { portStatuses, recentRuns, type PortStatus, type RunJson } from './queries.js';
+import type { DesiredStatus } from './desired.js';
+import type { PassEta } from './eta.js';
 
 export interface StatusJson {
   daemon: { pid: number; startedAt: string; socket: string; listen: string | null; passes: number } | null;
@@ -16,6 +18,12 @@ export interface StatusJson {
   /** The newest run in the database. */
   lastRun: RunJson | null;
   ports: PortStatus[];
+  /** Every port of the desired state, desired versus actual, and the orphans (null: not known yet, e.g. before the daemon's first pass). */
+  desired?: DesiredStatus | null;
+  /** Why `desired` could not be made (the tree unreadable), when it could not. */
+  desiredError?: string;
+  /** When the running pass should end, from recorded build times (null: no pass building, or no build times recorded). */
+  eta?: PassEta | null;
 }
 
 type DbStatus = { lastRun: RunJson | null; ports: PortStatus[] };
@@ -37,7 +45,12 @@ export async function dbStatusParts(db: BuildDB | null, origins: readonly string
 }
 
 /** Status when no daemon runs: what the database says, and builds.yaml's own errors. */
-export async function offlineStatus(db: BuildDB | null, configFile: string, configErrors: ConfigIssue[], origins: readonly string[]): Promise<StatusJson> {
+export async function offlineStatus(
+  db: BuildDB | null,
+  configFile: string,
+  configErrors: ConfigIssue[],
+  origins: readonly string[],
+): Promise<StatusJson> {
   return {
     daemon: null,
     config: { file: configFile, errors: configErrors, errorText: configErrors.map(formatIssue), lastGoodAt: null },

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { BuildDB } from '../../src/builddb/db.js';
 import { LineProgress } from '../../src/builder/progress.js';
 import { loadDesiredState } from '../../src/config/load.js';
-import { reconcilePass, type PassOptions, type PassResult } from '../../src/reconcile/pass.js';
+import { reconcilePass, type PassOptions } from '../../src/reconcile/pass.js';
+import type { PassResult } from '../../src/reconcile/passResult.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const EXAMPLE_TREE = join(REPO, 'examples', 'ports');
@@ -38,15 +39,18 @@ export class TestProject {
   }
   writeConfig(opts: ProjectOptions): void {
     const ports = opts.ports.map((p) => `  - ${JSON.stringify(p)}`).join('\n');
-    writeFileSync(this.config, [
-      'portsTree: { path: ports }',
-      'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
-      `workers: ${opts.workers ?? 2}`,
-      `environment: { backend: ${opts.backend ?? 'chroot'} }`,
-      'watch: { debounce: 100ms }',
-      `ports:\n${ports}`,
-      opts.extra ?? '',
-    ].join('\n'));
+    writeFileSync(
+      this.config,
+      [
+        'portsTree: { path: ports }',
+        'make: { command: bmake, env: { MAKESYSPATH: ./ports/Mk } }',
+        `workers: ${opts.workers ?? 2}`,
+        `environment: { backend: ${opts.backend ?? 'chroot'} }`,
+        'watch: { debounce: 100ms }',
+        `ports:\n${ports}`,
+        opts.extra ?? '',
+      ].join('\n'),
+    );
   }
   /** Path of a file in the tree. */
   file(rel: string): string {
@@ -71,7 +75,12 @@ export class TestProject {
   async pass(extra: Partial<PassOptions> = {}): Promise<PassResult & { lines: string[] }> {
     const lines: string[] = [];
     const state = await loadDesiredState(this.config);
-    const r = await reconcilePass(state, { trigger: 'test', progress: new LineProgress((l) => lines.push(l)), log: (l) => lines.push(l), ...extra });
+    const r = await reconcilePass(state, {
+      trigger: 'test',
+      progress: new LineProgress((l) => lines.push(l)),
+      log: (l) => lines.push(l),
+      ...extra,
+    });
     return { ...r, lines };
   }
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {

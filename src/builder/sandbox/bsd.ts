@@ -15,8 +15,17 @@ const exec = promisify(execFile);
 
 /** System directories dsynth nullfs-mounts read-only into each worker. */
 export const BSD_SYSTEM_DIRS = [
-  '/bin', '/sbin', '/lib', '/libexec', '/usr/bin', '/usr/include', '/usr/lib', '/usr/libdata',
-  '/usr/libexec', '/usr/sbin', '/usr/share',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/libexec',
+  '/usr/bin',
+  '/usr/include',
+  '/usr/lib',
+  '/usr/libdata',
+  '/usr/libexec',
+  '/usr/sbin',
+  '/usr/share',
 ];
 
 export interface BsdPlan {
@@ -34,7 +43,10 @@ export interface BsdPlan {
 export function planBsdEnvironment(root: string, paths: EnvPaths): BsdPlan {
   const at = (p: string) => posix.join(root, p);
   const nullfs = (source: string, target: string, ro: boolean): MountEntry => ({
-    fstype: 'nullfs', source, target: at(target), options: ro ? 'ro' : 'rw',
+    fstype: 'nullfs',
+    source,
+    target: at(target),
+    options: ro ? 'ro' : 'rw',
   });
   const tmpfs = (target: string): MountEntry => ({ fstype: 'tmpfs', source: 'tmpfs', target: at(target), options: 'rw' });
   const mounts: MountEntry[] = [
@@ -61,8 +73,15 @@ export function planBsdEnvironment(root: string, paths: EnvPaths): BsdPlan {
     setup,
     teardown,
     run: ({ argv, env, cwd }) => [
-      'chroot', root, '/bin/sh', '-c', 'cd "$1" && shift && exec /usr/bin/env -i "$@"', 'sh',
-      cwd ?? CHROOT_INSIDE.construction, ...checkEnv(env), ...argv,
+      'chroot',
+      root,
+      '/bin/sh',
+      '-c',
+      'cd "$1" && shift && exec /usr/bin/env -i "$@"',
+      'sh',
+      cwd ?? CHROOT_INSIDE.construction,
+      ...checkEnv(env),
+      ...argv,
     ],
   };
 }

@@ -32,8 +32,7 @@ export interface CgroupUsage {
 
 /** Which hierarchy this kernel offers portsync, or why there is none. */
 export type CgroupSupport =
-  | { version: 1 | 2; /** Why CPU bandwidth cannot be limited here; absent when it can. */ noCpu?: string }
-  | { version: 0; why: string };
+  { version: 1 | 2; /** Why CPU bandwidth cannot be limited here; absent when it can. */ noCpu?: string } | { version: 0; why: string };
 
 /** This process's own cgroup path for a v1 controller (or the v2 path for ''), from /proc/self/cgroup. */
 function ownPath(controller: string): string {
@@ -127,7 +126,12 @@ function probeV2(): { usable: true; noCpu?: string } | { usable: false; why?: st
     return { usable: false, why: `cgroup v2: cannot set up ${parent}: ${(e as Error).message}` };
   }
   if (delegated.has('cpu')) return { usable: true };
-  return { usable: true, noCpu: available.has('cpu') ? notHanded('the cpu controller') : `cgroup v2: the cpu controller is not available to portsync's cgroup ${own}` };
+  return {
+    usable: true,
+    noCpu: available.has('cpu')
+      ? notHanded('the cpu controller')
+      : `cgroup v2: the cpu controller is not available to portsync's cgroup ${own}`,
+  };
 }
 
 /**
@@ -141,7 +145,8 @@ export function unenforcedLimits(support: CgroupSupport, wanted: { memory: boole
     const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
     return `warning: ${list} ${names.length === 1 ? 'is' : 'are'} not enforced in this pass: ${support.why} (tmpfs sizes and time limits still are)`;
   }
-  if (wanted.cpus && support.noCpu) return `warning: limits.cpus is not enforced in this pass: ${support.noCpu} (the memory and pids limits still are)`;
+  if (wanted.cpus && support.noCpu)
+    return `warning: limits.cpus is not enforced in this pass: ${support.noCpu} (the memory and pids limits still are)`;
   return undefined;
 }
 
@@ -184,7 +189,11 @@ export class BuildCgroup {
     if (this.version === 2) {
       const dir = this.dirs.unified!;
       const usec = /usage_usec (\d+)/.exec(safeRead(join(dir, 'cpu.stat')))?.[1];
-      return { peakMemoryBytes: readNumber(join(dir, 'memory.peak')), cpuMs: usec ? Math.round(Number(usec) / 1000) : null, oomKills: oomKills(join(dir, 'memory.events')) };
+      return {
+        peakMemoryBytes: readNumber(join(dir, 'memory.peak')),
+        cpuMs: usec ? Math.round(Number(usec) / 1000) : null,
+        oomKills: oomKills(join(dir, 'memory.events')),
+      };
     }
     const ns = this.dirs.cpuacct ? readNumber(join(this.dirs.cpuacct, 'cpuacct.usage')) : null;
     return {
@@ -224,7 +233,10 @@ function writeV1Quota(dir: string, cpu: { quotaUs: number; periodUs: number }, c
     writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(cpu.quotaUs));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-    throw new Error(`limits.cpus ${cpus}: the kernel refused a quota of ${cpu.quotaUs} µs per ${cpu.periodUs} µs in ${dir}: a cgroup above portsync's allows fewer CPUs; lower limits.cpus`, { cause: e });
+    throw new Error(
+      `limits.cpus ${cpus}: the kernel refused a quota of ${cpu.quotaUs} µs per ${cpu.periodUs} µs in ${dir}: a cgroup above portsync's allows fewer CPUs; lower limits.cpus`,
+      { cause: e },
+    );
   }
 }
 

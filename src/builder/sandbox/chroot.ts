@@ -8,7 +8,7 @@ import { killGroup, RunTracker } from './supervise.js';
 import { checkEnv, mapInsidePath } from './paths.js';
 import { cleanupStaleWorkers, createWorkerDir } from './workers.js';
 import { BuildCgroup } from './cgroup.js';
-import { BUILD_GID, BUILD_UID } from './ids.js';
+import { BUILD_GID, BUILD_UID } from '../../config/buildUser.js';
 import { DEFAULT_TMPFS } from '../../config/defaults.js';
 import type { BuildEnvironment, EnvPaths, EnvResources, EnvUsage, EnvironmentBackend, InsidePaths, RunResult, RunSpec } from './types.js';
 
@@ -26,13 +26,27 @@ export const CHROOT_INSIDE: Readonly<InsidePaths> = Object.freeze({
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 /** The minimal /etc: these files are copied into each root (users, name resolution, the dynamic linker)… */
 const ETC_FILES = [
-  'passwd', 'group', 'hosts', 'resolv.conf', 'nsswitch.conf', 'services', 'protocols',
-  'ld.so.cache', 'ld.so.conf', 'localtime', 'shells',
+  'passwd',
+  'group',
+  'hosts',
+  'resolv.conf',
+  'nsswitch.conf',
+  'services',
+  'protocols',
+  'ld.so.cache',
+  'ld.so.conf',
+  'localtime',
+  'shells',
 ];
 /** …and these directories are bound read-only (alternatives holds the cc symlink; copying it is slow). */
 const ETC_DIRS = ['ld.so.conf.d', 'alternatives'];
 const DEV_NODES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
-const DEV_LINKS = [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2']];
+const DEV_LINKS = [
+  ['fd', '/proc/self/fd'],
+  ['stdin', '/proc/self/fd/0'],
+  ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'],
+];
 const WRAPPER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
 export { BUILD_GID, BUILD_UID };
 
@@ -100,13 +114,26 @@ export function formatFstab(entries: MountEntry[]): string {
  * environment's private DISTDIR, which portsync fills from the cache and publishes back from
  * (src/builder/distfiles.ts).
  */
-export function chrootMountTable(root: string, paths: EnvPaths, boundSystemDirs: string[], output: string, tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS, distfiles = paths.distfiles): MountEntry[] {
+export function chrootMountTable(
+  root: string,
+  paths: EnvPaths,
+  boundSystemDirs: string[],
+  output: string,
+  tmpfsSizes: EnvResources['tmpfs'] = DEFAULT_TMPFS,
+  distfiles = paths.distfiles,
+): MountEntry[] {
   const at = (p: string) => join(root, p);
   const bind = (source: string, target: string, ro: boolean): MountEntry => ({
-    source, target, fstype: 'none', options: ro ? 'bind,ro' : 'bind',
+    source,
+    target,
+    fstype: 'none',
+    options: ro ? 'bind,ro' : 'bind',
   });
   const tmpfs = (target: string, mode: string, size: string, owner = ''): MountEntry => ({
-    source: 'portsync', target, fstype: 'tmpfs', options: `mode=${mode},size=${size}${owner}`,
+    source: 'portsync',
+    target,
+    fstype: 'tmpfs',
+    options: `mode=${mode},size=${size}${owner}`,
   });
   return [
     bind(root, root, true),
@@ -165,8 +192,23 @@ function startHolder(slot: number, fstab: string): Promise<{ holder: ChildProces
   // --pdeathsig: if portsync dies (even SIGKILL), the holder dies and the namespace's mounts with it.
   const holder = spawn(
     'setpriv',
-    ['--pdeathsig', 'KILL', 'unshare', '--mount', '--propagation', 'private', '--pid', '--fork', '--kill-child', '--',
-      'sh', '-c', 'mount -a -T "$1" && echo ready && exec sleep infinity', 'portsync-holder', fstab],
+    [
+      '--pdeathsig',
+      'KILL',
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--',
+      'sh',
+      '-c',
+      'mount -a -T "$1" && echo ready && exec sleep infinity',
+      'portsync-holder',
+      fstab,
+    ],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: WRAPPER_ENV },
   );
   const exited = new Promise<void>((res) => holder.once('close', () => res()));
@@ -222,15 +264,36 @@ class ChrootEnvironment implements BuildEnvironment {
     const cwd = spec.cwd ?? this.inside.construction;
     const command = [
       // Entering the holder's PID namespace ties the run to the holder's life (and so to portsync's).
-      'nsenter', `--mount=/proc/${this.holder.pid}/ns/mnt`, `--pid=/proc/${this.holder.pid}/ns/pid_for_children`, '--',
-      'unshare', '--pid', '--fork', '--kill-child', `--mount-proc=${join(this.root, 'proc')}`, ...(spec.network === false ? ['--net'] : []), '--',
-      'perl', '-e', INIT, this.root, cwd, spec.network === false ? 'lo' : 'host', spec.unprivileged ? `${BUILD_UID}:${BUILD_GID}` : 'root', String(pairs.length), ...pairs, ...spec.argv,
+      'nsenter',
+      `--mount=/proc/${this.holder.pid}/ns/mnt`,
+      `--pid=/proc/${this.holder.pid}/ns/pid_for_children`,
+      '--',
+      'unshare',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      `--mount-proc=${join(this.root, 'proc')}`,
+      ...(spec.network === false ? ['--net'] : []),
+      '--',
+      'perl',
+      '-e',
+      INIT,
+      this.root,
+      cwd,
+      spec.network === false ? 'lo' : 'host',
+      spec.unprivileged ? `${BUILD_UID}:${BUILD_GID}` : 'root',
+      String(pairs.length),
+      ...pairs,
+      ...spec.argv,
     ];
     // Each run joins the environment's cgroup before it enters the namespaces: its whole tree is bounded and measured.
     const joined = this.cgroup
       ? ['sh', '-c', 'for f in $PORTSYNC_CGROUPS; do echo $$ > "$f" || exit 125; done; exec "$@"', 'portsync-run', ...command]
       : command;
-    return this.runs.run(joined, spec, { wrapperEnv: { ...WRAPPER_ENV, ...(this.cgroup ? { PORTSYNC_CGROUPS: this.cgroup.procsFiles.join(' ') } : {}) }, statusFd: true });
+    return this.runs.run(joined, spec, {
+      wrapperEnv: { ...WRAPPER_ENV, ...(this.cgroup ? { PORTSYNC_CGROUPS: this.cgroup.procsFiles.join(' ') } : {}) },
+      statusFd: true,
+    });
   }
 
   usage(): EnvUsage | undefined {
@@ -282,7 +345,11 @@ export const chrootBackend: EnvironmentBackend = {
     try {
       try {
         const { memoryBytes, pids, cpus } = resources ?? {};
-        cgroup = BuildCgroup.create(id, { ...(memoryBytes ? { memoryBytes } : {}), ...(pids ? { pids } : {}), ...(cpus !== undefined ? { cpus } : {}) });
+        cgroup = BuildCgroup.create(id, {
+          ...(memoryBytes ? { memoryBytes } : {}),
+          ...(pids ? { pids } : {}),
+          ...(cpus !== undefined ? { cpus } : {}),
+        });
       } catch (err) {
         throw new EnvironmentSetupError(slot, 'cgroup', (err as Error).message, { cause: err });
       }

@@ -20,15 +20,17 @@ export class UnsafeCleanupError extends PortsyncError {
     detail = 'it still has a mount inside',
   ) {
     super(
-      `refusing to remove ${path}: ${detail} (${mountpoint}); ` +
-        `unmount it (umount -l ${mountpoint}) and run \`portsync cleanup\` again`,
+      `refusing to remove ${path}: ${detail} (${mountpoint}); ` + `unmount it (umount -l ${mountpoint}) and run \`portsync cleanup\` again`,
     );
   }
 }
 
 /** A run was asked of an environment that was destroyed or whose namespace died. */
 export class EnvironmentGoneError extends PortsyncError {
-  constructor(readonly envId: string, detail: string) {
+  constructor(
+    readonly envId: string,
+    detail: string,
+  ) {
     super(`build environment ${envId} is no longer usable: ${detail}`);
   }
 }

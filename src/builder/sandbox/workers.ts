@@ -47,7 +47,11 @@ export async function cleanupStaleWorkers(buildBase: string): Promise<CleanupRep
   try {
     // Never follow a link: a workers directory that is a symlink could lead cleanup anywhere.
     if ((await lstat(base)).isSymbolicLink()) {
-      report.refused.push({ path: base, mountpoint: base, reason: 'it is a symbolic link, not portsync\'s own directory; remove the link by hand' });
+      report.refused.push({
+        path: base,
+        mountpoint: base,
+        reason: "it is a symbolic link, not portsync's own directory; remove the link by hand",
+      });
       return report;
     }
     names = await readdir(base);

@@ -2,14 +2,12 @@
  * Talking to a running daemon over its Unix socket. `daemonRequest` answers undefined when no
  * daemon listens (no socket file, connection refused, or no answer within the connect timeout).
  */
-import { request } from 'node:http';
+import { request, type ClientRequest } from 'node:http';
 
 export interface DaemonResponse {
   status: number;
   body: unknown;
 }
-
-const NOT_LISTENING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES']);
 
 export function daemonRequest(
   socketPath: string,
@@ -20,7 +18,6 @@ export function daemonRequest(
 ): Promise<DaemonResponse | undefined> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    let connected = false;
     const req = request(
       { socketPath, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {} },
       (res) => {
@@ -39,24 +36,32 @@ export function daemonRequest(
         });
       },
     );
-    const timer = setTimeout(() => {
-      if (!connected) {
-        req.destroy();
-        resolve(undefined);
-      }
-    }, opts.connectTimeoutMs ?? 1000);
-    const markConnected = () => {
-      connected = true;
-      clearTimeout(timer);
-    };
-    // A kept-alive socket is connected already: it never emits 'connect' again.
-    req.on('socket', (s) => (s.connecting ? s.once('connect', markConnected) : markConnected()));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (!connected && err.code && NOT_LISTENING.has(err.code)) resolve(undefined);
-      else if (!connected) resolve(undefined);
-      else reject(err);
-    });
+    settleUnconnected(req, opts.connectTimeoutMs ?? 1000, resolve, reject);
     req.end(payload);
+  });
+}
+
+/**
+ * Settles with undefined when `req` has not connected within `ms`, or fails before it connected
+ * (no socket file, connection refused: no daemon listens); an error after connecting rejects.
+ */
+export function settleUnconnected(req: ClientRequest, ms: number, resolve: (v: undefined) => void, reject: (err: unknown) => void): void {
+  let connected = false;
+  const timer = setTimeout(() => {
+    if (!connected) {
+      req.destroy();
+      resolve(undefined);
+    }
+  }, ms);
+  const markConnected = () => {
+    connected = true;
+    clearTimeout(timer);
+  };
+  // A kept-alive socket is connected already: it never emits 'connect' again.
+  req.on('socket', (s) => (s.connecting ? s.once('connect', markConnected) : markConnected()));
+  req.on('error', (err) => {
+    clearTimeout(timer);
+    if (!connected) resolve(undefined);
+    else reject(err);
   });
 }

@@ -1,6 +1,6 @@
 /**
  * The identities builds and tree reading run as when portsync is root. Kept apart so that the
- * tree reader (src/ports/make-user.ts) can refuse to share the build user's identity without
+ * tree reader (src/config/readAs.ts) can refuse to share the build user's identity without
  * importing the build environment.
  */
 

@@ -3,12 +3,12 @@
  * filled in) to the desired state, and the checks a JSON Schema cannot express.
  */
 import { resolve } from 'node:path';
-import { DurationError } from '../config/errors.js';
-import { parseDuration } from '../config/duration.js';
-import { describePath } from '../config/schema.js';
-import { HOOK_NAMES, type HooksConfig, type NotifyEvent, type NotifyTarget, type NotifyType } from '../config/types.js';
-import type { ConfigPath, YamlLocator } from '../config/yaml-locator.js';
-import { templateProblem } from './template.js';
+import { DurationError } from './errors.js';
+import { parseDuration } from './duration.js';
+import { describePath } from './schema.js';
+import { HOOK_NAMES, type HooksConfig, type NotifyEvent, type NotifyTarget, type NotifyType } from './types.js';
+import type { ConfigPath, YamlLocator } from './yaml-locator.js';
+import { templateProblem } from './template-syntax.js';
 
 /** `hooks:` as written, the schema's defaults filled in. */
 export type RawHooks = { timeout: string | number } & Partial<Record<(typeof HOOK_NAMES)[number], string>>;
@@ -114,7 +114,8 @@ export function hooksNotifyProblems(
       if (first !== undefined) issueAt(at('name'), `${where('name')}: duplicate notify target "${t.name}" (also notify[${first}])`);
       else names.set(t.name, i);
     }
-    if (t.url === undefined && t.urlEnv === undefined) issueAt(at(), `${where()}: give url (the address) or urlEnv (the environment variable holding it)`);
+    if (t.url === undefined && t.urlEnv === undefined)
+      issueAt(at(), `${where()}: give url (the address) or urlEnv (the environment variable holding it)`);
     if (t.url !== undefined && t.urlEnv !== undefined) issueAt(at('urlEnv'), `${where('urlEnv')}: give url or urlEnv, not both`);
     if (typeof t.url === 'string' && !isFlagged(at('url'))) {
       const problem = type === 'commit-status' ? templateProblem(t.url) : undefined;
@@ -128,12 +129,15 @@ export function hooksNotifyProblems(
         } catch {
           issueAt(at('url'), `${where('url')}: ${JSON.stringify(t.url)} is not a URL; write it as http://host/path or https://host/path`);
         }
-        if (protocol && protocol !== 'http:' && protocol !== 'https:') issueAt(at('url'), `${where('url')}: ${protocol.slice(0, -1)} is not http or https`);
-        else if (protocol && type !== 'commit-status' && sample !== t.url) issueAt(at('url'), `${where('url')}: only a commit-status url is a template; a ${type} url is sent as written`);
+        if (protocol && protocol !== 'http:' && protocol !== 'https:')
+          issueAt(at('url'), `${where('url')}: ${protocol.slice(0, -1)} is not http or https`);
+        else if (protocol && type !== 'commit-status' && sample !== t.url)
+          issueAt(at('url'), `${where('url')}: only a commit-status url is a template; a ${type} url is sent as written`);
       }
     }
     if (type !== 'commit-status') {
-      if (t.body !== undefined) issueAt(at('body'), `${where('body')}: only a commit-status target takes a body (a ${type} target sends its own JSON)`);
+      if (t.body !== undefined)
+        issueAt(at('body'), `${where('body')}: only a commit-status target takes a body (a ${type} target sends its own JSON)`);
     } else {
       if (Array.isArray(t.events) && t.events.includes('port-failure')) {
         issueAt(at('events'), `${where('events')}: a commit status belongs to the commit, not to a port: use run-start and run-end`);
@@ -144,12 +148,14 @@ export function hooksNotifyProblems(
       }
     }
     if (type !== 'slack') {
-      for (const key of ['channel', 'username']) if (t[key] !== undefined) issueAt(at(key), `${where(key)}: only a slack target takes ${key}`);
+      for (const key of ['channel', 'username'])
+        if (t[key] !== undefined) issueAt(at(key), `${where(key)}: only a slack target takes ${key}`);
     }
     if (isRecord(t.headers)) {
       for (const [name, value] of Object.entries(t.headers)) {
         if (!HEADER_NAME.test(name)) issueAt(at('headers', name), `${where('headers')}: "${name}" is not an HTTP header name`);
-        else if (OWN_HEADERS.has(name.toLowerCase())) issueAt(at('headers', name), `${where('headers', name)}: portsync sets ${name} itself`);
+        else if (OWN_HEADERS.has(name.toLowerCase()))
+          issueAt(at('headers', name), `${where('headers', name)}: portsync sets ${name} itself`);
         else if (typeof value === 'string') {
           const problem = /[\r\n]/.test(value) ? 'a header value cannot span lines' : templateProblem(value);
           if (problem) issueAt(at('headers', name), `${where('headers', name)}: ${problem}`);

@@ -36,9 +36,12 @@ export function streamSqlFromDaemon(socket: string, sql: string, sink: SqlSink):
   const path = '/sql';
   const payload = Buffer.from(JSON.stringify({ sql, format: 'ndjson' }));
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-      readAnswer(socket, res, sink).then(resolve, reject);
-    });
+    const req = request(
+      { socketPath: socket, method: 'POST', path, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
+      (res) => {
+        readAnswer(socket, res, sink).then(resolve, reject);
+      },
+    );
     req.on('error', (err) => reject(new DaemonRequestError(socket, path, 0, `the daemon stopped answering (${err.message})`)));
     req.end(payload);
   });
@@ -95,6 +98,7 @@ async function readAnswer(socket: string, res: AsyncIterable<Buffer> & { statusC
     if (err instanceof PortsyncError) throw err;
     throw new DaemonRequestError(socket, path, 200, `the answer broke off: ${(err as Error).message}`);
   }
-  if (!end) throw new DaemonRequestError(socket, path, 200, `the answer ended after ${count} rows without its last line (did the daemon stop?)`);
+  if (!end)
+    throw new DaemonRequestError(socket, path, 200, `the answer ended after ${count} rows without its last line (did the daemon stop?)`);
   return { columns, rows: count, bytes, truncated: end.truncated ? (end.truncatedBy ?? 'rows') : null, notice: end.notice ?? null };
 }

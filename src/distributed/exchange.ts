@@ -1,0 +1,197 @@
+/**
+ * The coordinator's package exchange: a small HTTP server that lives as long as a distributed
+ * pass and is the only door agents have to the repository.
+ *
+ *   GET /jobs/<job>/packages/<pkgfile>     a dependency package of a job in flight (read-only: only
+ *                                          the files that job installs, from the pass's repository)
+ *   PUT /jobs/<job>/<attempt>/package      the package an attempt built (X-Portsync-Sha256: its SHA-256)
+ *
+ * Both need `Authorization: Bearer <token>` (builds.yaml `executor.tokenEnv`). An upload is
+ * written to a temporary name while it is hashed and counted, refused beyond the size cap, and
+ * renamed only when whole and matching its announced SHA-256: a cut or lying upload leaves
+ * nothing. It is not published here: the coordinator publishes it when the job completes.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+export interface ExchangeOptions {
+  /** host:port (port 0: any free port). */
+  listen: string;
+  /** How agents reach it (default http://<the address it got>). */
+  url?: string;
+  token: string;
+  maxPackageBytes: number;
+  /** Where uploads land (a directory of the coordinator's build base). */
+  uploads: string;
+}
+
+interface JobEntry {
+  /** The repository the job's dependencies are installed from (its All/ directory holds them). */
+  packages: string;
+  installs: Set<string>;
+}
+
+const sameSecret = (a: string, b: string) => {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+};
+
+export class PackageExchange {
+  private readonly jobs = new Map<string, JobEntry>();
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private readonly opts: ExchangeOptions,
+  ) {}
+
+  static async start(opts: ExchangeOptions): Promise<PackageExchange> {
+    mkdirSync(opts.uploads, { recursive: true });
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(opts.listen)!;
+    const host = m[1] ?? m[2]!;
+    let exchange: PackageExchange | undefined;
+    const server = createServer((req, res) => {
+      exchange!.handle(req, res).catch((e: unknown) => reply(res, 500, `internal error: ${(e as Error).message}`));
+    });
+    server.requestTimeout = 0; // a big package over a slow link takes what it takes; the cap bounds it
+    server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(Number(m[3]), host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    const url = opts.url ?? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    exchange = new PackageExchange(server, url.replace(/\/+$/, ''), opts);
+    return exchange;
+  }
+
+  /** Opens the downloads of a job's dependencies (until `forget`). */
+  register(jobId: string, packages: string, installs: readonly string[]): void {
+    this.jobs.set(jobId, { packages, installs: new Set(installs) });
+  }
+
+  forget(jobId: string): void {
+    this.jobs.delete(jobId);
+    for (const f of this.uploadsOf(jobId)) rmSync(f, { force: true });
+  }
+
+  /** The whole, checked package an attempt uploaded, or undefined. */
+  uploaded(jobId: string, attempt: string): string | undefined {
+    const f = this.uploadFile(jobId, attempt);
+    try {
+      return statSync(f).isFile() ? f : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private uploadFile(jobId: string, attempt: string): string {
+    return join(this.opts.uploads, `${jobId}.${attempt}.pkg`);
+  }
+
+  private uploadsOf(jobId: string): string[] {
+    // Attempts are few; the names are ours (ids checked by the routes).
+    try {
+      return readdirSync(this.opts.uploads)
+        .filter((n) => n.startsWith(`${jobId}.`))
+        .map((n) => join(this.opts.uploads, n));
+    } catch {
+      return [];
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const auth = req.headers.authorization;
+    if (typeof auth !== 'string' || !auth.startsWith('Bearer ') || !sameSecret(auth.slice(7), this.opts.token)) {
+      req.resume();
+      return reply(res, 401, "missing or wrong token (Authorization: Bearer <the token in the agent's environment>)");
+    }
+    const url = new URL(req.url ?? '/', 'http://x');
+    const get = /^\/jobs\/([0-9a-f-]{36})\/packages\/([A-Za-z0-9_+][A-Za-z0-9_.,+~-]*)$/.exec(url.pathname);
+    if (get && req.method === 'GET') return this.download(get[1]!, get[2]!, res);
+    const put = /^\/jobs\/([0-9a-f-]{36})\/([0-9a-f-]{36})\/package$/.exec(url.pathname);
+    if (put && req.method === 'PUT') return this.upload(put[1]!, put[2]!, req, res);
+    req.resume();
+    return reply(res, 404, `no route ${req.method} ${url.pathname}`);
+  }
+
+  private async download(jobId: string, pkgfile: string, res: ServerResponse): Promise<void> {
+    const job = this.jobs.get(jobId);
+    if (!job) return reply(res, 410, `job ${jobId} is not running in this pass`);
+    if (!job.installs.has(pkgfile)) return reply(res, 403, `job ${jobId} does not install ${pkgfile}`);
+    const file = join(job.packages, 'All', pkgfile);
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      return reply(res, 404, `${pkgfile} is not in the repository`);
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+    await pipeline(createReadStream(file), res).catch(() => res.destroy());
+  }
+
+  private async upload(jobId: string, attempt: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refuse = (status: number, why: string) => {
+      req.resume();
+      reply(res, status, why);
+    };
+    if (!this.jobs.has(jobId))
+      return refuse(
+        410,
+        `job ${jobId} is not running in this pass (it finished, timed out or was never dispatched): the package is not taken`,
+      );
+    const sha = req.headers['x-portsync-sha256'];
+    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha))
+      return refuse(400, "X-Portsync-Sha256 must be the package's SHA-256 in hex");
+    const declared = Number(req.headers['content-length']);
+    if (!Number.isSafeInteger(declared) || declared < 0) return refuse(411, 'Content-Length is required');
+    const cap = this.opts.maxPackageBytes;
+    if (declared > cap) return refuse(413, `the package is ${declared} bytes, more than executor.maxPackageSize (${cap} bytes)`);
+    const tmp = `${this.uploadFile(jobId, attempt)}.${process.pid}.tmp`;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      await pipeline(
+        req,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            bytes += chunk.length;
+            if (bytes > cap || bytes > declared) throw new Error(`more than the ${Math.min(cap, declared)} bytes announced or allowed`);
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { mode: 0o644 }),
+      );
+      if (bytes !== declared) throw new Error(`got ${bytes} of ${declared} bytes`);
+      const got = hash.digest('hex');
+      if (got !== sha) throw new Error(`its SHA-256 is ${got}, not the announced ${sha}`);
+      renameSync(tmp, this.uploadFile(jobId, attempt));
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      // A client that went away gets no answer; one that sent too much or the wrong thing does.
+      return reply(res, 422, `upload refused, nothing kept: ${(e as Error).message}`);
+    }
+    reply(res, 201, 'stored');
+  }
+}
+
+function reply(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify({ status, message });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...(status >= 400 ? { connection: 'close' } : {}),
+  });
+  res.end(body);
+}

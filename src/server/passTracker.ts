@@ -1,0 +1,57 @@
+/**
+ * The daemon's memory of its passes for `GET /status`: the plan of the pass running now (or of
+ * the last one) and its ports' outcomes as they come — what status compares the desired state
+ * with — and the recorded build times the running pass's ETA is made from.
+ */
+import type { BuildDB } from '../builddb/db.js';
+import type { PortOutcome } from '../builder/outcomes.js';
+import type { DesiredState } from '../config/types.js';
+import type { PassObserver, RunInfo } from '../reconcile/observers.js';
+import type { Plan } from '../reconcile/plan.js';
+import { buildDurations, type BuildDurations } from './eta.js';
+
+export interface TrackedPass {
+  runId: string;
+  plan: Plan;
+  state: DesiredState;
+  outcomes: Map<string, PortOutcome>;
+  running: boolean;
+  /** Build times as recorded when the pass started (null: not read yet, or the database failed). */
+  durations: BuildDurations | null;
+}
+
+export class PassTracker implements PassObserver {
+  private pass: TrackedPass | null = null;
+
+  constructor(
+    private readonly db: BuildDB | null,
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** The pass running now, else the last one that ended; null before the first. */
+  get latest(): TrackedPass | null {
+    return this.pass;
+  }
+
+  runStarted(run: RunInfo): void {
+    const pass: TrackedPass = { runId: run.runId, plan: run.plan, state: run.state, outcomes: new Map(), running: true, durations: null };
+    this.pass = pass;
+    if (!this.db) return;
+    buildDurations(this.db).then(
+      (d) => void (pass.durations = d),
+      (err: unknown) => this.log(`warning: could not read the recorded build times for the ETA: ${(err as Error).message}`),
+    );
+  }
+
+  portFinished(run: RunInfo, port: PortOutcome): void {
+    if (this.pass?.runId === run.runId) this.pass.outcomes.set(port.origin, port);
+  }
+
+  runFinished(run: RunInfo): void {
+    if (this.pass?.runId === run.runId) this.pass.running = false;
+  }
+
+  passFailed(): void {
+    if (this.pass) this.pass.running = false;
+  }
+}
