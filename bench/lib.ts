@@ -122,6 +122,8 @@ export async function seedAsBuilt(state: DesiredState): Promise<{ ports: number;
 /** The plan `portsync plan` would print now: observe the tree, read the database read-only, plan. */
 export async function planNow(state: DesiredState): Promise<Plan> {
   const obs = await observe(state);
+  // Never reconciled (adopt's fresh project): nothing known yet.
+  if (!existsSync(state.paths.database)) return makePlan(obs, { known: new Map() });
   const db = await BuildDB.open(state.paths.database, { readOnly: true });
   try {
     return makePlan(obs, { known: knownFromRows(await db.allPortState()) });

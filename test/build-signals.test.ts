@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bmakeMissing } from './helpers/minitree.js';
 import { REPO, TestProject, rootMissing } from './helpers/project.js';
@@ -19,23 +19,7 @@ after(() => projects.forEach((p) => p.remove()));
 function slowProject(marker: string): TestProject {
   const p = new TestProject({ ports: ['misc/slowpoke', 'misc/help2man'], workers: 2 });
   projects.push(p);
-  mkdirSync(p.file('misc/slowpoke'), { recursive: true });
-  writeFileSync(
-    p.file('misc/slowpoke/Makefile'),
-    [
-      'PORTNAME=\tslowpoke',
-      'PORTVERSION=\t1.0',
-      'CATEGORIES=\tmisc',
-      'COMMENT=\tSleeps while building',
-      'DISTFILES=',
-      'NO_INSTALL=\tyes',
-      'do-build:',
-      `\t@echo ${marker}; sleep 47.${marker.length}; echo never`,
-      '',
-      '.include <bsd.port.mk>',
-      '',
-    ].join('\n'),
-  );
+  p.addPort('misc/slowpoke', { build: `@echo ${marker}; sleep 47.${marker.length}; echo never` });
   return p;
 }
 

@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageIdentity } from '../src/fingerprint/packageIdentity.js';
 import { bmakeMissing } from './helpers/minitree.js';
@@ -35,24 +35,10 @@ test(
     const p = new TestProject({ ports: ['misc/slowpoke', 'devel/libalpha'], extra: distributedExecutor(redis.url, queue) });
     cleanup.push(() => p.remove());
     // A port whose build takes a few seconds: the coordinator is killed while an agent runs it.
-    mkdirSync(p.file('misc/slowpoke'), { recursive: true });
-    writeFileSync(
-      p.file('misc/slowpoke/Makefile'),
-      [
-        'PORTNAME=\tslowpoke',
-        'PORTVERSION=\t1.0',
-        'CATEGORIES=\tmisc',
-        'COMMENT=\tSleeps while building',
-        'DISTFILES=',
-        'do-build:',
-        '\t@echo slowpoke building; sleep 4',
-        'do-install:',
-        '\t@mkdir -p ${STAGEDIR}${PREFIX}/share/slowpoke && echo done > ${STAGEDIR}${PREFIX}/share/slowpoke/done',
-        '',
-        '.include <bsd.port.mk>',
-        '',
-      ].join('\n'),
-    );
+    p.addPort('misc/slowpoke', {
+      build: '@echo slowpoke building; sleep 4',
+      install: '@mkdir -p ${STAGEDIR}${PREFIX}/share/slowpoke && echo done > ${STAGEDIR}${PREFIX}/share/slowpoke/done',
+    });
     const agents = ['one', 'two'].map((name) => new TestAgent({ name, redis: redis.url, queue, portsTree: p.tree }));
     for (const a of agents) cleanup.push(() => a.stop());
     await Promise.all(agents.map((a) => a.ready()));

@@ -60,23 +60,7 @@ test(
     const p = new TestProject(opts);
     projects.push(p);
     for (const name of ['slowa', 'slowb']) {
-      mkdirSync(p.file(`misc/${name}`));
-      p.write(
-        `misc/${name}/Makefile`,
-        [
-          `PORTNAME=\t${name}`,
-          'PORTVERSION=\t1.0',
-          'CATEGORIES=\tmisc',
-          'COMMENT=\tSleeps while building',
-          'DISTFILES=',
-          'NO_INSTALL=\tyes',
-          'do-build:',
-          '\t@sleep 4',
-          '',
-          '.include <bsd.port.mk>',
-          '',
-        ].join('\n'),
-      );
+      p.addPort(`misc/${name}`, { build: '@sleep 4' });
     }
     const t0 = Date.now() / 1000;
     const daemon = await startDaemon(t, p.config);

@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquirePassLock, passLockPath, PassRunningError } from '../src/reconcile/passLock.js';
@@ -29,23 +29,7 @@ after(() => {
 function slowProject(marker: string, seconds: number): TestProject {
   const p = new TestProject({ ports: ['misc/slowpoke', 'misc/greet'], backend: 'host' });
   projects.push(p);
-  mkdirSync(p.file('misc/slowpoke'), { recursive: true });
-  writeFileSync(
-    p.file('misc/slowpoke/Makefile'),
-    [
-      'PORTNAME=\tslowpoke',
-      'PORTVERSION=\t1.0',
-      'CATEGORIES=\tmisc',
-      'COMMENT=\tSleeps while building',
-      'DISTFILES=',
-      'NO_INSTALL=\tyes',
-      'do-build:',
-      `\t@echo ${marker}; sleep ${seconds}`,
-      '',
-      '.include <bsd.port.mk>',
-      '',
-    ].join('\n'),
-  );
+  p.addPort('misc/slowpoke', { build: `@echo ${marker}; sleep ${seconds}` });
   return p;
 }
 

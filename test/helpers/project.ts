@@ -2,7 +2,7 @@
  * A throwaway portsync project for integration tests: a copy of a ports tree, a builds.yaml
  * with every path inside a temp dir, and helpers to run passes and read the real database.
  */
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,19 @@ export class TestProject {
   }
   write(rel: string, text: string): void {
     writeFileSync(this.file(rel), text);
+  }
+  /**
+   * Adds a port with no distfiles to the tree whose build runs the shell line `build` (a slow
+   * port for the signal, lock, metrics and restart tests). Without `install` it installs nothing.
+   */
+  addPort(origin: string, opts: { build: string; install?: string }): void {
+    const [category, name] = origin.split('/') as [string, string];
+    mkdirSync(this.file(origin), { recursive: true });
+    const lines = [`PORTNAME=\t${name}`, 'PORTVERSION=\t1.0', `CATEGORIES=\t${category}`, 'COMMENT=\tSleeps while building', 'DISTFILES='];
+    if (!opts.install) lines.push('NO_INSTALL=\tyes');
+    lines.push('do-build:', `\t${opts.build}`);
+    if (opts.install) lines.push('do-install:', `\t${opts.install}`);
+    this.write(`${origin}/Makefile`, [...lines, '', '.include <bsd.port.mk>', ''].join('\n'));
   }
   read(rel: string): string {
     return readFileSync(this.file(rel), 'utf8');
