@@ -196,31 +196,51 @@ export class BuildDB {
     fn: (c: DuckDBConnection) => Promise<T>,
     wrap?: (message: string, err: unknown) => BuildDatabaseError,
   ): Promise<T> {
-    const run = async (): Promise<T> => {
-      if (this.closed) {
-        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, {
-          file: this.file,
-          operation,
-          ...ctx,
-          reason: 'closed',
-        });
-      }
-      try {
-        return await fn(this.conn);
-      } catch (err) {
-        if (err instanceof BuildDatabaseError) throw err;
-        const full = { file: this.file, operation, ...ctx };
-        const storage = classifyStorageError(err, full);
-        if (storage) throw storage;
-        const msg = `${operation}${ctx.origin ? ` of ${ctx.origin}` : ''}${ctx.buildId ? ` (build ${ctx.buildId})` : ''} failed in ${this.file}: ${(err as Error).message}`;
-        throw wrap ? wrap(msg, err) : new DatabaseUnavailableError(msg, { ...full, reason: 'io', cause: err });
-      }
-    };
+    const run = () => this.guarded(this.conn, operation, ctx, fn, wrap);
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     // A write counts when it starts (assertWritable) and again when it is done: a read that ran
     // alongside it is not taken for the state after it.
     if (this.writeOps.has(operation)) void result.finally(() => this.writes++).catch(() => undefined);
+    return result;
+  }
+
+  /** Runs `fn` on `conn`, turning what fails into the typed errors (closed, storage, or `wrap`'s). */
+  private async guarded<T>(
+    conn: DuckDBConnection,
+    operation: string,
+    ctx: OpContext,
+    fn: (c: DuckDBConnection) => Promise<T>,
+    wrap?: (message: string, err: unknown) => BuildDatabaseError,
+  ): Promise<T> {
+    if (this.closed) {
+      throw new DatabaseUnavailableError(`build database ${this.file} is closed`, {
+        file: this.file,
+        operation,
+        ...ctx,
+        reason: 'closed',
+      });
+    }
+    try {
+      return await fn(conn);
+    } catch (err) {
+      if (err instanceof BuildDatabaseError) throw err;
+      const full = { file: this.file, operation, ...ctx };
+      const storage = classifyStorageError(err, full);
+      if (storage) throw storage;
+      const msg = `${operation}${ctx.origin ? ` of ${ctx.origin}` : ''}${ctx.buildId ? ` (build ${ctx.buildId})` : ''} failed in ${this.file}: ${(err as Error).message}`;
+      throw wrap ? wrap(msg, err) : new DatabaseUnavailableError(msg, { ...full, reason: 'io', cause: err });
+    }
+  }
+
+  /**
+   * A read of the product's own (bound parameters) on the read connection, beside the user
+   * queries: it never waits behind the writes of a running pass (the daemon's status).
+   */
+  private readOp<T>(operation: string, ctx: OpContext, fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = () => this.guarded(this.readConn, operation, ctx, fn);
+    const result = this.readQueue.then(run, run);
+    this.readQueue = result.catch(() => undefined);
     return result;
   }
 
@@ -861,32 +881,20 @@ export class BuildDB {
 
   /** port_state joined with each port's latest build (ports that only ever failed too); `origins` narrows it. */
   async portStatuses(origins: readonly string[] = []): Promise<PortStatusRow[]> {
-    const rows = await this.op('portStatuses', {}, (c) => BuildDB.rows(c, portStatusSql(origins.length), [...origins]));
+    const rows = await this.readOp('portStatuses', {}, (c) => BuildDB.rows(c, portStatusSql(origins.length), [...origins]));
     return rows.map(toPortStatusRow);
   }
 
   /** A port's last successful build, and the git commit of the run that built it. */
   async lastGood(origin: string): Promise<LastGoodRow | null> {
-    const rows = await this.op('lastGood', { origin }, (c) => BuildDB.rows(c, LAST_GOOD_SQL, [origin]));
+    const rows = await this.readOp('lastGood', { origin }, (c) => BuildDB.rows(c, LAST_GOOD_SQL, [origin]));
     return rows[0] ? toLastGoodRow(rows[0]) : null;
   }
 
   /** One read-only SQL statement (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN); anything else is QueryRejectedError. */
   query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
-    const run = async () => {
-      if (this.closed) {
-        throw new DatabaseUnavailableError(`build database ${this.file} is closed`, {
-          file: this.file,
-          operation: 'query',
-          reason: 'closed',
-        });
-      }
-      return runReadOnlyQuery(this.readConn, sql, this.file, opts);
-    };
     // Queries use their own connection so that they never run inside a write transaction.
-    const result = this.readQueue.then(run, run);
-    this.readQueue = result.catch(() => undefined);
-    return result;
+    return this.readOp('query', {}, (c) => runReadOnlyQuery(c, sql, this.file, opts));
   }
   private readQueue: Promise<unknown> = Promise.resolve();
 

@@ -65,7 +65,6 @@ export class CoalescingQueue<W, R> {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryState: { attempt: number; at: string } | null = null;
   private attempts = 0;
-  private lastFailure: FailureKind | null = null;
 
   constructor(private readonly opts: QueueOptions<W, R>) {}
 
@@ -86,17 +85,8 @@ export class CoalescingQueue<W, R> {
     return this.pending?.work;
   }
 
-  get busy(): boolean {
-    return this.running !== null;
-  }
-
   get retry(): { attempt: number; at: string } | null {
     return this.retryState;
-  }
-
-  /** The kind of the last step's failure, or null when it succeeded. */
-  get failure(): FailureKind | null {
-    return this.lastFailure;
   }
 
   private scheduleStart(): void {
@@ -126,13 +116,11 @@ export class CoalescingQueue<W, R> {
     try {
       const step = await this.opts.step(p.work);
       requeue = step.requeue;
-      this.lastFailure = null;
       for (const w of p.waiters) w.resolve(step.result);
       if (step.transient && !this.stopping) this.retryLater();
       else this.attempts = 0;
     } catch (err) {
       const kind = this.opts.classify(err);
-      this.lastFailure = kind;
       for (const w of p.waiters) w.reject(err);
       this.opts.onFailure(err, kind);
       if (kind === 'transient' && !this.stopping) this.retryLater();

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, waitFor } from './wait.js';
@@ -16,14 +16,6 @@ export function redisMissing(): string | undefined {
   return spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0
     ? undefined
     : 'redis-server is not installed (npm run setup installs it as root: apt-get install redis-server)';
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /** redis-server on 127.0.0.1 with its data (append-only file) in a temp dir. */
