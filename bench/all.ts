@@ -14,6 +14,8 @@ const benches: [string, string[]][] = [
   ['build-env.ts', []],
   ['build.ts', extra.length ? extra : ['--ports', '1000']],
   ['builddb.ts', []],
+  // The database under a coordinator's write load (8 builds at once, group commit).
+  ['builddb-writes.ts', []],
   // The real MidnightBSD tree, when $MPORTS names one (otherwise it says how to get it and skips).
   ['realtree.ts', []],
   // adopt on that tree, when $PORTSYNC_REAL_TREE (or $MPORTS) names one.

@@ -365,6 +365,7 @@ async function benchScale(
         'recordPhases',
         'setBuildHost',
         'finishBuild',
+        'completeBuild',
         'recordSuccess',
         'recordFailure',
       ]),

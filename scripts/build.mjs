@@ -30,6 +30,8 @@ if (r.status === 2) {
 const OVERRIDES = {
   'builder/worker-entry.mjs':
     "// Piscina's worker file (compiled form: dist/ needs no TypeScript loader).\nexport { default } from './worker.js';\n",
+  'fingerprint/stat-worker.mjs':
+    "// The worker thread of changedSinceInParallel (compiled form).\nimport { parentPort, workerData } from 'node:worker_threads';\nimport { changedSince } from './statRecords.js';\nparentPort.postMessage(changedSince(workerData));\n",
 };
 function copyMjs(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -100,9 +100,23 @@ test(
     assert.match(old.out, /ticker-broken-output/);
     assert.doesNotMatch(old.out, /ticker-fixed-output/);
     assert.match(
-      (await cli(p.dir, ['logs', 'misc/ticker', '--build', good.build_id.slice(0, 8)])).out,
+      (await cli(p.dir, ['logs', 'misc/ticker', '--build', good.build_id.slice(-8)])).out,
       /ticker-fixed-output/,
-      'the start of an id is enough',
+      'the end of an id is enough',
+    );
+    // Time-ordered ids of the same minute share their start: said, with both named.
+    const shared = [...good.build_id].findIndex((c, i) => c !== bad!.build_id[i]);
+    assert.ok(shared >= 8, `builds a few seconds apart share at least 8 leading characters (${good.build_id}, ${bad!.build_id})`);
+    const ambiguous = await cli(p.dir, ['logs', 'misc/ticker', '--build', good.build_id.slice(0, shared)]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(
+      ambiguous.err,
+      new RegExp(`starts or ends the ids of 2 builds of misc/ticker \\(.*${good.build_id}.*\\); give more of it`),
+    );
+    assert.match(
+      (await cli(p.dir, ['logs', 'misc/ticker', '--build', good.build_id.slice(0, shared + 1)])).out,
+      /ticker-fixed-output/,
+      'a start no other id has is enough',
     );
     const none = await cli(p.dir, ['logs', 'misc/ticker', '--build', 'ffffffff']);
     assert.equal(none.code, 2);

@@ -653,3 +653,274 @@ test('build and run ids are time-ordered (UUIDv7): ORDER BY build_id is the orde
     await db.close();
   }
 });
+
+describe('completeBuild', () => {
+  const origin = 'misc/done';
+  const p = parts();
+  const key = computeBuildKey(p);
+  const startedAt = new Date('2026-01-02T03:04:05.000Z');
+  const finishedAt = new Date('2026-01-02T03:05:06.789Z');
+  const pkg = { identity: 'done-1.0:abc', checksum: 'c'.repeat(64), shlibs: ['libdone.so.1'] };
+
+  /** A build of `origin` started with a fixed id and time, so that two databases hold the same row. */
+  async function started(db: BuildDB, buildId: string) {
+    await db.startBuild({
+      buildId,
+      origin,
+      pkgname: 'done-1.0',
+      version: '1.0',
+      crc: p.portCrc,
+      buildKey: key,
+      keyParts: p,
+      logPath: '/logs/misc___done.log',
+      reason: 'new: never built',
+      startedAt,
+    });
+  }
+  const success = (buildId: string) => ({
+    origin,
+    crc: p.portCrc,
+    buildKey: key,
+    keyParts: p,
+    version: '1.0',
+    buildId,
+    pkgfile: 'done-1.0.pkg',
+    pkgname: 'done-1.0',
+    package: pkg,
+  });
+  /** The rows a build's end leaves: its builds row and its port's port_state row (without the write times). */
+  async function rowsOf(db: BuildDB, buildId: string) {
+    const build = await db.query(`SELECT * FROM builds WHERE build_id = '${buildId}'`);
+    const state = await db.query(`SELECT * EXCLUDE (updated_at, failed_at), failed_at IS NOT NULL AS failed_at_set FROM port_state`);
+    return { build: build.rows, state: state.rows };
+  }
+
+  test('writes what finishBuild and then recordSuccess or recordFailure write, for a success, a failure and a transient failure', async () => {
+    const separate = await BuildDB.open(freshPath());
+    const together = await BuildDB.open(freshPath());
+    try {
+      const info = (status: string) => ({
+        finishedAt,
+        lastPhase: 'package',
+        error: status === 'success' ? null : 'build: exit 1',
+        package: status === 'success' ? pkg : null,
+        usage: { peakMemoryBytes: 1024, cpuMs: 42 },
+      });
+      const cases = [
+        { status: 'success' as const, port: (id: string) => ({ success: success(id) }) },
+        { status: 'failed' as const, port: () => ({ failure: { origin, buildKey: key } }) },
+        { status: 'failed' as const, port: () => undefined },
+        { status: 'interrupted' as const, port: () => undefined },
+      ];
+      for (const c of cases) {
+        const buildId = crypto.randomUUID();
+        for (const db of [separate, together]) await started(db, buildId);
+        await separate.finishBuild(buildId, c.status, info(c.status));
+        const port = c.port(buildId);
+        if (port && 'success' in port) await separate.recordSuccess(origin, port.success);
+        if (port && 'failure' in port) await separate.recordFailure(origin, key, buildId);
+        await together.completeBuild(buildId, c.status, info(c.status), port);
+
+        const want = await rowsOf(separate, buildId);
+        assert.deepEqual(await rowsOf(together, buildId), want, `${c.status}${port ? '' : ' (no port state)'}`);
+        assert.equal(want.build.length, 1);
+        assert.equal(want.state.length, 1, 'the port has its state row');
+      }
+      const st = await together.portState(origin);
+      assert.equal(st?.failedKey, key, 'the last non-transient failure is kept: the transient one and the interruption did not clear it');
+      assert.deepEqual(st?.package, pkg, 'the package of the success is kept');
+    } finally {
+      await separate.close();
+      await together.close();
+    }
+  });
+
+  test('a failure inside rolls back all of it: the build stays running and the port state as it was', async () => {
+    const db = await BuildDB.open(freshPath());
+    try {
+      const earlier = crypto.randomUUID();
+      await started(db, earlier);
+      await db.completeBuild(earlier, 'failed', { finishedAt, error: 'build: exit 1' }, { failure: { origin, buildKey: key } });
+      const before = await rowsOf(db, earlier);
+
+      const buildId = crypto.randomUUID();
+      await started(db, buildId);
+      const running = await rowsOf(db, buildId);
+      // The build row's end is written first; the port_state upsert then fails in DuckDB (not a UUID).
+      await assert.rejects(
+        db.completeBuild(buildId, 'success', { finishedAt, package: pkg }, { success: { ...success(buildId), buildId: 'not-a-uuid' } }),
+        (e) => e instanceof PackageIndexError && e.origin === origin && e.buildId === buildId && e.operation === 'completeBuild',
+      );
+      assert.deepEqual(await rowsOf(db, buildId), running, 'neither the build row nor the port state changed');
+      assert.equal((await db.build(buildId))?.status, 'running');
+      assert.deepEqual((await rowsOf(db, earlier)).state, before.state);
+      assert.equal((await db.portState(origin))?.failedKey, key);
+
+      // A build that is not there: nothing of the port is written either.
+      const unknown = crypto.randomUUID();
+      await assert.rejects(
+        db.completeBuild(unknown, 'success', { finishedAt }, { success: success(unknown) }),
+        (e) => e instanceof RecordNotFoundError && e.buildId === unknown && e.operation === 'completeBuild',
+      );
+      assert.deepEqual((await rowsOf(db, earlier)).state, before.state);
+
+      // What the port write says must agree with the status.
+      await assert.rejects(
+        db.completeBuild(buildId, 'failed', { finishedAt }, { success: success(buildId) }),
+        (e) => e instanceof RecordValidationError && e.field === 'status' && e.buildId === buildId,
+      );
+      await assert.rejects(
+        db.completeBuild(buildId, 'success', { finishedAt }, { success: { ...success(buildId), crc: 'xyz' } }),
+        (e) => e instanceof CRCError && e.origin === origin,
+      );
+      assert.equal((await db.build(buildId))?.status, 'running');
+
+      // And it still completes once the input is right.
+      await db.completeBuild(buildId, 'success', { finishedAt, package: pkg }, { success: success(buildId) });
+      assert.equal((await db.build(buildId))?.status, 'success');
+      assert.equal((await db.portState(origin))?.failedKey, null, 'a success clears the failure');
+      assert.equal((await db.portState(origin))?.buildId, buildId);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('group commit', () => {
+  const PHASE_NAMES = ['fetch', 'extract', 'build', 'package'];
+
+  test('writes queued together share commits; one failing gets its error and every other write is recorded once, in order', async () => {
+    const db = await BuildDB.open(freshPath());
+    try {
+      const runId = await db.startRun({ trigger: 'manual' });
+      const t0 = Date.parse('2026-03-01T00:00:00Z');
+      const builds = Array.from({ length: 6 }, (_, i) => {
+        const p = parts({ portCrc: `0000000${i}`, makefiles: { 'Mk/bsd.port.mk': '11111111', [`Mk/Uses/u${i}.mk`]: '22222222' } });
+        return { origin: `cat/port${i}`, buildId: crypto.randomUUID(), p, key: computeBuildKey(p) };
+      });
+      const commitsBefore = db.commits;
+      const writes: Promise<unknown>[] = [];
+      const failures: Promise<unknown>[] = [];
+      // Every build's start, phases and end are queued at once, interleaved across builds as
+      // concurrent builds make them, without waiting for any: a build's end must find its start.
+      for (const [k, phase] of ['start', ...PHASE_NAMES, 'end'].entries()) {
+        for (const [i, b] of builds.entries()) {
+          if (phase === 'start') {
+            writes.push(
+              db.startBuild({
+                buildId: b.buildId,
+                runId,
+                origin: b.origin,
+                pkgname: `port${i}-1.0`,
+                version: '1.0',
+                crc: b.p.portCrc,
+                buildKey: b.key,
+                keyParts: b.p,
+                logPath: `/logs/port${i}.log`,
+                reason: 'new: never built',
+              }),
+            );
+          } else if (phase === 'end') {
+            const success = { origin: b.origin, crc: b.p.portCrc, buildKey: b.key, keyParts: b.p, version: '1.0', buildId: b.buildId };
+            const pkg = { pkgfile: `port${i}-1.0.pkg`, pkgname: `port${i}-1.0` };
+            // Build 4's end fails in DuckDB itself (its package's build id is not a UUID): that aborts the transaction.
+            const end = db.completeBuild(
+              b.buildId,
+              'success',
+              { lastPhase: 'package' },
+              { success: { ...success, ...pkg, buildId: i === 4 ? 'not-a-uuid' : b.buildId } },
+            );
+            (i === 4 ? failures : writes).push(end);
+          } else {
+            writes.push(db.recordPhase(b.buildId, phase, new Date(t0 + i * 100 + k), 10, 0));
+          }
+          // In the middle of the phases, a write to a build that does not exist.
+          if (phase === 'extract' && i === 2) failures.push(db.finishBuild(crypto.randomUUID(), 'failed', { error: 'x' }));
+        }
+      }
+      const settled = await Promise.allSettled([...writes, ...failures]);
+      const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
+      assert.equal(rejected.length, 2, `only the two bad writes fail: ${rejected.map((e) => e.message).join('; ')}`);
+      await assert.rejects(failures[0]!, (e) => e instanceof RecordNotFoundError && e.operation === 'finishBuild');
+      await assert.rejects(
+        failures[1]!,
+        (e) => e instanceof PackageIndexError && e.buildId === builds[4]!.buildId && e.operation === 'completeBuild',
+      );
+      const commits = db.commits - commitsBefore;
+      assert.ok(commits < writes.length / 2, `${writes.length + 2} writes queued together took ${commits} commits`);
+
+      // Every other write is there exactly once, each build's phases in the order they were written.
+      const rows = await db.query(
+        `SELECT b.origin, b.status, list(p.phase ORDER BY p.rowid) AS phases, count(p.phase) AS n
+         FROM builds b LEFT JOIN build_phases p USING (build_id) GROUP BY ALL ORDER BY b.origin`,
+      );
+      assert.deepEqual(
+        rows.rows,
+        builds.map((b, i) => [b.origin, i === 4 ? 'running' : 'success', PHASE_NAMES, PHASE_NAMES.length]),
+      );
+      for (const [i, b] of builds.entries()) {
+        const st = await db.portState(b.origin);
+        if (i === 4) assert.equal(st, undefined, 'the failed end wrote nothing of its port');
+        else assert.equal(st?.buildId, b.buildId, `${b.origin}'s state is its build's`);
+        if (i !== 4) assert.deepEqual(st?.keyParts, b.p, `${b.origin}'s key parts read back whole (its file sets were stored)`);
+      }
+      // The failed end can be written again once it is right.
+      const b = builds[4]!;
+      await db.completeBuild(
+        b.buildId,
+        'success',
+        {},
+        {
+          success: {
+            origin: b.origin,
+            crc: b.p.portCrc,
+            buildKey: b.key,
+            keyParts: b.p,
+            version: '1.0',
+            buildId: b.buildId,
+            pkgfile: 'p.pkg',
+            pkgname: 'p-1.0',
+          },
+        },
+      );
+      assert.equal((await db.build(b.buildId))?.status, 'success');
+    } finally {
+      await db.close();
+    }
+  });
+
+  test('a file set written in a transaction that was rolled back is written again by the next build that names it', async () => {
+    const path = freshPath();
+    const db = await BuildDB.open(path);
+    const p = parts({ makefiles: { 'Mk/bsd.port.mk': '11111111', 'Mk/Uses/only-here.mk': '33333333' } });
+    const start = (buildId: string) =>
+      db.startBuild({
+        buildId,
+        origin: 'cat/once',
+        pkgname: 'once-1.0',
+        version: '1.0',
+        crc: p.portCrc,
+        buildKey: computeBuildKey(p),
+        keyParts: p,
+        logPath: '/l',
+        reason: 'r',
+      });
+    try {
+      const id = crypto.randomUUID();
+      // Queued together: the duplicate start fails in DuckDB, the group is rolled back and the first start runs again alone.
+      const [first, dup] = await Promise.allSettled([start(id), start(id)]);
+      assert.equal(first.status, 'fulfilled');
+      assert.equal(dup.status, 'rejected');
+    } finally {
+      await db.close();
+    }
+    const again = await BuildDB.open(path);
+    try {
+      const rows = await again.query(`SELECT count(*) AS n FROM file_sets`);
+      assert.deepEqual(rows.rows, [[1]], 'the port set is stored once');
+      assert.equal((await again.history('cat/once'))[0]?.keyParts?.makefiles['Mk/Uses/only-here.mk'], '33333333');
+    } finally {
+      await again.close();
+    }
+  });
+});

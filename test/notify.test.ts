@@ -128,7 +128,7 @@ test(
     );
     assert.match(
       generic!.json.message,
-      new RegExp(`run ${ok.runId.slice(0, 8)} \\(test, ${head.slice(0, 12)}\\) success: 1 built, 0 failed`),
+      new RegExp(`run ${ok.runId.slice(-8)} \\(test, ${head.slice(0, 12)}\\) success: 1 built, 0 failed`),
     );
 
     const [slack] = rx.on('/slack');

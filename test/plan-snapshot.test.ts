@@ -58,7 +58,7 @@ async function cliPlan(p: TestProject): Promise<PlanJson> {
 /** The snapshot a plan would print now, or undefined when it no longer stands. */
 async function kept(p: TestProject): Promise<PlanJson | undefined> {
   const state = await loadDesiredState(p.config);
-  const k = loadPlanSnapshot(beginPlanSnapshot(state, state.portsTree.path, []));
+  const k = await loadPlanSnapshot(beginPlanSnapshot(state, state.portsTree.path, []));
   return k && 'plan' in k ? k.plan : undefined;
 }
 

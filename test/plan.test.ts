@@ -15,7 +15,7 @@ import type { ScannedPort } from '../src/ports/types.js';
 import type { DepKind, PortMeta } from '../src/ports/types.js';
 import { decide, settleDependencies, type KnownPortState } from '../src/reconcile/decide.js';
 import type { Observation } from '../src/reconcile/observe.js';
-import { environmentIdentity, makePlan, type Plan } from '../src/reconcile/plan.js';
+import { environmentIdentity, isPlannedWork, makePlan, type Plan } from '../src/reconcile/plan.js';
 
 const MK = Object.freeze({ 'Mk/bsd.port.mk': '11111111' });
 const FRAMEWORK = Object.freeze({ 'Mk/Scripts/package.sh': '22222222' });
@@ -161,12 +161,54 @@ test('output cascade: a changed port builds, what sits above it is pending; pack
   });
   assert.deepEqual(actions(present), { 'devel/libbase': 'build', 'devel/libmid': 'pending', 'misc/docs': 'skip', 'www/app': 'pending' });
   assert.deepEqual(present.summary, { total: 4, build: 1, skip: 1, pending: 2, ignored: 0, blocked: 0, prune: 0 });
-  assert.deepEqual(present.ports[1]!.waitingOn, ['devel/libbase']);
+  const mid = present.ports[1]!;
+  assert.ok(isPlannedWork(mid));
+  assert.deepEqual(mid.waitingOn, ['devel/libbase']);
   assert.equal(present.ports[1]!.reasons[0]!.detail, "rebuilds only if devel/libbase's package changes");
   assert.deepEqual(
     present.ports[0]!.reasons.map((r) => r.kind),
     ['port-changed'],
   );
+});
+
+test('pending without reading the recorded parts: the key with the pending dependencies as last built is the recorded one', () => {
+  const recorded = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
+  // As the database hands them out: with the version built, the parts read only when asked for.
+  const read = new Set<string>();
+  const versions = new Map(makePlan(observation(CHAIN), { known: new Map() }).ports.map((p) => [p.origin, p.version]));
+  const known = new Map(
+    [...recorded].map(([o, k]) => [
+      o,
+      {
+        ...k,
+        version: versions.get(o)!,
+        get keyParts() {
+          read.add(o);
+          return k.keyParts;
+        },
+      } satisfies KnownPortState,
+    ]),
+  );
+  const change = (changes: Record<string, Partial<FakePort>>) =>
+    makePlan(withRepository(observation(CHAIN.map((p) => ({ ...p, ...changes[p.origin] })))), { known });
+
+  const hub = change({ 'devel/libbase': { crc: '0000000b' } });
+  assert.deepEqual(actions(hub), { 'devel/libbase': 'build', 'devel/libmid': 'pending', 'misc/docs': 'skip', 'www/app': 'pending' });
+  assert.deepEqual([...read], ['devel/libbase'], 'only the changed port is compared part by part');
+  assert.equal(hub.ports[1]!.reasons[0]!.detail, "rebuilds only if devel/libbase's package changes");
+
+  // Its own inputs changed too: not pending, and why is said part by part.
+  const both = change({ 'devel/libbase': { crc: '0000000b' }, 'devel/libmid': { crc: '0000000c' } });
+  assert.equal(actions(both)['devel/libmid'], 'build');
+  assert.deepEqual(
+    both.ports[1]!.reasons.map((r) => r.kind),
+    ['port-changed'],
+  );
+
+  // A new version of the dependency is a new package, known before it is built.
+  const bumped = change({ 'devel/libbase': { crc: '0000000b', version: '2.0' } });
+  assert.equal(actions(bumped)['devel/libmid'], 'build');
+  assert.match(bumped.ports[1]!.reasons[0]!.detail, /^dependency devel\/libbase version changed \(1\.0 → 2\.0\)$/);
 });
 
 /** The observation with every planned package file present in its repository. */

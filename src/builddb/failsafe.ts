@@ -1,27 +1,8 @@
 import { newId } from './ids.js';
 import { BuildDB, type OpenOptions } from './db.js';
+import type { EngineStore } from './store.js';
 
 export type LogFn = (msg: string) => void;
-
-/** What a pass records and reads while it builds: the part of BuildDB the engine uses. */
-export type EngineStore = Pick<
-  BuildDB,
-  | 'startRun'
-  | 'finishRun'
-  | 'startBuild'
-  | 'recordPhase'
-  | 'recordPhases'
-  | 'setBuildHost'
-  | 'finishBuild'
-  | 'updateCRC'
-  | 'updatePackageIndex'
-  | 'recordSuccess'
-  | 'recordFailure'
-  | 'recordPrunes'
-  | 'latestSuccess'
-  | 'portState'
-  | 'allPortState'
->;
 
 type Method = (...args: any[]) => Promise<unknown>;
 
@@ -40,17 +21,13 @@ const SPECS: { [K in keyof EngineStore]: FailSafeSpec<EngineStore[K]> } = {
   startRun: { subject: (input) => input.trigger, fallback: () => newId() },
   finishRun: { subject: (runId) => runId },
   startBuild: { subject: (input) => input.origin, fallback: (input) => input.buildId ?? newId() },
-  recordPhase: { subject: build },
   recordPhases: { subject: build },
   setBuildHost: { subject: build },
   finishBuild: { subject: build },
-  updateCRC: { subject: origin },
-  updatePackageIndex: { subject: origin },
+  completeBuild: { subject: build },
   recordSuccess: { subject: origin },
   recordFailure: { subject: origin },
   recordPrunes: { subject: (runId) => runId ?? undefined },
-  latestSuccess: { subject: origin },
-  portState: { subject: origin },
   // Empty on failure: every port then looks new and is built.
   allPortState: { fallback: () => [] },
 };

@@ -1,5 +1,6 @@
 export { BuildDB, type OpenOptions } from './db.js';
 export { FailSafeBuildDB } from './failsafe.js';
+export type { EngineStore } from './store.js';
 export * from './errors.js';
 export * from './types.js';
 export { ANALYTICS, type AnalyticsName } from './analytics.js';

@@ -4,15 +4,22 @@
  * port's JSON. Decoded parts share one object per set, which keeps memory low and lets the
  * planner compare sets by digest.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { type DuckDBConnection, VARCHAR } from '@duckdb/node-api';
+import { appendColumns } from './bulkAppend.js';
 import { filesDigest } from '../fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 
 type FileMap = Record<string, string>;
 const SET_PARTS = ['makefiles', 'framework'] as const;
+/** More sets than this are written through an appender (fewer: one VALUES statement). */
+const BULK_SETS = 64;
 
 export class KeyPartsCodec {
   private readonly sets = new Map<string, FileMap>();
+  /** Digests of the sets known to be in file_sets: committed, or read from it. */
+  private readonly stored = new Set<string>();
+  /** Digests written in the write connection's open transaction: stored once it commits. */
+  private readonly written = new Set<string>();
   private loaded = false;
 
   /**
@@ -35,19 +42,42 @@ export class KeyPartsCodec {
     return { json, sets };
   }
 
-  /** Writes the sets `encode` returned (inside the caller's transaction) and keeps them for decoding. */
+  /**
+   * Writes the sets `encode` returned that the file may not hold yet (inside the caller's
+   * transaction) and keeps them for decoding. Most builds name sets already stored (the
+   * framework's is every port's), and skipping them saves a statement per build.
+   */
   async storeSets(c: DuckDBConnection, sets: ReadonlyMap<string, FileMap>): Promise<void> {
-    // Always written (a set cached here may come from a transaction that was rolled back).
-    for (const [digest, files] of sets) await c.run('INSERT OR IGNORE INTO file_sets VALUES ($1, $2)', [digest, JSON.stringify(files)]);
+    const rows = [...sets].filter(([d]) => !this.stored.has(d) && !this.written.has(d)).map(([d, files]) => [d, JSON.stringify(files)]);
+    // In one statement: a whole tree has thousands of sets, and a statement each took seconds (adopt).
+    if (rows.length > BULK_SETS) {
+      await c.run('CREATE OR REPLACE TEMP TABLE file_sets_import (digest VARCHAR, files VARCHAR)');
+      await appendColumns(c, 'file_sets_import', [VARCHAR, VARCHAR], [rows.map((r) => r[0]!), rows.map((r) => r[1]!)]);
+      await c.run('INSERT OR IGNORE INTO file_sets SELECT digest, files FROM file_sets_import');
+      await c.run('DROP TABLE file_sets_import');
+    } else if (rows.length) {
+      const values = rows.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+      await c.run(`INSERT OR IGNORE INTO file_sets VALUES ${values}`, rows.flat());
+    }
+    for (const [digest] of rows) this.written.add(digest!);
     for (const [digest, files] of sets) if (!this.sets.has(digest)) this.sets.set(digest, Object.freeze({ ...files }));
+  }
+
+  /** The write connection's transaction ended: the sets it wrote are stored, or (rolled back) may not be. */
+  transactionEnded(committed: boolean): void {
+    if (committed) for (const d of this.written) this.stored.add(d);
+    this.written.clear();
   }
 
   /** Reads the stored sets once (this connection's own writes are added as they happen). */
   async load(c: DuckDBConnection): Promise<void> {
     if (this.loaded) return;
     const rows = (await c.runAndReadAll('SELECT digest, files FROM file_sets')).getRowObjects();
-    for (const r of rows)
-      if (!this.sets.has(String(r.digest))) this.sets.set(String(r.digest), Object.freeze(JSON.parse(String(r.files)) as FileMap));
+    for (const r of rows) {
+      const digest = String(r.digest);
+      this.stored.add(digest);
+      if (!this.sets.has(digest)) this.sets.set(digest, Object.freeze(JSON.parse(String(r.files)) as FileMap));
+    }
     this.loaded = true;
   }
 

@@ -60,6 +60,9 @@ export interface PortStateRow {
   package: PackageIdentity | null;
 }
 
+/** What a plan reads of a port's state (BuildDB.knownStates): the columns its decision needs. */
+export type KnownStateRow = Pick<PortStateRow, 'origin' | 'buildKey' | 'keyParts' | 'failedKey' | 'package' | 'pkgfile' | 'version'>;
+
 export interface RunCounts {
   total: number;
   success: number;
@@ -145,6 +148,22 @@ export interface SuccessInput extends PackageIndexInput {
   crc: string;
   buildKey: string;
   keyParts: BuildKeyParts;
+}
+
+/** A success of one port (recordSuccesses, adoptPackages, completeBuild). */
+export interface PortSuccessInput extends SuccessInput {
+  origin: string;
+}
+
+/** What the end of a build records of its port (completeBuild): a success, or a failure that is not transient. */
+export type BuildEndPort = { success: PortSuccessInput } | { failure: { origin: string; buildKey: string } };
+
+/** A package file a run removed from the repository (policy.prune); origin and version when known. */
+export interface PrunedPackage {
+  pkgfile: string;
+  origin: string | null;
+  version: string | null;
+  reason: string;
 }
 
 /** One finished build with its phases, for `appendBuildHistory` (bulk import, benchmarks). */

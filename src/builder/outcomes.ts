@@ -1,4 +1,4 @@
-/** The scheduler's outcomes by origin, each reported as it is set (the pass's observers see ports finish as they do). */
+/** What happened to each port of a pass (the scheduler's outcomes). */
 
 export type PortStatus = 'success' | 'failed' | 'skipped' | 'ignored' | 'blocked' | 'interrupted';
 
@@ -19,16 +19,4 @@ export interface PortOutcome {
   cutoff?: boolean;
   /** Skipped because nothing it is built from changed ("CRC match"; not suspended, not cut off). */
   upToDate?: boolean;
-}
-
-export function reportingOutcomes(report?: (outcome: PortOutcome) => void): Map<string, PortOutcome> {
-  const outcomes = new Map<string, PortOutcome>();
-  if (!report) return outcomes;
-  const set = outcomes.set.bind(outcomes);
-  outcomes.set = (origin, outcome) => {
-    set(origin, outcome);
-    report(outcome);
-    return outcomes;
-  };
-  return outcomes;
 }

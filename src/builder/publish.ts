@@ -24,3 +24,18 @@ export function publishPackage(from: string, to: string): void {
   }
   rmSync(from, { force: true });
 }
+
+/**
+ * Moves a package that is already durable (written and flushed, as the package exchange keeps
+ * an upload) into the repository: one rename when both are on the same file system (nothing
+ * copied, nothing flushed again), else publishPackage's copy.
+ */
+export function movePackage(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    publishPackage(from, to);
+  }
+}

@@ -1,31 +1,37 @@
 /**
- * The scheduler: runs the plan's builds on a Piscina pool. A port starts as soon as all of its
- * dependencies are done (no head-of-line blocking), the ready port with most ports waiting on
- * it first. When it is ready, the rebuild decision is made again with what its dependencies
- * turned out to be: a `pending` port whose rebuilt dependencies produced the same result is cut
- * off (skipped) without using a worker. A failure blocks only what depends on it. Every build is
- * recorded on the main thread (DuckDB handles stay here) through the fail-safe database.
+ * The scheduler: runs the plan's builds on an executor (the local Piscina pool, or agents). A
+ * port starts as soon as all of its dependencies are done (no head-of-line blocking), the ready
+ * port with most ports waiting on it first (schedule.ts). When it is ready, the rebuild decision
+ * is made again with what its dependencies turned out to be: a `pending` port whose rebuilt
+ * dependencies produced the same result is cut off (skipped) without using a worker. A failure
+ * blocks only what depends on it.
+ *
+ * It schedules and dispatches, nothing more: recording to the database, the progress display,
+ * the outcome list and the package checks are observers of its run (runObserver.ts).
  */
-import { join } from 'node:path';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
-import type { PhaseInput } from '../builddb/types.js';
+import { newId } from '../builddb/ids.js';
 import type { DesiredState } from '../config/types.js';
-import { waitingCounts, ReadyQueue } from '../graph/order.js';
+import { waitingCounts } from '../graph/order.js';
 import { cutoffReason, decide, settleDependencies, type SettledDependency } from '../reconcile/decide.js';
-import type { Plan, PlannedPort } from '../reconcile/plan.js';
+import type { BuildKeyParts } from '../fingerprint/types.js';
+import { isPlannedWork, type Plan, type PlannedPort, type PlannedWork } from '../reconcile/plan.js';
 import { packagesToInstall } from '../graph/installs.js';
-import { packageCheckCache, packageVerifier } from '../fingerprint/packageCheck.js';
 import { environmentBackend } from './sandbox/index.js';
-import { logPath, startBuildLog, trimBuildLogs } from './logFiles.js';
-import { publishedPackage } from '../repository/layout.js';
+import { logPath, startBuildLog } from './logFiles.js';
 import { PHASES, type MakeCall } from './phases.js';
 import type { Progress } from './progress.js';
-import { limitsNotice, type BuildTaskResult, type TaskEvent } from './task.js';
+import { limitsNotice, type TaskEvent } from './task.js';
 import { LocalExecutor, type BuildExecutor, type ExecutorTask } from './executor.js';
 import { limitsFor } from '../config/selectors.js';
-import { reportingOutcomes, type PortOutcome } from './outcomes.js';
-import { UP_TO_DATE_LIST, upToDateLine } from './summary.js';
+import type { PortOutcome } from './outcomes.js';
 import type { PhaseInfo } from '../reconcile/observers.js';
+import { BuildSchedule, NO_EDGES, scheduleGraph } from './schedule.js';
+import { RunObservers, type RunningBuild } from './runObserver.js';
+import { OutcomeList, passCallbacks } from './outcomeObservers.js';
+import { BuildRecorder } from './recording.js';
+import { PackageMemory } from './packageMemory.js';
+import { ProgressObserver } from './progressObserver.js';
 
 export interface ScheduleOptions {
   plan: Plan;
@@ -49,335 +55,185 @@ export interface ScheduleOptions {
 /** Makes the pass's executor; `builds`: how many ports the pass may build. */
 export type ExecutorFactory = (builds: number, warn: (line: string) => void) => Promise<BuildExecutor>;
 
-/** "CRC match, skipped" lines printed per pass; the others are counted. */
-export const SKIPPED_LINES = 20;
-
 export const reasonLine = (p: Pick<PlannedPort, 'reasons'>) => p.reasons.map((r) => `${r.kind}: ${r.detail}`).join('; ');
 
+/** What a ready port turned out to need, now that its dependencies are settled. */
+type Decision =
+  | { kind: 'build'; key: string; parts: BuildKeyParts; reason: string }
+  | { kind: 'cutoff'; outcome: PortOutcome; settled: SettledDependency }
+  | { kind: 'blocked'; outcome: PortOutcome };
+
+/** The outcome of a port the plan decided without a build (skip, ignored, blocked). */
+function plannedOutcome(p: PlannedPort): PortOutcome {
+  const status = p.action === 'skip' ? 'skipped' : (p.action as 'ignored' | 'blocked');
+  const current = status === 'skipped' && !p.suspended;
+  return {
+    origin: p.origin,
+    pkgname: p.pkgname,
+    version: p.version,
+    status,
+    reason: reasonLine(p),
+    ...(current ? { upToDate: true } : {}),
+  };
+}
+
 export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
-  const { plan, db, progress } = opts;
+  const { plan, db } = opts;
   const state: DesiredState = plan.observation.state;
   const graph = plan.observation.graph;
   const fetchOnly = opts.fetchOnly ?? false;
   const record = !fetchOnly;
-  const outcomes = reportingOutcomes(opts.onOutcome);
-  const planned = new Map(plan.ports.map((p) => [p.origin, p]));
   // Ports to build, and ports whose decision waits for their dependencies' packages.
-  const work = new Set(plan.ports.filter((p) => p.action === 'build' || p.action === 'pending').map((p) => p.origin));
-  /** What the dependencies that were decided in this pass turned out to be. */
-  const settled = new Map<string, SettledDependency>();
-  const built = new Set<string>();
-
-  let upToDate = 0;
-  for (const p of plan.ports) {
-    if (work.has(p.origin)) continue;
-    const status = p.action === 'skip' ? 'skipped' : (p.action as 'ignored' | 'blocked');
-    const current = status === 'skipped' && !p.suspended;
-    outcomes.set(p.origin, {
-      origin: p.origin,
-      pkgname: p.pkgname,
-      version: p.version,
-      status,
-      reason: reasonLine(p),
-      ...(current ? { upToDate: true } : {}),
-    });
-    if (current && ++upToDate <= SKIPPED_LINES) progress.line(upToDateLine(p));
-  }
-  // A whole tree is 10,000 such lines per pass: the rest are counted, and listed in the summary lists.
-  if (upToDate > SKIPPED_LINES) {
-    progress.line(
-      `... and ${upToDate - SKIPPED_LINES} more up to date (CRC match, skipped)${record ? `: every one is listed in ${join(state.paths.logs, UP_TO_DATE_LIST)}` : ''}`,
-    );
-  }
-  if (work.size === 0) return plan.ports.map((p) => outcomes.get(p.origin)!);
-
-  const counts = waitingCounts(graph, work);
-  const pending = new Map<string, number>();
-  const ready = new ReadyQueue(counts);
-  for (const o of work) {
-    const n = fetchOnly ? 0 : graph.depsOf(o).filter((d) => work.has(d)).length;
-    pending.set(o, n);
-    if (n === 0) ready.push(o);
-  }
-
-  // Worker directories a killed run left behind (its owner is gone) are removed before new ones are made.
-  const stale = await environmentBackend(state.environment.backend).cleanupStale(state.paths.buildBase);
-  if (stale.removed.length)
-    progress.line(
-      `removed ${stale.removed.length} stale worker director${stale.removed.length === 1 ? 'y' : 'ies'} left by an earlier run`,
-    );
-  for (const r of stale.refused) progress.line(`warning: left ${r.path} in place: ${r.reason}`);
-  const notice = limitsNotice(state); // limits this machine cannot enforce: said once per pass (issue 9)
-  if (notice) progress.line(notice);
-
-  const verifier = packageVerifier(packageCheckCache(state.paths.buildBase));
-  const executor = opts.executor
-    ? await opts.executor(work.size, progress.line.bind(progress))
-    : new LocalExecutor(Math.max(1, state.workers), work.size, progress.line.bind(progress));
-  const workers = executor.slots;
-  const freeSlots = Array.from({ length: workers }, (_, i) => workers - 1 - i);
-  /** Ports being built, by origin: how to interrupt them. */
-  const running = new Map<string, AbortController>();
-  const cancelAll = () => {
-    for (const build of running.values()) build.abort();
-    wake();
-  };
-  opts.signal?.addEventListener('abort', cancelAll, { once: true });
+  const planned = new Map(plan.ports.filter(isPlannedWork).map((p) => [p.origin, p]));
   const paths = {
     portsTree: plan.observation.tree,
     distfiles: state.paths.distfiles,
     packages: opts.packages ?? state.paths.packages,
     buildBase: state.paths.buildBase,
   };
-  const phases: string[] = fetchOnly ? ['fetch', 'checksum'] : [...PHASES];
+  const outcomes = new OutcomeList();
+  const say = (line: string) => observers.tell('notice', line);
+  const observers: RunObservers = new RunObservers([
+    outcomes,
+    passCallbacks(opts.onOutcome, opts.onPhase),
+    ...(record
+      ? [
+          new BuildRecorder({
+            db,
+            runId: opts.runId,
+            trigger: opts.trigger,
+            logs: { dir: state.paths.logs, keep: state.logs.keep },
+            warn: say,
+          }),
+        ]
+      : []),
+    new PackageMemory({ buildBase: state.paths.buildBase, packages: state.paths.packages }, say),
+    new ProgressObserver(opts.progress, record ? state.paths.logs : undefined),
+  ]);
+
+  const work = new Set(planned.keys());
+  for (const p of plan.ports) if (!work.has(p.origin)) observers.tell('portFinished', plannedOutcome(p), -1);
+  observers.tell('planReported');
+  if (work.size === 0) return outcomes.inOrder(plan.ports);
+
+  const counts = waitingCounts(graph, work);
+  const schedule = new BuildSchedule(fetchOnly ? NO_EDGES : scheduleGraph(graph), work, counts);
+  /** What the dependencies that were decided in this pass turned out to be. */
+  const settled = new Map<string, SettledDependency>();
+  const built = new Set<string>();
+
+  // Worker directories a killed run left behind (its owner is gone) are removed before new ones are made.
+  const stale = await environmentBackend(state.environment.backend).cleanupStale(state.paths.buildBase);
+  if (stale.removed.length)
+    say(`removed ${stale.removed.length} stale worker director${stale.removed.length === 1 ? 'y' : 'ies'} left by an earlier run`);
+  for (const r of stale.refused) say(`warning: left ${r.path} in place: ${r.reason}`);
+  const notice = limitsNotice(state); // limits this machine cannot enforce: said once per pass (issue 9)
+  if (notice) say(notice);
+
+  const executor = opts.executor ? await opts.executor(work.size, say) : new LocalExecutor(Math.max(1, state.workers), work.size, say);
+  const freeSlots = Array.from({ length: executor.slots }, (_, i) => executor.slots - 1 - i);
+  /** Ports being built, by origin: how to interrupt them. */
+  const running = new Map<string, AbortController>();
   let wake: () => void = () => {};
+  const cancelAll = () => {
+    for (const build of running.values()) build.abort();
+    wake();
+  };
+  opts.signal?.addEventListener('abort', cancelAll, { once: true });
+  const phases: string[] = fetchOnly ? ['fetch', 'checksum'] : [...PHASES];
 
-  const block = (failed: string, why: string) => {
-    for (const d of graph.dependentsOf([failed])) {
-      if (!work.has(d) || outcomes.has(d)) continue;
+  /** The port failed or cannot be built: what depends on it and has not started is blocked. */
+  const blockDependents = (failed: string, why: string) => {
+    for (const d of schedule.failed(failed)) {
       const p = planned.get(d)!;
-      outcomes.set(d, { origin: d, pkgname: p.pkgname, version: p.version, status: 'blocked', reason: `dependency ${failed} ${why}` });
-      progress.portFinished(-1, d, 'blocked', `dependency ${failed} ${why}`);
+      const reason = `dependency ${failed} ${why}`;
+      observers.tell('portFinished', { origin: d, pkgname: p.pkgname, version: p.version, status: 'blocked', reason }, -1);
     }
   };
 
-  /** A port is done (built or cut off): its dependents in the work set may become ready. */
-  const release = (origin: string) => {
-    for (const r of graph.node(origin).rdeps) {
-      if (!work.has(r) || outcomes.has(r)) continue;
-      const left = pending.get(r)! - 1;
-      pending.set(r, left);
-      if (left === 0) ready.push(r);
-    }
-  };
+  const decideNow = (p: PlannedWork) => decideAgain(p, plan, { settled, built, fetchOnly });
+  const taskFor = (b: RunningBuild) => buildTask(b, plan, { settled, fetchOnly, paths, phases, waiting: counts.get(b.origin) ?? 0 });
 
-  /**
-   * The decision again, now that every dependency is settled: build (with its final key), cut
-   * off, or blocked because it failed at exactly these inputs before.
-   */
-  const decideNow = (
-    p: PlannedPort,
-  ): { build: true; key: string; parts: NonNullable<PlannedPort['keyParts']>; reason: string } | { build: false } => {
-    if (fetchOnly) return { build: true, key: p.buildKey ?? '', parts: p.keyParts!, reason: reasonLine(p) };
-    const parts = settleDependencies(p.keyParts!, settled);
-    const d = decide({
-      parts,
-      known: plan.known.get(p.origin),
-      cascade: plan.cascade,
-      pkgExists: p.pkgExists ?? false,
-      ...(p.pkgIntact !== undefined ? { pkgIntact: p.pkgIntact } : {}),
-      pkgfile: p.pkgfile ?? '',
-      forced: p.forced ?? false,
-    });
-    if (d.action === 'build' && d.key) return { build: true, key: d.key, parts, reason: reasonLine({ reasons: d.reasons }) };
-    if (d.action === 'skip') {
-      const deps = graph.depsOf(p.origin).sort();
-      const reason = cutoffReason(
-        deps.filter((dep) => built.has(dep)),
-        deps.filter((dep) => settled.has(dep) && !built.has(dep)),
-        plan.cascade,
-      );
-      outcomes.set(p.origin, {
-        origin: p.origin,
-        pkgname: p.pkgname,
-        version: p.version,
-        status: 'skipped',
-        reason: `${reason.kind}: ${reason.detail}`,
-        cutoff: true,
-      });
-      settled.set(p.origin, { key: d.key, package: plan.known.get(p.origin)?.package ?? null });
-      progress.line(`${p.origin}@${p.version} (skipped: ${reason.detail})`);
-      release(p.origin);
-      return { build: false };
-    }
-    const why =
-      d.action === 'blocked'
-        ? d.reasons.map((r) => r.detail).join('; ')
-        : `internal: still ${d.action} after its dependencies were settled`;
-    outcomes.set(p.origin, { origin: p.origin, pkgname: p.pkgname, version: p.version, status: 'blocked', reason: why });
-    progress.portFinished(-1, p.origin, 'blocked', why);
-    block(p.origin, 'is blocked');
-    return { build: false };
-  };
-
-  const start = async (origin: string, slot: number, key: string, parts: NonNullable<PlannedPort['keyParts']>, reason: string) => {
+  const buildPort = async (origin: string, slot: number, d: Extract<Decision, { kind: 'build' }>) => {
     const p = planned.get(origin)!;
-    const meta = graph.node(origin).port!.meta;
     // Each build has a log of its own, named after its id (logFiles.ts); a fetch-only run, one per port.
-    const firstId = crypto.randomUUID();
-    const log = record ? startBuildLog(state.paths.logs, origin, firstId) : logPath(state.paths.logs, origin, 'fetch');
-    const startRecord = (buildId?: string) =>
-      db.startBuild({
-        ...(buildId ? { buildId } : {}),
-        runId: opts.runId,
-        origin,
-        pkgname: p.pkgname,
-        version: p.version,
-        crc: p.crc!,
-        buildKey: key,
-        keyParts: parts,
-        logPath: log,
-        reason,
-        trigger: opts.trigger,
-      });
-    let buildId = record ? await startRecord(firstId) : firstId;
-    const installs = (fetchOnly ? [] : packagesToInstall(graph, origin)).map((d) => {
-      const m = graph.node(d).port!.meta;
-      // The checksum recorded when it was built (in this pass or before): a replaced package is never installed.
-      const checksum = (settled.get(d)?.package ?? plan.known.get(d)?.package)?.checksum;
-      return { pkgname: m.pkgname, pkgfile: m.pkgfile, ...(checksum ? { checksum } : {}) };
-    });
-    const make: MakeCall = {
-      command: state.make.command,
-      env: state.make.env,
-      vars: { ...state.make.vars, ...meta.vars },
-      makeJobs: state.makeJobs,
+    const buildId = newId(); // time-ordered, as the database names builds
+    const log = record ? startBuildLog(state.paths.logs, origin, buildId) : logPath(state.paths.logs, origin, 'fetch');
+    const b: RunningBuild = {
+      origin,
+      pkgname: p.pkgname,
+      version: p.version,
+      crc: p.crc,
+      pkgfile: graph.node(origin).port!.meta.pkgfile,
+      packages: paths.packages,
+      slot,
+      buildKey: d.key,
+      keyParts: d.parts,
+      reason: d.reason,
+      logPath: log,
+      buildId,
     };
+    const task = taskFor(b);
     const interrupt = new AbortController();
     running.set(origin, interrupt);
     if (opts.signal?.aborted) interrupt.abort();
-    const task: ExecutorTask = {
-      origin,
-      dir: meta.dir,
-      flavor: meta.flavors.length ? meta.flavor : '',
-      pkgname: p.pkgname,
-      version: p.version,
-      pkgfile: meta.pkgfile,
-      buildId,
-      buildKey: key,
-      backend: state.environment.backend,
-      slot,
-      paths,
-      make,
-      phases,
-      installs,
-      limits: limitsFor(state.limits, plan.observation.selected, origin, meta.flavors),
-      logPath: log, // its own limits (issue 9)
-      waiting: counts.get(origin) ?? 0,
-    };
-    // Records of one build are written in the order its events came (a remote build's retry starts a new record).
-    let writes: Promise<unknown> = Promise.resolve();
-    const write = (op: () => Promise<unknown>) => {
-      writes = writes.then(op);
-    };
-    /** Phases that ended while the database was busy: one statement for them all (a remote build's come in bursts). */
-    let phaseBatch: PhaseInput[] | undefined;
     const onEvent = (e: TaskEvent) => {
-      if (e.type === 'phase-start') progress.phase(slot, origin, e.phase);
-      else if (e.type === 'phase-end') {
-        opts.onPhase?.({ origin, phase: e.phase, durationMs: e.durationMs, exitCode: e.exitCode });
-        if (record && !phaseBatch) {
-          const batch: PhaseInput[] = (phaseBatch = []);
-          write(() => {
-            if (phaseBatch === batch) phaseBatch = undefined;
-            return db.recordPhases(buildId, batch);
-          });
-        }
-        phaseBatch?.push({ phase: e.phase, startedAt: new Date(e.startedAt), durationMs: e.durationMs, exitCode: e.exitCode });
-      } else if (e.type === 'host') {
-        progress.phase(slot, origin, `on ${e.host}`);
-        if (record) write(() => db.setBuildHost(buildId, e.host));
-      } else if (e.type === 'retry') {
-        // A remote attempt was lost (its agent died or stopped answering): it is recorded interrupted, and the next attempt is a build of its own.
-        progress.line(`${origin}: ${e.reason}`);
-        phaseBatch = undefined; // the lost attempt's phases are written under its own record, the next attempt's under the new one
-        if (record)
-          write(async () => {
-            await db.finishBuild(buildId, 'interrupted', { finishedAt: new Date(), lastPhase: e.lastPhase ?? null, error: e.reason });
-            buildId = await startRecord();
-          });
-      }
+      if (e.type !== 'retry') return observers.tell('phase', b, e);
+      // A remote attempt was lost (its agent died or stopped answering): the next attempt is a build of its own.
+      const lost = { buildId: b.buildId, reason: e.reason, ...(e.lastPhase !== undefined ? { lastPhase: e.lastPhase } : {}) };
+      b.buildId = newId(); // as the database names a build it is given no id for
+      observers.tell('attemptLost', b, lost);
     };
-    progress.portStarted(slot, origin);
-    const result: BuildTaskResult = await executor.run(task, onEvent, interrupt.signal);
-    await writes;
-    if (record) {
-      await db.finishBuild(buildId, result.status, {
-        finishedAt: new Date(),
-        lastPhase: result.lastPhase,
-        error: result.error ?? null,
-        package: result.package ?? null,
-        usage: result.usage ?? null,
-      });
-      if (result.status === 'success') {
-        await db.recordSuccess(origin, {
-          crc: p.crc!,
-          buildKey: key,
-          keyParts: parts,
-          version: p.version,
-          buildId,
-          pkgfile: meta.pkgfile,
-          pkgname: p.pkgname,
-          package: result.package ?? null,
-        });
-        // Just published and hashed: the next plan need not hash it again to trust it.
-        // (It is in the pass's staging copy until the pass publishes it: remembered by the path it will have.)
-        if (result.package?.checksum)
-          verifier.remember(
-            publishedPackage(state.paths.packages, meta.pkgfile),
-            result.package.checksum,
-            join(paths.packages, 'All', meta.pkgfile),
-          );
-      } else if (result.status === 'failed' && !result.transient) {
-        await db.recordFailure(origin, key, buildId);
-      }
-      trimLogs(origin);
-    }
+    observers.tell('portStarted', b);
+    const result = await executor.run(task, onEvent, interrupt.signal);
+    await observers.settle('buildFinished', b, result);
     const outcome: PortOutcome = {
       origin,
       pkgname: p.pkgname,
       version: p.version,
       status: result.status,
-      reason,
-      buildId,
+      reason: d.reason,
+      buildId: b.buildId,
       lastPhase: result.lastPhase,
       durationMs: result.durationMs,
       logPath: log,
       ...(result.error ? { error: result.error } : {}),
       ...(result.transient ? { transient: true } : {}),
     };
-    outcomes.set(origin, outcome);
-    progress.portFinished(
-      slot,
-      origin,
-      result.status,
-      result.status === 'success' ? `${(result.durationMs / 1000).toFixed(1)}s` : result.error,
-    );
-    if (fetchOnly) return;
+    observers.tell('portFinished', outcome, slot);
     if (result.status === 'success') {
       built.add(origin);
-      settled.set(origin, { key, package: result.package ?? null });
-      release(origin);
+      settled.set(origin, { key: d.key, package: result.package ?? null });
+      schedule.succeeded(origin);
     } else {
-      block(origin, result.status === 'interrupted' ? 'was interrupted' : `failed in ${result.lastPhase}`);
+      blockDependents(origin, result.status === 'interrupted' ? 'was interrupted' : `failed in ${result.lastPhase}`);
     }
   };
 
-  /** The port's build logs beyond logs.keep go (the newest stay: this build's among them). */
-  const trimLogs = (origin: string) => {
-    try {
-      trimBuildLogs(state.paths.logs, origin, state.logs.keep);
-    } catch (e) {
-      progress.line(`warning: could not remove old build logs of ${origin}: ${(e as Error).message} (portsync cleanup tries again)`);
-    }
-  };
-
-  progress.start(work.size, workers, executor.description);
-  let active = 0;
+  observers.tell('buildsStarting', work.size, executor.slots, executor.description);
   try {
     while (true) {
-      while (!opts.signal?.aborted && ready.size && freeSlots.length) {
-        const origin = ready.pop()!;
-        if (outcomes.has(origin)) continue;
-        const decision = decideNow(planned.get(origin)!);
-        if (!decision.build) continue;
+      while (!opts.signal?.aborted && freeSlots.length) {
+        const origin = schedule.next();
+        if (origin === undefined) break;
+        const d = decideNow(planned.get(origin)!);
+        if (d.kind === 'cutoff') {
+          settled.set(origin, d.settled);
+          observers.tell('portFinished', d.outcome, -1);
+          schedule.succeeded(origin);
+          continue;
+        }
+        if (d.kind === 'blocked') {
+          observers.tell('portFinished', d.outcome, -1);
+          blockDependents(origin, 'is blocked');
+          continue;
+        }
         const slot = freeSlots.pop()!;
-        active++;
-        void start(origin, slot, decision.key, decision.parts, decision.reason)
+        void buildPort(origin, slot, d)
           .catch((e: unknown) => {
             const p = planned.get(origin)!;
             const error = `internal error: ${(e as Error)?.message ?? e}`;
-            outcomes.set(origin, {
+            const outcome: PortOutcome = {
               origin,
               pkgname: p.pkgname,
               version: p.version,
@@ -385,45 +241,118 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
               reason: reasonLine(p),
               error,
               transient: true,
-            });
-            progress.portFinished(slot, origin, 'failed', error);
-            block(origin, 'failed');
+            };
+            observers.tell('portFinished', outcome, slot);
+            if (schedule.stateOf(origin) === 'running') blockDependents(origin, 'failed');
           })
           .finally(() => {
             running.delete(origin);
-            active--;
             freeSlots.push(slot);
             wake();
           });
       }
-      if (active === 0) break;
+      if (schedule.running === 0) break;
       await new Promise<void>((r) => {
         wake = r;
       });
     }
   } finally {
     opts.signal?.removeEventListener('abort', cancelAll);
-    try {
-      verifier.save();
-    } catch (e) {
-      progress.line(
-        `warning: could not save ${packageCheckCache(state.paths.buildBase)}: ${(e as Error).message} (packages are hashed again next time)`,
-      );
-    }
     await executor.close();
-    progress.stop();
+    await observers.settle('passEnd');
   }
   // Anything never started (stopped by a signal) is interrupted for this pass.
-  for (const o of work) {
-    if (outcomes.has(o)) continue;
+  for (const o of schedule.notStarted()) {
     const p = planned.get(o)!;
-    outcomes.set(o, {
-      origin: o,
-      pkgname: p.pkgname,
-      version: p.version,
-      status: 'interrupted',
-      reason: 'not started: the pass was stopped',
-    });
+    observers.tell(
+      'portFinished',
+      { origin: o, pkgname: p.pkgname, version: p.version, status: 'interrupted', reason: 'not started: the pass was stopped' },
+      -1,
+    );
   }
-  return plan.ports.map((p) => outcomes.get(p.origin)!);
+  return outcomes.inOrder(plan.ports);
+}
+
+/** What the pass learnt so far of the ports it decided: what each turned out to be, and which were built. */
+interface Settled {
+  settled: ReadonlyMap<string, SettledDependency>;
+  built: ReadonlySet<string>;
+  fetchOnly: boolean;
+}
+
+/**
+ * The decision again, now that every dependency is settled: build (with its final key), cut off,
+ * or blocked because it failed at exactly these inputs before.
+ */
+function decideAgain(p: PlannedWork, plan: Plan, { settled, built, fetchOnly }: Settled): Decision {
+  if (fetchOnly) return { kind: 'build', key: p.buildKey ?? '', parts: p.keyParts, reason: reasonLine(p) };
+  const parts = settleDependencies(p.keyParts, settled);
+  const d = decide({
+    parts,
+    known: plan.known.get(p.origin),
+    cascade: plan.cascade,
+    pkgExists: p.pkgExists,
+    ...(p.pkgIntact !== undefined ? { pkgIntact: p.pkgIntact } : {}),
+    pkgfile: p.pkgfile,
+    forced: p.forced,
+  });
+  const port = { origin: p.origin, pkgname: p.pkgname, version: p.version };
+  if (d.action === 'build' && d.key) return { kind: 'build', key: d.key, parts, reason: reasonLine({ reasons: d.reasons }) };
+  if (d.action === 'skip') {
+    const deps = plan.observation.graph.depsOf(p.origin).sort();
+    const reason = cutoffReason(
+      deps.filter((dep) => built.has(dep)),
+      deps.filter((dep) => settled.has(dep) && !built.has(dep)),
+      plan.cascade,
+    );
+    return {
+      kind: 'cutoff',
+      outcome: { ...port, status: 'skipped', reason: `${reason.kind}: ${reason.detail}`, cutoff: true },
+      settled: { key: d.key, package: plan.known.get(p.origin)?.package ?? null },
+    };
+  }
+  const why =
+    d.action === 'blocked' ? d.reasons.map((r) => r.detail).join('; ') : `internal: still ${d.action} after its dependencies were settled`;
+  return { kind: 'blocked', outcome: { ...port, status: 'blocked', reason: why } };
+}
+
+/** What the executor runs for a build. */
+function buildTask(
+  b: RunningBuild,
+  plan: Plan,
+  ctx: Pick<Settled, 'settled' | 'fetchOnly'> & { paths: ExecutorTask['paths']; phases: string[]; waiting: number },
+): ExecutorTask {
+  const { state, graph } = plan.observation;
+  const meta = graph.node(b.origin).port!.meta;
+  const installs = (ctx.fetchOnly ? [] : packagesToInstall(graph, b.origin)).map((d) => {
+    const m = graph.node(d).port!.meta;
+    // The checksum recorded when it was built (in this pass or before): a replaced package is never installed.
+    const checksum = (ctx.settled.get(d)?.package ?? plan.known.get(d)?.package)?.checksum;
+    return { pkgname: m.pkgname, pkgfile: m.pkgfile, ...(checksum ? { checksum } : {}) };
+  });
+  const make: MakeCall = {
+    command: state.make.command,
+    env: state.make.env,
+    vars: { ...state.make.vars, ...meta.vars },
+    makeJobs: state.makeJobs,
+  };
+  return {
+    origin: b.origin,
+    dir: meta.dir,
+    flavor: meta.flavors.length ? meta.flavor : '',
+    pkgname: b.pkgname,
+    version: b.version,
+    pkgfile: meta.pkgfile,
+    buildId: b.buildId,
+    buildKey: b.buildKey,
+    backend: state.environment.backend,
+    slot: b.slot,
+    paths: ctx.paths,
+    make,
+    phases: ctx.phases,
+    installs,
+    limits: limitsFor(state.limits, plan.observation.selected, b.origin, meta.flavors),
+    logPath: b.logPath, // its own limits (issue 9)
+    waiting: ctx.waiting,
+  };
 }

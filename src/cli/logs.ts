@@ -26,10 +26,10 @@ export class NoLogError extends PortsyncError {
 export class AmbiguousBuildError extends PortsyncError {
   constructor(
     readonly origin: string,
-    readonly prefix: string,
+    readonly part: string,
     readonly matches: readonly string[],
   ) {
-    super(`${prefix} starts the ids of ${matches.length} builds of ${origin} (${matches.join(', ')}); give more of it`);
+    super(`${part} starts or ends the ids of ${matches.length} builds of ${origin} (${matches.join(', ')}); give more of it`);
   }
 }
 
@@ -84,12 +84,15 @@ With --follow (-f) it prints what is there, then what the build writes, until th
   },
 });
 
-/** The log of build `id` (or the one build whose id starts with it). */
+/**
+ * The log of build `id`, or of the one build whose id starts or ends with it. Ids are time-ordered
+ * (UUIDv7): builds of the same minute share their first characters, and differ in their last.
+ */
 function buildLog(logsDir: string, origin: string, id: string): string {
   const all = listBuildLogs(logsDir, origin);
   const exact = all.find((f) => f.buildId === id);
   if (exact) return exact.path;
-  const matches = all.filter((f) => f.buildId.startsWith(id));
+  const matches = all.filter((f) => f.buildId.startsWith(id) || f.buildId.endsWith(id));
   if (matches.length > 1)
     throw new AmbiguousBuildError(
       origin,

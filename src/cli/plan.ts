@@ -65,7 +65,7 @@ export async function planHere(
 ): Promise<PlanJson> {
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
   const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only);
-  const kept = snapshot && loadPlanSnapshot(snapshot);
+  const kept = snapshot && (await loadPlanSnapshot(snapshot));
   if (kept && 'plan' in kept) return kept.plan;
   // Planning itself: loaded only now (the database driver, the scanner, the planner).
   const [{ openClient, locatedOf }, { assertInClosure, observe }, { makePlan }, { planJson }, { recordScanInputs }] = await Promise.all([
@@ -86,7 +86,9 @@ export async function planHere(
     const forced = new Set(force.map((o) => obs.scan.resolve(o) ?? o));
     const plan = planJson(makePlan(obs, { known: await known, only: new Set(only), ...(forced.size ? { force: forced } : {}) }));
     // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
-    if (snapshot && history.via !== 'daemon') savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);
+    // (A file changed within the racy second is not trusted by its stat data: such a plan is not kept.)
+    if (snapshot && history.via !== 'daemon' && !(kept && kept.racy))
+      savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);
     return plan;
   } finally {
     await history.close();

@@ -75,7 +75,7 @@ function localClient(loc: Located, db: BuildDB | null): Client {
     history: async (origin) => (db ? portHistory(db, origin) : []),
     sql: async (query) => userQuery(needDb(), query),
     streamSql: (query, sink) => streamUserSql(needDb(), query, SQL_LIMITS, sink),
-    known: async () => (db ? knownFromRows(await db.allPortState()) : new Map()),
+    known: async () => (db ? knownFromRows(await db.knownStates()) : new Map()),
     lastGood: async (origin) => (db ? lastGood(db, origin) : null),
     close: async () => db?.close(),
   };

@@ -19,6 +19,7 @@ import { CoordinatorSetupError, JobPayloadError, TreeMismatchError } from './err
 import { parseBuildJob, type BuildJob, type JobEvent, type JobReturn } from './job.js';
 import { cancelChannel, openRedis, openWorker } from './queue.js';
 import { SIMULATE_ENV, simulateBuild, simulatedBuilds } from './simulate.js';
+import { EventSender } from './eventSender.js';
 import { checkTree } from './treeCheck.js';
 import { fetchPackage, uploadPackage } from './transfer.js';
 
@@ -59,11 +60,19 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
   subscriber.on('message', (_channel: string, jobId: string) => running.get(jobId)?.abort());
 
   const processor = async (job: Job, token?: string): Promise<JobReturn> => {
+    const events = new EventSender((p) => job.updateProgress(p));
+    try {
+      return await work(job, events, token);
+    } finally {
+      events.flush(); // the job's result must not overtake its events
+    }
+  };
+  const work = async (job: Job, events: EventSender, token?: string): Promise<JobReturn> => {
     const attempt = randomUUID();
-    const emit = (e: JobEvent) => job.updateProgress(e).catch(() => {}); // a lost event costs a live view, never the build
+    const emit = (e: JobEvent) => events.send(e);
     const result = (r: BuildTaskResult): JobReturn => ({ attempt, host: cfg.name, result: r });
     const refuse = (error: string): JobReturn => result({ status: 'failed', lastPhase: 'setup', error, transient: true, durationMs: 0 });
-    await emit({ type: 'attempt', attempt, host: cfg.name });
+    emit({ type: 'attempt', attempt, host: cfg.name });
     let spec: BuildJob;
     try {
       spec = parseBuildJob(String(job.id), job.data);
@@ -81,10 +90,7 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
     const jobDir = join(cfg.paths.buildBase, 'jobs', String(slot));
     const packages = join(jobDir, 'packages');
     const buildLog = logPath(cfg.paths.logs, spec.origin);
-    const alive = setInterval(
-      () => void emit({ type: 'alive', attempt }),
-      Math.max(250, Math.min(5000, spec.limits.noOutputTimeoutMs / 4)),
-    );
+    const alive = setInterval(() => emit({ type: 'alive', attempt }), Math.max(250, Math.min(5000, spec.limits.noOutputTimeoutMs / 4)));
     let tail: LogTail | undefined;
     try {
       rmSync(jobDir, { recursive: true, force: true });
@@ -133,11 +139,11 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
         limits: spec.limits,
         logPath: buildLog,
       };
-      tail = new LogTail(buildLog, (offset, text) => void emit({ type: 'log', attempt, offset, text }));
+      tail = new LogTail(buildLog, (offset, text) => emit({ type: 'log', attempt, offset, text }));
       const onEvent = (e: TaskEvent) => {
         if (e.type === 'phase-start' || e.type === 'phase-end') {
           tail?.flush();
-          void emit({ type: 'task', attempt, event: e });
+          emit({ type: 'task', attempt, event: e });
         }
       };
       const r = executor ? await executor.run(task, onEvent, interrupt.signal) : simulateBuild(task, onEvent);
@@ -154,6 +160,8 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
             token: tokenOf(),
             file: join(packages, 'All', spec.pkgfile),
             pkgfile: spec.pkgfile,
+            // The build hashed it already (PackageIdentity.checksum is the file's SHA-256); the exchange checks it.
+            ...(r.package?.checksum ? { sha256: r.package.checksum } : {}),
           });
         } catch (e) {
           return result({ ...r, status: 'failed', error: `agent ${cfg.name}: ${(e as Error).message}`, transient: true });

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { LocalExecutor, type BuildExecutor, type ExecutorTask } from '../builder/executor.js';
-import { publishPackage } from '../builder/publish.js';
+import { movePackage } from '../builder/publish.js';
 import type { BuildTaskResult, TaskEvent } from '../builder/task.js';
 import type { ExecutorConfig } from '../config/executor.js';
 import type { DesiredState } from '../config/types.js';
@@ -95,7 +95,9 @@ export class DistributedExecutor implements BuildExecutor {
     this.slots = config.localWorkers + config.maxInFlight;
     const alsoLocal = config.localWorkers ? ` and ${config.localWorkers} local worker${config.localWorkers === 1 ? '' : 's'}` : '';
     this.description = `on the agents of queue ${config.queue} at ${redactUrl(config.redis)}${alsoLocal} (up to ${config.maxInFlight} queued at once)`;
-    events.on('progress', ({ jobId, data }) => this.onProgress(jobId, data as JobEvent));
+    events.on('progress', ({ jobId, data }) => {
+      for (const e of Array.isArray(data) ? (data as JobEvent[]) : [data as JobEvent]) this.onProgress(jobId, e);
+    });
     events.on('stalled', ({ jobId }) => this.onStalled(jobId));
     events.on('completed', ({ jobId, returnvalue }) => void this.onCompleted(jobId, returnvalue as unknown));
     events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
@@ -331,7 +333,7 @@ export class DistributedExecutor implements BuildExecutor {
       const pkg = packageIdentity(file);
       if (r.package && pkg.checksum !== r.package.checksum)
         throw new Error(`it is not the package the agent built (SHA-256 ${pkg.checksum}, the agent's ${r.package.checksum})`);
-      publishPackage(file, join(f.task.paths.packages, 'All', f.task.pkgfile));
+      movePackage(file, join(f.task.paths.packages, 'All', f.task.pkgfile));
       this.finish(jobId, { ...r, package: pkg });
     } catch (e) {
       this.finish(jobId, {

@@ -8,11 +8,12 @@
  *
  * Both need `Authorization: Bearer <token>` (builds.yaml `executor.tokenEnv`). An upload is
  * written to a temporary name while it is hashed and counted, refused beyond the size cap, and
- * renamed only when whole and matching its announced SHA-256: a cut or lying upload leaves
- * nothing. It is not published here: the coordinator publishes it when the job completes.
+ * renamed only when whole, flushed to disk and matching its announced SHA-256: a cut or lying
+ * upload leaves nothing. It is not published here: the coordinator publishes it when the job completes.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ interface JobEntry {
   /** The repository the job's dependencies are installed from (its All/ directory holds them). */
   packages: string;
   installs: Set<string>;
+  /** Files its uploads left here (whole, or still being written): removed when it is forgotten. */
+  uploads: Set<string>;
 }
 
 const sameSecret = (a: string, b: string) => {
@@ -71,12 +74,13 @@ export class PackageExchange {
 
   /** Opens the downloads of a job's dependencies (until `forget`). */
   register(jobId: string, packages: string, installs: readonly string[]): void {
-    this.jobs.set(jobId, { packages, installs: new Set(installs) });
+    this.jobs.set(jobId, { packages, installs: new Set(installs), uploads: new Set() });
   }
 
   forget(jobId: string): void {
+    const job = this.jobs.get(jobId);
     this.jobs.delete(jobId);
-    for (const f of this.uploadsOf(jobId)) rmSync(f, { force: true });
+    for (const f of job?.uploads ?? []) rmSync(f, { force: true });
   }
 
   /** The whole, checked package an attempt uploaded, or undefined. */
@@ -96,17 +100,6 @@ export class PackageExchange {
 
   private uploadFile(jobId: string, attempt: string): string {
     return join(this.opts.uploads, `${jobId}.${attempt}.pkg`);
-  }
-
-  private uploadsOf(jobId: string): string[] {
-    // Attempts are few; the names are ours (ids checked by the routes).
-    try {
-      return readdirSync(this.opts.uploads)
-        .filter((n) => n.startsWith(`${jobId}.`))
-        .map((n) => join(this.opts.uploads, n));
-    } catch {
-      return [];
-    }
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -144,7 +137,8 @@ export class PackageExchange {
       req.resume();
       reply(res, status, why);
     };
-    if (!this.jobs.has(jobId))
+    const job = this.jobs.get(jobId);
+    if (!job)
       return refuse(
         410,
         `job ${jobId} is not running in this pass (it finished, timed out or was never dispatched): the package is not taken`,
@@ -156,7 +150,9 @@ export class PackageExchange {
     if (!Number.isSafeInteger(declared) || declared < 0) return refuse(411, 'Content-Length is required');
     const cap = this.opts.maxPackageBytes;
     if (declared > cap) return refuse(413, `the package is ${declared} bytes, more than executor.maxPackageSize (${cap} bytes)`);
-    const tmp = `${this.uploadFile(jobId, attempt)}.${process.pid}.tmp`;
+    const file = this.uploadFile(jobId, attempt);
+    const tmp = `${file}.${process.pid}.tmp`;
+    job.uploads.add(tmp);
     const hash = createHash('sha256');
     let bytes = 0;
     try {
@@ -175,13 +171,28 @@ export class PackageExchange {
       if (bytes !== declared) throw new Error(`got ${bytes} of ${declared} bytes`);
       const got = hash.digest('hex');
       if (got !== sha) throw new Error(`its SHA-256 is ${got}, not the announced ${sha}`);
-      renameSync(tmp, this.uploadFile(jobId, attempt));
+      // Flushed here, off the main thread, so that publishing it is a rename (builder/publish.ts movePackage).
+      await flushFile(tmp);
+      if (this.jobs.get(jobId) !== job) throw new Error(`job ${jobId} ended while its package was arriving`);
+      renameSync(tmp, file);
+      job.uploads.add(file);
     } catch (e) {
       rmSync(tmp, { force: true });
       // A client that went away gets no answer; one that sent too much or the wrong thing does.
       return reply(res, 422, `upload refused, nothing kept: ${(e as Error).message}`);
+    } finally {
+      job.uploads.delete(tmp);
     }
     reply(res, 201, 'stored');
+  }
+}
+
+async function flushFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

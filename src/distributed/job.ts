@@ -9,8 +9,8 @@ import type { Limits } from '../config/types.js';
 import type { BackendName } from '../builder/sandbox/types.js';
 import { JobPayloadError } from './errors.js';
 
-/** Bumped when the payload changes: an agent refuses a job of another format. */
-export const JOB_FORMAT = 1;
+/** Bumped when the payload or the events change: an agent refuses a job of another format (2: events sent several at once). */
+export const JOB_FORMAT = 2;
 
 /** What the tree looked like to the coordinator: the agent checks its own tree against it. */
 export type TreeIdentity =
@@ -38,6 +38,9 @@ export type JobEvent =
   | { type: 'task'; attempt: string; event: Extract<TaskEvent, { type: 'phase-start' | 'phase-end' }> }
   | { type: 'log'; attempt: string; offset: number; text: string }
   | { type: 'alive'; attempt: string };
+
+/** A job's progress as it travels: one event, or several sent together (src/distributed/eventSender.ts). */
+export type JobProgress = JobEvent | JobEvent[];
 
 /** What a job returns (BullMQ return value). A successful build's package was uploaded before. */
 export interface JobReturn {

@@ -112,10 +112,17 @@ export async function fileSha256(file: string): Promise<string> {
 }
 
 /** Uploads a built package to the coordinator (PUT, with its size and SHA-256). */
-export async function uploadPackage(opts: { url: string; token: string; file: string; pkgfile: string }): Promise<void> {
+export async function uploadPackage(opts: {
+  url: string;
+  token: string;
+  file: string;
+  pkgfile: string;
+  /** Its SHA-256 when known already (else it is hashed here); the coordinator refuses bytes that do not match it. */
+  sha256?: string;
+}): Promise<void> {
   const fail = (detail: string, cause?: unknown) => new PackageTransferError(opts.pkgfile, opts.url, detail, cause ? { cause } : undefined);
   const size = statSync(opts.file).size;
-  const sha = await fileSha256(opts.file);
+  const sha = opts.sha256 ?? (await fileSha256(opts.file));
   let res: IncomingMessage;
   try {
     res = await send(

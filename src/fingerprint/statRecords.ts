@@ -5,9 +5,14 @@
  * index and the metadata cache take. A missing path is recorded as missing (size -1).
  */
 import { lstatSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 
 /** A file modified this close to (or after) the moment it was recorded is not trusted by its stat data. */
 export const RACY_MS = 1000;
+
+/** Is stat data with this mtime old enough, at `at`, to be trusted? */
+export const trustedMtime = (mtimeMs: number, at: number): boolean => mtimeMs + RACY_MS < at;
 
 export interface StoredStatRecords {
   paths: string[];
@@ -46,7 +51,7 @@ export class StatRecords {
 
   /** Was everything recorded old enough, at `at` (ms since the epoch), to be trusted by its stat data? */
   trustedAt(at: number): boolean {
-    return this.newestMtimeMs + RACY_MS < at;
+    return trustedMtime(this.newestMtimeMs, at);
   }
 
   store(): StoredStatRecords {
@@ -60,15 +65,64 @@ export class StatRecords {
   }
 }
 
-/** The recorded paths whose stat data changed (every one of them: one stat per path). */
-export function changedSince(r: StoredStatRecords): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < r.paths.length; i++) if (!sameAsRecorded(r, i)) out.push(r.paths[i]!);
-  return out;
+/** The recorded paths whose stat data changed, and the newest mtime they have now. */
+export interface StatChanges {
+  paths: string[];
+  newestMtimeMs: number;
 }
 
-function sameAsRecorded(r: StoredStatRecords, i: number): boolean {
-  const st = (r.follow[i] ? statSync : lstatSync)(r.paths[i]!, { throwIfNoEntry: false });
-  if (!st) return r.size[i] === -1;
-  return r.size[i] === (st.isDirectory() ? 0 : st.size) && r.mtimeMs[i] === st.mtimeMs && r.ino[i] === st.ino;
+/** The recorded paths whose stat data changed (every one of them: one stat per path). */
+export function changedSince(r: StoredStatRecords): StatChanges {
+  return changedIn(r, 0, r.paths.length);
+}
+
+/** changedSince for the records from index `from` to `to` (exclusive). */
+export function changedIn(r: StoredStatRecords, from: number, to: number): StatChanges {
+  const paths: string[] = [];
+  let newestMtimeMs = 0;
+  for (let i = from; i < to; i++) {
+    const st = (r.follow[i] ? statSync : lstatSync)(r.paths[i]!, { throwIfNoEntry: false });
+    const same = st
+      ? r.size[i] === (st.isDirectory() ? 0 : st.size) && r.mtimeMs[i] === st.mtimeMs && r.ino[i] === st.ino
+      : r.size[i] === -1;
+    if (same) continue;
+    paths.push(r.paths[i]!);
+    if (st && st.mtimeMs > newestMtimeMs) newestMtimeMs = st.mtimeMs;
+  }
+  return { paths, newestMtimeMs };
+}
+
+/**
+ * changedSince with the second half of the records checked by a worker thread meanwhile: a real
+ * tree's 58,000 paths are ~0.5 s of stat calls on one thread. Fewer than `minPerThread` paths
+ * per thread are not worth starting a thread for.
+ */
+export async function changedSinceInParallel(r: StoredStatRecords, minPerThread = 15_000): Promise<StatChanges> {
+  const n = r.paths.length;
+  if (n < 2 * minPerThread || availableParallelism() < 2) return changedSince(r);
+  const half = n >> 1;
+  const slice: StoredStatRecords = {
+    paths: r.paths.slice(half),
+    follow: r.follow.slice(half),
+    size: r.size.slice(half),
+    mtimeMs: r.mtimeMs.slice(half),
+    ino: r.ino.slice(half),
+  };
+  const worker = new Worker(new URL('./stat-worker.mjs', import.meta.url), { workerData: slice });
+  const theirs = new Promise<StatChanges>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the stat worker exited (code ${code}) before answering`)));
+  });
+  const mine = changedIn(r, 0, half);
+  try {
+    const other = await theirs;
+    return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
+  } catch {
+    // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
+    const rest = changedIn(r, half, n);
+    return { paths: [...mine.paths, ...rest.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, rest.newestMtimeMs) };
+  } finally {
+    void worker.terminate();
+  }
 }

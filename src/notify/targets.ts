@@ -15,6 +15,7 @@ import type { PortOutcome } from '../builder/outcomes.js';
 import type { NotifyEvent, NotifyTarget } from '../config/types.js';
 import type { PassResult } from '../reconcile/passResult.js';
 import type { RunInfo } from '../reconcile/observers.js';
+import { shortId } from '../builddb/ids.js';
 import { signBody } from '../signature.js';
 import type { OutgoingRequest } from './deliver.js';
 import { NotifyEnvError } from './errors.js';
@@ -35,7 +36,7 @@ export function countsLine(result: PassResult): string {
 }
 
 const short = (commit: string | null) => (commit ? commit.slice(0, 12) : '');
-const runName = (run: RunInfo) => `run ${run.runId.slice(0, 8)} (${run.trigger}${run.gitCommit ? `, ${short(run.gitCommit)}` : ''})`;
+const runName = (run: RunInfo) => `run ${shortId(run.runId)} (${run.trigger}${run.gitCommit ? `, ${short(run.gitCommit)}` : ''})`;
 
 /** One sentence for people. */
 export function describeEvent(e: EventData): string {

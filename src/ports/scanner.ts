@@ -245,6 +245,8 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   const problems = new Map<string, ScanProblem>();
   const resolved = new Map<string, Promise<string | undefined>>();
   let makeCalls = 0;
+  /** Time make took, summed over the calls: what the next scan would spend again if this one's answers were not saved. */
+  let makeMs = 0;
   // An incremental read keeps the previous result's answers (a superset is harmless: more to check).
   const used = new Map<CacheEntry, string>(opts.previous && opts.changed instanceof Set ? usedBy.get(opts.previous) : undefined);
 
@@ -257,7 +259,12 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       if (hit.failure) throw new CachedFailureError(hit.failure);
       return remember(scannedOf(cache, hit), dir, flavor, vars);
     }
-    const answer = await limit(() => queryPort(settings, dir, flavor, vars, timeoutMs));
+    const answer = await limit(async () => {
+      const t = performance.now();
+      const a = await queryPort(settings, dir, flavor, vars, timeoutMs);
+      makeMs += performance.now() - t;
+      return a;
+    });
     makeCalls++;
     const portCrc = cache.portCrc(dir) ?? '';
     let parsed;
@@ -427,7 +434,8 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   ): ScanResult => {
     const frameworkFiles = cache.frameworkListing().files;
     if (savesDeferred) unsaved.add(cache);
-    else cache.save();
+    // (Writing costs more than redoing a few ports' make calls and CRCs next time: see estimatedSaveMs.)
+    else if (makeMs + cache.stats.rehashMs >= cache.estimatedSaveMs()) cache.save();
     const result: ScanResult = {
       frameworkFiles,
       ports,

@@ -4,10 +4,10 @@
  * Ports are taken dependencies first, each dependency settled with the key it was just given,
  * so the keys are exactly those a real pass would have recorded.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { BuildDB } from '../builddb/db.js';
-import type { SuccessInput } from '../builddb/types.js';
+import { newId } from '../builddb/ids.js';
+import type { PortSuccessInput } from '../builddb/types.js';
 import type { DesiredState } from '../config/types.js';
 import { packageIdentity } from '../fingerprint/packageIdentity.js';
 import type { PackageIdentity } from '../fingerprint/types.js';
@@ -22,9 +22,9 @@ import { makePlan, type Plan } from './plan.js';
 export function adoptionRecords(
   plan: Plan,
   packageOf: (origin: string, pkgfile: string) => PackageIdentity | null = () => null,
-): (SuccessInput & { origin: string })[] {
+): PortSuccessInput[] {
   const settled = new Map<string, SettledDependency>();
-  const out: (SuccessInput & { origin: string })[] = [];
+  const out: PortSuccessInput[] = [];
   for (const p of plan.ports) {
     // A port whose metadata names no version or package cannot be recorded (its dependents then build).
     if (p.action === 'ignored' || p.action === 'blocked' || !p.keyParts || !p.crc || !p.pkgfile || !p.version || !p.pkgname) continue;
@@ -39,7 +39,7 @@ export function adoptionRecords(
       buildKey: d.key,
       keyParts: parts,
       version: p.version,
-      buildId: randomUUID(),
+      buildId: newId(),
       pkgfile: p.pkgfile,
       pkgname: p.pkgname,
       package: pkg,
@@ -83,7 +83,9 @@ export async function adoptRepository(state: DesiredState, tree: string, db: Bui
   const identify = opts.identify ?? packageIdentity;
   const obs = await observe(state, { tree });
   assertInClosure(obs, opts.only ?? []);
-  const plan = makePlan(obs, { known: knownFromRows(await db.allPortState()) });
+  // Nothing is written before adoptPackages: these rows serve the plan and the orphans.
+  const stateRows = await db.allPortState();
+  const plan = makePlan(obs, { known: knownFromRows(stateRows) });
   const wanted = opts.only?.length ? new Set(plan.ports.filter((p) => inOnly(obs, opts.only!, p.origin)).map((p) => p.origin)) : undefined;
   const all = join(state.paths.packages, 'All');
   const files = new Set(repositoryPackages(state.paths.packages));
@@ -138,7 +140,7 @@ export async function adoptRepository(state: DesiredState, tree: string, db: Bui
     pkgfile: n.port?.meta.pkgfile,
     suspended: obs.selected.get(n.origin)?.suspend ?? false,
   }));
-  const recorded = (await db.allPortState()).map((r) => ({ origin: r.origin, pkgfile: r.pkgfile, version: r.version }));
+  const recorded = stateRows.map((r) => ({ origin: r.origin, pkgfile: r.pkgfile, version: r.version }));
   report.orphans = orphanPackages(files, closure, recorded);
   if (chosen.length) {
     const gitCommit = await headCommit(tree);

@@ -59,6 +59,8 @@ export interface KnownPortState {
   package: KnownPackage | null;
   /** That package's file name in the repository (what prune keeps while the port's new package is not in). */
   pkgfile?: string | null;
+  /** The PKGVERSION it was last built at. */
+  version?: string | null;
 }
 
 export interface DecisionInput {
@@ -72,6 +74,13 @@ export interface DecisionInput {
   pkgIntact?: boolean;
   pkgfile: string;
   forced: boolean;
+  /**
+   * The parts with each pending dependency as the package it last built, or undefined when one's
+   * version is not the one it last built: were those its parts at its last build, it is pending
+   * without comparing them part by part (which needs the recorded parts of thousands of ports
+   * above a hub tool).
+   */
+  asBuilt?: () => BuildKeyParts | undefined;
 }
 
 export type Decision =
@@ -101,6 +110,10 @@ export function decide(input: DecisionInput): Decision {
   }
   // The same key as the last successful build, and its package is there: nothing to compare.
   if (key && key === known?.buildKey && input.pkgExists && input.pkgIntact !== false) return { action: 'skip', reasons: [], key };
+  if (waiting.length && known?.buildKey && input.pkgExists && input.pkgIntact !== false) {
+    const asBuilt = input.asBuilt?.();
+    if (asBuilt && computeBuildKey(asBuilt, cascade) === known.buildKey) return pending(waiting, cascade);
+  }
   if (!known?.buildKey || !known.keyParts) {
     return {
       action: 'build',
@@ -120,13 +133,12 @@ export function decide(input: DecisionInput): Decision {
       detail: `package ${input.pkgfile} in the repository is not the one built (its checksum differs from the recorded one): it is never installed, and is rebuilt`,
     });
   if (reasons.length) return { action: 'build', reasons, ...(key ? { key } : {}) };
-  if (waiting.length)
-    return {
-      action: 'pending',
-      reasons: [{ kind: 'pending', detail: pendingDetail(waiting, cascade), items: waiting }],
-      waitingOn: waiting,
-    };
+  if (waiting.length) return pending(waiting, cascade);
   return { action: 'skip', reasons: [], key: key! };
+}
+
+function pending(waiting: string[], cascade: Cascade): Decision {
+  return { action: 'pending', reasons: [{ kind: 'pending', detail: pendingDetail(waiting, cascade), items: waiting }], waitingOn: waiting };
 }
 
 /** What a dependency that was built (or cut off) in this pass turned out to be. */

@@ -18,7 +18,7 @@
 import { simpleGit } from 'simple-git';
 import { LineProgress, TeeProgress, type Progress } from '../builder/progress.js';
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
-import { reconcileJson } from './result-json.js';
+import { reconcileJson, type ReconcileJson } from './result-json.js';
 import { loadDesiredState, sameDesiredState } from '../config/load.js';
 import { fileSystemFault } from '../errors.js';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/errors.js';
@@ -118,7 +118,7 @@ export interface CurrentPass {
   building: BuildingPort[];
 }
 
-export type LastPass = ReturnType<typeof reconcileJson> & {
+export type LastPass = ReconcileJson & {
   trigger: PassTrigger;
   reasons: string[];
   startedAt: string;

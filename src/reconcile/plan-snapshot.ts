@@ -23,7 +23,7 @@ import { deserialize, serialize } from 'node:v8';
 import { writeFileAtomic } from '../atomicWrite.js';
 import type { DesiredState } from '../config/types.js';
 import { publishedPackageDir } from '../repository/layout.js';
-import { StatRecords, changedSince, type StoredStatRecords } from '../fingerprint/statRecords.js';
+import { StatRecords, changedSinceInParallel, trustedMtime, type StoredStatRecords } from '../fingerprint/statRecords.js';
 import type { TrustedPaths } from '../ports/scanner.js';
 import type { PlanJson } from './result-json.js';
 
@@ -77,7 +77,13 @@ export function beginPlanSnapshot(state: DesiredState, tree: string, only: reado
  * The kept plan, when it was made for this same request and nothing it was made from changed;
  * else, for the same request, what changed since (one stat per recorded path either way).
  */
-export function loadPlanSnapshot(probe: PlanSnapshotProbe): { plan: PlanJson } | { changes: TrustedPaths } | undefined {
+export async function loadPlanSnapshot(
+  probe: PlanSnapshotProbe,
+): Promise<
+  | { plan: PlanJson }
+  | { changes: TrustedPaths; /** something changed too recently: the plan made now cannot be kept */ racy: boolean }
+  | undefined
+> {
   let bytes: Buffer;
   let head: SnapshotHead;
   try {
@@ -87,7 +93,7 @@ export function loadPlanSnapshot(probe: PlanSnapshotProbe): { plan: PlanJson } |
     return undefined;
   }
   if (head?.version !== SNAPSHOT_VERSION || head.key !== probe.key) return undefined;
-  const changed = changedSince(head.records);
+  const { paths: changed, newestMtimeMs } = await changedSinceInParallel(head.records);
   if (changed.length === 0) {
     try {
       return { plan: deserialize(bytes.subarray(4 + bytes.readUInt32LE(0))) as PlanJson };
@@ -95,7 +101,10 @@ export function loadPlanSnapshot(probe: PlanSnapshotProbe): { plan: PlanJson } |
       return undefined;
     }
   }
-  return { changes: { records: head.records, changed: new Set(changed) } };
+  return {
+    changes: { records: head.records, changed: new Set(changed) },
+    racy: !trustedMtime(newestMtimeMs, probe.startedAt),
+  };
 }
 
 /**

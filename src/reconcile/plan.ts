@@ -29,11 +29,11 @@ export const BUILD_FORMAT_VERSION = '1';
 
 export type PlanAction = 'build' | 'skip' | 'pending' | 'ignored' | 'blocked';
 
-export interface PlannedPort {
+/** What every planned port says. */
+interface PlannedCommon {
   origin: string;
   pkgname: string;
   version: string;
-  action: PlanAction;
   reasons: Reason[];
   /** The build key; absent when the port could not be read, and while a dependency's package is still to be built. */
   buildKey?: string;
@@ -42,13 +42,30 @@ export interface PlannedPort {
   /** Package file name in the repository (`<packages>/All/<pkgfile>`). */
   pkgfile?: string;
   suspended?: boolean;
+}
+
+/** A port to build, or (pending) to decide again once its dependencies are built: what the scheduler needs for that (with Plan.known). */
+export interface PlannedWork extends PlannedCommon {
+  action: 'build' | 'pending';
+  keyParts: BuildKeyParts;
+  crc: string;
+  pkgfile: string;
+  pkgExists: boolean;
+  pkgIntact?: boolean;
+  forced: boolean;
   /** pending: the dependencies whose packages decide. */
   waitingOn?: string[];
-  /** What the scheduler needs to decide again once its dependencies are built (with Plan.known). */
-  pkgExists?: boolean;
-  pkgIntact?: boolean;
-  forced?: boolean;
 }
+
+/** Up to date, ignored, or blocked (an unreadable port has no parts). */
+export interface PlannedRest extends PlannedCommon {
+  action: 'skip' | 'ignored' | 'blocked';
+}
+
+export type PlannedPort = PlannedWork | PlannedRest;
+
+/** Is the port to be built or decided again in the pass? */
+export const isPlannedWork = (p: PlannedPort): p is PlannedWork => p.action === 'build' || p.action === 'pending';
 
 /** `prune` counts package files, not ports (`total` does not include them). */
 export interface PlanSummary {
@@ -169,28 +186,26 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     }
     const entry: MemoEntry = { ...inputs, deps: node.deps, planned: undefined! };
     entries.set(origin, entry);
-    const p: PlannedPort = { origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', action: 'blocked', reasons: [] };
+    const p = decideAnew({ origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', reasons: [] }, entry, node, own);
     decided.set(origin, (entry.planned = p));
-    decideAnew(p, entry, node, own);
     // What depends on it is decided anew too — unless all it sees of this port is as before.
     if (!before || before.known !== known || !sameForDependents(before.planned, p)) for (const r of node.rdeps) stale.add(r);
   }
 
-  /** Decides a port whose inputs (or a dependency's decision) changed, into `p`. */
-  function decideAnew(p: PlannedPort, entry: MemoEntry, node: GraphNode, own: Reason | undefined): void {
+  /** Decides a port whose inputs (or a dependency's decision) changed, from what every planned port says (`p`). */
+  function decideAnew(p: PlannedCommon, entry: MemoEntry, node: GraphNode, own: Reason | undefined): PlannedPort {
     const meta = node.port?.meta;
     const { known, pkgExists } = entry;
     if (own || !node.port || !meta) {
       p.reasons.push(own ?? { kind: 'unreadable', detail: 'could not be read' });
-      return;
+      return { ...p, action: 'blocked' };
     }
     p.crc = node.port.portCrc;
     p.pkgfile = meta.pkgfile;
     if (entry.suspended) p.suspended = true;
     if (meta.ignore) {
-      p.action = 'ignored';
       p.reasons.push({ kind: 'ignored', detail: meta.ignore });
-      return;
+      return { ...p, action: 'ignored' };
     }
     // Dependencies are decided first: an unbuildable one blocks this port, a rebuilding one is not known yet.
     const dependencies: Record<string, DependencyFact> = {};
@@ -222,16 +237,15 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     if (stuck.length) {
       p.buildKey = keyIfKnown();
       p.reasons.push(...stuck);
-      return;
+      return { ...p, action: 'blocked' };
     }
     if (p.suspended) {
       p.buildKey = keyIfKnown();
-      p.action = pkgExists ? 'skip' : 'blocked';
       p.reasons.push({
         kind: 'suspended',
         detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package',
       });
-      return;
+      return { ...p, action: pkgExists ? 'skip' : 'blocked' };
     }
     const forced = entry.forced || (opts.forceAll ?? false);
     const decision = decide({
@@ -242,14 +256,23 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}),
       pkgfile: meta.pkgfile,
       forced,
+      asBuilt: () => partsAsBuilt(parts, opts.known),
     });
     // The decision computed the key (when every dependency's part is known): not computed twice.
     if ('key' in decision && decision.key) p.buildKey = decision.key;
-    p.action = decision.action;
     p.reasons.push(...decision.reasons);
-    if (decision.action === 'pending') p.waitingOn = decision.waitingOn;
-    if (decision.action === 'build' || decision.action === 'pending')
-      Object.assign(p, { pkgExists, forced, ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}) });
+    if (decision.action === 'skip' || decision.action === 'blocked') return { ...p, action: decision.action };
+    return {
+      ...p,
+      action: decision.action,
+      keyParts: parts,
+      crc: node.port.portCrc,
+      pkgfile: meta.pkgfile,
+      pkgExists,
+      forced,
+      ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}),
+      ...(decision.action === 'pending' ? { waitingOn: decision.waitingOn } : {}),
+    };
   }
 
   if (!opts.forceAll) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
@@ -454,13 +477,27 @@ function dependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: Kno
 }
 
 function makeDependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
-  const rebuilding = d.action === 'build' || d.action === 'pending';
-  const pkg = rebuilding ? null : (known?.package ?? null);
-  const fact: DependencyFact = { use: build ? 'build' : 'run', version: d.version, key: '', package: pkg?.identity ?? '' };
+  const fact: DependencyFact = { use: build ? 'build' : 'run', version: d.version, key: d.buildKey ?? '', package: '' };
   if (lib) fact.lib = true;
-  // The key of the build that made the package this port sees: its recorded one, unless it rebuilds now.
-  fact.key = (rebuilding ? d.buildKey : (known?.buildKey ?? d.buildKey)) ?? '';
-  if (lib && pkg) fact.shlibs = pkg.shlibs;
-  if (rebuilding) fact.pending = true;
-  return fact;
+  // It rebuilds now: its key (when known) and no package yet; else the package its last build made.
+  return d.action === 'build' || d.action === 'pending' ? { ...fact, pending: true } : asLastBuilt(fact, known);
+}
+
+/** A dependency's fact as the package its last build made: that build's key, the package's identity and shared libraries. */
+function asLastBuilt(fact: DependencyFact, known: KnownPortState | undefined): DependencyFact {
+  const { pending: _p, ...f } = fact;
+  const pkg = known?.package ?? null;
+  return { ...f, key: known?.buildKey ?? f.key, package: pkg?.identity ?? '', ...(f.lib && pkg ? { shlibs: pkg.shlibs } : {}) };
+}
+
+/** The parts with each pending dependency as its last build made it; undefined when one's version is not that build's (decide's asBuilt). */
+function partsAsBuilt(parts: BuildKeyParts, known: ReadonlyMap<string, KnownPortState>): BuildKeyParts | undefined {
+  const dependencies = { ...parts.dependencies };
+  for (const [origin, fact] of Object.entries(parts.dependencies)) {
+    if (typeof fact === 'string' || !fact.pending) continue;
+    const k = known.get(origin);
+    if (!k?.buildKey || k.version !== fact.version) return undefined;
+    dependencies[origin] = asLastBuilt(fact, k);
+  }
+  return { ...parts, dependencies };
 }

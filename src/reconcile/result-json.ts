@@ -1,17 +1,81 @@
-/** The contract's `reconcile --json` document for a pass (also the daemon's POST /reconcile answer). */
-import type { PassResult } from './passResult.js';
-import type { Plan } from './plan.js';
+/**
+ * The JSON documents of the contract that a pass and a plan print (`reconcile --json`, `plan
+ * --json`, and the daemon's POST /reconcile and GET /plan answers): declared here as the wire
+ * types clients rely on, and made from the in-memory results.
+ */
+import type { PortStatus } from '../builder/outcomes.js';
+import type { Cascade } from '../fingerprint/types.js';
+import type { Reason } from './decide.js';
+import type { OrphanPackage } from './orphans.js';
+import type { RepositoryOutcome } from './passRepository.js';
+import type { PassResult, PassStats } from './passResult.js';
+import type { Plan, PlanAction, PlanSummary } from './plan.js';
+
+/** One port of a pass. */
+export interface ReconcilePortJson {
+  origin: string;
+  pkgname: string;
+  version: string;
+  status: PortStatus;
+  /** The build's id (`history`, `logs --build`); null when it was not built. */
+  buildId: string | null;
+  reason: string;
+  error?: string;
+  lastPhase?: string;
+  durationMs?: number;
+  /** The build's log file. */
+  log?: string;
+}
+
+/** `reconcile --json`: one pass. */
+export interface ReconcileJson {
+  runId: string;
+  gitCommit: string | null;
+  status: PassResult['status'];
+  stats: PassStats;
+  ports: ReconcilePortJson[];
+  problems: string[];
+  /** Packages the pass removed (policy.prune). */
+  pruned?: OrphanPackage[];
+  repository?: RepositoryOutcome;
+}
+
+/** One line of a plan: a port of the closure, or (action `prune`) a package file a pass would remove. */
+export interface PlanPortJson {
+  /** null: a package to prune that belongs to no known port. */
+  origin: string | null;
+  pkgname: string;
+  action: PlanAction | 'prune';
+  reasons: Reason[];
+  version: string;
+  pkgfile: string | null;
+  /** pending: the dependencies whose packages decide. */
+  waitingOn?: string[];
+  buildKey?: string;
+  crc?: string;
+  suspended?: true;
+}
+
+/** `plan --json`. */
+export interface PlanJson {
+  configWarnings: string[];
+  ports: PlanPortJson[];
+  summary: PlanSummary;
+  cascade: Cascade;
+  problems: string[];
+  warnings: { origin: string; lines: string[] }[];
+}
 
 // Computed once per pass: the summary lists and the daemon's status both use it (10,000 ports on a real tree).
-const made = new WeakMap<PassResult, ReturnType<typeof makeJson>>();
+const made = new WeakMap<PassResult, ReconcileJson>();
 
-export function reconcileJson(r: PassResult): ReturnType<typeof makeJson> {
+export function reconcileJson(r: PassResult): ReconcileJson {
   let json = made.get(r);
   if (!json) made.set(r, (json = makeJson(r)));
   return json;
 }
 
-function makeJson(r: PassResult) {
+function makeJson(r: PassResult): ReconcileJson {
   return {
     runId: r.runId,
     gitCommit: r.gitCommit,
@@ -35,10 +99,8 @@ function makeJson(r: PassResult) {
   };
 }
 
-export type ReconcileJson = ReturnType<typeof makeJson>;
-
 /** The contract's `plan --json` document (also the daemon's GET /plan answer). */
-export function planJson(plan: Plan) {
+export function planJson(plan: Plan): PlanJson {
   return {
     configWarnings: plan.observation.state.warnings,
     ports: [
@@ -49,17 +111,17 @@ export function planJson(plan: Plan) {
         reasons: p.reasons,
         version: p.version,
         pkgfile: p.pkgfile ?? null,
-        ...(p.waitingOn ? { waitingOn: p.waitingOn } : {}),
+        ...(p.action === 'pending' && p.waitingOn ? { waitingOn: p.waitingOn } : {}),
         ...(p.buildKey ? { buildKey: p.buildKey } : {}),
         ...(p.crc ? { crc: p.crc } : {}),
-        ...(p.suspended ? { suspended: true } : {}),
+        ...(p.suspended ? { suspended: true as const } : {}),
       })),
       // What a pass would prune (policy.prune): package files, each named by the port it was of (null: none known).
-      ...plan.prune.map((o) => ({
+      ...plan.prune.map((o): PlanPortJson => ({
         origin: o.origin,
         pkgname: o.pkgname,
-        action: 'prune' as const,
-        reasons: [{ kind: 'orphan' as const, detail: o.reason }],
+        action: 'prune',
+        reasons: [{ kind: 'orphan', detail: o.reason }],
         version: o.version ?? '',
         pkgfile: o.pkgfile,
       })),
@@ -70,5 +132,3 @@ export function planJson(plan: Plan) {
     warnings: plan.warnings,
   };
 }
-
-export type PlanJson = ReturnType<typeof planJson>;

@@ -9,6 +9,7 @@
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildDB } from '../builddb/db.js';
+import { shortId } from '../builddb/ids.js';
 import { reportHtml } from './page.js';
 import { runDetail, type PortLine } from './runDetail.js';
 
@@ -35,7 +36,7 @@ export async function writeRunReport(
 ): Promise<{ latest: string; run: string }> {
   const detail = await runDetail(db, runId);
   if (!detail) throw new Error(`run ${runId} is not in the build database`);
-  const html = reportHtml(`portsync run ${runId.slice(0, 8)} (${detail.run.status})`, {
+  const html = reportHtml(`portsync run ${shortId(runId)} (${detail.run.status})`, {
     ...detail,
     ...(ports ? { ports } : {}),
     generatedAt: new Date().toISOString(),

@@ -1,0 +1,44 @@
+import type { PortStateRow } from './types.js';
+
+/**
+ * port_state as last read, by origin, and the origins written since. The writer is the only
+ * process with the file open, so a read re-reads only those (the daemon's passes read every
+ * port's state each time).
+ */
+export class PortStateCache {
+  private rows: Map<string, PortStateRow> | null = null;
+  private dirty: Set<string> | 'all' = 'all';
+
+  /** Marks rows as changed in the database (undefined: all of them). */
+  invalidate(origins?: readonly string[]): void {
+    if (!origins || this.dirty === 'all') this.dirty = 'all';
+    else for (const o of origins) this.dirty.add(o);
+  }
+
+  /**
+   * Every row, sorted by origin: read whole the first time (and after invalidate()), else only
+   * the changed rows. Unchanged rows are the same objects as last time (callers may memoize on them).
+   */
+  async read(
+    readAll: () => Promise<PortStateRow[]>,
+    readSome: (origins: readonly string[]) => Promise<PortStateRow[]>,
+  ): Promise<PortStateRow[]> {
+    const dirty = this.dirty;
+    if (!this.rows || dirty === 'all') {
+      const rows = await readAll();
+      this.rows = new Map(rows.map((r) => [r.origin, r]));
+      this.dirty = new Set();
+      return rows;
+    }
+    if (dirty.size) {
+      const origins = [...dirty];
+      this.dirty = new Set();
+      const fresh = await readSome(origins);
+      for (const o of origins) this.rows.delete(o);
+      for (const r of fresh) this.rows.set(r.origin, r);
+      // Sorted by origin like the full read (new origins were appended to the map).
+      if (fresh.length) this.rows = new Map([...this.rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return [...this.rows.values()];
+  }
+}
