@@ -1,6 +1,6 @@
 /** `portsync plan [--json] [ORIGIN...]`: exit 0 in sync, 1 work to do, 2 error. */
 import { resolvePassSource } from '../reconcile/source.js';
-import type { PlanJson } from '../reconcile/result-json.js';
+import { planSummaryLine, type PlanJson } from '../reconcile/result-json.js';
 import { beginPlanSnapshot, loadPlanSnapshot, savePlanSnapshot } from '../reconcile/plan-snapshot.js';
 import type { DesiredState } from '../config/types.js';
 import { daemonRequest } from '../client/request.js';
@@ -117,10 +117,7 @@ export function printPlan(io: Io, plan: PlanJson): void {
       p.action === 'prune' ? `${p.pkgfile}${p.origin ? ` (${p.origin})` : ''}` : `${p.origin}${p.pkgname ? ` (${p.pkgname})` : ''}`;
     io.out(`${p.action.padEnd(7)} ${what}${why ? ` — ${why}` : ''}`);
   }
-  const s = plan.summary;
-  io.out(
-    `plan: ${s.total} ports: ${s.build} to build, ${s.pending} pending (rebuilt only if a dependency's result changes), ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked${s.prune ? `; ${s.prune} packages to prune` : ''}`,
-  );
+  io.out(planSummaryLine(plan.summary));
 }
 
 /** The daemon refused the plan request (an origin not in the desired state, an invalid builds.yaml). */

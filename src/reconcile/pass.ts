@@ -9,7 +9,7 @@ import { executorFactory } from '../distributed/index.js';
 import type { PassResult, PassStats, PassTimings } from './passResult.js';
 import { writeSummaryLists } from '../builder/summary.js';
 import { writePassReport } from '../report/write.js';
-import { reconcileJson } from './result-json.js';
+import { planSummaryLine, reconcileJson } from './result-json.js';
 import type { Progress } from '../builder/progress.js';
 import { headCommit } from './git.js';
 import { knownFromRows } from './known.js';
@@ -92,6 +92,8 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);
     for (const w of state.warnings) opts.log(`warning: ${w}`);
+    // What the pass is about to do, before it prepares the repository and builds.
+    opts.log(planSummaryLine(plan.summary));
     const runId = record ? await db.startRun({ trigger: opts.trigger, gitCommit }) : crypto.randomUUID();
     const run: RunInfo = { runId, trigger: opts.trigger, gitCommit, state, tree, plan, startedAt: new Date() };
     observers.emit('runStarted', run);

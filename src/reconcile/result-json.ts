@@ -132,3 +132,8 @@ export function planJson(plan: Plan): PlanJson {
     warnings: plan.warnings,
   };
 }
+
+/** A plan's summary in one line, as `portsync plan` ends and a pass says before it builds. */
+export function planSummaryLine(s: PlanSummary): string {
+  return `plan: ${s.total} ports: ${s.build} to build, ${s.pending} pending (rebuilt only if a dependency's result changes), ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked${s.prune ? `; ${s.prune} packages to prune` : ''}`;
+}
