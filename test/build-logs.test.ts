@@ -104,9 +104,9 @@ test(
       /ticker-fixed-output/,
       'the end of an id is enough',
     );
-    // Time-ordered ids of the same minute share their start: said, with both named.
+    // Time-ordered ids made close together share their start (how much depends on the moment): said, with both named.
     const shared = [...good.build_id].findIndex((c, i) => c !== bad!.build_id[i]);
-    assert.ok(shared >= 8, `builds a few seconds apart share at least 8 leading characters (${good.build_id}, ${bad!.build_id})`);
+    assert.ok(shared >= 4, `ids made seconds apart share their first characters (${good.build_id}, ${bad!.build_id})`);
     const ambiguous = await cli(p.dir, ['logs', 'misc/ticker', '--build', good.build_id.slice(0, shared)]);
     assert.equal(ambiguous.code, 2);
     assert.match(

@@ -24,16 +24,29 @@ export class PortStateCache {
     readSome: (origins: readonly string[]) => Promise<PortStateRow[]>,
   ): Promise<PortStateRow[]> {
     const dirty = this.dirty;
+    // Writes queued while this read runs invalidate their rows for the next read: the set is
+    // renewed before reading, and what this read was to cover is marked again if it fails.
+    this.dirty = new Set();
     if (!this.rows || dirty === 'all') {
-      const rows = await readAll();
+      let rows: PortStateRow[];
+      try {
+        rows = await readAll();
+      } catch (e) {
+        this.dirty = 'all';
+        throw e;
+      }
       this.rows = new Map(rows.map((r) => [r.origin, r]));
-      this.dirty = new Set();
       return rows;
     }
     if (dirty.size) {
       const origins = [...dirty];
-      this.dirty = new Set();
-      const fresh = await readSome(origins);
+      let fresh: PortStateRow[];
+      try {
+        fresh = await readSome(origins);
+      } catch (e) {
+        this.invalidate(origins);
+        throw e;
+      }
       for (const o of origins) this.rows.delete(o);
       for (const r of fresh) this.rows.set(r.origin, r);
       // Sorted by origin like the full read (new origins were appended to the map).
