@@ -118,7 +118,7 @@ test('status: each desired port against what is built, orphans; without and with
       await new Promise((res) => setTimeout(res, 100));
     }
   };
-  const building = await until('misc/greet building', (s) => byOrigin(s).get('misc/greet')?.state === 'building');
+  const building = await until('misc/greet building, with an ETA', (s) => byOrigin(s).get('misc/greet')?.state === 'building' && !!s.eta);
   assert.equal(building.desired?.basis, 'pass');
   assert.ok(building.eta, 'an ETA while the pass builds');
   assert.equal(building.eta.ports, 1);

@@ -16,17 +16,21 @@ export interface TrackedPass {
   state: DesiredState;
   outcomes: Map<string, PortOutcome>;
   running: boolean;
-  /** Build times as recorded when the pass started (null: not read yet, or the database failed). */
+  /** Build times as recorded before the pass started (null: not read yet, or the database failed). */
   durations: BuildDurations | null;
 }
 
 export class PassTracker implements PassObserver {
   private pass: TrackedPass | null = null;
+  /** The build times as last read: read when the daemon starts and after each pass, so a pass has its ETA from its first build. */
+  private durations: BuildDurations | null = null;
 
   constructor(
     private readonly db: BuildDB | null,
     private readonly log: (line: string) => void = () => {},
-  ) {}
+  ) {
+    this.readDurations();
+  }
 
   /** The pass running now, else the last one that ended; null before the first. */
   get latest(): TrackedPass | null {
@@ -34,11 +38,27 @@ export class PassTracker implements PassObserver {
   }
 
   runStarted(run: RunInfo): void {
-    const pass: TrackedPass = { runId: run.runId, plan: run.plan, state: run.state, outcomes: new Map(), running: true, durations: null };
+    const pass: TrackedPass = {
+      runId: run.runId,
+      plan: run.plan,
+      state: run.state,
+      outcomes: new Map(),
+      running: true,
+      durations: this.durations,
+    };
     this.pass = pass;
+    // (Before any pass was recorded, read now: the daemon may have started on an empty database.)
+    if (!pass.durations) this.readDurations(pass);
+  }
+
+  /** Reads the recorded build times (for `pass` too, when given); a failure costs only the ETA. */
+  private readDurations(pass?: TrackedPass): void {
     if (!this.db) return;
     buildDurations(this.db).then(
-      (d) => void (pass.durations = d),
+      (d) => {
+        this.durations = d;
+        if (pass && !pass.durations) pass.durations = d;
+      },
       (err: unknown) => this.log(`warning: could not read the recorded build times for the ETA: ${(err as Error).message}`),
     );
   }
@@ -49,6 +69,7 @@ export class PassTracker implements PassObserver {
 
   runFinished(run: RunInfo): void {
     if (this.pass?.runId === run.runId) this.pass.running = false;
+    this.readDurations();
   }
 
   passFailed(): void {
