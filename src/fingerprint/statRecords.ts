@@ -115,14 +115,14 @@ export async function changedSinceInParallel(r: StoredStatRecords, minPerThread 
     worker.once('exit', (code) => reject(new Error(`the stat worker exited (code ${code}) before answering`)));
   });
   const mine = changedIn(r, 0, half);
+  let other: StatChanges;
   try {
-    const other = await theirs;
-    return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
+    other = await theirs;
   } catch {
     // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
-    const rest = changedIn(r, half, n);
-    return { paths: [...mine.paths, ...rest.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, rest.newestMtimeMs) };
+    other = changedIn(r, half, n);
   } finally {
     void worker.terminate();
   }
+  return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
 }
