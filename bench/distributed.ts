@@ -227,10 +227,11 @@ async function benchDispatch(redis: TestRedis, base: string, n: number, workers:
   // What each build costs beyond itself: the executor's run, as the scheduler waits for it, less the build's own time where it ran.
   const added: number[] = [];
   // A remote build's time line, as the coordinator sees it: handed to the queue, taken by an agent (its first event), first
-  // phase (after the tree check and the downloads), last phase ended, result back (after the upload, checked and published).
+  // phase (after the tree check and the downloads), last phase ended, its package stored by the exchange (after the build's
+  // end on the agent and the upload), result back (checked and published).
   const lines = new Map<
     string,
-    { queued: number; taken?: number; firstPhase?: number; lastPhase?: number; done?: number; build: number }
+    { queued: number; taken?: number; firstPhase?: number; lastPhase?: number; uploaded?: number; done?: number; build: number }
   >();
   const restore: (() => void)[] = [LocalExecutor.prototype, DistributedExecutor.prototype].map((proto) => {
     const original = proto.run;
@@ -260,6 +261,13 @@ async function benchDispatch(redis: TestRedis, base: string, n: number, workers:
     onProgress.call(this, id, e);
   };
   restore.push(() => (progressOf.onProgress = onProgress));
+  const onUploaded = DistributedExecutor.prototype.onUploaded;
+  DistributedExecutor.prototype.onUploaded = function (this: DistributedExecutor, u) {
+    const line = lines.get(u.jobId);
+    if (line) line.uploaded ??= performance.now();
+    return onUploaded.call(this, u);
+  };
+  restore.push(() => (DistributedExecutor.prototype.onUploaded = onUploaded));
   const pass = async (config: string) => {
     rmSync(join(config, '..', '.portsync'), { recursive: true, force: true }); // every round builds every port
     added.length = 0;
@@ -281,6 +289,8 @@ async function benchDispatch(redis: TestRedis, base: string, n: number, workers:
             pickup: median([...lines.values()].map((l) => (l.taken ?? NaN) - l.queued)),
             beforeBuild: median([...lines.values()].map((l) => (l.firstPhase ?? NaN) - (l.taken ?? NaN))),
             afterBuild: median([...lines.values()].map((l) => (l.done ?? NaN) - (l.lastPhase ?? NaN))),
+            toUpload: median([...lines.values()].map((l) => (l.uploaded ?? NaN) - (l.lastPhase ?? NaN))),
+            publish: median([...lines.values()].map((l) => (l.done ?? NaN) - (l.uploaded ?? NaN))),
           }
         : undefined,
     };
@@ -325,6 +335,8 @@ async function benchDispatch(redis: TestRedis, base: string, n: number, workers:
       { figure: '  queued -> taken by an agent', value: d.remote?.pickup ?? NaN, unit: 'ms' },
       { figure: '  taken -> first phase (tree check, downloads)', value: d.remote?.beforeBuild ?? NaN, unit: 'ms' },
       { figure: '  last phase -> result (upload, check, publish)', value: d.remote?.afterBuild ?? NaN, unit: 'ms' },
+      { figure: '    last phase -> package stored (end of build, upload)', value: d.remote?.toUpload ?? NaN, unit: 'ms' },
+      { figure: '    package stored -> result (check, publish)', value: d.remote?.publish ?? NaN, unit: 'ms' },
       // Queue, tree check, dependency downloads, upload, checking and publishing: what the agents add to each build.
       { figure: 'added by the queue per port', value: d.overhead - l.overhead, unit: 'ms', max: 20 },
       // Every hop (coordinator, Redis, agent, its worker thread) waits for a core: the figures above grow with the load.

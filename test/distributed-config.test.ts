@@ -62,6 +62,7 @@ describe('builds.yaml executor:', () => {
       listen: '127.0.0.1:0',
       tokenEnv: 'PORTSYNC_AGENT_TOKEN',
       maxPackageBytes: 8 * 2 ** 30,
+      verifyPackages: false,
     });
   });
 

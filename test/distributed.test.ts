@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineProgress } from '../src/builder/progress.js';
 import { loadDesiredState } from '../src/config/load.js';
-import { PackageExchange } from '../src/distributed/exchange.js';
+import { DistributedExecutor } from '../src/distributed/coordinator.js';
+import { PackageExchange, type StoredUpload } from '../src/distributed/exchange.js';
+import { decodeUploadReport, encodeUploadReport } from '../src/distributed/job.js';
 import { packageIdentity } from '../src/fingerprint/packageIdentity.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
 import { bmakeMissing } from './helpers/minitree.js';
@@ -180,6 +182,74 @@ test(
   },
 );
 
+test(
+  'an agent killed right after the coordinator took its package: built once, recorded once, the job the queue hands out again is not built',
+  { skip, timeout: 180_000 },
+  async () => {
+    const { url } = await sharedRedis();
+    const queue = newQueue();
+    // devel/libbeta needs devel/libalpha: the pass goes on (building libbeta) while libalpha's job comes back from the queue.
+    const p = project(['devel/libbeta'], distributedExecutor(url, queue));
+    const list = await agents(p, url, queue, ['one', 'two'], { lockTimeout: '3s' });
+    // The coordinator finishes a build when its package arrives (before the agent completes the job in the queue): the
+    // agent that sent libalpha's package is killed there, before the exchange even answers it.
+    let victim: string | undefined;
+    const onUploaded = DistributedExecutor.prototype.onUploaded;
+    DistributedExecutor.prototype.onUploaded = function (this: DistributedExecutor, u: StoredUpload) {
+      const verdict = onUploaded.call(this, u);
+      const host = decodeUploadReport(u.report)?.host;
+      if (!victim && verdict === undefined && host) {
+        victim = host;
+        list.find((a) => a.opts.name === host)!.proc.kill('SIGKILL');
+      }
+      return verdict;
+    };
+    let result;
+    const { lines, done } = passWithLines(p);
+    try {
+      result = await done;
+    } finally {
+      DistributedExecutor.prototype.onUploaded = onUploaded;
+    }
+    assert.ok(victim, 'an agent was killed on its upload');
+    assert.equal(result.status, 'success', lines.join('\n'));
+    const survivor = list.find((a) => a.opts.name !== victim)!;
+    const builds = await p.query<{ origin: string; status: string; host: string }>(
+      `SELECT origin, status, host FROM builds ORDER BY started_at`,
+    );
+    assert.deepEqual(builds, [
+      { origin: 'devel/libalpha', status: 'success', host: victim },
+      { origin: 'devel/libbeta', status: 'success', host: survivor.opts.name },
+    ]);
+    const dup = await p.query(`SELECT build_id, phase, count(*) AS n FROM build_phases GROUP BY ALL HAVING count(*) > 1`);
+    assert.deepEqual(dup, []);
+    const phases = await p.query<{ origin: string; n: bigint }>(
+      `SELECT b.origin, count(*) AS n FROM build_phases p JOIN builds b USING (build_id) GROUP BY 1 ORDER BY 1`,
+    );
+    assert.deepEqual(
+      phases.map((r) => [r.origin, Number(r.n)]),
+      [
+        ['devel/libalpha', 8],
+        ['devel/libbeta', 9],
+      ],
+      'every phase of both builds (libbeta installs libalpha first)',
+    );
+    // The package the coordinator published is whole: its identity is the recorded one.
+    const [alpha] = await p.query<{ pkgfile: string; pkg_identity: string }>(
+      `SELECT pkgfile, pkg_identity FROM port_state WHERE origin = 'devel/libalpha'`,
+    );
+    assert.equal(packageIdentity(join(p.dir, '.portsync', 'packages', 'All', alpha!.pkgfile)).identity, alpha!.pkg_identity);
+    // The dead agent's job came back from the queue (its lock expired): the other agent asked the exchange and built nothing.
+    await waitFor(
+      'the job to come back to the other agent',
+      () => /came back from the queue, not built again/.test(survivor.output),
+      30_000,
+    );
+    assert.deepEqual(await p.query(`SELECT count(*)::INT AS n FROM builds`), [{ n: 2 }], 'nothing recorded for it');
+    assert.deepEqual(await p.query(`SELECT status, success FROM runs`), [{ status: 'success', success: 2 }]);
+  },
+);
+
 test("an agent that stops answering is timed out with the build's own limits", { skip, timeout: 120_000 }, async () => {
   const { url } = await sharedRedis();
   const queue = newQueue();
@@ -257,7 +327,81 @@ test('the package exchange: an upload cut halfway, too big, forged or unauthenti
   assert.deepEqual(readdirSync(join(dir, 'uploads')), [], 'no partial file left');
   // A whole, matching upload is kept (and only then).
   assert.equal(await put({ ...auth, 'content-length': body.length }, body), 201);
-  assert.equal(statSync(ex.uploaded(job, attempt)!).size, 2000);
+  assert.equal(statSync(ex.uploaded(job, attempt)!.file).size, 2000);
   ex.forget(job);
   assert.equal(await put({ ...auth, 'content-length': body.length }, body), 410, 'a job no longer running takes no package');
+});
+
+test('the package exchange hands each whole upload and its report to the coordinator; one it does not want is refused and removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portsync-exchange-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const handed: StoredUpload[] = [];
+  const lost = new Set(['66666666-7777-8888-9999-000000000001']);
+  const ex = await PackageExchange.start({
+    listen: '127.0.0.1:0',
+    token: TOKEN,
+    maxPackageBytes: 4096,
+    uploads: join(dir, 'uploads'),
+    onUpload: (u) => {
+      handed.push(u);
+      return lost.has(u.attempt) ? 'that attempt was given up' : undefined;
+    },
+  });
+  cleanup.push(() => ex.close());
+  const job = '11111111-2222-3333-4444-555555555556';
+  const call = (method: string, path: string, headers: Record<string, string | number> = {}, body?: Buffer) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${ex.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  assert.equal((await call('GET', `/jobs/${job}`)).status, 410, 'not in flight before it is registered');
+  ex.register(job, join(dir, 'repo'), []);
+  assert.equal((await call('GET', `/jobs/${job}`)).status, 200, 'in flight');
+
+  const body = Buffer.alloc(1500, 9);
+  const { createHash } = await import('node:crypto');
+  const sha = createHash('sha256').update(body).digest('hex');
+  const report = encodeUploadReport({
+    host: 'alpha',
+    events: 12,
+    result: { status: 'success', lastPhase: 'package', durationMs: 1234, package: { identity: 'a'.repeat(64), checksum: sha, shlibs: [] } },
+  });
+  const headers = { 'x-portsync-sha256': sha, 'x-portsync-report': report, 'content-length': body.length };
+  const taken = await call('PUT', `/jobs/${job}/66666666-7777-8888-9999-000000000000/package`, headers, body);
+  assert.equal(taken.status, 201, taken.text);
+  assert.equal(handed.length, 1);
+  assert.equal(handed[0]!.sha256, sha);
+  assert.equal(handed[0]!.attempt, '66666666-7777-8888-9999-000000000000');
+  assert.deepEqual(decodeUploadReport(handed[0]!.report)?.events, 12);
+  assert.deepEqual(ex.uploaded(job, '66666666-7777-8888-9999-000000000000'), handed[0]);
+  assert.equal(statSync(handed[0]!.file).size, 1500);
+
+  const refused = await call('PUT', `/jobs/${job}/66666666-7777-8888-9999-000000000001/package`, headers, body);
+  assert.equal(refused.status, 409);
+  assert.match(refused.text, /upload refused, nothing kept: that attempt was given up/);
+  assert.equal(ex.uploaded(job, '66666666-7777-8888-9999-000000000001'), undefined);
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), [`${job}.66666666-7777-8888-9999-000000000000.pkg`], 'only the wanted upload kept');
+
+  ex.forget(job);
+  assert.equal((await call('GET', `/jobs/${job}`)).status, 410, 'finished');
+  assert.deepEqual(readdirSync(join(dir, 'uploads')), [], 'forgetting the job removes its uploads');
+});
+
+test('an upload report that is malformed or not a success is not taken (the coordinator then waits for the job to complete)', () => {
+  const good = { host: 'a', events: 3, result: { status: 'success', lastPhase: 'package', durationMs: 5 } };
+  const enc = (x: unknown) => Buffer.from(JSON.stringify(x)).toString('base64url');
+  assert.deepEqual(decodeUploadReport(enc(good)), good);
+  assert.equal(decodeUploadReport(undefined), undefined);
+  assert.equal(decodeUploadReport('%%%not base64 json'), undefined);
+  assert.equal(decodeUploadReport(enc({ ...good, events: 0 })), undefined, 'at least the attempt event was sent');
+  assert.equal(decodeUploadReport(enc({ ...good, result: { ...good.result, status: 'failed' } })), undefined);
+  const pkg = { identity: 'b'.repeat(64), checksum: 'c'.repeat(64), shlibs: ['libx.so.1'] };
+  assert.deepEqual(decodeUploadReport(enc({ ...good, result: { ...good.result, package: pkg } }))?.result.package, pkg);
+  assert.equal(decodeUploadReport(enc({ ...good, result: { ...good.result, package: { ...pkg, identity: 'short' } } })), undefined);
+  assert.equal(decodeUploadReport(enc({ ...good, result: { ...good.result, package: { ...pkg, shlibs: ['../x'] } } })), undefined);
 });

@@ -11,6 +11,7 @@ import { BuildDB } from '../src/builddb/db.js';
 import { computeBuildKey } from '../src/fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../src/fingerprint/types.js';
 import { knownFromRows } from '../src/reconcile/known.js';
+import { KEY_PARTS_NOT_READ, KeyPartsNotReadError, recordedParts } from '../src/reconcile/decide.js';
 
 const parts = (portCrc: string): BuildKeyParts => ({
   portCrc,
@@ -22,7 +23,7 @@ const parts = (portCrc: string): BuildKeyParts => ({
   dependencies: {},
 });
 
-test('knownStates gives the plan what the whole port_state rows give: keys, parts, failure marker, package, version', async () => {
+test('knownStates gives the plan what the whole port_state rows give: keys, parts, failure marker, package, version; without parts and by origin too', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'portsync-known-'));
   const path = join(dir, 'builddb.duckdb');
   const db = await BuildDB.open(path);
@@ -89,6 +90,18 @@ test('knownStates gives the plan what the whole port_state rows give: keys, part
     assert.equal(b.version, '1.0');
     assert.equal(slim[0]!.failedKey, computeBuildKey(failed));
     assert.equal(slim[0]!.buildKey, null);
+
+    // Without the parts: everything else the same, the parts marked as not read (decide asks for them).
+    const summary = plain(knownFromRows(await ro.knownStatesWithoutParts()));
+    assert.deepEqual(
+      summary,
+      slim.map((k) => ({ ...k, keyParts: KEY_PARTS_NOT_READ })),
+    );
+    const unread = knownFromRows(await ro.knownStatesWithoutParts()).get('devel/built');
+    assert.throws(() => recordedParts(unread), KeyPartsNotReadError);
+    // Some origins, parts included (an origin without a row is left out).
+    const some = plain(knownFromRows(await ro.knownStates(['devel/built', 'devel/nothing'])));
+    assert.deepEqual(some, [slim[1]]);
   } finally {
     await ro.close();
     rmSync(dir, { recursive: true, force: true });

@@ -13,9 +13,9 @@ import { buildGraph } from '../src/graph/graph.js';
 import type { ScanResult } from '../src/ports/scanner.js';
 import type { ScannedPort } from '../src/ports/types.js';
 import type { DepKind, PortMeta } from '../src/ports/types.js';
-import { decide, settleDependencies, type KnownPortState } from '../src/reconcile/decide.js';
+import { decide, KEY_PARTS_NOT_READ, settleDependencies, type KnownPortState } from '../src/reconcile/decide.js';
 import type { Observation } from '../src/reconcile/observe.js';
-import { environmentIdentity, isPlannedWork, makePlan, type Plan } from '../src/reconcile/plan.js';
+import { environmentIdentity, isPlannedWork, makePlan, makePlanReadingParts, type Plan } from '../src/reconcile/plan.js';
 
 const MK = Object.freeze({ 'Mk/bsd.port.mk': '11111111' });
 const FRAMEWORK = Object.freeze({ 'Mk/Scripts/package.sh': '22222222' });
@@ -211,6 +211,79 @@ test('pending without reading the recorded parts: the key with the pending depen
   assert.match(bumped.ports[1]!.reasons[0]!.detail, /^dependency devel\/libbase version changed \(1\.0 → 2\.0\)$/);
 });
 
+test('known states without their key parts: the same plan, reading the parts of only the ports whose own inputs changed', async () => {
+  const recorded = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
+  const versions = new Map(makePlan(observation(CHAIN), { known: new Map() }).ports.map((p) => [p.origin, p.version]));
+  const whole = new Map([...recorded].map(([o, k]) => [o, { ...k, version: versions.get(o)! }]));
+  // (New objects each time: a state completed with its parts once is taken completed by later plans.)
+  const withoutParts = () => new Map([...whole].map(([o, k]) => [o, { ...k, keyParts: KEY_PARTS_NOT_READ } satisfies KnownPortState]));
+  const decisions = (plan: Plan) => plan.ports.map((p) => ({ origin: p.origin, action: p.action, reasons: p.reasons, key: p.buildKey }));
+  for (const [what, changes, readExpected] of [
+    ['nothing changed', {}, []],
+    ['the hub changed', { 'devel/libbase': { crc: '0000000b' } }, ['devel/libbase']],
+    [
+      'the hub and a dependent',
+      { 'devel/libbase': { crc: '0000000b' }, 'devel/libmid': { crc: '0000000c' } },
+      ['devel/libbase', 'devel/libmid'],
+    ],
+    // (the dependent compares its parts: the pending shortcut does not hold across a version change)
+    ['a new version of the hub', { 'devel/libbase': { crc: '0000000b', version: '2.0' } }, ['devel/libbase', 'devel/libmid']],
+  ] as [string, Record<string, Partial<FakePort>>, string[]][]) {
+    const obs = () => withRepository(observation(CHAIN.map((p) => ({ ...p, ...changes[p.origin] }))));
+    const expected = makePlan(obs(), { known: whole });
+    const asked: string[][] = [];
+    const plan = await makePlanReadingParts(obs(), { known: withoutParts() }, async (origins) => {
+      asked.push([...origins]);
+      return new Map(origins.map((o) => [o, whole.get(o)!]));
+    });
+    assert.deepEqual(decisions(plan), decisions(expected), what);
+    assert.deepEqual(plan.keyPartsNotRead, [], what);
+    assert.deepEqual(asked, readExpected.length ? [readExpected] : [], `${what}: the parts read`);
+  }
+  // The first plan alone says which ports wait for their parts, provisionally to build.
+  const first = makePlan(withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libmid' ? { ...p, crc: '0000000c' } : p)))), {
+    known: withoutParts(),
+  });
+  assert.deepEqual(first.keyPartsNotRead, ['devel/libmid']);
+  assert.equal(actions(first)['devel/libmid'], 'build');
+  // Parts that cannot be read after all (the fail-safe store answers nothing): built as a port without recorded parts.
+  const unreadable = await makePlanReadingParts(
+    withRepository(observation(CHAIN.map((p) => (p.origin === 'devel/libmid' ? { ...p, crc: '0000000c' } : p)))),
+    { known: withoutParts() },
+    async () => new Map(),
+  );
+  assert.deepEqual(unreadable.keyPartsNotRead, []);
+  assert.equal(actions(unreadable)['devel/libmid'], 'build');
+  assert.equal(unreadable.ports.find((p) => p.origin === 'devel/libmid')!.reasons[0]!.kind, 'new');
+
+  // A long-lived process (the daemon): its memo names the ports decided anew, whose parts are read
+  // before the plan; while a port's state is unchanged, its parts are not read again.
+  const daemonKnown = withoutParts();
+  const asked: string[][] = [];
+  const reader = async (origins: readonly string[]) => {
+    asked.push([...origins]);
+    return new Map(origins.map((o) => [o, whole.get(o)!]));
+  };
+  let obs = withRepository(observation(CHAIN));
+  await makePlanReadingParts(obs, { known: daemonKnown }, reader);
+  assert.deepEqual(asked, [], 'nothing changed: no parts read');
+  obs = withCrc(obs, 'devel/libbase', '0000000b');
+  const changed = await makePlanReadingParts(obs, { known: daemonKnown }, reader);
+  assert.deepEqual(asked, [['devel/libbase']], 'the changed port, read once, before the plan');
+  assert.deepEqual(decisions(changed), decisions(makePlan({ ...obs, state: { ...obs.state } }, { known: whole })));
+  const again = await makePlanReadingParts(obs, { known: daemonKnown }, reader);
+  assert.deepEqual(asked, [['devel/libbase']], 'its state unchanged: its parts are not read again');
+  assert.deepEqual(decisions(again), decisions(changed));
+});
+
+/** The observation with one port's CRC (and so its ScannedPort) replaced; every other port keeps its object, as in the daemon. */
+function withCrc(obs: Observation, origin: string, crc: string): Observation {
+  const scanned = new Map(obs.scan.ports);
+  scanned.set(origin, { ...scanned.get(origin)!, portCrc: crc });
+  const scan = { ...obs.scan, ports: scanned } as ScanResult;
+  return { ...obs, scan, graph: buildGraph(scan.roots, scan) };
+}
+
 /** The observation with every planned package file present in its repository. */
 function withRepository(obs: Observation): Observation {
   const all = join(obs.state.paths.packages, 'All');
@@ -383,13 +456,6 @@ test('the plan memo of a long-lived process decides like a fresh plan through ev
   ];
   const first = withRepository(observation(ports));
   const known = recordAll(makePlan(observation(CHAIN), { known: new Map() }));
-  /** The observation with one port's CRC (and so its ScannedPort) replaced; every other port keeps its object, as in the daemon. */
-  const withCrc = (obs: Observation, origin: string, crc: string): Observation => {
-    const scanned = new Map(obs.scan.ports);
-    scanned.set(origin, { ...scanned.get(origin)!, portCrc: crc });
-    const scan = { ...obs.scan, ports: scanned } as ScanResult;
-    return { ...obs, scan, graph: buildGraph(scan.roots, scan) };
-  };
   const fresh = (obs: Observation) => makePlan({ ...obs, state: { ...obs.state } }, { known }).ports;
   let obs = first;
   const steps: [string, string, Record<string, string>][] = [
@@ -406,4 +472,13 @@ test('the plan memo of a long-lived process decides like a fresh plan through ev
     const got = actions(memoized);
     for (const [o, a] of Object.entries(expected)) assert.equal(got[o], a, `${origin} at ${crc}: ${o}`);
   }
+  // A blocked port's reason is what its dependents repeat: a new one reaches them, though nothing else changed.
+  const scanned = new Map(obs.scan.ports);
+  const old = scanned.get('lang/old')!;
+  scanned.set('lang/old', { ...old, meta: { ...old.meta, ignore: 'broken on this release' } });
+  const scan = { ...obs.scan, ports: scanned } as ScanResult;
+  obs = { ...obs, scan, graph: buildGraph(scan.roots, scan) };
+  const memoized = makePlan(obs, { known });
+  assert.deepEqual(memoized.ports, fresh(obs), 'a new ignore reason: the memo decides as a fresh plan');
+  assert.match(memoized.ports.find((p) => p.origin === 'misc/top')!.reasons[0]!.detail, /broken on this release/);
 });

@@ -5,12 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PortStateCache } from '../src/builddb/portStateCache.js';
-import type { PortStateRow } from '../src/builddb/types.js';
+import type { KnownStateSummaryRow } from '../src/builddb/types.js';
 
-const row = (origin: string, buildKey: string) => ({ origin, buildKey }) as PortStateRow;
+const row = (origin: string, buildKey: string) => ({ origin, buildKey }) as KnownStateSummaryRow;
 
 test('a row written while the whole table is read is read again next time; a failed read is retried whole', async () => {
-  const cache = new PortStateCache();
+  const cache = new PortStateCache<KnownStateSummaryRow>();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const asked: string[][] = [];

@@ -11,6 +11,7 @@ import { BuildDatabaseError, DatabaseUnavailableError } from './errors.js';
 import { KeyPartsCodec } from './keyParts.js';
 import { PortStateCache } from './portStateCache.js';
 import type { DecodeParts } from './rows.js';
+import type { KnownStateSummaryRow } from './types.js';
 import { WriteQueue } from './writeQueue.js';
 
 /** The record an operation is about, for its errors. */
@@ -44,8 +45,8 @@ export class Database {
   recovered = { builds: 0, runs: 0 };
   readonly codec = new KeyPartsCodec();
   readonly decode: DecodeParts = (v) => this.codec.decode(v);
-  /** port_state as last read (the writer is the only process with the file open): writes invalidate their origins. */
-  readonly portStates = new PortStateCache();
+  /** port_state as last read for plans (the writer is the only process with the file open): writes invalidate their origins. */
+  readonly portStates = new PortStateCache<KnownStateSummaryRow>();
   private readonly queue: WriteQueue;
   private readQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -124,11 +125,15 @@ export class Database {
     return result;
   }
 
-  /** Rows of a read that carries key parts, on the write connection: the stored file sets are loaded first. */
+  /** Rows of a read that carries key parts (column key_parts), on the write connection: the file sets they name are read too. */
   partsRows(operation: string, ctx: OpContext, sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
     return this.op(operation, ctx, async (c) => {
-      await this.codec.load(c);
-      return rowsOf(c, sql, params);
+      const rows = await rowsOf(c, sql, params);
+      await this.codec.loadSetsFor(
+        c,
+        rows.map((r) => r.key_parts),
+      );
+      return rows;
     });
   }
 

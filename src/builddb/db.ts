@@ -19,6 +19,7 @@ import type {
   PhaseInput,
   PhaseRow,
   KnownStateRow,
+  KnownStateSummaryRow,
   PortStateRow,
   PortStatusRow,
   PortSuccessInput,
@@ -134,8 +135,11 @@ export class BuildDB implements EngineStore {
   allPortState(): Promise<PortStateRow[]> {
     return reads.allPortState(this.db);
   }
-  knownStates(): Promise<KnownStateRow[]> {
-    return reads.knownStates(this.db);
+  knownStates(origins?: readonly string[]): Promise<KnownStateRow[]> {
+    return reads.knownStates(this.db, origins);
+  }
+  knownStatesWithoutParts(): Promise<KnownStateSummaryRow[]> {
+    return reads.knownStatesWithoutParts(this.db);
   }
   history(origin: string, limit = 50): Promise<BuildRow[]> {
     return reads.history(this.db, origin, limit);

@@ -4,7 +4,7 @@
  * port's JSON. Decoded parts share one object per set, which keeps memory low and lets the
  * planner compare sets by digest.
  */
-import { type DuckDBConnection, VARCHAR } from '@duckdb/node-api';
+import { type DuckDBConnection, listValue, VARCHAR } from '@duckdb/node-api';
 import { appendColumns } from './bulkAppend.js';
 import { filesDigest } from '../fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
@@ -13,6 +13,8 @@ type FileMap = Record<string, string>;
 const SET_PARTS = ['makefiles', 'framework'] as const;
 /** More sets than this are written through an appender (fewer: one VALUES statement). */
 const BULK_SETS = 64;
+/** A set named in stored parts' JSON (`{"$set":"<sha-256>"}`). */
+const SET_REF = /"\$set":"([0-9a-f]{64})"/g;
 
 export class KeyPartsCodec {
   private readonly sets = new Map<string, FileMap>();
@@ -48,6 +50,7 @@ export class KeyPartsCodec {
    * framework's is every port's), and skipping them saves a statement per build.
    */
   async storeSets(c: DuckDBConnection, sets: ReadonlyMap<string, FileMap>): Promise<void> {
+    await this.loadDigests(c);
     const rows = [...sets].filter(([d]) => !this.stored.has(d) && !this.written.has(d)).map(([d, files]) => [d, JSON.stringify(files)]);
     // In one statement: a whole tree has thousands of sets, and a statement each took seconds (adopt).
     if (rows.length > BULK_SETS) {
@@ -69,16 +72,30 @@ export class KeyPartsCodec {
     this.written.clear();
   }
 
-  /** Reads the stored sets once (this connection's own writes are added as they happen). */
-  async load(c: DuckDBConnection): Promise<void> {
+  /** Reads which sets are stored, once (this connection's own writes are added as they happen): storeSets skips them. */
+  async loadDigests(c: DuckDBConnection): Promise<void> {
     if (this.loaded) return;
-    const rows = (await c.runAndReadAll('SELECT digest, files FROM file_sets')).getRowObjects();
-    for (const r of rows) {
-      const digest = String(r.digest);
-      this.stored.add(digest);
-      if (!this.sets.has(digest)) this.sets.set(digest, Object.freeze(JSON.parse(String(r.files)) as FileMap));
-    }
+    for (const r of (await c.runAndReadAll('SELECT digest FROM file_sets')).getRowObjects()) this.stored.add(String(r.digest));
     this.loaded = true;
+  }
+
+  /**
+   * Reads the sets that stored parts (`raws`: their JSON) name and that are not in memory yet:
+   * decode finds them. Only those: a plan reads the parts of a few ports, and a whole tree's
+   * thousands of sets cost a few hundred ms and tens of MB.
+   */
+  async loadSetsFor(c: DuckDBConnection, raws: readonly unknown[]): Promise<void> {
+    await this.loadDigests(c);
+    const missing = new Set<string>();
+    for (const raw of raws) {
+      if (typeof raw !== 'string') continue;
+      for (const m of raw.matchAll(SET_REF)) if (!this.sets.has(m[1]!)) missing.add(m[1]!);
+    }
+    if (!missing.size) return;
+    const rows = (
+      await c.runAndReadAll('SELECT digest, files FROM file_sets WHERE digest IN (SELECT unnest($1::VARCHAR[]))', [listValue([...missing])])
+    ).getRowObjects();
+    for (const r of rows) this.sets.set(String(r.digest), Object.freeze(JSON.parse(String(r.files)) as FileMap));
   }
 
   /** Parts from their stored JSON (older rows hold the file maps inline); null when unreadable. */

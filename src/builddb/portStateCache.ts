@@ -1,12 +1,10 @@
-import type { PortStateRow } from './types.js';
-
 /**
  * port_state as last read, by origin, and the origins written since. The writer is the only
  * process with the file open, so a read re-reads only those (the daemon's passes read every
  * port's state each time).
  */
-export class PortStateCache {
-  private rows: Map<string, PortStateRow> | null = null;
+export class PortStateCache<Row extends { origin: string }> {
+  private rows: Map<string, Row> | null = null;
   private dirty: Set<string> | 'all' = 'all';
 
   /** Marks rows as changed in the database (undefined: all of them). */
@@ -19,16 +17,13 @@ export class PortStateCache {
    * Every row, sorted by origin: read whole the first time (and after invalidate()), else only
    * the changed rows. Unchanged rows are the same objects as last time (callers may memoize on them).
    */
-  async read(
-    readAll: () => Promise<PortStateRow[]>,
-    readSome: (origins: readonly string[]) => Promise<PortStateRow[]>,
-  ): Promise<PortStateRow[]> {
+  async read(readAll: () => Promise<Row[]>, readSome: (origins: readonly string[]) => Promise<Row[]>): Promise<Row[]> {
     const dirty = this.dirty;
     // Writes queued while this read runs invalidate their rows for the next read: the set is
     // renewed before reading, and what this read was to cover is marked again if it fails.
     this.dirty = new Set();
     if (!this.rows || dirty === 'all') {
-      let rows: PortStateRow[];
+      let rows: Row[];
       try {
         rows = await readAll();
       } catch (e) {
@@ -40,7 +35,7 @@ export class PortStateCache {
     }
     if (dirty.size) {
       const origins = [...dirty];
-      let fresh: PortStateRow[];
+      let fresh: Row[];
       try {
         fresh = await readSome(origins);
       } catch (e) {

@@ -3,9 +3,9 @@
  * mapping from DuckDB's values to BuildRow, PortStateRow, RunRow, PortStatusRow and LastGoodRow.
  */
 import { timestampTZValue, type DuckDBValue } from '@duckdb/node-api';
-import type { BuildKeyParts } from '../fingerprint/types.js';
 import { jsonSafe } from './readOnlyQuery.js';
-import type { BuildRow, LastGoodRow, PortStateRow, PortStatusRow, RunRow, RunStatus } from './types.js';
+import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
+import type { BuildRow, KnownStateSummaryRow, LastGoodRow, PortStateRow, PortStatusRow, RunRow, RunStatus } from './types.js';
 
 export function ts(d: Date): DuckDBValue {
   return timestampTZValue(BigInt(d.getTime()) * 1000n);
@@ -24,6 +24,8 @@ export const PORT_STATE_COLUMNS = `origin, crc, build_key, key_parts, version, p
   updated_at, failed_key, failed_build_id::VARCHAR AS failed_build_id, failed_at, pkg_identity, pkg_checksum, pkg_shlibs`;
 /** KnownStateRow's columns: a third of port_state's, and none that converts slowly (timestamps, UUIDs). */
 export const KNOWN_STATE_COLUMNS = `origin, build_key, key_parts, failed_key, pkgfile, version, pkg_identity, pkg_checksum, pkg_shlibs`;
+/** KnownStateSummaryRow's: the same but the key parts (their column, and the file sets they name, are most of the read). */
+export const KNOWN_SUMMARY_COLUMNS = `origin, build_key, failed_key, pkgfile, version, pkg_identity, pkg_checksum, pkg_shlibs`;
 export const RUN_COLUMNS = `run_id::VARCHAR AS run_id, trigger, git_commit, started_at, finished_at, status, total, success, failed,
   skipped, ignored, blocked, cutoff, duration_ms, error, pid`;
 
@@ -75,13 +77,7 @@ class StoredPortState implements PortStateRow {
     this.failedKey = str(r.failed_key);
     this.failedBuildId = str(r.failed_build_id);
     this.failedAt = (r.failed_at as Date | null) ?? null;
-    this.package = r.pkg_identity
-      ? {
-          identity: String(r.pkg_identity),
-          checksum: String(r.pkg_checksum ?? ''),
-          shlibs: r.pkg_shlibs ? (JSON.parse(String(r.pkg_shlibs)) as string[]) : [],
-        }
-      : null;
+    this.package = packageOf(r);
     this.raw = r.key_parts;
     this.decoded = undefined;
     this.decodeParts = decodeParts;
@@ -99,6 +95,29 @@ class StoredPortState implements PortStateRow {
     const { raw: _r, decoded: _d, decodeParts: _p, ...fields } = this;
     return { ...fields, keyParts: this.keyParts };
   }
+}
+
+/** A row of KNOWN_SUMMARY_COLUMNS. */
+export function toKnownStateSummaryRow(r: Record<string, unknown>): KnownStateSummaryRow {
+  return {
+    origin: String(r.origin),
+    buildKey: str(r.build_key),
+    failedKey: str(r.failed_key),
+    pkgfile: str(r.pkgfile),
+    version: str(r.version),
+    package: packageOf(r),
+  };
+}
+
+/** The package columns (pkg_identity, pkg_checksum, pkg_shlibs) of a port_state row. */
+function packageOf(r: Record<string, unknown>): PackageIdentity | null {
+  return r.pkg_identity
+    ? {
+        identity: String(r.pkg_identity),
+        checksum: String(r.pkg_checksum ?? ''),
+        shlibs: r.pkg_shlibs ? (JSON.parse(String(r.pkg_shlibs)) as string[]) : [],
+      }
+    : null;
 }
 
 export function toPortStateRow(r: Record<string, unknown>, parts: DecodeParts): PortStateRow {

@@ -3,6 +3,8 @@ import type {
   FinishBuildInput,
   FinishedBuildStatus,
   FinishRunInput,
+  KnownStateRow,
+  KnownStateSummaryRow,
   PhaseInput,
   PortStateRow,
   PrunedPackage,
@@ -44,4 +46,8 @@ export interface EngineStore {
   recordPrunes(runId: string | null, items: readonly PrunedPackage[]): Promise<void>;
   /** Every port's state, by origin. */
   allPortState(): Promise<PortStateRow[]>;
+  /** Every port's state as a plan reads it, without the key parts (by origin; the same row objects while unchanged). */
+  knownStatesWithoutParts(): Promise<KnownStateSummaryRow[]>;
+  /** These ports' states as a plan reads them, key parts included. */
+  knownStates(origins: readonly string[]): Promise<KnownStateRow[]>;
 }

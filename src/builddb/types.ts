@@ -63,6 +63,9 @@ export interface PortStateRow {
 /** What a plan reads of a port's state (BuildDB.knownStates): the columns its decision needs. */
 export type KnownStateRow = Pick<PortStateRow, 'origin' | 'buildKey' | 'keyParts' | 'failedKey' | 'package' | 'pkgfile' | 'version'>;
 
+/** A known state without its key parts (BuildDB.knownStatesWithoutParts): a whole tree's cost most of the read. */
+export type KnownStateSummaryRow = Omit<KnownStateRow, 'keyParts'>;
+
 export interface RunCounts {
   total: number;
   success: number;

@@ -13,7 +13,16 @@ import type { FailSafeBuildDB } from '../builddb/failsafe.js';
 import { newId } from '../builddb/ids.js';
 import type { DesiredState } from '../config/types.js';
 import { waitingCounts } from '../graph/order.js';
-import { cutoffReason, decide, settleDependencies, type SettledDependency } from '../reconcile/decide.js';
+import {
+  cutoffReason,
+  decide,
+  KeyPartsNotReadError,
+  settleDependencies,
+  withoutRecordedParts,
+  type KnownPortState,
+  type SettledDependency,
+} from '../reconcile/decide.js';
+import { keyPartsReader } from '../reconcile/known.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import { isPlannedWork, type Plan, type PlannedPort, type PlannedWork } from '../reconcile/plan.js';
 import { packagesToInstall } from '../graph/installs.js';
@@ -151,7 +160,19 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
     }
   };
 
-  const decideNow = (p: PlannedWork) => decideAgain(p, plan, { settled, built, fetchOnly });
+  // The states the plan read; key parts (left out of a whole tree's read) are read as decisions compare them.
+  const known = new Map(plan.known);
+  const readParts = keyPartsReader(opts.db);
+  const decideNow = async (p: PlannedWork): Promise<Decision> => {
+    try {
+      return decideAgain(p, plan, known, { settled, built, fetchOnly });
+    } catch (e) {
+      if (!(e instanceof KeyPartsNotReadError)) throw e;
+      const read = await readParts([p.origin]);
+      known.set(p.origin, read.get(p.origin) ?? withoutRecordedParts(known.get(p.origin)!));
+      return decideAgain(p, plan, known, { settled, built, fetchOnly });
+    }
+  };
   const taskFor = (b: RunningBuild) => buildTask(b, plan, { settled, fetchOnly, paths, phases, waiting: counts.get(b.origin) ?? 0 });
 
   const buildPort = async (origin: string, slot: number, d: Extract<Decision, { kind: 'build' }>) => {
@@ -216,7 +237,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
       while (!opts.signal?.aborted && freeSlots.length) {
         const origin = schedule.next();
         if (origin === undefined) break;
-        const d = decideNow(planned.get(origin)!);
+        const d = await decideNow(planned.get(origin)!);
         if (d.kind === 'cutoff') {
           settled.set(origin, d.settled);
           observers.tell('portFinished', d.outcome, -1);
@@ -284,12 +305,17 @@ interface Settled {
  * The decision again, now that every dependency is settled: build (with its final key), cut off,
  * or blocked because it failed at exactly these inputs before.
  */
-function decideAgain(p: PlannedWork, plan: Plan, { settled, built, fetchOnly }: Settled): Decision {
+function decideAgain(
+  p: PlannedWork,
+  plan: Plan,
+  known: ReadonlyMap<string, KnownPortState>,
+  { settled, built, fetchOnly }: Settled,
+): Decision {
   if (fetchOnly) return { kind: 'build', key: p.buildKey ?? '', parts: p.keyParts, reason: reasonLine(p) };
   const parts = settleDependencies(p.keyParts, settled);
   const d = decide({
     parts,
-    known: plan.known.get(p.origin),
+    known: known.get(p.origin),
     cascade: plan.cascade,
     pkgExists: p.pkgExists,
     ...(p.pkgIntact !== undefined ? { pkgIntact: p.pkgIntact } : {}),
@@ -308,7 +334,7 @@ function decideAgain(p: PlannedWork, plan: Plan, { settled, built, fetchOnly }: 
     return {
       kind: 'cutoff',
       outcome: { ...port, status: 'skipped', reason: `${reason.kind}: ${reason.detail}`, cutoff: true },
-      settled: { key: d.key, package: plan.known.get(p.origin)?.package ?? null },
+      settled: { key: d.key, package: known.get(p.origin)?.package ?? null },
     };
   }
   const why =

@@ -68,23 +68,26 @@ export async function planHere(
   const kept = snapshot && (await loadPlanSnapshot(snapshot));
   if (kept && 'plan' in kept) return kept.plan;
   // Planning itself: loaded only now (the database driver, the scanner, the planner).
-  const [{ openClient, locatedOf }, { assertInClosure, observe }, { makePlan }, { planJson }, { recordScanInputs }] = await Promise.all([
-    import('../client/index.js'),
-    import('../reconcile/observe.js'),
-    import('../reconcile/plan.js'),
-    import('../reconcile/result-json.js'),
-    import('../ports/scanner.js'),
-  ]);
+  const [{ openClient, locatedOf }, { assertInClosure, observe }, { makePlanReadingParts }, { planJson }, { recordScanInputs }] =
+    await Promise.all([
+      import('../client/index.js'),
+      import('../reconcile/observe.js'),
+      import('../reconcile/plan.js'),
+      import('../reconcile/result-json.js'),
+      import('../ports/scanner.js'),
+    ]);
   const history = await openClient(locatedOf(state));
   try {
     // The database's query runs on its own threads while this one reads the tree.
-    const known = history.known();
+    // (Without the recorded key parts: the few ports whose decision compares them are read after.)
+    const known = history.knownWithoutParts();
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
     // What the kept plan's check found unchanged is not stat'ed again.
     const obs = await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) });
     assertInClosure(obs, [...only, ...force]);
     const forced = new Set(force.map((o) => obs.scan.resolve(o) ?? o));
-    const plan = planJson(makePlan(obs, { known: await known, only: new Set(only), ...(forced.size ? { force: forced } : {}) }));
+    const options = { known: await known, only: new Set(only), ...(forced.size ? { force: forced } : {}) };
+    const plan = planJson(await makePlanReadingParts(obs, options, (origins) => history.knownOf(origins)));
     // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
     // (A file changed within the racy second is not trusted by its stat data: such a plan is not kept.)
     if (snapshot && history.via !== 'daemon' && !(kept && kept.racy))

@@ -31,6 +31,10 @@ export interface Client {
   streamSql(query: string, sink: SqlSink): Promise<SqlSummary & { notice?: string | null }>;
   /** Every port's recorded state, as the planner takes it. */
   known(): Promise<Map<string, KnownPortState>>;
+  /** The same, possibly without the recorded key parts (makePlanReadingParts reads those it needs with knownOf). */
+  knownWithoutParts(): Promise<Map<string, KnownPortState>>;
+  /** These ports' recorded states, key parts included. */
+  knownOf(origins: readonly string[]): Promise<Map<string, KnownPortState>>;
   lastGood(origin: string): Promise<LastGoodBuild | null>;
   close(): Promise<void>;
 }
@@ -49,6 +53,7 @@ const originQuery = (origins: readonly string[]) => origins.map((o) => `origin=$
 function daemonClient(loc: Located): Client {
   const q = (method: 'GET' | 'POST', path: string, body?: unknown) =>
     daemonRequest(loc.socket, method, path, body).then((r) => answer(loc.socket, path, r));
+  const known = async () => knownFromRows(((await q('GET', '/port-state')) as { ports: PortStateRow[] }).ports);
   return {
     via: 'daemon',
     status: async (origins) => (await q('GET', `/status${origins.length ? `?${originQuery(origins)}` : ''}`)) as StatusJson,
@@ -56,7 +61,12 @@ function daemonClient(loc: Located): Client {
     history: async (origin) => ((await q('GET', `/history?origin=${encodeURIComponent(origin)}`)) as { builds: BuildJson[] }).builds,
     sql: async (query) => (await q('POST', '/sql', { sql: query })) as QueryResult,
     streamSql: (query, sink) => streamSqlFromDaemon(loc.socket, query, sink),
-    known: async () => knownFromRows(((await q('GET', '/port-state')) as { ports: PortStateRow[] }).ports),
+    known,
+    knownWithoutParts: known, // (the daemon has them in memory)
+    knownOf: async (origins) => {
+      const all = await known();
+      return new Map(origins.flatMap((o) => (all.has(o) ? [[o, all.get(o)!] as const] : [])));
+    },
     lastGood: async (origin) =>
       ((await q('GET', `/last-good?origin=${encodeURIComponent(origin)}`)) as { lastGood: LastGoodBuild | null }).lastGood,
     close: async () => undefined,
@@ -76,6 +86,8 @@ function localClient(loc: Located, db: BuildDB | null): Client {
     sql: async (query) => userQuery(needDb(), query),
     streamSql: (query, sink) => streamUserSql(needDb(), query, SQL_LIMITS, sink),
     known: async () => (db ? knownFromRows(await db.knownStates()) : new Map()),
+    knownWithoutParts: async () => (db ? knownFromRows(await db.knownStatesWithoutParts()) : new Map()),
+    knownOf: async (origins) => (db ? knownFromRows(await db.knownStates(origins)) : new Map()),
     lastGood: async (origin) => (db ? lastGood(db, origin) : null),
     close: async () => db?.close(),
   };

@@ -15,6 +15,8 @@ export interface ExecutorConfig {
   url?: string;
   tokenEnv: string;
   maxPackageBytes: number;
+  /** Read every uploaded package on the coordinator and check it is what its agent reported (else the agent's identity is taken). */
+  verifyPackages: boolean;
 }
 
 /** `executor:` as written, the schema's defaults filled in. */
@@ -31,6 +33,7 @@ export function executorOf(raw: RawExecutor): ExecutorConfig {
     ...(raw.url !== undefined ? { url: raw.url } : {}),
     tokenEnv: raw.tokenEnv,
     maxPackageBytes: parseSize(raw.maxPackageSize),
+    verifyPackages: raw.verifyPackages,
   };
 }
 

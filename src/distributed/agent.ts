@@ -20,8 +20,8 @@ import { parseBuildJob, type BuildJob, type JobEvent, type JobReturn } from './j
 import { cancelChannel, openRedis, openWorker } from './queue.js';
 import { SIMULATE_ENV, simulateBuild, simulatedBuilds } from './simulate.js';
 import { EventSender } from './eventSender.js';
-import { checkTree } from './treeCheck.js';
-import { fetchPackage, uploadPackage } from './transfer.js';
+import { TreeCheck } from './treeCheck.js';
+import { fetchPackage, jobGone, uploadPackage } from './transfer.js';
 
 /** How often the log is read for new lines to send. */
 const LOG_TICK_MS = 250;
@@ -52,6 +52,7 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
   const freeSlots = Array.from({ length: cfg.workers }, (_, i) => cfg.workers - 1 - i);
   /** Running jobs: how to interrupt each. */
   const running = new Map<string, AbortController>();
+  const treeCheck = new TreeCheck(cfg.portsTree);
   let stopping = false;
 
   const subscriber = openRedis(cfg.redis);
@@ -78,11 +79,18 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
       spec = parseBuildJob(String(job.id), job.data);
       if (spec.backend !== cfg.backend)
         throw new JobPayloadError(String(job.id), 'backend', `is ${spec.backend}; this agent builds with ${cfg.backend} (${cfg.file})`);
-      await checkTree(spec, cfg.portsTree);
+      await treeCheck.check(spec);
     } catch (e) {
       if (!(e instanceof JobPayloadError || e instanceof TreeMismatchError)) throw e;
       log(`refused job ${job.id}: ${e.message}`);
       return refuse(`agent ${cfg.name}: ${e.message}`);
+    }
+    // A job the queue hands out again (its agent stopped before completing it) may have been finished already by the
+    // coordinator, which finishes a build when its package arrives: the exchange says so, and it is not built twice.
+    const gone = job.attemptsStarted > 1 ? await jobGone(spec.exchange, spec.buildId, tokenOf()) : undefined;
+    if (gone) {
+      log(`job ${job.id} (${spec.origin}) came back from the queue, not built again: ${gone}`);
+      return refuse(`agent ${cfg.name}: not built again: ${gone}`);
     }
     const slot = freeSlots.pop()!;
     const interrupt = new AbortController();
@@ -162,6 +170,10 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
             pkgfile: spec.pkgfile,
             // The build hashed it already (PackageIdentity.checksum is the file's SHA-256); the exchange checks it.
             ...(r.package?.checksum ? { sha256: r.package.checksum } : {}),
+            report: { host: cfg.name, events: events.sent, result: { ...r, status: 'success' } },
+            // The coordinator finishes the build when the package arrives, once it has every event sent before it: they
+            // are in the queue before it leaves (an agent that dies right after its upload leaves none of them behind).
+            after: events.settled(),
           });
         } catch (e) {
           return result({ ...r, status: 'failed', error: `agent ${cfg.name}: ${(e as Error).message}`, transient: true });

@@ -5,6 +5,14 @@
  * The coordinator stays the only writer of the database (the scheduler records) and of the
  * repository (an uploaded package is checked here and published by this process).
  *
+ * A successful build is finished when its package arrives at the exchange with the attempt's
+ * report (job.ts UploadReport) and every event the attempt sent before it is in — not when the
+ * job's completion comes round through the queue (a few ms later): that is only the fallback for
+ * an upload without a report. A job finished this way is no longer watched: should its agent die
+ * before completing it in the queue, the queue's stalled check hands it to another agent, which
+ * asks the exchange first (GET /jobs/<id>: 410) and builds nothing; a late completed, failed or
+ * stalled event for it finds no flight and changes nothing.
+ *
  * Faults: an agent that dies loses its job lock; another agent's stalled check puts the job back
  * and the next attempt is a new build record (the lost one is recorded interrupted). A job whose
  * agent stops answering is timed out with the build's own limits (no event for noOutputTimeout,
@@ -22,10 +30,18 @@ import type { DesiredState } from '../config/types.js';
 import { inputFiles } from '../fingerprint/buildKey.js';
 import { packageIdentity } from '../fingerprint/packageIdentity.js';
 import { portableValue } from '../fingerprint/portable.js';
-import type { BuildKeyParts } from '../fingerprint/types.js';
+import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
 import { CoordinatorSetupError } from './errors.js';
-import { PackageExchange } from './exchange.js';
-import { JOB_FORMAT, type BuildJob, type JobEvent, type JobReturn, type TreeIdentity } from './job.js';
+import { PackageExchange, type StoredUpload } from './exchange.js';
+import {
+  JOB_FORMAT,
+  decodeUploadReport,
+  type BuildJob,
+  type JobEvent,
+  type JobReturn,
+  type TreeIdentity,
+  type UploadReport,
+} from './job.js';
 import { JOB_NAME, cancelChannel, jobPriority, openQueue, openQueueEvents, openRedis } from './queue.js';
 
 /** What the coordinator knows of each port it may dispatch (from the plan). */
@@ -70,6 +86,10 @@ interface Flight {
   logFd?: number;
   /** Checks in a row that found the job missing from Redis. */
   missing: number;
+  /** Events of the running attempt received so far. */
+  heard: number;
+  /** The running attempt's package, arrived with its report: published once `heard` reaches the events the report counts. */
+  upload?: { stored: StoredUpload; report: UploadReport };
   startedAt: number;
   done: boolean;
 }
@@ -99,7 +119,7 @@ export class DistributedExecutor implements BuildExecutor {
       for (const e of Array.isArray(data) ? (data as JobEvent[]) : [data as JobEvent]) this.onProgress(jobId, e);
     });
     events.on('stalled', ({ jobId }) => this.onStalled(jobId));
-    events.on('completed', ({ jobId, returnvalue }) => void this.onCompleted(jobId, returnvalue as unknown));
+    events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue as unknown));
     events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
     events.on('error', () => {}); // connection errors: ioredis reconnects; lost jobs are found by the watch
     queue.on('error', () => {});
@@ -107,6 +127,7 @@ export class DistributedExecutor implements BuildExecutor {
   }
 
   static async start(opts: DistributedOptions): Promise<DistributedExecutor> {
+    let executor: DistributedExecutor | undefined;
     const config = opts.state.executor!;
     if (!config.redis) throw new CoordinatorSetupError('executor.redis', 'not set in builds.yaml');
     const token = process.env[config.tokenEnv];
@@ -148,6 +169,7 @@ export class DistributedExecutor implements BuildExecutor {
         token,
         maxPackageBytes: config.maxPackageBytes,
         uploads: join(opts.state.paths.buildBase, 'distributed', 'uploads'),
+        onUpload: (u) => executor?.onUploaded(u) ?? 'the pass is not dispatching builds yet',
       });
     } catch (e) {
       await closeAll();
@@ -163,7 +185,8 @@ export class DistributedExecutor implements BuildExecutor {
         `warning: no agent is connected to queue ${config.queue} on ${redactUrl(redis)}; the builds wait until one starts (portsync agent --config agent.yaml)`,
       );
     const local = config.localWorkers > 0 ? new LocalExecutor(config.localWorkers, opts.builds, opts.warn) : undefined;
-    return new DistributedExecutor(opts, { ...config, redis }, queue, events, publisher, exchange, local);
+    executor = new DistributedExecutor(opts, { ...config, redis }, queue, events, publisher, exchange, local);
+    return executor;
   }
 
   async run(task: ExecutorTask, onEvent: (e: TaskEvent) => void, signal: AbortSignal): Promise<BuildTaskResult> {
@@ -187,6 +210,7 @@ export class DistributedExecutor implements BuildExecutor {
         lastPhase: 'queued',
         lost: new Set(),
         missing: 0,
+        heard: 0,
         startedAt: Date.now(),
         done: false,
       };
@@ -276,10 +300,13 @@ export class DistributedExecutor implements BuildExecutor {
       f.attempt = e.attempt;
       f.host = e.type === 'attempt' ? e.host : '?';
       f.phase = undefined;
+      f.heard = 0;
+      f.upload = undefined;
       this.openLog(f);
       f.onEvent({ type: 'host', host: f.host });
     }
     f.lastHeard = Date.now();
+    f.heard++;
     if (e.type === 'task') {
       if (e.event.type === 'phase-start') f.phase = { name: e.event.phase, since: Date.now() };
       else f.phase = undefined;
@@ -293,6 +320,7 @@ export class DistributedExecutor implements BuildExecutor {
         /* the log is a copy for reading; the build goes on */
       }
     }
+    if (f.upload) this.publishWhenHeard(f);
   }
 
   private onStalled(jobId: string): void {
@@ -309,40 +337,101 @@ export class DistributedExecutor implements BuildExecutor {
     if (!f.attempt) return;
     f.lost.add(f.attempt);
     f.attempt = undefined;
+    f.upload = undefined;
     f.phase = undefined;
     f.lastHeard = Date.now();
     f.onEvent({ type: 'retry', reason, lastPhase: f.lastPhase });
   }
 
-  private async onCompleted(jobId: string, value: unknown): Promise<void> {
+  /**
+   * The exchange stored an attempt's package (whole, its bytes matching the agent's SHA-256):
+   * refused when the attempt is lost, kept for onCompleted without a report, else published as
+   * soon as the attempt's events are all in (now, usually: they were sent before it).
+   */
+  onUploaded(u: StoredUpload): string | undefined {
+    const f = this.flights.get(u.jobId);
+    if (!f || f.done) return `job ${u.jobId} is finished`;
+    if (f.lost.has(u.attempt)) return `attempt ${u.attempt} of job ${u.jobId} was given up (its agent stopped answering) and retried`;
+    f.lastHeard = Date.now();
+    const report = decodeUploadReport(u.report);
+    if (report) {
+      f.upload = { stored: u, report };
+      this.publishWhenHeard(f);
+    }
+    return undefined;
+  }
+
+  private publishWhenHeard(f: Flight): void {
+    const { stored, report } = f.upload!;
+    if (f.done || f.attempt !== stored.attempt || f.heard < report.events) return;
+    this.publish(f, report.host, report.result, stored);
+  }
+
+  /** The job's completion (BullMQ's event): a failure, a build without a package, or a success whose upload had no report. */
+  private onCompleted(jobId: string, value: unknown): void {
     const f = this.flights.get(jobId);
     if (!f || f.done) return;
     const ret = (typeof value === 'string' ? JSON.parse(value) : value) as JobReturn;
+    if (f.lost.has(ret.attempt)) return;
     const r = ret.result;
     if (r.status !== 'success' || !f.task.phases.includes('package')) return this.finish(jobId, r);
     // The agent says it built and uploaded the package: check what arrived, then publish it (only this process writes the repository).
-    const file = this.exchange.uploaded(jobId, ret.attempt);
-    if (!file)
+    const upload = this.exchange.uploaded(jobId, ret.attempt);
+    if (!upload)
       return this.finish(jobId, {
         ...r,
         status: 'failed',
         error: `agent ${ret.host} reported success but its package never arrived whole; the next pass builds it again`,
         transient: true,
       });
+    this.publish(f, ret.host, r, upload);
+  }
+
+  private publish(f: Flight, host: string, r: BuildTaskResult, upload: StoredUpload): void {
+    const id = f.task.buildId;
     try {
-      const pkg = packageIdentity(file);
-      if (r.package && pkg.checksum !== r.package.checksum)
-        throw new Error(`it is not the package the agent built (SHA-256 ${pkg.checksum}, the agent's ${r.package.checksum})`);
-      movePackage(file, join(f.task.paths.packages, 'All', f.task.pkgfile));
-      this.finish(jobId, { ...r, package: pkg });
+      const pkg = this.identityOf(upload, r.package);
+      movePackage(upload.file, join(f.task.paths.packages, 'All', f.task.pkgfile));
+      this.finish(id, { ...r, package: pkg });
     } catch (e) {
-      this.finish(jobId, {
+      this.finish(id, {
         ...r,
         status: 'failed',
-        error: `the package agent ${ret.host} uploaded cannot be published: ${(e as Error).message}`,
+        error: `the package agent ${host} uploaded cannot be published: ${(e as Error).message}`,
         transient: true,
       });
     }
+  }
+
+  /**
+   * What an uploaded package is. A trust decision: the identity (and shared libraries) are taken
+   * from the agent's report — its build worker read the package, off any main thread — once the
+   * bytes that arrived are shown to be the ones it hashed (the exchange checked them against the
+   * SHA-256 it announced, compared here with the report's checksum). Agents are trusted as far as
+   * they hold the token (executor.tokenEnv): an agent with it can upload any package at all, so
+   * reading the package again here would not stop a hostile one, and it costs this thread a parse
+   * of every package (wholly in memory: long for big ones) on the path of every build.
+   * `executor.verifyPackages: true` reads every package here anyway and refuses one whose identity
+   * is not the one its agent reported (against an agent that misreads, e.g. of another version);
+   * an upload without an identity is always read here.
+   */
+  private identityOf(upload: StoredUpload, reported: PackageIdentity | undefined): PackageIdentity {
+    if (reported && reported.checksum !== upload.sha256)
+      throw new Error(`it is not the package the agent built (SHA-256 ${upload.sha256}, the agent's ${reported.checksum})`);
+    if (reported && !this.config.verifyPackages)
+      return { identity: reported.identity, checksum: reported.checksum, shlibs: reported.shlibs };
+    const pkg = packageIdentity(upload.file);
+    const differs =
+      reported && pkg.identity !== reported.identity
+        ? `its identity is ${pkg.identity.slice(0, 12)}…, not the ${reported.identity.slice(0, 12)}…`
+        : reported && pkg.shlibs.join('\n') !== reported.shlibs.join('\n')
+          ? `its shared libraries differ from those (${shlibsDiff(pkg.shlibs, reported.shlibs)})`
+          : undefined;
+    if (differs)
+      throw new Error(
+        `read here (executor.verifyPackages), ${differs} its agent reported: the agent misreads packages; check its portsync version`,
+      );
+    return pkg;
   }
 
   private onFailed(jobId: string, reason: string): void {
@@ -364,7 +453,10 @@ export class DistributedExecutor implements BuildExecutor {
     this.flights.delete(jobId);
     if (f.logFd !== undefined) closeSync(f.logFd);
     this.exchange.forget(jobId);
-    f.resolve(r);
+    // Only a published package is recorded: a build that failed after its agent read the package (refused here, never
+    // arrived, upload failed) still carries the identity the agent reported.
+    const { package: unpublished, ...failed } = r;
+    f.resolve(r.status === 'success' || !unpublished ? r : failed);
   }
 
   private openLog(f: Flight): void {
@@ -446,6 +538,18 @@ export class DistributedExecutor implements BuildExecutor {
       CANCEL_GRACE_MS,
     ).unref();
   }
+}
+
+/** How the shared libraries a package provides differ from those reported of it, in short (a big package has hundreds). */
+function shlibsDiff(actual: readonly string[], reported: readonly string[]): string {
+  const missing = actual.filter((l) => !reported.includes(l));
+  const extra = reported.filter((l) => !actual.includes(l));
+  const list = (ls: string[]) => ls.slice(0, 5).join(', ') + (ls.length > 5 ? ` and ${ls.length - 5} more` : '');
+  const parts = [
+    ...(missing.length ? [`it has ${list(missing)}, not reported`] : []),
+    ...(extra.length ? [`reported ${list(extra)}, which it does not have`] : []),
+  ];
+  return parts.length ? parts.join('; ') : 'in their order';
 }
 
 /** A Redis URL without its password, for messages. */

@@ -10,11 +10,16 @@ import type { JobEvent, JobProgress } from './job.js';
 export class EventSender {
   private pending: JobEvent[] = [];
   private scheduled = false;
+  /** Events sent so far (an upload's report counts them: the coordinator waits until it has as many). */
+  sent = 0;
+  /** The latest update: it settles after all earlier ones (one connection, in order). */
+  private last: Promise<unknown> = Promise.resolve();
 
   /** `update`: the job's progress update (BullMQ job.updateProgress); a failed one costs a live view, never the build. */
   constructor(private readonly update: (progress: JobProgress) => Promise<unknown>) {}
 
   send(e: JobEvent): void {
+    this.sent++;
     this.pending.push(e);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -27,6 +32,12 @@ export class EventSender {
     if (!this.pending.length) return;
     const batch = this.pending;
     this.pending = [];
-    void this.update(batch.length === 1 ? batch[0]! : batch).catch(() => {});
+    this.last = this.update(batch.length === 1 ? batch[0]! : batch).catch(() => {});
+  }
+
+  /** Sends what is waiting and resolves once every update so far has reached the queue (or failed). */
+  async settled(): Promise<void> {
+    this.flush();
+    await this.last;
   }
 }

@@ -2,18 +2,22 @@
  * The coordinator's package exchange: a small HTTP server that lives as long as a distributed
  * pass and is the only door agents have to the repository.
  *
+ *   GET /jobs/<job>                        200 while the job is in flight, 410 once it is finished
+ *                                          (an agent asks before building a job the queue retried)
  *   GET /jobs/<job>/packages/<pkgfile>     a dependency package of a job in flight (read-only: only
  *                                          the files that job installs, from the pass's repository)
- *   PUT /jobs/<job>/<attempt>/package      the package an attempt built (X-Portsync-Sha256: its SHA-256)
+ *   PUT /jobs/<job>/<attempt>/package      the package an attempt built (X-Portsync-Sha256: its SHA-256;
+ *                                          X-Portsync-Report: the attempt's result, job.ts UploadReport)
  *
  * Both need `Authorization: Bearer <token>` (builds.yaml `executor.tokenEnv`). An upload is
  * written to a temporary name while it is hashed and counted, refused beyond the size cap, and
  * renamed only when whole, flushed to disk and matching its announced SHA-256: a cut or lying
- * upload leaves nothing. It is not published here: the coordinator publishes it when the job completes.
+ * upload leaves nothing. It is not published here: each stored upload is handed to the
+ * coordinator (`onUpload`), which publishes it and finishes the build.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -28,6 +32,21 @@ export interface ExchangeOptions {
   maxPackageBytes: number;
   /** Where uploads land (a directory of the coordinator's build base). */
   uploads: string;
+  /**
+   * Called with each upload stored whole and checked; returns why it is not wanted (a lost
+   * attempt's: the agent is answered 409 and the file removed) or undefined when it is taken.
+   */
+  onUpload?: (upload: StoredUpload) => string | undefined;
+}
+
+/** A package an attempt uploaded, whole, its bytes matching `sha256`. */
+export interface StoredUpload {
+  jobId: string;
+  attempt: string;
+  file: string;
+  sha256: string;
+  /** The agent's X-Portsync-Report header as sent (job.ts decodeUploadReport reads it). */
+  report: string | undefined;
 }
 
 interface JobEntry {
@@ -36,7 +55,12 @@ interface JobEntry {
   installs: Set<string>;
   /** Files its uploads left here (whole, or still being written): removed when it is forgotten. */
   uploads: Set<string>;
+  /** Its whole uploads, by attempt. */
+  stored: Map<string, StoredUpload>;
 }
+
+/** An upload up to this size is taken into memory and written at once. */
+const SMALL_UPLOAD = 4 << 20;
 
 const sameSecret = (a: string, b: string) => {
   const ha = createHash('sha256').update(a).digest();
@@ -57,7 +81,8 @@ export class PackageExchange {
     const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(opts.listen)!;
     const host = m[1] ?? m[2]!;
     let exchange: PackageExchange | undefined;
-    const server = createServer((req, res) => {
+    // An upload's report names the shared libraries of its package: more than Node's 16 KiB of headers for a big one.
+    const server = createServer({ maxHeaderSize: 1 << 20 }, (req, res) => {
       exchange!.handle(req, res).catch((e: unknown) => reply(res, 500, `internal error: ${(e as Error).message}`));
     });
     server.requestTimeout = 0; // a big package over a slow link takes what it takes; the cap bounds it
@@ -74,7 +99,7 @@ export class PackageExchange {
 
   /** Opens the downloads of a job's dependencies (until `forget`). */
   register(jobId: string, packages: string, installs: readonly string[]): void {
-    this.jobs.set(jobId, { packages, installs: new Set(installs), uploads: new Set() });
+    this.jobs.set(jobId, { packages, installs: new Set(installs), uploads: new Set(), stored: new Map() });
   }
 
   forget(jobId: string): void {
@@ -84,13 +109,8 @@ export class PackageExchange {
   }
 
   /** The whole, checked package an attempt uploaded, or undefined. */
-  uploaded(jobId: string, attempt: string): string | undefined {
-    const f = this.uploadFile(jobId, attempt);
-    try {
-      return statSync(f).isFile() ? f : undefined;
-    } catch {
-      return undefined;
-    }
+  uploaded(jobId: string, attempt: string): StoredUpload | undefined {
+    return this.jobs.get(jobId)?.stored.get(attempt);
   }
 
   async close(): Promise<void> {
@@ -109,6 +129,11 @@ export class PackageExchange {
       return reply(res, 401, "missing or wrong token (Authorization: Bearer <the token in the agent's environment>)");
     }
     const url = new URL(req.url ?? '/', 'http://x');
+    const job = /^\/jobs\/([0-9a-f-]{36})$/.exec(url.pathname);
+    if (job && req.method === 'GET') {
+      req.resume();
+      return this.jobs.has(job[1]!) ? reply(res, 200, 'in flight') : reply(res, 410, `job ${job[1]} is not running in this pass`);
+    }
     const get = /^\/jobs\/([0-9a-f-]{36})\/packages\/([A-Za-z0-9_+][A-Za-z0-9_.,+~-]*)$/.exec(url.pathname);
     if (get && req.method === 'GET') return this.download(get[1]!, get[2]!, res);
     const put = /^\/jobs\/([0-9a-f-]{36})\/([0-9a-f-]{36})\/package$/.exec(url.pathname);
@@ -155,24 +180,32 @@ export class PackageExchange {
     job.uploads.add(tmp);
     const hash = createHash('sha256');
     let bytes = 0;
-    try {
-      await pipeline(
-        req,
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            bytes += chunk.length;
-            if (bytes > cap || bytes > declared) throw new Error(`more than the ${Math.min(cap, declared)} bytes announced or allowed`);
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(tmp, { mode: 0o644 }),
-      );
+    const counted = async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        bytes += chunk.length;
+        if (bytes > cap || bytes > declared) throw new Error(`more than the ${Math.min(cap, declared)} bytes announced or allowed`);
+        hash.update(chunk);
+        yield chunk;
+      }
+    };
+    const checked = () => {
       if (bytes !== declared) throw new Error(`got ${bytes} of ${declared} bytes`);
       const got = hash.digest('hex');
       if (got !== sha) throw new Error(`its SHA-256 is ${got}, not the announced ${sha}`);
-      // Flushed here, off the main thread, so that publishing it is a rename (builder/publish.ts movePackage).
-      await flushFile(tmp);
+    };
+    try {
+      // Flushed here, off the main thread, so that publishing it is a rename (builder/publish.ts movePackage). A small
+      // package is taken whole and written in one call (fewer turns of the event loop than a file stream).
+      if (declared <= SMALL_UPLOAD) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of counted(req)) chunks.push(chunk);
+        checked();
+        await writeFile(tmp, Buffer.concat(chunks, bytes), { mode: 0o644, flush: true });
+      } else {
+        await pipeline(req, counted, createWriteStream(tmp, { mode: 0o644 }));
+        checked();
+        await flushFile(tmp);
+      }
       if (this.jobs.get(jobId) !== job) throw new Error(`job ${jobId} ended while its package was arriving`);
       renameSync(tmp, file);
       job.uploads.add(file);
@@ -182,6 +215,16 @@ export class PackageExchange {
       return reply(res, 422, `upload refused, nothing kept: ${(e as Error).message}`);
     } finally {
       job.uploads.delete(tmp);
+    }
+    const report = req.headers['x-portsync-report'];
+    const stored: StoredUpload = { jobId, attempt, file, sha256: sha, report: typeof report === 'string' ? report : undefined };
+    job.stored.set(attempt, stored);
+    const unwanted = this.opts.onUpload?.(stored);
+    if (unwanted) {
+      job.stored.delete(attempt);
+      job.uploads.delete(file);
+      rmSync(file, { force: true });
+      return reply(res, 409, `upload refused, nothing kept: ${unwanted}`);
     }
     reply(res, 201, 'stored');
   }

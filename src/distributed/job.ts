@@ -9,8 +9,11 @@ import type { Limits } from '../config/types.js';
 import type { BackendName } from '../builder/sandbox/types.js';
 import { JobPayloadError } from './errors.js';
 
-/** Bumped when the payload or the events change: an agent refuses a job of another format (2: events sent several at once). */
-export const JOB_FORMAT = 2;
+/**
+ * Bumped when the payload, the events or the upload change: an agent refuses a job of another
+ * format (2: events sent several at once; 3: an upload carries its attempt's report).
+ */
+export const JOB_FORMAT = 3;
 
 /** What the tree looked like to the coordinator: the agent checks its own tree against it. */
 export type TreeIdentity =
@@ -138,4 +141,56 @@ export function parseBuildJob(jobId: string, data: unknown): BuildJob {
     tree: tree as unknown as TreeIdentity,
     exchange,
   };
+}
+
+/**
+ * What an agent sends with a package it uploads (header X-Portsync-Report, base64url JSON): the
+ * attempt's result, so that the coordinator finishes the build when the package arrives instead
+ * of waiting for the job's completion to come round through the queue; and how many events the
+ * attempt sent before it, so that the build is finished only once all of them are in.
+ */
+export interface UploadReport {
+  host: string;
+  /** JobEvents of this attempt sent (and written to the queue) before the upload. */
+  events: number;
+  result: BuildTaskResult & { status: 'success' };
+}
+
+export const encodeUploadReport = (r: UploadReport): string => Buffer.from(JSON.stringify(r), 'utf8').toString('base64url');
+
+/** Reads an upload's report; undefined when it is missing or malformed (the coordinator then waits for the job's completion). */
+export function decodeUploadReport(header: string | undefined): UploadReport | undefined {
+  if (!header) return undefined;
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const result = r?.result as Record<string, unknown> | undefined;
+  if (
+    typeof r?.host !== 'string' ||
+    !Number.isSafeInteger(r.events) ||
+    (r.events as number) < 1 ||
+    typeof result !== 'object' ||
+    result === null ||
+    result.status !== 'success' ||
+    typeof result.lastPhase !== 'string' ||
+    typeof result.durationMs !== 'number'
+  )
+    return undefined;
+  const pkg = result.package as Record<string, unknown> | undefined;
+  if (
+    pkg !== undefined &&
+    (typeof pkg !== 'object' ||
+      pkg === null ||
+      typeof pkg.identity !== 'string' ||
+      !HEX(64).test(pkg.identity) ||
+      typeof pkg.checksum !== 'string' ||
+      !HEX(64).test(pkg.checksum) ||
+      !Array.isArray(pkg.shlibs) ||
+      pkg.shlibs.some((l) => typeof l !== 'string' || l.includes('/')))
+  )
+    return undefined;
+  return r as unknown as UploadReport;
 }

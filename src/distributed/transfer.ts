@@ -4,13 +4,17 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync, copyFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PackageTransferError } from './errors.js';
+import { encodeUploadReport, type UploadReport } from './job.js';
 
 const TIMEOUT_MS = 60_000;
+/** A package up to this size is read whole and sent in one write (most are: fewer turns than a file stream). */
+const SMALL_UPLOAD = 4 << 20;
 
 function send(
   url: string,
@@ -111,7 +115,26 @@ export async function fileSha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Uploads a built package to the coordinator (PUT, with its size and SHA-256). */
+/**
+ * Why a job is no longer worth building, or undefined while the coordinator has it in flight
+ * (GET <exchange>/jobs/<id>: 200). Without an exchange to answer, the pass that queued it is over:
+ * its packages could be neither downloaded nor uploaded.
+ */
+export async function jobGone(exchange: string, jobId: string, token: string): Promise<string | undefined> {
+  let res: IncomingMessage;
+  try {
+    res = await send(`${exchange}/jobs/${jobId}`, { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+  } catch (e) {
+    return `the coordinator's exchange ${exchange} does not answer (${(e as Error).message}): the pass that queued it is over`;
+  }
+  if (res.statusCode === 200) {
+    res.resume();
+    return undefined;
+  }
+  return `the coordinator's exchange says ${res.statusCode}: ${await errorText(res)}`;
+}
+
+/** Uploads a built package to the coordinator (PUT, with its size, SHA-256 and the attempt's report). */
 export async function uploadPackage(opts: {
   url: string;
   token: string;
@@ -119,10 +142,16 @@ export async function uploadPackage(opts: {
   pkgfile: string;
   /** Its SHA-256 when known already (else it is hashed here); the coordinator refuses bytes that do not match it. */
   sha256?: string;
+  /** The attempt's result: the coordinator finishes the build with it when the package arrives. */
+  report?: UploadReport;
+  /** Sent only once this settled (the file is read meanwhile). */
+  after?: Promise<unknown>;
 }): Promise<void> {
   const fail = (detail: string, cause?: unknown) => new PackageTransferError(opts.pkgfile, opts.url, detail, cause ? { cause } : undefined);
   const size = statSync(opts.file).size;
-  const sha = opts.sha256 ?? (await fileSha256(opts.file));
+  const whole = size <= SMALL_UPLOAD ? await readFile(opts.file) : undefined;
+  const sha = opts.sha256 ?? (whole ? createHash('sha256').update(whole).digest('hex') : await fileSha256(opts.file));
+  await opts.after;
   let res: IncomingMessage;
   try {
     res = await send(
@@ -134,9 +163,10 @@ export async function uploadPackage(opts: {
           'content-type': 'application/octet-stream',
           'content-length': size,
           'x-portsync-sha256': sha,
+          ...(opts.report ? { 'x-portsync-report': encodeUploadReport(opts.report) } : {}),
         },
       },
-      (req) => pipeline(createReadStream(opts.file), req),
+      whole ? async (req) => void req.end(whole) : (req) => pipeline(createReadStream(opts.file), req),
     );
   } catch (e) {
     throw fail(`cannot upload it: ${(e as Error).message}`, e);

@@ -49,10 +49,41 @@ export interface KnownPackage {
   checksum?: string;
 }
 
+/** A known state's key parts that were not read with it (knownFromRows of rows without them). */
+export const KEY_PARTS_NOT_READ = Symbol('key parts not read');
+
+/**
+ * decide() needs the recorded key parts of a port whose known state came without them: the
+ * planner reads them and decides again (makePlanReadingParts). Never seen outside the planner.
+ */
+export class KeyPartsNotReadError extends Error {
+  constructor(
+    /** The key its current parts give, when every dependency's part is known. */
+    readonly key: string | undefined,
+  ) {
+    super('internal: a decision needs recorded key parts that were not read');
+  }
+}
+
+/** A known state's recorded key parts (null: none recorded); throws when they were not read with it. */
+export function recordedParts(known: KnownPortState | undefined): BuildKeyParts | null {
+  const parts = known?.keyParts ?? null;
+  if (parts === KEY_PARTS_NOT_READ) throw new KeyPartsNotReadError(undefined);
+  return parts;
+}
+
+/**
+ * A known state whose key parts could not be read after all (the database failed meanwhile, as
+ * the fail-safe store answers): decided as one without recorded parts — built, as every port is
+ * when no state can be read.
+ */
+export const withoutRecordedParts = (k: KnownPortState): KnownPortState => ({ ...k, keyParts: null });
+
 /** What the build database knows about a port: its last successful build, and a failure marker. */
 export interface KnownPortState {
   buildKey: string | null;
-  keyParts: BuildKeyParts | null;
+  /** KEY_PARTS_NOT_READ: recorded, but not read yet (decide throws KeyPartsNotReadError when it needs them). */
+  keyParts: BuildKeyParts | null | typeof KEY_PARTS_NOT_READ;
   /** The key of inputs at which its last build failed (cleared by a success). */
   failedKey: string | null;
   /** The package its last successful build produced, when recorded. */
@@ -114,7 +145,8 @@ export function decide(input: DecisionInput): Decision {
     const asBuilt = input.asBuilt?.();
     if (asBuilt && computeBuildKey(asBuilt, cascade) === known.buildKey) return pending(waiting, cascade);
   }
-  if (!known?.buildKey || !known.keyParts) {
+  if (known?.buildKey && known.keyParts === KEY_PARTS_NOT_READ) throw new KeyPartsNotReadError(key);
+  if (!known?.buildKey || !known.keyParts || known.keyParts === KEY_PARTS_NOT_READ) {
     return {
       action: 'build',
       reasons: [{ kind: 'new', detail: known?.failedKey ? 'never built successfully' : 'never built' }],

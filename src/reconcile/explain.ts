@@ -8,6 +8,7 @@ import { dependencyToken, diffKeyParts, reasonKindOf, type KeyPartChange } from 
 import type { BuildKeyParts, Cascade } from '../fingerprint/types.js';
 import { changesSince, type CommitInfo } from './git.js';
 import type { KnownPortState, Plan, PlannedPort } from './plan.js';
+import { recordedParts } from './decide.js';
 
 export interface Explanation {
   origin: string;
@@ -38,7 +39,8 @@ export async function explain(
   if (!p) return undefined;
   const before = known.get(canonical);
   const lastGood = await lastGoodOf(canonical);
-  const changes: Explanation['changes'] = before?.keyParts && p.keyParts ? diffKeyParts(before.keyParts, p.keyParts, plan.cascade) : [];
+  const recorded = recordedParts(before);
+  const changes: Explanation['changes'] = recorded && p.keyParts ? diffKeyParts(recorded, p.keyParts, plan.cascade) : [];
   const tree = plan.observation.tree;
   const meta = plan.observation.graph.nodes.get(canonical)?.port?.meta;
   if (lastGood?.gitCommit) {
@@ -50,7 +52,7 @@ export async function explain(
       c.commits = found.commits;
     }
   }
-  const cutoffs = before?.keyParts && p.keyParts ? cutoffsSince(before.keyParts, p.keyParts, plan.cascade) : [];
+  const cutoffs = recorded && p.keyParts ? cutoffsSince(recorded, p.keyParts, plan.cascade) : [];
   return { origin: canonical, action: p.action, reasons: p.reasons, lastGood, changes, cutoffs };
 }
 

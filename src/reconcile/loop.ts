@@ -28,9 +28,9 @@ import { headCommit } from './git.js';
 import { reconcilePass, type PassOptions } from './pass.js';
 import type { PassResult } from './passResult.js';
 import { PassObservers, type PassObserver } from './observers.js';
-import { knownFromRows } from './known.js';
+import { keyPartsReader, knownFromRows } from './known.js';
 import { assertInClosure, observe } from './observe.js';
-import { makePlan, type Plan } from './plan.js';
+import { makePlanReadingParts, type Plan } from './plan.js';
 import { saveScanCaches } from '../ports/scanner.js';
 import { commitChanges, sourceFor, type ChangedPaths, type PassSource } from './source.js';
 import { CoalescingQueue, type FailureKind, type StepResult } from './queue.js';
@@ -298,7 +298,8 @@ export class PassLoop {
       const { changed } = await this.changedFor(seen, disk, source, source.tree, source.state);
       const obs = await observe(source.state, { tree: source.tree, changed });
       assertInClosure(obs, only);
-      const plan = makePlan(obs, { known: knownFromRows(await this.opts.db.allPortState()), only: new Set(only) });
+      const known = knownFromRows(await this.opts.db.knownStatesWithoutParts());
+      const plan = await makePlanReadingParts(obs, { known, only: new Set(only) }, keyPartsReader(this.opts.db));
       this.saveCaches();
       const s = plan.summary;
       this.opts.log(

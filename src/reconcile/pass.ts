@@ -12,9 +12,9 @@ import { writePassReport } from '../report/write.js';
 import { planSummaryLine, reconcileJson } from './result-json.js';
 import type { Progress } from '../builder/progress.js';
 import { headCommit } from './git.js';
-import { knownFromRows } from './known.js';
+import { keyPartsReader, knownFromRows } from './known.js';
 import { assertInClosure, observe } from './observe.js';
-import { makePlan } from './plan.js';
+import { makePlanReadingParts } from './plan.js';
 import { PassObservers, type PassObserver, type RunInfo } from './observers.js';
 import { acquirePassLock, openPassDatabase, type PassLock } from './passLock.js';
 import { PassRepository } from './passRepository.js';
@@ -79,15 +79,12 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
     const lap = laps();
     const obs = await observe(state, { tree, ...(opts.changed ? { changed: opts.changed } : {}) });
     const observeMs = lap();
-    const known = opts.fetchOnly ? new Map() : knownFromRows(await db.allPortState());
+    // (Without their key parts: read for the few ports whose decision compares them.)
+    const known = opts.fetchOnly ? new Map() : knownFromRows(await db.knownStatesWithoutParts());
     if (opts.checkOrigins) assertInClosure(obs, [...(opts.only ?? []), ...(opts.force ?? [])]);
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
-    const plan = makePlan(obs, {
-      known,
-      force,
-      forceAll: opts.fetchOnly ?? false,
-      ...(opts.only?.length ? { only: new Set(opts.only) } : {}),
-    });
+    const options = { known, force, forceAll: opts.fetchOnly ?? false, ...(opts.only?.length ? { only: new Set(opts.only) } : {}) };
+    const plan = await makePlanReadingParts(obs, options, keyPartsReader(db));
     const planMs = lap();
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);

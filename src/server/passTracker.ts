@@ -7,6 +7,7 @@ import type { BuildDB } from '../builddb/db.js';
 import type { PortOutcome } from '../builder/outcomes.js';
 import type { DesiredState } from '../config/types.js';
 import type { PassObserver, RunInfo } from '../reconcile/observers.js';
+import type { PassResult } from '../reconcile/passResult.js';
 import type { Plan } from '../reconcile/plan.js';
 import { buildDurations, type BuildDurations } from './eta.js';
 
@@ -67,9 +68,11 @@ export class PassTracker implements PassObserver {
     if (this.pass?.runId === run.runId) this.pass.outcomes.set(port.origin, port);
   }
 
-  runFinished(run: RunInfo): void {
+  runFinished(run: RunInfo, result: PassResult): void {
     if (this.pass?.runId === run.runId) this.pass.running = false;
-    this.readDurations();
+    // Only a pass that built something recorded new build times (a no-change pass reads nothing:
+    // the query allocates after the idle collection, and the daemon would keep that memory).
+    if (result.stats.success > 0 || !this.durations) this.readDurations();
   }
 
   passFailed(): void {
