@@ -142,7 +142,7 @@ async function breakdown(state: DesiredState): Promise<{ times: Record<string, n
   const obs = await lap('observe, nothing changed (hinted)', () => observe(state, { changed: new Set() }));
   const db = await FailSafeBuildDB.open(state.paths.database, {}, (l) => console.error(l));
   try {
-    const rows = await lap('port_state read', () => db.allPortState());
+    const rows = await lap('port_state read (without key parts, as the daemon reads it)', () => db.knownStatesWithoutParts());
     const known = await lap('known states', () => knownFromRows(rows));
     const plan = await lap('plan (build keys, decisions)', () => makePlan(obs, { known, force: new Set(), forceAll: false }));
     const runId = await lap('record: start the run', () => db.startRun({ trigger: 'bench', gitCommit: null }));

@@ -33,8 +33,8 @@ import { makeEnvironment } from '../src/ports/make.js';
 import { lastProbeCache } from '../src/ports/profile.js';
 import { makeSettingsOf, observe } from '../src/reconcile/observe.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
-import { knownFromRows } from '../src/reconcile/known.js';
-import { makePlan } from '../src/reconcile/plan.js';
+import { keyPartsReader, knownFromRows } from '../src/reconcile/known.js';
+import { makePlanReadingParts } from '../src/reconcile/plan.js';
 import { deferCacheSaves, saveScanCaches } from '../src/ports/scanner.js';
 import { ms, planNow, seedAsBuilt, timed } from './lib.js';
 
@@ -315,7 +315,11 @@ export async function benchRealTree(): Promise<void> {
     const original = readFileSync(makefile);
     appendFileSync(makefile, `# bench change ${Date.now()}\n`);
     const [dPlan, dMs] = await timed(async () =>
-      makePlan(await observe(state, { changed: new Set([makefile]) }), { known: knownFromRows(await daemonDb.allPortState()) }),
+      makePlanReadingParts(
+        await observe(state, { changed: new Set([makefile]) }),
+        { known: knownFromRows(await daemonDb.knownStatesWithoutParts()) },
+        keyPartsReader(daemonDb),
+      ),
     );
     const dBuild = dPlan.ports.filter((p) => p.action === 'build').map((p) => p.origin);
     const dPending = dPlan.ports.filter((p) => p.action === 'pending').length;

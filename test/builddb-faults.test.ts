@@ -107,7 +107,7 @@ describe('database held by another process', () => {
       const fs = await FailSafeBuildDB.open(path, {}, log);
       assert.equal(fs.available, false);
       assert.match(lines[0] ?? '', /builddb: open .* failed, builds continue without recording: .*locked/);
-      assert.deepEqual(await fs.allPortState(), [], 'an unavailable database knows no port: every port is built');
+      assert.deepEqual(await fs.knownStatesWithoutParts(), [], 'an unavailable database knows no port: every port is built');
       assert.match(await fs.startBuild(startInput('misc/a')), /^[0-9a-f-]{36}$/);
       await fs.finishBuild('00000000-0000-4000-8000-000000000000', 'success');
       assert.ok(
@@ -141,7 +141,7 @@ describe('corrupt database file', () => {
     const fs = await FailSafeBuildDB.open(path, {}, log);
     assert.equal(fs.available, false);
     assert.match(lines.join('\n'), /corrupt/);
-    assert.deepEqual(await fs.allPortState(), []);
+    assert.deepEqual(await fs.knownStatesWithoutParts(), []);
     assert.equal(readFileSync(path).subarray(0, 4).toString(), 'ZZZZ', 'the corrupt file is left as it was');
   });
 });

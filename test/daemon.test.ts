@@ -282,6 +282,29 @@ test('the daemon reconciles on commits, hooks and webhooks, answers while buildi
     assert.deepEqual(after.config.errors, [], 'a valid builds.yaml clears the errors');
   });
 
+  await t.test('why through the daemon: the states without their key parts, the explained port with them', async () => {
+    await waitFor('idle', idle);
+    const why = await cli(repo, ['why', 'misc/slowpoke', '--json']);
+    assert.equal(why.code, 0, why.err);
+    const e = JSON.parse(why.out) as { origin: string; action: string; changes: unknown[]; lastGood: { buildId: string } | null };
+    assert.equal(e.origin, 'misc/slowpoke');
+    assert.equal(e.action, 'skip', why.out);
+    assert.deepEqual(e.changes, [], 'compared part by part with its recorded parts: nothing changed');
+    assert.ok(e.lastGood?.buildId, 'its last good build, from the daemon');
+    const summary = (await api('GET', '/port-state')).body as { ports: Record<string, unknown>[] };
+    assert.ok(summary.ports.length > 0);
+    assert.ok(
+      summary.ports.every((r) => !('keyParts' in r)),
+      'every port without its key parts',
+    );
+    const one = (await api('GET', '/port-state?origin=misc/slowpoke')).body as { ports: { origin: string; keyParts: unknown }[] };
+    assert.deepEqual(
+      one.ports.map((r) => r.origin),
+      ['misc/slowpoke'],
+    );
+    assert.ok(one.ports[0]!.keyParts, 'with its key parts');
+  });
+
   await t.test('SIGTERM during a build: the build is recorded interrupted, the run closes, exit 0, no socket', async () => {
     await waitFor('idle', idle);
     writeFileSync(join(repo, 'ports', 'misc', 'slowpoke', 'Makefile'), SLOW_PORT(30));

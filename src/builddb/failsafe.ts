@@ -29,7 +29,6 @@ const SPECS: { [K in keyof EngineStore]: FailSafeSpec<EngineStore[K]> } = {
   recordFailure: { subject: origin },
   recordPrunes: { subject: (runId) => runId ?? undefined },
   // Empty on failure: every port then looks new and is built.
-  allPortState: { fallback: () => [] },
   knownStatesWithoutParts: { fallback: () => [] },
   // (A port whose parts cannot be read is decided as one without recorded parts: built.)
   knownStates: { subject: (origins) => origins.join(' '), fallback: () => [] },

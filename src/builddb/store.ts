@@ -6,7 +6,6 @@ import type {
   KnownStateRow,
   KnownStateSummaryRow,
   PhaseInput,
-  PortStateRow,
   PrunedPackage,
   RunStatus,
   StartBuildInput,
@@ -44,8 +43,6 @@ export interface EngineStore {
   recordFailure(origin: string, buildKey: string, buildId: string): Promise<void>;
   /** Records the package files a run pruned (policy.prune). */
   recordPrunes(runId: string | null, items: readonly PrunedPackage[]): Promise<void>;
-  /** Every port's state, by origin. */
-  allPortState(): Promise<PortStateRow[]>;
   /** Every port's state as a plan reads it, without the key parts (by origin; the same row objects while unchanged). */
   knownStatesWithoutParts(): Promise<KnownStateSummaryRow[]>;
   /** These ports' states as a plan reads them, key parts included. */

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { BuildDB } from '../builddb/db.js';
 import { streamUserSql, type SqlSink, type SqlSummary } from '../builddb/sqlStream.js';
-import type { PortStateRow, QueryResult } from '../builddb/types.js';
+import type { KnownStateRow, QueryResult } from '../builddb/types.js';
 import type { LastGoodBuild } from '../reconcile/explain.js';
 import { knownFromRows } from '../reconcile/known.js';
 import type { KnownPortState } from '../reconcile/plan.js';
@@ -29,9 +29,7 @@ export interface Client {
   sql(query: string): Promise<QueryResult>;
   /** A read-only query, streamed into `sink` as rows arrive. */
   streamSql(query: string, sink: SqlSink): Promise<SqlSummary & { notice?: string | null }>;
-  /** Every port's recorded state, as the planner takes it. */
-  known(): Promise<Map<string, KnownPortState>>;
-  /** The same, possibly without the recorded key parts (makePlanReadingParts reads those it needs with knownOf). */
+  /** Every port's recorded state as the planner takes it, without the key parts (makePlanReadingParts reads those it needs with knownOf). */
   knownWithoutParts(): Promise<Map<string, KnownPortState>>;
   /** These ports' recorded states, key parts included. */
   knownOf(origins: readonly string[]): Promise<Map<string, KnownPortState>>;
@@ -53,7 +51,7 @@ const originQuery = (origins: readonly string[]) => origins.map((o) => `origin=$
 function daemonClient(loc: Located): Client {
   const q = (method: 'GET' | 'POST', path: string, body?: unknown) =>
     daemonRequest(loc.socket, method, path, body).then((r) => answer(loc.socket, path, r));
-  const known = async () => knownFromRows(((await q('GET', '/port-state')) as { ports: PortStateRow[] }).ports);
+  const portState = async (query: string) => knownFromRows(((await q('GET', `/port-state${query}`)) as { ports: KnownStateRow[] }).ports);
   return {
     via: 'daemon',
     status: async (origins) => (await q('GET', `/status${origins.length ? `?${originQuery(origins)}` : ''}`)) as StatusJson,
@@ -61,12 +59,8 @@ function daemonClient(loc: Located): Client {
     history: async (origin) => ((await q('GET', `/history?origin=${encodeURIComponent(origin)}`)) as { builds: BuildJson[] }).builds,
     sql: async (query) => (await q('POST', '/sql', { sql: query })) as QueryResult,
     streamSql: (query, sink) => streamSqlFromDaemon(loc.socket, query, sink),
-    known,
-    knownWithoutParts: known, // (the daemon has them in memory)
-    knownOf: async (origins) => {
-      const all = await known();
-      return new Map(origins.flatMap((o) => (all.has(o) ? [[o, all.get(o)!] as const] : [])));
-    },
+    knownWithoutParts: () => portState(''),
+    knownOf: (origins) => portState(`?${originQuery(origins)}`),
     lastGood: async (origin) =>
       ((await q('GET', `/last-good?origin=${encodeURIComponent(origin)}`)) as { lastGood: LastGoodBuild | null }).lastGood,
     close: async () => undefined,
@@ -85,7 +79,6 @@ function localClient(loc: Located, db: BuildDB | null): Client {
     history: async (origin) => (db ? portHistory(db, origin) : []),
     sql: async (query) => userQuery(needDb(), query),
     streamSql: (query, sink) => streamUserSql(needDb(), query, SQL_LIMITS, sink),
-    known: async () => (db ? knownFromRows(await db.knownStates()) : new Map()),
     knownWithoutParts: async () => (db ? knownFromRows(await db.knownStatesWithoutParts()) : new Map()),
     knownOf: async (origins) => (db ? knownFromRows(await db.knownStates(origins)) : new Map()),
     lastGood: async (origin) => (db ? lastGood(db, origin) : null),

@@ -57,9 +57,14 @@ export async function getHistory(ctx: DaemonContext, _req: IncomingMessage, res:
 /** POST /sql: streamed, with its own limits and connection (routes-sql.ts). */
 export { postSql } from './routes-sql.js';
 
-/** GET /port-state: what the planner needs of every port (plan, why and fetch while the daemon runs). */
-export async function getPortState(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse): Promise<void> {
-  sendJson(res, 200, { ports: ctx.db ? await ctx.db.allPortState() : [] });
+/**
+ * GET /port-state: what a plan needs of every port, without the key parts (`why` while the daemon
+ * runs); `?origin=…` (repeated): those ports', key parts included (makePlanReadingParts).
+ */
+export async function getPortState(ctx: DaemonContext, _req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const origins = url.searchParams.getAll('origin');
+  if (!ctx.db) return sendJson(res, 200, { ports: [] });
+  sendJson(res, 200, { ports: origins.length ? await ctx.db.knownStates(origins) : await ctx.db.knownStatesWithoutParts() });
 }
 
 /** GET /last-good?origin=: the port's last successful build and the commit it was built at. */
