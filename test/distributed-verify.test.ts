@@ -201,3 +201,53 @@ test(
     assert.deepEqual(await p.query(`SELECT pkg_identity FROM port_state`), [{ pkg_identity: lie }]);
   },
 );
+
+test(
+  "a package that arrives before its attempt's first event came through the queue is published once that event is in, without waiting for the job's completion",
+  { skip, timeout: 180_000 },
+  async () => {
+    const { url } = redis!;
+    const packages = await realPackages();
+    const queue = newQueue();
+    const p = new TestProject({ ports: [PORT], extra: distributedExecutor(url, queue) });
+    cleanup.push(() => p.remove());
+    // An agent whose one event is still on its way when its package arrives (over HTTP, faster
+    // than the queue under load); it completes the job in the queue only seconds later.
+    let completedAt = 0;
+    const processor = async (job: Job): Promise<JobReturn> => {
+      const spec = parseBuildJob(String(job.id), job.data);
+      const attempt = randomUUID();
+      const file = join(packages, spec.pkgfile);
+      const result = { status: 'success' as const, lastPhase: 'package', durationMs: 1, package: packageIdentity(file) };
+      await uploadPackage({
+        url: `${spec.exchange}/jobs/${spec.buildId}/${attempt}/package`,
+        token: TOKEN,
+        file,
+        pkgfile: spec.pkgfile,
+        sha256: result.package.checksum,
+        report: { host: LIAR, events: 1, result },
+      });
+      const events = new EventSender((prog) => job.updateProgress(prog));
+      events.send({ type: 'attempt', attempt, host: LIAR });
+      await events.settled();
+      await new Promise((r) => setTimeout(r, 3000));
+      completedAt = Date.now();
+      return { attempt, host: LIAR, result };
+    };
+    const worker = openWorker(url, queue, processor, { concurrency: 1, lockDurationMs: 30_000 });
+    worker.on('error', () => {});
+    cleanup.push(() => worker.close());
+    const result = await p.pass();
+    assert.equal(result.status, 'success', result.lines.join('\n'));
+    const [b] = await p.query<{ status: string; host: string; finished: number }>(
+      `SELECT status, host, epoch_ms(finished_at) AS finished FROM builds`,
+    );
+    assert.equal(b!.status, 'success');
+    assert.equal(b!.host, LIAR);
+    assert.ok(
+      completedAt === 0 || Number(b!.finished) < completedAt,
+      `finished when its package and event were in (${b!.finished}), not at the job's completion (${completedAt})`,
+    );
+    assert.ok(published(p).includes(result.ports[0]!.pkgname + '.pkg') || published(p).length === 1, published(p).join(' '));
+  },
+);

@@ -169,7 +169,8 @@ export class DistributedExecutor implements BuildExecutor {
         token,
         maxPackageBytes: config.maxPackageBytes,
         uploads: join(opts.state.paths.buildBase, 'distributed', 'uploads'),
-        onUpload: (u) => executor?.onUploaded(u) ?? 'the pass is not dispatching builds yet',
+        // (undefined: taken; a string: why not)
+        onUpload: (u) => (executor ? executor.onUploaded(u) : 'the pass is not dispatching builds yet'),
       });
     } catch (e) {
       await closeAll();
@@ -301,7 +302,8 @@ export class DistributedExecutor implements BuildExecutor {
       f.host = e.type === 'attempt' ? e.host : '?';
       f.phase = undefined;
       f.heard = 0;
-      f.upload = undefined;
+      // (Its package may have come over HTTP before its first event came through the queue: kept.)
+      if (f.upload?.stored.attempt !== e.attempt) f.upload = undefined;
       this.openLog(f);
       f.onEvent({ type: 'host', host: f.host });
     }
