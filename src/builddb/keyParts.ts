@@ -85,7 +85,6 @@ export class KeyPartsCodec {
    * thousands of sets cost a few hundred ms and tens of MB.
    */
   async loadSetsFor(c: DuckDBConnection, raws: readonly unknown[]): Promise<void> {
-    await this.loadDigests(c);
     const missing = new Set<string>();
     for (const raw of raws) {
       if (typeof raw !== 'string') continue;
