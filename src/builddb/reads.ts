@@ -63,19 +63,18 @@ export async function allPortState(db: Database): Promise<PortStateRow[]> {
   );
 }
 
+/** A WHERE clause and its parameters for these origins' rows of port_state (all rows without origins). */
+function whereOrigins(origins?: readonly string[]): [string, DuckDBValue[]] {
+  return origins ? ['WHERE origin IN (SELECT unnest($1::VARCHAR[]))', [listValue([...origins])]] : ['', []];
+}
+
 /**
  * Every port's state as a plan reads it, by origin (or only `origins`'); the key parts decoded when
  * first read. About 0.6 s for a 10,000-port tree instead of about 1 s for the whole rows.
  */
 export async function knownStates(db: Database, origins?: readonly string[]): Promise<KnownStateRow[]> {
-  const rows = origins
-    ? await db.partsRows(
-        'knownStates',
-        {},
-        `SELECT ${KNOWN_STATE_COLUMNS} FROM port_state WHERE origin IN (SELECT unnest($1::VARCHAR[])) ORDER BY origin`,
-        [listValue([...origins])],
-      )
-    : await db.partsRows('knownStates', {}, `SELECT ${KNOWN_STATE_COLUMNS} FROM port_state ORDER BY origin`);
+  const [where, params] = whereOrigins(origins);
+  const rows = await db.partsRows('knownStates', {}, `SELECT ${KNOWN_STATE_COLUMNS} FROM port_state ${where} ORDER BY origin`, params);
   // (The row's other columns are not read: only KnownStateRow's fields are handed out.)
   return rows.map((r) => toPortStateRow(r, db.decode));
 }
@@ -88,17 +87,16 @@ export async function knownStates(db: Database, origins?: readonly string[]): Pr
  * objects as last time (the planner's memo relies on it).
  */
 export async function knownStatesWithoutParts(db: Database): Promise<KnownStateSummaryRow[]> {
-  const read = (where: string, params: DuckDBValue[] = []) =>
+  const read = (origins?: readonly string[]) => {
+    const [where, params] = whereOrigins(origins);
     // (On the write connection, behind the writes queued before it: a row a queued write invalidated is read as written.)
-    db.op('knownStatesWithoutParts', {}, async (c) =>
+    return db.op('knownStatesWithoutParts', {}, async (c) =>
       (await rowsOf(c, `SELECT ${KNOWN_SUMMARY_COLUMNS} FROM port_state ${where} ORDER BY origin`, params)).map(toKnownStateSummaryRow),
     );
+  };
   // Only the writer caches: another process may write a file opened read-only.
-  if (db.readOnly) return read('');
-  return db.portStates.read(
-    () => read(''),
-    (origins) => read('WHERE origin IN (SELECT unnest($1::VARCHAR[]))', [listValue([...origins])]),
-  );
+  if (db.readOnly) return read();
+  return db.portStates.read(() => read(), read);
 }
 
 /** A port's builds, newest first. */

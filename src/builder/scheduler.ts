@@ -18,11 +18,10 @@ import {
   decide,
   KeyPartsNotReadError,
   settleDependencies,
-  withoutRecordedParts,
   type KnownPortState,
   type SettledDependency,
 } from '../reconcile/decide.js';
-import { keyPartsReader } from '../reconcile/known.js';
+import { keyPartsReader, readKeyParts } from '../reconcile/known.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import { isPlannedWork, type Plan, type PlannedPort, type PlannedWork } from '../reconcile/plan.js';
 import { packagesToInstall } from '../graph/installs.js';
@@ -168,8 +167,7 @@ export async function runBuilds(opts: ScheduleOptions): Promise<PortOutcome[]> {
       return decideAgain(p, plan, known, { settled, built, fetchOnly });
     } catch (e) {
       if (!(e instanceof KeyPartsNotReadError)) throw e;
-      const read = await readParts([p.origin]);
-      known.set(p.origin, read.get(p.origin) ?? withoutRecordedParts(known.get(p.origin)!));
+      for (const [origin, k] of await readKeyParts(known, [p.origin], readParts)) known.set(origin, k);
       return decideAgain(p, plan, known, { settled, built, fetchOnly });
     }
   };

@@ -5,6 +5,7 @@ import { explain, formatExplanation } from '../reconcile/explain.js';
 import { locatedOf, openClient } from '../client/index.js';
 import { observe } from '../reconcile/observe.js';
 import { makePlanReadingParts } from '../reconcile/plan.js';
+import { readKeyParts } from '../reconcile/known.js';
 import { defineCommand } from './command.js';
 import { printJson } from './io.js';
 
@@ -31,9 +32,11 @@ export const why = defineCommand({
     const history = await openClient(locatedOf(state));
     try {
       const obs = await observe(state, { tree, extraRoots: [origin] });
-      const plan = await makePlanReadingParts(obs, { known: await history.knownWithoutParts() }, (o) => history.knownOf(o));
-      // The port explained is compared part by part with its last build: its recorded parts are read.
-      const known = new Map([...plan.known, ...(await history.knownOf([obs.scan.resolve(origin) ?? origin]))]);
+      const readParts = (origins: readonly string[]) => history.knownOf(origins);
+      const plan = await makePlanReadingParts(obs, { known: await history.knownWithoutParts() }, readParts);
+      // The port explained is compared part by part with its last build: its recorded parts are read (unless the plan did).
+      const canonical = obs.scan.resolve(origin) ?? origin;
+      const known = new Map([...plan.known, ...(await readKeyParts(plan.known, [canonical], readParts))]);
       const e = await explain(plan, origin, known, (o) => history.lastGood(o));
       if (!e) throw new UnknownOriginError(origin);
       if (e.reasons[0]?.kind === 'no-such-port') throw new UnknownOriginError(origin, `: ${e.reasons[0].detail}`);

@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { SMALL_UPLOAD } from './job.js';
 
 export interface ExchangeOptions {
   /** host:port (port 0: any free port). */
@@ -58,9 +59,6 @@ interface JobEntry {
   /** Its whole uploads, by attempt. */
   stored: Map<string, StoredUpload>;
 }
-
-/** An upload up to this size is taken into memory and written at once. */
-const SMALL_UPLOAD = 4 << 20;
 
 const sameSecret = (a: string, b: string) => {
   const ha = createHash('sha256').update(a).digest();

@@ -15,6 +15,9 @@ import { JobPayloadError } from './errors.js';
  */
 export const JOB_FORMAT = 3;
 
+/** A package up to this size is moved whole in memory (read and sent in one write, taken and written at once): most are. */
+export const SMALL_UPLOAD = 4 << 20;
+
 /** What the tree looked like to the coordinator: the agent checks its own tree against it. */
 export type TreeIdentity =
   /** Commit mode: the agent's tree must be a git work tree at this commit. */

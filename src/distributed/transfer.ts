@@ -10,11 +10,9 @@ import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { PackageTransferError } from './errors.js';
-import { encodeUploadReport, type UploadReport } from './job.js';
+import { SMALL_UPLOAD, encodeUploadReport, type UploadReport } from './job.js';
 
 const TIMEOUT_MS = 60_000;
-/** A package up to this size is read whole and sent in one write (most are: fewer turns than a file stream). */
-const SMALL_UPLOAD = 4 << 20;
 
 function send(
   url: string,

@@ -65,19 +65,15 @@ export class KeyPartsNotReadError extends Error {
   }
 }
 
-/** A known state's recorded key parts (null: none recorded); throws when they were not read with it. */
-export function recordedParts(known: KnownPortState | undefined): BuildKeyParts | null {
-  const parts = known?.keyParts ?? null;
-  if (parts === KEY_PARTS_NOT_READ) throw new KeyPartsNotReadError(undefined);
-  return parts;
-}
-
 /**
- * A known state whose key parts could not be read after all (the database failed meanwhile, as
- * the fail-safe store answers): decided as one without recorded parts — built, as every port is
- * when no state can be read.
+ * A known state's recorded key parts: those of its last successful build (null: none recorded).
+ * Throws KeyPartsNotReadError (with `key`, the key of the parts now) when they were not read with it.
  */
-export const withoutRecordedParts = (k: KnownPortState): KnownPortState => ({ ...k, keyParts: null });
+export function recordedParts(known: KnownPortState | undefined, key?: string): BuildKeyParts | null {
+  if (!known?.buildKey) return null;
+  if (known.keyParts === KEY_PARTS_NOT_READ) throw new KeyPartsNotReadError(key);
+  return known.keyParts;
+}
 
 /** What the build database knows about a port: its last successful build, and a failure marker. */
 export interface KnownPortState {
@@ -145,15 +141,15 @@ export function decide(input: DecisionInput): Decision {
     const asBuilt = input.asBuilt?.();
     if (asBuilt && computeBuildKey(asBuilt, cascade) === known.buildKey) return pending(waiting, cascade);
   }
-  if (known?.buildKey && known.keyParts === KEY_PARTS_NOT_READ) throw new KeyPartsNotReadError(key);
-  if (!known?.buildKey || !known.keyParts || known.keyParts === KEY_PARTS_NOT_READ) {
+  const recorded = recordedParts(known, key);
+  if (!recorded) {
     return {
       action: 'build',
       reasons: [{ kind: 'new', detail: known?.failedKey ? 'never built successfully' : 'never built' }],
       ...(key ? { key } : {}),
     };
   }
-  const reasons: Reason[] = diffKeyParts(known.keyParts, parts, cascade).map((c) => ({
+  const reasons: Reason[] = diffKeyParts(recorded, parts, cascade).map((c) => ({
     kind: reasonKindOf(c),
     detail: c.detail,
     ...(c.items ? { items: c.items } : {}),

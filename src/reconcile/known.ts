@@ -29,8 +29,53 @@ export function knownFromRows(rows: readonly (KnownStateRow | KnownStateSummaryR
   return known;
 }
 
-/** Reads known states with their key parts, for makePlanReadingParts and the scheduler's decisions. */
+/** Reads known states with their key parts (makePlanReadingParts, the scheduler's decisions, `why`). */
+export type KeyPartsReader = (origins: readonly string[]) => Promise<ReadonlyMap<string, KnownPortState>>;
+
 export const keyPartsReader =
-  (store: { knownStates(origins: readonly string[]): Promise<readonly KnownStateRow[]> }) =>
-  async (origins: readonly string[]): Promise<Map<string, KnownPortState>> =>
+  (store: { knownStates(origins: readonly string[]): Promise<readonly KnownStateRow[]> }): KeyPartsReader =>
+  async (origins) =>
     knownFromRows(await store.knownStates(origins));
+
+/**
+ * Each known state read without its parts, and the same state read with them: while the first
+ * is current (the writer's cache hands out the same row), later plans take the second, so the
+ * daemon reads a port's parts once and its memo sees the same object from plan to plan.
+ */
+const withParts = new WeakMap<KnownPortState, KnownPortState>();
+
+/** `known` with each state whose parts were read before (and is still current) as read with them. */
+export function completed(known: ReadonlyMap<string, KnownPortState>): ReadonlyMap<string, KnownPortState> {
+  let out: Map<string, KnownPortState> | undefined;
+  for (const [origin, k] of known) {
+    const full = withParts.get(k);
+    if (full) (out ??= new Map(known)).set(origin, full);
+  }
+  return out ?? known;
+}
+
+/** Does this state's decision need its key parts read (it has some recorded, not read with it)? */
+export const partsUnread = (k: KnownPortState | undefined): boolean => !!k?.buildKey && k.keyParts === KEY_PARTS_NOT_READ;
+
+/**
+ * The states of `origins` (in `known`) with their key parts, read by `read` for those that lack
+ * them. A state the read does not return (the fail-safe store answers nothing when the database
+ * failed meanwhile) is taken as one without recorded parts: built, as every port is when no state
+ * can be read.
+ */
+export async function readKeyParts(
+  known: ReadonlyMap<string, KnownPortState>,
+  origins: readonly string[],
+  read: KeyPartsReader,
+): Promise<Map<string, KnownPortState>> {
+  const out = new Map<string, KnownPortState>();
+  const missing = origins.filter((o) => partsUnread(known.get(o)));
+  const got = missing.length ? await read(missing) : new Map<string, KnownPortState>();
+  for (const origin of missing) {
+    const without = known.get(origin)!;
+    const full = got.get(origin);
+    if (full) withParts.set(without, full);
+    out.set(origin, full ?? { ...without, keyParts: null });
+  }
+  return out;
+}

@@ -15,15 +15,8 @@ import { formatCycle } from '../graph/cycles.js';
 import type { GraphNode, PortGraph } from '../graph/graph.js';
 import { neededToBuild } from '../graph/installs.js';
 import { topologicalOrder } from '../graph/order.js';
-import {
-  decide,
-  KEY_PARTS_NOT_READ,
-  KeyPartsNotReadError,
-  withoutRecordedParts,
-  type Decision,
-  type KnownPortState,
-  type Reason,
-} from './decide.js';
+import { decide, KeyPartsNotReadError, type Decision, type KnownPortState, type Reason } from './decide.js';
+import { completed, partsUnread, readKeyParts, type KeyPartsReader } from './known.js';
 import type { Observation } from './observe.js';
 import type { OrphanPackage } from './orphans.js';
 import { plannedPrune } from './prune.js';
@@ -342,46 +335,17 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
  * them get them (`readParts`) and the plan is made again, which decides again only them and what
  * depends on them (the memo).
  */
-export async function makePlanReadingParts(
-  obs: Observation,
-  opts: PlanOptions,
-  readParts: (origins: readonly string[]) => Promise<ReadonlyMap<string, KnownPortState>>,
-): Promise<Plan> {
-  const read = async (known: ReadonlyMap<string, KnownPortState>, origins: readonly string[]) => {
-    const more = new Map(known);
-    const got = await readParts(origins);
-    for (const origin of origins) {
-      const full = got.get(origin);
-      if (full) withParts.set(known.get(origin)!, full);
-      more.set(origin, full ?? withoutRecordedParts(known.get(origin)!));
-    }
-    return more;
-  };
+export async function makePlanReadingParts(obs: Observation, opts: PlanOptions, readParts: KeyPartsReader): Promise<Plan> {
+  const read = async (known: ReadonlyMap<string, KnownPortState>, origins: readonly string[]) =>
+    new Map([...known, ...(await readKeyParts(known, origins, readParts))]);
   let known = completed(opts.known);
   const anew = decidedAnewForThemselves(obs, { ...opts, known });
-  const unread = anew?.filter((o) => known.get(o)?.keyParts === KEY_PARTS_NOT_READ && known.get(o)?.buildKey);
-  if (unread?.length) known = await read(known, unread);
+  if (anew?.some((o) => partsUnread(known.get(o)))) known = await read(known, anew);
   const first = makePlan(obs, { ...opts, known });
   if (!first.keyPartsNotRead.length) return first;
   const plan = makePlan(obs, { ...opts, known: await read(known, first.keyPartsNotRead) });
   if (plan.keyPartsNotRead.length) throw new Error(`internal: key parts of ${plan.keyPartsNotRead.join(', ')} still not read`);
   return plan;
-}
-
-/**
- * Each known state read without its parts, and the same state read with them: while the first
- * is current (the writer's cache hands out the same row), later plans take the second, so the
- * daemon reads a port's parts once and its memo sees the same object from plan to plan.
- */
-const withParts = new WeakMap<KnownPortState, KnownPortState>();
-
-function completed(known: ReadonlyMap<string, KnownPortState>): ReadonlyMap<string, KnownPortState> {
-  let out: Map<string, KnownPortState> | undefined;
-  for (const [origin, k] of known) {
-    const full = withParts.get(k);
-    if (full) (out ??= new Map(known)).set(origin, full);
-  }
-  return out ?? known;
 }
 
 /** At most this many ports' parts are read before a plan (a memo that changed more is no better than none). */
