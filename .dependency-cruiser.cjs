@@ -13,7 +13,7 @@ const layer = (name, from, forbidden, comment) => ({
   to: { path: forbidden },
 });
 const ALL_ABOVE = (...names) => `^src/(${names.join('|')})/`;
-const PLANNING = '^src/reconcile/(plan|plan-snapshot|decide|observe|known|explain|source|git)\\.ts$';
+const PLANNING = '^src/reconcile/(plan|plan-snapshot|kept-observation|decide|observe|known|explain|source|git)\\.ts$';
 
 module.exports = {
   forbidden: [

@@ -1,18 +1,35 @@
 /** Writing a file so that readers see the old content or the new, never half of it. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Writes `data` to a temporary file next to `file` (same file system), then renames it over `file`. */
-export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferView, opts: { mkdir?: boolean } = {}): void {
+/**
+ * Writes `data` (or its parts one after the other, not copied into one buffer first) to a
+ * temporary file next to `file` (same file system), then renames it over `file`.
+ */
+export function writeFileAtomic(
+  file: string,
+  data: string | NodeJS.ArrayBufferView | readonly Uint8Array[],
+  opts: { mkdir?: boolean } = {},
+): void {
   if (opts.mkdir) mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, data);
+    if (Array.isArray(data)) writeParts(tmp, data);
+    else writeFileSync(tmp, data as string | NodeJS.ArrayBufferView);
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+function writeParts(file: string, parts: readonly Uint8Array[]): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (const part of parts) for (let at = 0; at < part.length;) at += writeSync(fd, part, at, part.length - at);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuildDB } from '../src/builddb/db.js';
 import { loadDesiredState } from '../src/config/load.js';
@@ -164,5 +164,84 @@ test(
         );
       },
     );
+  },
+);
+
+test(
+  'after a change to some ports, a fresh plan reads only those ports again and decides only them and what depends on them: the plan made from scratch',
+  { skip, timeout: 300_000 },
+  async () => {
+    const p = new TestProject({ ports: ['devel/*', 'textproc/gamma', 'misc/greet', 'misc/greet-fr'], backend: 'host' });
+    cleanup.push(() => p.remove());
+    await p.pass();
+    const cache = join(p.dir, '.portsync', 'build', 'metadata-cache.json');
+    const old = new Date(Date.now() - 60_000);
+
+    /**
+     * A change planned by the CLI from the kept plan: the metadata cache is gone, so a plan that
+     * walked the tree would write it (`walks`); the plan is the one made from scratch.
+     */
+    async function afterChange(what: string, change: () => void, walks: boolean): Promise<PlanJson> {
+      rmSync(cache, { force: true });
+      change();
+      const plan = await cliPlan(p);
+      assert.equal(existsSync(cache), walks, `${what}: ${walks ? 'the tree was walked' : 'only the changed ports were read again'}`);
+      assert.deepEqual(plan, await freshPlan(p.config), `${what}: the CLI's plan is the one made from scratch`);
+      return plan;
+    }
+    /** A kept plan of the state as it is now (the whole tree backdated: planned in full). */
+    async function keptNow(): Promise<void> {
+      backdate(p.dir);
+      await cliPlan(p);
+      assert.ok(await kept(p), 'a kept plan');
+    }
+
+    await keptNow();
+    let plan = await afterChange('a comment in a library', () => p.append('devel/libalpha/Makefile', '# a comment\n'), false);
+    assert.equal(actionOf(plan, 'devel/libalpha'), 'build');
+    assert.equal(actionOf(plan, 'devel/libbeta'), 'pending');
+    assert.equal(actionOf(plan, 'textproc/gamma'), 'pending');
+    assert.equal(actionOf(plan, 'misc/greet'), 'skip');
+
+    // The plan just made is kept in its turn (the changed file old enough to trust): a second change plans from it.
+    utimesSync(p.file('devel/libalpha/Makefile'), old, old);
+    await cliPlan(p);
+    assert.ok(await kept(p), 'the plan made from the kept one is kept');
+    plan = await afterChange(
+      'a second port, after the first',
+      () => {
+        p.append('devel/libbeta/Makefile', '# another comment\n');
+        utimesSync(p.file('devel/libbeta/Makefile'), old, old);
+      },
+      false,
+    );
+    assert.equal(actionOf(plan, 'devel/libbeta'), 'build');
+
+    await keptNow();
+    plan = await afterChange('a master port (its slave reads it)', () => p.append('misc/greet/Makefile', '# master comment\n'), false);
+    assert.equal(actionOf(plan, 'misc/greet'), 'build');
+    assert.equal(actionOf(plan, 'misc/greet-fr'), 'build', 'the slave port read the changed Makefile');
+
+    await keptNow();
+    plan = await afterChange(
+      'a version bump',
+      () => writeFileSync(p.file('devel/libalpha/Makefile'), p.read('devel/libalpha/Makefile').replace('1.2.0', '1.2.1')),
+      false,
+    );
+    assert.equal(plan.ports.find((x) => x.origin === 'devel/libalpha')?.version, '1.2.1');
+
+    await keptNow();
+    plan = await afterChange('IGNORE set', () => p.append('devel/libalpha/Makefile', 'IGNORE=\tbroken on purpose\n'), false);
+    assert.equal(actionOf(plan, 'devel/libalpha'), 'ignored');
+    assert.equal(actionOf(plan, 'textproc/gamma'), 'blocked');
+
+    await keptNow();
+    await afterChange(
+      'a dependency added (the graph changes: planned in full)',
+      () => p.append('misc/greet/Makefile', 'BUILD_DEPENDS+=\tlibalpha.so:devel/libalpha\n'),
+      true,
+    );
+    await keptNow();
+    await afterChange('a framework file (planned in full)', () => p.append('Mk/bsd.port.mk', '# framework comment\n'), true);
   },
 );

@@ -2,7 +2,7 @@
  * Builds and their phases: a build's row from its start to its end (and, at the end, its port's
  * state in the same transaction), the phases it ran, the host that ran it, and history in bulk.
  */
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from './duckdb.js';
 import { appendBuildHistory as appendHistory } from './bulkAppend.js';
 import type { Database } from './database.js';
 import { RecordNotFoundError, RecordValidationError } from './errors.js';

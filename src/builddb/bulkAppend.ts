@@ -9,7 +9,7 @@ import {
   TIMESTAMPTZ,
   VARCHAR,
   timestampTZValue,
-} from '@duckdb/node-api';
+} from './duckdb.js';
 import type { BuildHistoryRecord } from './types.js';
 
 /** Rows per data chunk: DuckDB's vector size. */

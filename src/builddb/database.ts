@@ -5,7 +5,7 @@
  * Opening, locking, migrating and recovering are in open.ts; what is written and read, in
  * builds.ts, portState.ts, runs.ts and reads.ts.
  */
-import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from './duckdb.js';
 import { classifyStorageError } from './classify.js';
 import { BuildDatabaseError, DatabaseUnavailableError } from './errors.js';
 import { KeyPartsCodec } from './keyParts.js';

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from './duckdb.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import * as builds from './builds.js';
 import type { Database } from './database.js';

@@ -4,7 +4,7 @@
  * port's JSON. Decoded parts share one object per set, which keeps memory low and lets the
  * planner compare sets by digest.
  */
-import { type DuckDBConnection, listValue, VARCHAR } from '@duckdb/node-api';
+import { type DuckDBConnection, listValue, VARCHAR } from './duckdb.js';
 import { appendColumns } from './bulkAppend.js';
 import { filesDigest } from '../fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from './duckdb.js';
 import { classifyStorageError } from './classify.js';
 import { Database, inTransaction, rowsOf } from './database.js';
 import { BuildDatabaseError, DatabaseLockedError, DatabaseUnavailableError, DatabaseVersionError } from './errors.js';

@@ -3,7 +3,7 @@
  * key it failed at. Every write is one upsert of some of its columns and `updated_at`; all but a
  * failure clear the failed-at-these-inputs marker.
  */
-import { type DuckDBConnection, type DuckDBValue, VARCHAR } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBValue, VARCHAR } from './duckdb.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import { appendColumns } from './bulkAppend.js';
 import type { Database, OpContext, WrapError } from './database.js';

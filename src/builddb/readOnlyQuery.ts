@@ -1,4 +1,4 @@
-import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, StatementType } from './duckdb.js';
 import { QueryRejectedError } from './errors.js';
 import type { QueryOptions, QueryResult } from './types.js';
 

@@ -4,7 +4,7 @@
  * carry key parts go through the write connection (the file sets it wrote); the status reads and
  * user queries use the read connection, so they never wait behind a pass's writes.
  */
-import { listValue, type DuckDBValue } from '@duckdb/node-api';
+import { listValue, type DuckDBValue } from './duckdb.js';
 import type { Database } from './database.js';
 import { rowsOf } from './database.js';
 import { runReadOnlyQuery } from './readOnlyQuery.js';

@@ -2,7 +2,7 @@
  * The build database's rows as the product sees them: the columns each read selects, and the
  * mapping from DuckDB's values to BuildRow, PortStateRow, RunRow, PortStatusRow and LastGoodRow.
  */
-import { timestampTZValue, type DuckDBValue } from '@duckdb/node-api';
+import { timestampTZValue, type DuckDBValue } from './duckdb.js';
 import { jsonSafe } from './readOnlyQuery.js';
 import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
 import type { BuildRow, KnownStateSummaryRow, LastGoodRow, PortStateRow, PortStatusRow, RunRow, RunStatus } from './types.js';

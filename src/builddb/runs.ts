@@ -2,7 +2,7 @@
  * Runs (one per pass): their start and end with the counts, the packages a run pruned, and the
  * run that adopts an existing repository.
  */
-import type { DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBValue } from './duckdb.js';
 import type { Database } from './database.js';
 import { RecordNotFoundError, RecordValidationError } from './errors.js';
 import { newId } from './ids.js';

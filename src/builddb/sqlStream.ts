@@ -4,7 +4,7 @@
  * time limit enforced by interrupting DuckDB, and a cap on rows and bytes. Rows are handed to a
  * sink chunk by chunk as DuckDB produces them, never gathered into one big value.
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from './duckdb.js';
 import type { BuildDB } from './db.js';
 import { QueryRejectedError } from './errors.js';
 import { assertReadOnlySQL, jsonSafe } from './readOnlyQuery.js';

@@ -7,7 +7,8 @@ import { daemonRequest } from '../client/request.js';
 import { DaemonRequestError } from '../client/errors.js';
 import { PortsyncError } from '../errors.js';
 import { defineCommand, type CommandContext } from './command.js';
-import { printJson, type Io } from './io.js';
+import { printJson, rememberJson, renderJson, type Io } from './io.js';
+import type { StatRecords } from '../fingerprint/statRecords.js';
 
 export const plan = defineCommand({
   name: 'plan',
@@ -66,35 +67,59 @@ export async function planHere(
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
   const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only);
   const kept = snapshot && (await loadPlanSnapshot(snapshot));
-  if (kept && 'plan' in kept) return kept.plan;
+  if (kept && 'plan' in kept) {
+    rememberJson(kept.plan, kept.bytes);
+    return kept.plan;
+  }
   // Planning itself: loaded only now (the database driver, the scanner, the planner).
-  const [{ openClient, locatedOf }, { assertInClosure, observe }, { makePlanReadingParts }, { planJson }, { recordScanInputs }] =
-    await Promise.all([
-      import('../client/index.js'),
-      import('../reconcile/observe.js'),
-      import('../reconcile/plan.js'),
-      import('../reconcile/result-json.js'),
-      import('../ports/scanner.js'),
-    ]);
-  const history = await openClient(locatedOf(state));
+  const [
+    { openClient, locatedOf },
+    { assertInClosure, observe },
+    { makePlanReadingParts },
+    { planJson },
+    { recordScanInputs },
+    { observeFromKept, keptObservation },
+  ] = await Promise.all([
+    import('../client/index.js'),
+    import('../reconcile/observe.js'),
+    import('../reconcile/plan.js'),
+    import('../reconcile/result-json.js'),
+    import('../ports/scanner.js'),
+    import('../reconcile/kept-observation.js'),
+  ]);
+  // Opened meanwhile (the database's own threads): a plan from the kept one may need it only for a few ports' key parts.
+  const opening = openClient(locatedOf(state));
+  opening.catch(() => {}); // (awaited below)
   try {
+    // Only some ports' files changed since the kept plan: those ports are read again, the rest is the kept plan's.
+    const keptPlan = kept && !only.length && !force.length ? kept.kept() : undefined;
+    const start = kept && keptPlan ? await observeFromKept(state, tree, keptPlan, kept.changes) : undefined;
     // The database's query runs on its own threads while this one reads the tree.
     // (Without the recorded key parts: the few ports whose decision compares them are read after.)
-    const known = history.knownWithoutParts();
+    const known = start ? Promise.resolve(start.known) : opening.then((h) => h.knownWithoutParts());
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
     // What the kept plan's check found unchanged is not stat'ed again.
-    const obs = await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) });
+    const obs = start?.observation ?? (await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) }));
     assertInClosure(obs, [...only, ...force]);
     const forced = new Set(force.map((o) => obs.scan.resolve(o) ?? o));
-    const options = { known: await known, only: new Set(only), ...(forced.size ? { force: forced } : {}) };
-    const plan = planJson(await makePlanReadingParts(obs, options, (origins) => history.knownOf(origins)));
+    const options = {
+      known: await known,
+      only: new Set(only),
+      ...(forced.size ? { force: forced } : {}),
+      ...(start ? { carried: start.carried } : {}),
+    };
+    const readParts = async (origins: readonly string[]) => (await opening).knownOf(origins);
+    const plan = planJson(await makePlanReadingParts(obs, options, readParts));
+    const bytes = renderJson(plan);
     // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
     // (A file changed within the racy second is not trusted by its stat data: such a plan is not kept.)
-    if (snapshot && history.via !== 'daemon' && !(kept && kept.racy))
-      savePlanSnapshot(snapshot, (out) => recordScanInputs(obs.scan, out), plan);
+    if (snapshot && (await opening).via !== 'daemon' && !(kept && kept.racy)) {
+      const records = start?.recordInputs ?? ((out: StatRecords) => recordScanInputs(obs.scan, out));
+      savePlanSnapshot(snapshot, records, { summary: plan.summary, bytes }, start?.keep ?? (() => keptObservation(obs, options.known)));
+    }
     return plan;
   } finally {
-    await history.close();
+    await (await opening.catch(() => undefined))?.close();
   }
 }
 

@@ -42,6 +42,19 @@ export class StatRecords {
     if (mtimeMs > this.newestMtimeMs) this.newestMtimeMs = mtimeMs;
   }
 
+  /**
+   * Adds the stored records of paths not recorded here yet, but for `except` (paths found
+   * changed since: recorded again by whoever read them).
+   */
+  addStored(r: StoredStatRecords, except: ReadonlySet<string>): void {
+    const have = new Set(this.paths);
+    for (let i = 0; i < r.paths.length; i++) {
+      const path = r.paths[i]!;
+      if (except.has(path) || have.has(path)) continue;
+      this.add(path, r.follow[i] === 1, r.size[i]!, r.mtimeMs[i]!, r.ino[i]!);
+    }
+  }
+
   /** Records a path's stat data now (missing: recorded as missing). */
   addNow(path: string, follow = false): void {
     const st = (follow ? statSync : lstatSync)(path, { throwIfNoEntry: false });

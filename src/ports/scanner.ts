@@ -56,6 +56,18 @@ export interface ScanOptions {
    * is exactly one of them is trusted without a stat, as the daemon's are between hinted scans.
    */
   trusted?: TrustedPaths;
+  /**
+   * Read exactly these ports and not what they depend on (`roots` is then ignored): a kept plan's
+   * ports whose files changed (reconcile/kept-observation.ts).
+   */
+  only?: readonly PortRequest[];
+}
+
+/** What a port was evaluated from: its directory, the flavor asked for ('' the default), and the vars builds.yaml gave it. */
+export interface PortRequest {
+  dir: string;
+  flavor: string;
+  vars: Record<string, string>;
 }
 
 export interface TrustedPaths {
@@ -217,7 +229,10 @@ function scannedOf(cache: MetadataCache, e: CacheEntry): ScannedPort {
 }
 
 /** What each handed-out port was evaluated from (dir, requested flavor, vars): to read it again. */
-const requestOf = new WeakMap<ScannedPort, { dir: string; flavor: string; vars: Record<string, string> }>();
+const requestOf = new WeakMap<ScannedPort, PortRequest>();
+
+/** What a port this process read was evaluated from (undefined for one it did not read). */
+export const portRequest = (port: ScannedPort): PortRequest | undefined => requestOf.get(port);
 
 /** Same origin, flavors and dependencies (origin and kind, in order): the closure around a re-read port is unchanged. */
 export function sameShape(a: ScannedPort, b: ScannedPort): boolean {
@@ -226,6 +241,47 @@ export function sameShape(a: ScannedPort, b: ScannedPort): boolean {
   if (a.meta.origin !== b.meta.origin || x.length !== y.length || a.meta.flavors.join(' ') !== b.meta.flavors.join(' ')) return false;
   for (let i = 0; i < x.length; i++) if (x[i]!.origin !== y[i]!.origin || x[i]!.kind !== y[i]!.kind) return false;
   return true;
+}
+
+/**
+ * The ports that changed paths (absolute files or directories) touch, through their own
+ * directory or a file they read in another (a master port's Makefile); undefined when a path
+ * could change more than those ports' answers: outside the tree, the tree or a category itself,
+ * the framework, or a directory that was no port read (`problemDirs`: could not be read) and
+ * may be one now.
+ */
+export function portsTouched<T>(
+  tree: string,
+  changed: Iterable<string>,
+  ports: readonly T[],
+  problemDirs: Iterable<string>,
+  /** A port's directory and input files (ScannedPort's meta.dir and inputs). */
+  read: (port: T) => { dir: string; inputs: Readonly<Record<string, string>> },
+): T[] | undefined {
+  const dirs = new Set<string>();
+  for (const p of changed) {
+    const rel = relative(tree, p);
+    const parts = rel.split(sep);
+    if (rel.startsWith('..') || isAbsolute(rel) || parts.length < 2 || !isCategoryName(parts[0]!)) return undefined;
+    dirs.add(`${parts[0]}/${parts[1]}`);
+  }
+  const portDirs = new Set(ports.map((p) => read(p).dir));
+  for (const d of problemDirs) if (dirs.has(d)) return undefined;
+  for (const d of dirs) if (!portDirs.has(d)) return undefined;
+  const touches = new Map<object, boolean>();
+  const prefixes = [...dirs].map((d) => `${d}/`);
+  const touched = (inputs: Readonly<Record<string, string>>) => {
+    let t = touches.get(inputs);
+    if (t === undefined) {
+      t = Object.keys(inputs).some((k) => prefixes.some((prefix) => k.startsWith(prefix)));
+      touches.set(inputs, t);
+    }
+    return t;
+  };
+  return ports.filter((port) => {
+    const { dir, inputs } = read(port);
+    return dirs.has(dir) || touched(inputs);
+  });
 }
 
 /** Identity of the make settings: a cache made under other settings is not reused. */
@@ -304,34 +360,11 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
 
   /** The incremental read (ScanOptions.previous): undefined when the whole closure must be walked. */
   async function rereadHinted(prev: ScanResult, changed: ReadonlySet<string>): Promise<Map<string, ScannedPort> | undefined> {
-    const dirs = new Set<string>();
-    for (const p of changed) {
-      const rel = relative(tree, p);
-      const parts = rel.split(sep);
-      // Outside the tree, the framework, a category or a port directory itself: the listing or every port may change.
-      if (rel.startsWith('..') || isAbsolute(rel) || parts.length < 3 || !isCategoryName(parts[0]!)) return undefined;
-      dirs.add(`${parts[0]}/${parts[1]}`);
-    }
-    // Only directories of ports that were read: a directory that was no port (or could not be read) may be one now.
-    const portDirs = new Set([...prev.ports.values()].map((p) => p.meta.dir));
-    for (const o of prev.problems.keys()) if (dirs.has(parseOrigin(o).dir)) return undefined;
-    for (const d of dirs) if (!portDirs.has(d)) return undefined;
-    // A port is touched through its own directory or a file it reads in another (a master port's Makefile).
-    const touches = new Map<object, boolean>();
-    const touched = (inputs: Readonly<Record<string, string>>) => {
-      let t = touches.get(inputs);
-      if (t === undefined) {
-        t = Object.keys(inputs).some((k) => {
-          const [c, n] = k.split('/');
-          return n !== undefined && dirs.has(`${c}/${n}`);
-        });
-        touches.set(inputs, t);
-      }
-      return t;
-    };
+    const problemDirs = [...prev.problems.keys()].map((o) => parseOrigin(o).dir);
+    const touched = portsTouched(tree, changed, [...prev.ports.values()], problemDirs, (p) => ({ dir: p.meta.dir, inputs: p.inputs }));
+    if (!touched) return undefined;
     const next = new Map(prev.ports);
-    for (const port of prev.ports.values()) {
-      if (!dirs.has(port.meta.dir) && !touched(port.inputs)) continue;
+    for (const port of touched) {
       const req = requestOf.get(port);
       if (!req) return undefined;
       let fresh: ScannedPort;
@@ -462,6 +495,21 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
     const reread = await rereadHinted(prev, opts.changed);
     // The framework's scripts are every port's inputs: a different listing means the walk.
     if (reread && cache.frameworkListing().files === prev.frameworkFiles) return finish(reread, prev.problems, prev.roots, prev.resolve);
+  }
+
+  if (opts.only) {
+    for (const r of opts.only) {
+      const label = r.flavor ? `${r.dir}@${r.flavor}` : r.dir;
+      try {
+        const port = await evaluate(r.dir, r.flavor, r.vars);
+        ports.set(port.meta.origin, port);
+      } catch (e) {
+        const why = readProblem(e);
+        if (!why) throw e;
+        problem(label, why.kind, why.message);
+      }
+    }
+    return finish(ports, problems, [], (origin) => (ports.has(origin) ? origin : undefined));
   }
 
   const optional = opts.optional ?? new Set<string>();

@@ -15,7 +15,7 @@
  * Nothing recorded may be newer than a second before the plan began (the racy rule of the
  * metadata cache). Nothing in a plan depends on the clock.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,18 +25,34 @@ import type { DesiredState } from '../config/types.js';
 import { publishedPackageDir } from '../repository/layout.js';
 import { StatRecords, changedSinceInParallel, trustedMtime, type StoredStatRecords } from '../fingerprint/statRecords.js';
 import type { TrustedPaths } from '../ports/scanner.js';
+import type { PlanSummary } from './plan.js';
 import type { PlanJson } from './result-json.js';
 
-const SNAPSHOT_VERSION = 1;
+const SNAPSHOT_VERSION = 2;
 
 /**
  * The file: a 4-byte length, then what identifies the plan and what it was made from (read
- * first), then the plan itself (read only when it stands).
+ * first); a 4-byte length, then the plan itself (read only when it stands); a 4-byte length,
+ * then the observation it was made from, then what changed in it since (KeptObservation, read
+ * only when some ports' files changed).
  */
 interface SnapshotHead {
   version: number;
   key: string;
   records: StoredStatRecords;
+  /** The plan's summary (printing the kept plan as JSON needs nothing else of it). */
+  summary: PlanSummary;
+}
+
+/**
+ * The observation a plan was made from, as kept-observation.ts stores it: a base, kept as
+ * written (a plan made from it writes the same bytes again), and what changed since (patches).
+ */
+export interface KeptObservation {
+  base: Uint8Array;
+  /** The base, read. */
+  stored: unknown;
+  patches: unknown;
 }
 
 /** A plan about to be made: what identifies it, and what was recorded before anything was read. */
@@ -77,34 +93,87 @@ export function beginPlanSnapshot(state: DesiredState, tree: string, only: reado
  * The kept plan, when it was made for this same request and nothing it was made from changed;
  * else, for the same request, what changed since (one stat per recorded path either way).
  */
-export async function loadPlanSnapshot(
-  probe: PlanSnapshotProbe,
-): Promise<
-  | { plan: PlanJson }
-  | { changes: TrustedPaths; /** something changed too recently: the plan made now cannot be kept */ racy: boolean }
+export async function loadPlanSnapshot(probe: PlanSnapshotProbe): Promise<
+  | { plan: PlanJson; /** the plan as kept: printJson's output of it */ bytes: Uint8Array }
+  | {
+      changes: TrustedPaths;
+      /** something changed too recently: the plan made now cannot be kept */ racy: boolean;
+      /** The observation the kept plan was made from (undefined: unreadable), and the kept plan (throws when unreadable). */
+      kept(): { plan(): PlanJson; observation: KeptObservation } | undefined;
+    }
   | undefined
 > {
-  let bytes: Buffer;
+  let file: SectionReader;
   let head: SnapshotHead;
   try {
-    bytes = readFileSync(probe.file);
-    head = deserialize(bytes.subarray(4, 4 + bytes.readUInt32LE(0))) as SnapshotHead;
+    file = new SectionReader(probe.file);
+    head = deserialize(file.next()) as SnapshotHead;
   } catch {
     return undefined;
   }
-  if (head?.version !== SNAPSHOT_VERSION || head.key !== probe.key) return undefined;
-  const { paths: changed, newestMtimeMs } = await changedSinceInParallel(head.records);
-  if (changed.length === 0) {
-    try {
-      return { plan: deserialize(bytes.subarray(4 + bytes.readUInt32LE(0))) as PlanJson };
-    } catch {
-      return undefined;
-    }
+  try {
+    if (head?.version !== SNAPSHOT_VERSION || head.key !== probe.key) return undefined;
+    const { paths: changed, newestMtimeMs } = await changedSinceInParallel(head.records);
+    const bytes = file.next();
+    if (changed.length === 0) return { plan: lazyPlan(head.summary, bytes), bytes };
+    // (Read now: whoever plans again reads the kept observation next.)
+    const base = file.next();
+    const patches = file.rest();
+    return {
+      changes: { records: head.records, changed: new Set(changed) },
+      racy: !trustedMtime(newestMtimeMs, probe.startedAt),
+      kept: () => {
+        try {
+          const observation = { base, stored: deserialize(base) as unknown, patches: deserialize(patches) as unknown };
+          return { plan: () => JSON.parse(bytes.toString()) as PlanJson, observation };
+        } catch {
+          return undefined;
+        }
+      },
+    };
+  } catch {
+    return undefined;
+  } finally {
+    file.close();
   }
-  return {
-    changes: { records: head.records, changed: new Set(changed) },
-    racy: !trustedMtime(newestMtimeMs, probe.startedAt),
-  };
+}
+
+/** Reads the snapshot's sections one after the other, as they are needed (printing the kept plan reads not its observation). */
+class SectionReader {
+  private readonly fd: number;
+  private at = 0;
+  constructor(file: string) {
+    this.fd = openSync(file, 'r');
+  }
+  private read(length: number): Buffer {
+    const b = Buffer.allocUnsafe(length);
+    for (let got = 0; got < length;) {
+      const n = readSync(this.fd, b, got, length - got, this.at + got);
+      if (n === 0) throw new Error('the kept plan is truncated');
+      got += n;
+    }
+    this.at += length;
+    return b;
+  }
+  next(): Buffer {
+    return this.read(this.read(4).readUInt32LE(0));
+  }
+  rest(): Buffer {
+    return this.read(fstatSync(this.fd).size - this.at);
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/** A kept plan whose summary is at hand and whose JSON is read only when something other than printing it as JSON needs it. */
+function lazyPlan(summary: PlanSummary, bytes: Uint8Array): PlanJson {
+  let parsed: PlanJson | undefined;
+  const read = () => (parsed ??= JSON.parse(Buffer.from(bytes).toString()) as PlanJson);
+  const lazy = { summary } as PlanJson;
+  for (const key of ['configWarnings', 'ports', 'cascade', 'problems', 'warnings'] as const)
+    Object.defineProperty(lazy, key, { get: () => read()[key], enumerable: true });
+  return lazy;
 }
 
 /**
@@ -113,19 +182,37 @@ export async function loadPlanSnapshot(
  * (recordScanInputs: this module does not load the scanner, so that printing a kept plan stays
  * quick). Returns whether it was kept.
  */
-export function savePlanSnapshot(probe: PlanSnapshotProbe, recordInputs: (out: StatRecords) => void, plan: PlanJson): boolean {
+export function savePlanSnapshot(
+  probe: PlanSnapshotProbe,
+  recordInputs: (out: StatRecords) => void,
+  /** The plan's summary and printJson's output of it. */
+  plan: { summary: PlanSummary; bytes: Uint8Array },
+  observation: () => Omit<KeptObservation, 'stored'> | undefined,
+): boolean {
   const records = probe.before;
   recordInputs(records);
   if (!records.trustedAt(probe.startedAt)) return false;
   try {
-    const head = serialize({ version: SNAPSHOT_VERSION, key: probe.key, records: records.store() } satisfies SnapshotHead);
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(head.length);
-    writeFileAtomic(probe.file, Buffer.concat([length, head, serialize(plan)]), { mkdir: true });
+    const head = serialize({
+      version: SNAPSHOT_VERSION,
+      key: probe.key,
+      records: records.store(),
+      summary: plan.summary,
+    } satisfies SnapshotHead);
+    const body = plan.bytes;
+    const kept = observation() ?? { base: serialize(null), patches: null };
+    const parts = [head, body, kept.base].flatMap((b) => [lengthOf(b), b]);
+    writeFileAtomic(probe.file, [...parts, serialize(kept.patches)], { mkdir: true });
     return true;
   } catch {
     return false; // a read-only build base (plan run by another user): made again next time
   }
+}
+
+function lengthOf(b: Uint8Array): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(b.length);
+  return length;
 }
 
 function listing(dir: string) {

@@ -108,6 +108,18 @@ export interface PlanOptions {
   forceAll?: boolean;
   /** Restrict the report to these origins (and their dependencies); the keys still cover the closure. */
   only?: ReadonlySet<string>;
+  /**
+   * A previous plan's decisions and the observation they were made from, with the build database
+   * and the repository unchanged since (a kept plan: reconcile/kept-observation.ts). A port read
+   * as the very same object, with the same problem of its own, keeps its decision (up to date,
+   * ignored or blocked) while no dependency's decision changed for it.
+   */
+  carried?: CarriedPlan;
+}
+
+export interface CarriedPlan {
+  decisions: ReadonlyMap<string, PlannedPort>;
+  observation: Observation;
 }
 
 /** The build environment's part of every key; paths in the project enter as portable names, never as host paths. */
@@ -172,6 +184,12 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     const meta = node.port?.meta;
     const own = blockedBy.get(origin);
     const known = opts.known.get(origin);
+    // A carried decision stands on the kept plan's inputs: nothing of this port is looked at again.
+    const carried = memo ? undefined : opts.carried?.decisions.get(origin);
+    if (carried && i < acyclic && !stale.has(origin) && stillCarried(opts.carried!, carried, node, own)) {
+      decided.set(origin, carried);
+      continue;
+    }
     const pkgExists = meta ? packages.has(meta.pkgfile) : false;
     const inputs: DecisionInputs = {
       port: node.port,
@@ -196,7 +214,8 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     const p = decideAnew({ origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', reasons: [] }, entry, node, own);
     decided.set(origin, (entry.planned = p));
     // What depends on it is decided anew too — unless all it sees of this port is as before.
-    if (!before || before.known !== known || !sameForDependents(before.planned, p)) for (const r of node.rdeps) stale.add(r);
+    const previous = before?.planned ?? carried;
+    if (!previous || (before && before.known !== known) || !sameForDependents(previous, p)) for (const r of node.rdeps) stale.add(r);
   }
 
   /** Decides a port whose inputs (or a dependency's decision) changed, from what every planned port says (`p`). */
@@ -295,7 +314,8 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     };
   }
 
-  if (!opts.forceAll) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
+  // (A plan that carried decisions has no memo entries for them: the next plan starts from none.)
+  if (!opts.forceAll && !opts.carried) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
   saveQuietly(verifier);
 
   let ports = order.map((o) => decided.get(o)!);
@@ -348,6 +368,17 @@ export async function makePlanReadingParts(obs: Observation, opts: PlanOptions, 
   return plan;
 }
 
+/**
+ * A carried decision stands for a node read as the same object, with the same problem of its
+ * own (cycles and duplicate package files depend on other ports), that was not to be built: a
+ * port to build or pending is decided anew (its key parts are not kept).
+ */
+function stillCarried(carried: CarriedPlan, p: PlannedPort, node: GraphNode, own: Reason | undefined): boolean {
+  if (p.action === 'build' || p.action === 'pending') return false;
+  const then = carried.observation.graph.nodes.get(node.origin);
+  return !!then && then.port === node.port && unbuildable(carried.observation).blockedBy.get(node.origin)?.detail === own?.detail;
+}
+
 /** At most this many ports' parts are read before a plan (a memo that changed more is no better than none). */
 const READ_AHEAD_MAX = 256;
 
@@ -358,11 +389,13 @@ const READ_AHEAD_MAX = 256;
 function decidedAnewForThemselves(obs: Observation, opts: PlanOptions): string[] | undefined {
   if (opts.forceAll) return undefined;
   const memo = planMemo(obs.state, obs.tree, obs.state.policy.cascade, obs.scan.frameworkFiles);
-  if (!memo) return undefined;
+  const carried = opts.carried?.observation.graph.nodes;
+  if (!memo && !carried) return undefined;
   const out: string[] = [];
   for (const node of obs.graph.nodes.values()) {
-    const e = memo.entries.get(node.origin);
-    if (e && e.port === node.port && e.known === opts.known.get(node.origin)) continue;
+    const e = memo?.entries.get(node.origin);
+    const then = e ?? carried?.get(node.origin);
+    if (then && then.port === node.port && (!e || e.known === opts.known.get(node.origin))) continue;
     if (out.push(node.origin) > READ_AHEAD_MAX) return undefined;
   }
   return out;
@@ -419,7 +452,7 @@ function unbuildable(obs: Observation): { problems: readonly string[]; blockedBy
  * (`acyclic` is where those start: a port there may come before a dependency). Once per graph shape.
  */
 const orders = new WeakMap<object, { order: readonly string[]; acyclic: number }>();
-function planOrder(graph: PortGraph): { order: readonly string[]; acyclic: number } {
+export function planOrder(graph: PortGraph): { order: readonly string[]; acyclic: number } {
   let memo = orders.get(graph.shape);
   if (!memo) {
     const order = topologicalOrder(graph, new Set(graph.nodes.keys()));
@@ -429,6 +462,11 @@ function planOrder(graph: PortGraph): { order: readonly string[]; acyclic: numbe
     orders.set(graph.shape, (memo = { order, acyclic }));
   }
   return memo;
+}
+
+/** The plan order of a graph, as planOrder made it for a graph of the same shape (a kept observation's). */
+export function rememberPlanOrder(graph: PortGraph, order: readonly string[], acyclic: number): void {
+  orders.set(graph.shape, { order, acyclic });
 }
 
 /** What a port's own decision is made from, compared by identity or value. */

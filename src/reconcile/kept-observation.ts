@@ -1,0 +1,348 @@
+/**
+ * The observation a kept plan was made from, stored beside it (plan-snapshot.ts) in a compact
+ * form: what the planner reads of every port (its metadata, CRCs and input files, its request),
+ * the graph's edges, cycles and problems. When the kept plan's check finds that only files of a
+ * few ports changed — a Makefile edited, a patch added — a fresh `portsync plan` reads just those
+ * ports again (a make call each), puts them into the kept observation, and plans with the kept
+ * decisions carried over (PlanOptions.carried): only those ports and what depends on them are
+ * decided anew. Loading the metadata cache and walking the whole tree (most of a fresh plan's
+ * time on a real tree) is skipped.
+ *
+ * Anything else that changed — the framework, a category's listing, builds.yaml, the build
+ * database, the repository, a port that could not be read or now reads other dependencies —
+ * means a full plan, as without a kept plan.
+ */
+import { serialize } from 'node:v8';
+import type { DesiredState, PortSelector } from '../config/types.js';
+import type { StatRecords, StoredStatRecords } from '../fingerprint/statRecords.js';
+import type { Cycle } from '../graph/cycles.js';
+import { PortGraph, withPorts, type GraphNode } from '../graph/graph.js';
+import {
+  portRequest,
+  portsTouched,
+  recordScanInputs,
+  sameShape,
+  scanPorts,
+  type PortRequest,
+  type ScanProblem,
+  type ScanResult,
+} from '../ports/scanner.js';
+import { canonicalOrigin, parseOrigin } from '../ports/origin.js';
+import { DEP_KINDS, type DepKind, type PortMeta, type ScannedPort } from '../ports/types.js';
+import { makeSettingsOf, type Observation } from './observe.js';
+import { KEY_PARTS_NOT_READ, type KnownPortState } from './decide.js';
+import { planOrder, rememberPlanOrder, type CarriedPlan, type PlannedPort } from './plan.js';
+import type { KeptObservation } from './plan-snapshot.js';
+import type { PlanJson } from './result-json.js';
+
+/** Bumped when the stored form changes (an older one is not read: the plan is made in full). */
+const FORMAT = 2;
+
+/**
+ * What planning reads of a port's metadata: [dir, flavor, flavors, pkgname, version, pkgfile,
+ * ignore, selected options, warnings, vars (0: none), dependencies as `<kind index><origin>`].
+ * Not kept (not planning inputs): distfiles, deselected options, dependency targets as written.
+ */
+type StoredMeta = [string, string, string[], string, string, string, string, string[], string[], Record<string, string> | 0, string[]];
+
+/** [metadata, port CRC, input set (its index; a patch's own inputs), requested flavor, requested vars (0: none)] */
+type StoredPort = [StoredMeta, string, number | Record<string, string>, string, Record<string, string> | 0];
+
+function storePort(port: ScannedPort, req: PortRequest, inputs: StoredPort[2]): StoredPort {
+  return [storeMeta(port.meta), port.portCrc, inputs, req.flavor, Object.keys(req.vars).length ? req.vars : 0];
+}
+
+const NO_VARS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+function storeMeta(m: PortMeta): StoredMeta {
+  const vars = Object.keys(m.vars).length ? m.vars : 0;
+  const depends = m.depends.map((d) => `${DEP_KINDS.indexOf(d.kind)}${d.origin}`);
+  return [m.dir, m.flavor, m.flavors, m.pkgname, m.version, m.pkgfile, m.ignore, m.selectedOptions, m.warnings, vars, depends];
+}
+
+function loadMeta(s: StoredMeta): PortMeta {
+  const [dir, flavor, flavors, pkgname, version, pkgfile, ignore, selectedOptions, warnings, vars, depends] = s;
+  let dependencies: PortMeta['depends'] | undefined;
+  return {
+    origin: canonicalOrigin(dir, flavor, flavors),
+    dir,
+    flavor,
+    flavors,
+    pkgname,
+    version,
+    pkgfile,
+    distfiles: [],
+    distSubdir: '',
+    ignore,
+    // Made when read (only a port read again compares them): the graph's edges are kept as such.
+    get depends() {
+      return (dependencies ??= depends.map((d) => ({ kind: DEP_KINDS[d.charCodeAt(0) - 48]!, target: '', origin: d.slice(1), raw: '' })));
+    },
+    selectedOptions,
+    deselectedOptions: [],
+    warnings,
+    vars: vars || NO_VARS,
+  };
+}
+
+export interface StoredObservation {
+  format: number;
+  frameworkFiles: Record<string, string>;
+  roots: string[];
+  /** Graph nodes, in the graph's order. */
+  origins: string[];
+  /** Per node: its port, or (not read) its problem [kind, message]. */
+  ports: (StoredPort | [ScanProblem['kind'], string])[];
+  /** Per node: [node index, kind bits (DEP_KINDS order)] of each dependency, flat. */
+  deps: number[][];
+  /** Input file names (`ScannedPort.inputs` keys), once each. */
+  names: string[];
+  /** Input sets: [name indices, their CRCs concatenated (8 hex digits each)]. */
+  sets: [number[], string][];
+  cycles: Cycle[];
+  emptyGlobs: PortSelector[];
+  /** The selectors that suspend a port, by origin (all makePlan reads of the selection). */
+  suspended: [string, PortSelector][];
+  /** The plan order (planOrder): node indices, and where the cycles' part begins. */
+  order: [number[], number];
+  /** What the build database knew, without key parts: while its file is unchanged (the kept plan's check), it knows the same. */
+  known: [string, Omit<KnownPortState, 'keyParts'>][];
+}
+
+/** The stored form of an observation; undefined when a port's request is not known (not kept). */
+function storeObservation(obs: Observation, known: ReadonlyMap<string, KnownPortState>): StoredObservation | undefined {
+  const { graph } = obs;
+  const index = new Map<string, number>();
+  for (const o of graph.nodes.keys()) index.set(o, index.size);
+  const order = planOrder(graph);
+  const names = new Map<string, number>();
+  const sets = new Map<object, number>();
+  const out: StoredObservation = {
+    format: FORMAT,
+    frameworkFiles: obs.scan.frameworkFiles,
+    roots: graph.roots,
+    origins: [...graph.nodes.keys()],
+    ports: [],
+    deps: [],
+    names: [],
+    sets: [],
+    cycles: obs.cycles,
+    emptyGlobs: obs.emptyGlobs,
+    suspended: [...obs.selected].filter(([, sel]) => sel.suspend),
+    order: [order.order.map((o) => index.get(o)!), order.acyclic],
+    known: [...known].map(([origin, { keyParts: _, ...k }]) => [origin, k]),
+  };
+  const setOf = (inputs: Readonly<Record<string, string>>): number => {
+    let i = sets.get(inputs);
+    if (i === undefined) {
+      const idx: number[] = [];
+      let crcs = '';
+      for (const [name, crc] of Object.entries(inputs)) {
+        if (crc.length !== 8) return -1;
+        let n = names.get(name);
+        if (n === undefined) names.set(name, (n = out.names.push(name) - 1));
+        idx.push(n);
+        crcs += crc;
+      }
+      sets.set(inputs, (i = out.sets.push([idx, crcs]) - 1));
+    }
+    return i;
+  };
+  for (const node of graph.nodes.values()) {
+    const deps: number[] = [];
+    for (const [dep, kinds] of node.deps) {
+      let bits = 0;
+      for (const k of kinds) bits |= 1 << DEP_KINDS.indexOf(k);
+      deps.push(index.get(dep)!, bits);
+    }
+    out.deps.push(deps);
+    const port = node.port;
+    if (!port) {
+      out.ports.push([node.problem?.kind ?? 'no-such-port', node.problem?.message ?? `no such port: ${node.origin}`]);
+      continue;
+    }
+    const req = portRequest(port);
+    const set = setOf(port.inputs);
+    if (!req || set < 0) return undefined;
+    out.ports.push(storePort(port, req, set));
+  }
+  return out;
+}
+
+/** Ports read again since the base was stored: [node index, the port now]. */
+type Patches = [number, StoredPort][];
+
+/** The stored form of an observation: a base (serialized) and no patches; undefined when it cannot be kept. */
+export function keptObservation(obs: Observation, known: ReadonlyMap<string, KnownPortState>): Omit<KeptObservation, 'stored'> | undefined {
+  const stored = storeObservation(obs, known);
+  return stored && { base: serialize(stored), patches: [] satisfies Patches };
+}
+
+/** The stored observation with its patches applied, and its input sets; undefined when not kept or of another format. */
+function readStored(kept: KeptObservation): { stored: StoredObservation; sets: Readonly<Record<string, string>>[] } | undefined {
+  const stored = kept.stored as StoredObservation | null;
+  if (stored?.format !== FORMAT || !Array.isArray(kept.patches)) return undefined; // (null: not kept; another format: an older portsync's)
+  for (const [i, port] of kept.patches as Patches) stored.ports[i] = port;
+  const sets = stored.sets.map(([idx, crcs]) => {
+    const o: Record<string, string> = {};
+    for (let i = 0; i < idx.length; i++) o[stored.names[idx[i]!]!] = crcs.slice(8 * i, 8 * i + 8);
+    return Object.freeze(o);
+  });
+  return { stored, sets };
+}
+
+/** A stored port's input files: one frozen object per set (a patch's own). */
+const inputsOf = (s: StoredPort, sets: readonly Readonly<Record<string, string>>[]) =>
+  typeof s[2] === 'number' ? sets[s[2]]! : Object.freeze(s[2]);
+
+/** The observation a stored one describes, for planning only: what StoredMeta leaves out is empty, and ports have no makefile list. */
+function loadObservation(
+  stored: StoredObservation,
+  sets: readonly Readonly<Record<string, string>>[],
+  state: DesiredState,
+  tree: string,
+): Observation {
+  const graph = new PortGraph();
+  const ports = new Map<string, ScannedPort>();
+  const problems = new Map<string, ScanProblem>();
+  const nodes: GraphNode[] = stored.origins.map((origin) => ({ origin, deps: new Map(), rdeps: new Set() }));
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    graph.nodes.set(node.origin, node);
+    const s = stored.ports[i]!;
+    if (s.length === 2) {
+      node.problem = { origin: node.origin, kind: s[0], message: s[1] };
+      problems.set(node.origin, node.problem);
+    } else {
+      const [meta, portCrc] = s;
+      const port: ScannedPort = {
+        meta: loadMeta(meta),
+        portCrc,
+        inputs: inputsOf(s, sets),
+        makefiles: () => {
+          throw new Error(`internal: ${node.origin} comes from a kept plan, which keeps no makefile list`);
+        },
+      };
+      node.port = port;
+      ports.set(node.origin, port);
+    }
+    const deps = stored.deps[i]!;
+    for (let j = 0; j < deps.length; j += 2) {
+      const dep = nodes[deps[j]!]!;
+      const kinds = new Set<DepKind>();
+      for (let k = 0; k < DEP_KINDS.length; k++) if (deps[j + 1]! & (1 << k)) kinds.add(DEP_KINDS[k]!);
+      node.deps.set(dep.origin, kinds);
+      dep.rdeps.add(node.origin);
+    }
+  }
+  graph.roots.push(...stored.roots);
+  rememberPlanOrder(
+    graph,
+    stored.order[0].map((i) => stored.origins[i]!),
+    stored.order[1],
+  );
+  const scan: ScanResult = {
+    frameworkFiles: Object.freeze(stored.frameworkFiles),
+    ports,
+    problems,
+    roots: stored.roots,
+    resolve: (origin) => (graph.nodes.has(origin) ? origin : undefined),
+    stats: { ports: ports.size, makeCalls: 0, cached: 0, durationMs: 0, dirsRehashed: 0, filesRehashed: 0, stats: 0 },
+  };
+  return {
+    state,
+    tree,
+    scan,
+    graph,
+    cycles: stored.cycles,
+    selected: new Map(stored.suspended),
+    emptyGlobs: stored.emptyGlobs,
+  };
+}
+
+/** A kept plan's decisions, as the planner carries them (PlanOptions.carried). */
+function decisionsOf(plan: PlanJson): Map<string, PlannedPort> {
+  const out = new Map<string, PlannedPort>();
+  for (const p of plan.ports) {
+    if (p.origin === null || p.action === 'prune') continue;
+    if (p.action !== 'skip' && p.action !== 'ignored' && p.action !== 'blocked') continue; // decided anew (planner)
+    // The line as it is: a planned port but that its pkgfile is null when it has none (planJson writes either as null).
+    out.set(p.origin, p as PlannedPort);
+  }
+  return out;
+}
+
+/** What a plan from a kept one starts from. */
+export interface KeptStart {
+  /** The kept observation with the changed ports read again. */
+  observation: Observation;
+  /** What the build database knew then (and still knows), without key parts. */
+  known: Map<string, KnownPortState>;
+  carried: CarriedPlan;
+  /** The observation to keep with the new plan. */
+  keep(): Omit<KeptObservation, 'stored'>;
+  /** Adds the stat records of what the new plan was made from (for the next kept plan). */
+  recordInputs(out: StatRecords): void;
+}
+
+/**
+ * The kept observation brought up to date, when every changed path (the kept plan's check) lies
+ * in ports it read and those ports read the same dependencies and flavors as before; else
+ * undefined (plan in full).
+ */
+export async function observeFromKept(
+  state: DesiredState,
+  tree: string,
+  kept: { plan(): PlanJson; observation: KeptObservation },
+  changes: { records: StoredStatRecords; changed: ReadonlySet<string> },
+): Promise<KeptStart | undefined> {
+  const read = readStored(kept.observation);
+  if (!read) return undefined;
+  const { stored, sets } = read;
+  // Which ports the changes touch, from the stored form: their make calls run while the rest is decoded.
+  const readable = stored.ports.flatMap((s, i) => (s.length === 2 ? [] : [i]));
+  const problemDirs = stored.ports.flatMap((s, i) => (s.length === 2 ? [parseOrigin(stored.origins[i]!).dir] : []));
+  const touched = portsTouched(tree, changes.changed, readable, problemDirs, (i) => {
+    const s = stored.ports[i] as StoredPort;
+    return { dir: s[0][0], inputs: inputsOf(s, sets) };
+  });
+  if (!touched) return undefined;
+  const requests = touched.map((i): PortRequest => {
+    const [meta, , , flavor, vars] = stored.ports[i] as StoredPort;
+    return { dir: meta[0], flavor, vars: vars || {} };
+  });
+  const rereading = scanPorts([], { settings: makeSettingsOf(state, tree), cacheFile: null, only: requests });
+  rereading.catch(() => {}); // (awaited below)
+  const before = loadObservation(stored, sets, state, tree);
+  let decisions: Map<string, PlannedPort>;
+  try {
+    decisions = decisionsOf(kept.plan());
+  } catch {
+    return undefined; // (the kept plan's text is damaged: plan in full)
+  }
+  const reread = await rereading;
+  if (reread.problems.size) return undefined;
+  const ports = new Map(before.scan.ports);
+  const patches = new Map(kept.observation.patches as Patches);
+  for (const [n, i] of touched.entries()) {
+    const port = before.graph.node(stored.origins[i]!).port!;
+    const fresh = reread.ports.get(port.meta.origin);
+    if (!fresh || !sameShape(port, fresh)) return undefined;
+    ports.set(fresh.meta.origin, fresh);
+    patches.set(i, storePort(fresh, requests[n]!, { ...fresh.inputs }));
+  }
+  const scan: ScanResult = { ...before.scan, ports };
+  const graph = withPorts(before.graph, before.scan, scan);
+  if (!graph) return undefined;
+  return {
+    observation: { ...before, scan, graph },
+    known: new Map(stored.known.map(([o, k]) => [o, { ...k, keyParts: KEY_PARTS_NOT_READ }])),
+    carried: { decisions, observation: before },
+    // The base as it was written, and the ports read since.
+    keep: () => ({ base: kept.observation.base, patches: [...patches] satisfies Patches }),
+    recordInputs: (out) => {
+      recordScanInputs(reread, out);
+      out.addStored(changes.records, changes.changed);
+    },
+  };
+}
