@@ -195,6 +195,25 @@ function readStored(kept: KeptObservation): { stored: StoredObservation; sets: R
 const inputsOf = (s: StoredPort, sets: readonly Readonly<Record<string, string>>[]) =>
   typeof s[2] === 'number' ? sets[s[2]]! : Object.freeze(s[2]);
 
+/** What the database knew, as known states without their key parts (the stored objects themselves, read for this plan). */
+function knownOf(stored: StoredObservation): Map<string, KnownPortState> {
+  const known = new Map<string, KnownPortState>();
+  for (const [origin, k] of stored.known) {
+    const state = k as KnownPortState;
+    state.keyParts = KEY_PARTS_NOT_READ;
+    known.set(origin, state);
+  }
+  return known;
+}
+
+/** The kinds of a dependency, from their bits: one set per combination (a graph's kinds are not changed once it is built). */
+const kindSets = new Map<number, Set<DepKind>>();
+function kindsOf(bits: number): Set<DepKind> {
+  let kinds = kindSets.get(bits);
+  if (!kinds) kindSets.set(bits, (kinds = new Set(DEP_KINDS.filter((_, k) => bits & (1 << k)))));
+  return kinds;
+}
+
 /** The observation a stored one describes, for planning only: what StoredMeta leaves out is empty, and ports have no makefile list. */
 function loadObservation(
   stored: StoredObservation,
@@ -229,9 +248,7 @@ function loadObservation(
     const deps = stored.deps[i]!;
     for (let j = 0; j < deps.length; j += 2) {
       const dep = nodes[deps[j]!]!;
-      const kinds = new Set<DepKind>();
-      for (let k = 0; k < DEP_KINDS.length; k++) if (deps[j + 1]! & (1 << k)) kinds.add(DEP_KINDS[k]!);
-      node.deps.set(dep.origin, kinds);
+      node.deps.set(dep.origin, kindsOf(deps[j + 1]!));
       dep.rdeps.add(node.origin);
     }
   }
@@ -336,7 +353,7 @@ export async function observeFromKept(
   if (!graph) return undefined;
   return {
     observation: { ...before, scan, graph },
-    known: new Map(stored.known.map(([o, k]) => [o, { ...k, keyParts: KEY_PARTS_NOT_READ }])),
+    known: knownOf(stored),
     carried: { decisions, observation: before },
     // The base as it was written, and the ports read since.
     keep: () => ({ base: kept.observation.base, patches: [...patches] satisfies Patches }),
