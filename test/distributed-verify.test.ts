@@ -6,14 +6,17 @@
  * with the token) but builds nothing: it uploads a real package of the port, built beforehand by
  * a local pass, with a report whose identity or shared libraries are not the package's. Only the
  * report lies; the bytes are the ones it announces, as an agent that misreads packages would send.
+ * The liar hears the coordinator's verdict as the answer to its upload.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { Job } from 'bullmq';
 import { loadDesiredState } from '../src/config/load.js';
+import { UploadRefusedError } from '../src/distributed/errors.js';
 import { EventSender } from '../src/distributed/eventSender.js';
 import { parseBuildJob, type JobReturn } from '../src/distributed/job.js';
 import { openWorker } from '../src/distributed/queue.js';
@@ -62,6 +65,8 @@ interface Upload {
   real: PackageIdentity;
   /** What the liar's report said it is. */
   reported: PackageIdentity;
+  /** The coordinator's answer to the upload: taken, or the error it was refused with. */
+  answer: Promise<'taken' | Error>;
 }
 
 /**
@@ -78,17 +83,20 @@ function lyingAgent(url: string, queue: string, packages: string, report: (real:
     const file = join(packages, spec.pkgfile);
     const real = packageIdentity(file);
     const pkg = report(real);
-    uploads.push({ real, reported: pkg });
     const result = { status: 'success' as const, lastPhase: 'package', durationMs: 1, package: pkg };
-    await uploadPackage({
+    const answer = uploadPackage({
       url: `${spec.exchange}/jobs/${spec.buildId}/${attempt}/package`,
       token: TOKEN,
       file,
       pkgfile: spec.pkgfile,
       sha256: pkg.checksum,
       report: { host: LIAR, events: events.sent, result },
-      after: events.settled(),
-    });
+    }).then(
+      () => 'taken' as const,
+      (e: Error) => e,
+    );
+    uploads.push({ real, reported: pkg, answer });
+    await answer;
     return { attempt, host: LIAR, result };
   };
   const worker = openWorker(url, queue, processor, { concurrency: 1, lockDurationMs: 30_000 });
@@ -114,7 +122,8 @@ async function passWithLiar(verify: 'verify' | 'default', report: (real: Package
   const uploads = lyingAgent(url, queue, packages, report);
   const result = await p.pass();
   assert.equal(uploads.length, 1, `the liar took the job and uploaded once: ${result.lines.join('\n')}`);
-  return { p, result, ...uploads[0]! };
+  const { answer, ...upload } = uploads[0]!;
+  return { p, result, ...upload, answer: await answer };
 }
 
 const builds = (p: TestProject) =>
@@ -128,7 +137,7 @@ test(
   'verifyPackages: an upload whose report names another identity is refused: the build fails, nothing is published',
   { skip, timeout: 180_000 },
   async () => {
-    const { p, result, reported, real } = await passWithLiar('verify', (real) => ({ ...real, identity: otherThan(real.identity) }));
+    const { p, result, reported, real, answer } = await passWithLiar('verify', (real) => ({ ...real, identity: otherThan(real.identity) }));
     const lie = reported.identity;
     assert.notEqual(lie, real.identity);
     assert.equal(result.status, 'failed', result.lines.join('\n'));
@@ -137,6 +146,11 @@ test(
     assert.equal(port.transient, true, "the agent's fault, not the port's: built again next pass");
     const mismatch = `its identity is ${real.identity.slice(0, 12)}…, not the ${lie.slice(0, 12)}… its agent reported`;
     assert.ok(port.error?.includes(mismatch), port.error);
+    // The agent is told, in the answer to its upload, what the coordinator recorded.
+    assert.ok(answer instanceof UploadRefusedError, `the upload was answered: ${String(answer)}`);
+    assert.ok(answer.pkgfile.startsWith(`${port.pkgname}.`), answer.pkgfile);
+    assert.ok(answer.reason.includes(mismatch), answer.reason);
+    assert.match(answer.reason, /^upload refused, nothing kept: the package agent liar uploaded cannot be published/);
     assert.match(port.error!, /^the package agent liar uploaded cannot be published: read here \(executor\.verifyPackages\)/);
     assert.deepEqual(published(p), [], 'nothing in the repository');
     const { buildBase } = (await loadDesiredState(p.config)).paths;
@@ -152,9 +166,13 @@ test(
 );
 
 test('verifyPackages: an upload whose report has the wrong shared libraries is refused too', { skip, timeout: 180_000 }, async () => {
-  const { p, result, reported, real } = await passWithLiar('verify', (real) => ({ ...real, shlibs: [...real.shlibs, 'libnotthere.so.9'] }));
+  const { p, result, reported, real, answer } = await passWithLiar('verify', (real) => ({
+    ...real,
+    shlibs: [...real.shlibs, 'libnotthere.so.9'],
+  }));
   assert.equal(reported.identity, real.identity, 'only the shared libraries lie');
   assert.equal(result.status, 'failed', result.lines.join('\n'));
+  assert.ok(answer instanceof UploadRefusedError && answer.reason.includes('libnotthere.so.9'), String(answer));
   const port = result.ports.find((o) => o.origin === PORT)!;
   assert.ok(
     port.error?.includes('its shared libraries differ from those (reported libnotthere.so.9, which it does not have) its agent reported'),
@@ -168,8 +186,9 @@ test('verifyPackages: an upload whose report has the wrong shared libraries is r
 });
 
 test('verifyPackages: a true report is published and recorded with the identity read here', { skip, timeout: 180_000 }, async () => {
-  const { p, result, reported, real } = await passWithLiar('verify', (real) => real);
+  const { p, result, reported, real, answer } = await passWithLiar('verify', (real) => real);
   assert.equal(result.status, 'success', result.lines.join('\n'));
+  assert.equal(answer, 'taken');
   assert.deepEqual(reported, real);
   const [pkgfile] = published(p);
   assert.ok(pkgfile, 'published');
@@ -186,8 +205,12 @@ test(
   "without verifyPackages (the default) the agent's reported identity is recorded as is: the package is not read",
   { skip, timeout: 180_000 },
   async () => {
-    const { p, result, reported, real } = await passWithLiar('default', (real) => ({ ...real, identity: otherThan(real.identity) }));
+    const { p, result, reported, real, answer } = await passWithLiar('default', (real) => ({
+      ...real,
+      identity: otherThan(real.identity),
+    }));
     assert.equal(result.status, 'success', result.lines.join('\n'));
+    assert.equal(answer, 'taken', 'not read here: nothing to refuse');
     const lie = reported.identity;
     assert.notEqual(lie, real.identity);
     const [pkgfile] = published(p);
@@ -211,26 +234,36 @@ test(
     const queue = newQueue();
     const p = new TestProject({ ports: [PORT], extra: distributedExecutor(url, queue) });
     cleanup.push(() => p.remove());
+    const { buildBase } = (await loadDesiredState(p.config)).paths;
     // An agent whose one event is still on its way when its package arrives (over HTTP, faster
     // than the queue under load); it completes the job in the queue only seconds later.
     let completedAt = 0;
+    let answered: Promise<unknown> | undefined;
     const processor = async (job: Job): Promise<JobReturn> => {
       const spec = parseBuildJob(String(job.id), job.data);
       const attempt = randomUUID();
       const file = join(packages, spec.pkgfile);
       const result = { status: 'success' as const, lastPhase: 'package', durationMs: 1, package: packageIdentity(file) };
-      await uploadPackage({
+      answered = uploadPackage({
         url: `${spec.exchange}/jobs/${spec.buildId}/${attempt}/package`,
         token: TOKEN,
         file,
         pkgfile: spec.pkgfile,
         sha256: result.package.checksum,
         report: { host: LIAR, events: 1, result },
-      });
+      }).then(
+        () => 'taken',
+        (e: unknown) => e,
+      );
+      // The event is sent once the exchange has stored the package (and holds its answer until the event is in).
+      const stored = join(buildBase, 'distributed', 'uploads', `${spec.buildId}.${attempt}.pkg`);
+      for (let i = 0; i < 300 && !existsSync(stored); i++) await sleep(20);
+      assert.ok(existsSync(stored), 'the package arrived first');
       const events = new EventSender((prog) => job.updateProgress(prog));
       events.send({ type: 'attempt', attempt, host: LIAR });
       await events.settled();
-      await new Promise((r) => setTimeout(r, 3000));
+      await answered;
+      await sleep(3000);
       completedAt = Date.now();
       return { attempt, host: LIAR, result };
     };
@@ -244,6 +277,7 @@ test(
     );
     assert.equal(b!.status, 'success');
     assert.equal(b!.host, LIAR);
+    assert.equal(await answered, 'taken', 'answered once published');
     assert.ok(
       completedAt === 0 || Number(b!.finished) < completedAt,
       `finished when its package and event were in (${b!.finished}), not at the job's completion (${completedAt})`,

@@ -7,7 +7,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { loadDesiredState } from '../src/config/load.js';
 import { DistributedExecutor } from '../src/distributed/coordinator.js';
 import { PackageExchange, type StoredUpload } from '../src/distributed/exchange.js';
 import { decodeUploadReport, encodeUploadReport } from '../src/distributed/job.js';
+import { SERVED_FILE_MAX, ServedPackages } from '../src/distributed/servedPackages.js';
+import { fetchPackage } from '../src/distributed/transfer.js';
 import { packageIdentity } from '../src/fingerprint/packageIdentity.js';
 import { reconcilePass } from '../src/reconcile/pass.js';
 import { bmakeMissing } from './helpers/minitree.js';
@@ -192,16 +194,17 @@ test(
     const p = project(['devel/libbeta'], distributedExecutor(url, queue));
     const list = await agents(p, url, queue, ['one', 'two'], { lockTimeout: '3s' });
     // The coordinator finishes a build when its package arrives (before the agent completes the job in the queue): the
-    // agent that sent libalpha's package is killed there, before the exchange even answers it.
+    // agent that sent libalpha's package is killed once it is taken, before the exchange even answers it.
     let victim: string | undefined;
     const onUploaded = DistributedExecutor.prototype.onUploaded;
     DistributedExecutor.prototype.onUploaded = function (this: DistributedExecutor, u: StoredUpload) {
-      const verdict = onUploaded.call(this, u);
+      const verdict = Promise.resolve(onUploaded.call(this, u));
       const host = decodeUploadReport(u.report)?.host;
-      if (!victim && verdict === undefined && host) {
+      void verdict.then((refused) => {
+        if (victim || refused !== undefined || !host) return;
         victim = host;
         list.find((a) => a.opts.name === host)!.proc.kill('SIGKILL');
-      }
+      });
       return verdict;
     };
     let result;
@@ -390,6 +393,58 @@ test('the package exchange hands each whole upload and its report to the coordin
   ex.forget(job);
   assert.equal((await call('GET', `/jobs/${job}`)).status, 410, 'finished');
   assert.deepEqual(readdirSync(join(dir, 'uploads')), [], 'forgetting the job removes its uploads');
+});
+
+test("the package exchange serves a job's dependencies, small ones from memory while the file stays the same", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portsync-exchange-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const repo = join(dir, 'repo');
+  mkdirSync(join(repo, 'All'), { recursive: true });
+  const put = (name: string, bytes: Buffer) => {
+    writeFileSync(join(repo, 'All', `.${name}.tmp`), bytes);
+    renameSync(join(repo, 'All', `.${name}.tmp`), join(repo, 'All', name)); // as a package is published
+  };
+  const small = Buffer.alloc(3000, 1);
+  const big = Buffer.alloc(SERVED_FILE_MAX + 1, 2);
+  put('small-1.0.pkg', small);
+  put('big-1.0.pkg', big);
+  const ex = await PackageExchange.start({ listen: '127.0.0.1:0', token: TOKEN, maxPackageBytes: 4096, uploads: join(dir, 'uploads') });
+  cleanup.push(() => ex.close());
+  const job = '11111111-2222-3333-4444-555555555557';
+  ex.register(job, repo, ['small-1.0.pkg', 'big-1.0.pkg', 'gone-1.0.pkg']);
+  const fetch = (pkgfile: string, into: string) =>
+    fetchPackage({
+      url: `${ex.url}/jobs/${job}/packages/${pkgfile}`,
+      token: TOKEN,
+      pkgfile,
+      dir: join(dir, into),
+      cache: join(dir, 'cache'),
+    });
+  const got = (pkgfile: string, into: string) => readFileSync(join(dir, into, pkgfile));
+
+  for (const into of ['agent1', 'agent2']) {
+    await fetch('small-1.0.pkg', into);
+    await fetch('big-1.0.pkg', into);
+    assert.ok(got('small-1.0.pkg', into).equals(small));
+    assert.ok(got('big-1.0.pkg', into).equals(big), 'a big one is streamed whole');
+  }
+  // A package published again (renamed over: other bytes, the same size) is served as it is now.
+  put('small-1.0.pkg', Buffer.alloc(3000, 7));
+  await fetch('small-1.0.pkg', 'agent3');
+  assert.ok(got('small-1.0.pkg', 'agent3').equals(Buffer.alloc(3000, 7)));
+  await assert.rejects(fetch('gone-1.0.pkg', 'agent1'), /download refused \(404\): gone-1\.0\.pkg is not in the repository/);
+  await assert.rejects(fetch('other-1.0.pkg', 'agent1'), /download refused \(403\): job \S+ does not install other-1\.0\.pkg/);
+
+  // What the exchange keeps: read once while the file stays; the least recently served go beyond the size given.
+  const served = new ServedPackages(5000);
+  const file = join(repo, 'All', 'small-1.0.pkg');
+  for (let i = 0; i < 3; i++) assert.ok('bytes' in (await served.get(file)));
+  assert.equal(served.reads, 1);
+  put('other-1.0.pkg', Buffer.alloc(3000, 3));
+  await served.get(join(repo, 'All', 'other-1.0.pkg'));
+  await served.get(file);
+  assert.equal(served.reads, 3, 'two of 3000 bytes do not fit in 5000: the first went');
+  assert.ok('stat' in (await served.get(join(repo, 'All', 'big-1.0.pkg'))), 'a big one is not kept');
 });
 
 test('an upload report that is malformed or not a success is not taken (the coordinator then waits for the job to complete)', () => {

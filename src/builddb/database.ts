@@ -10,6 +10,7 @@ import { classifyStorageError } from './classify.js';
 import { BuildDatabaseError, DatabaseUnavailableError } from './errors.js';
 import { KeyPartsCodec } from './keyParts.js';
 import { PortStateCache } from './portStateCache.js';
+import { preparedOnce } from './preparedOnce.js';
 import type { DecodeParts } from './rows.js';
 import type { KnownStateSummaryRow } from './types.js';
 import { WriteQueue } from './writeQueue.js';
@@ -63,6 +64,7 @@ export class Database {
     /** Run once the connections are closed (open.ts: the lock and the owner file). */
     private readonly onClose: () => void,
   ) {
+    preparedOnce(conn);
     this.queue = new WriteQueue({
       begin: () => conn.run('BEGIN TRANSACTION').then(() => undefined),
       commit: () => conn.run('COMMIT').then(() => undefined),

@@ -3,7 +3,9 @@
  * (runObserver.ts). A build's records are written in the order its events came, one after the
  * other, without holding the build up: its row is written while it already runs (its phases
  * come after it), and its end — the build's row, and the port's state (its new package, or the
- * key it failed at) — is one transaction. Writes go through the fail-safe database: a fault is
+ * key it failed at) — is one transaction. Ended phases wait up to PHASE_WRITE_DELAY_MS to be
+ * written together (with the build's end when it comes first): a commit each was most of the
+ * database's work per build (issue 12). Writes go through the fail-safe database: a fault is
  * logged, never a reason to stop building.
  */
 import type { FailSafeBuildDB } from '../builddb/failsafe.js';
@@ -21,35 +23,48 @@ export interface RecordingOptions {
   warn: (line: string) => void;
 }
 
+/** How long an ended phase may wait to be written with the next ones (live views read the database: not long). */
+export const PHASE_WRITE_DELAY_MS = 500;
+
 /** One build's writes, in order. */
 class BuildWrites {
   private last: Promise<unknown> = Promise.resolve();
-  /** Phases that ended while the database was busy: one statement for them all (a remote build's come in bursts). */
-  private phases: PhaseInput[] | undefined;
+  /** Phases ended and not yet written: one statement for them all, in the transaction of what comes next. */
+  private phases: { buildId: string; list: PhaseInput[]; timer: NodeJS.Timeout } | undefined;
 
+  constructor(private readonly db: FailSafeBuildDB) {}
+
+  /** Queues `op` after the build's earlier writes; the phases waiting are written with it (one transaction). */
   then(op: () => Promise<unknown>): void {
-    this.last = this.last.then(op);
+    const waiting = this.takePhases();
+    // Both called in the same turn: the database's write queue commits them together.
+    this.last = this.last.then(waiting ? () => Promise.all([this.db.recordPhases(waiting.buildId, waiting.list), op()]) : op);
   }
 
-  /** Adds an ended phase to the batch waiting for its turn, or queues a new batch for `buildId`. */
-  phase(db: FailSafeBuildDB, buildId: string, p: PhaseInput): void {
-    if (!this.phases) {
-      const batch: PhaseInput[] = (this.phases = []);
-      this.then(() => {
-        if (this.phases === batch) this.phases = undefined;
-        return db.recordPhases(buildId, batch);
-      });
-    }
-    this.phases.push(p);
+  /** Adds an ended phase of build `buildId` to those waiting (written after PHASE_WRITE_DELAY_MS at the latest). */
+  phase(buildId: string, p: PhaseInput): void {
+    if (this.phases && this.phases.buildId !== buildId) this.flush(); // another attempt's
+    this.phases ??= { buildId, list: [], timer: setTimeout(() => this.flush(), PHASE_WRITE_DELAY_MS) };
+    this.phases.list.push(p);
   }
 
-  /** The next phases belong to another attempt: a new batch. */
-  newAttempt(): void {
-    this.phases = undefined;
+  /** Writes the phases waiting now. */
+  flush(): void {
+    const waiting = this.takePhases();
+    if (waiting) this.last = this.last.then(() => this.db.recordPhases(waiting.buildId, waiting.list));
   }
 
   done(): Promise<unknown> {
+    this.flush();
     return this.last;
+  }
+
+  private takePhases(): { buildId: string; list: PhaseInput[] } | undefined {
+    const waiting = this.phases;
+    if (!waiting) return undefined;
+    clearTimeout(waiting.timer);
+    this.phases = undefined;
+    return waiting;
   }
 }
 
@@ -59,7 +74,7 @@ export class BuildRecorder implements BuildRunObserver {
   constructor(private readonly opts: RecordingOptions) {}
 
   portStarted(b: RunningBuild): void {
-    const writes = new BuildWrites();
+    const writes = new BuildWrites(this.opts.db);
     this.builds.set(b.origin, writes);
     this.start(writes, b, b.buildId, new Date());
   }
@@ -70,7 +85,7 @@ export class BuildRecorder implements BuildRunObserver {
     const { db } = this.opts;
     const buildId = b.buildId;
     if (e.type === 'phase-end')
-      writes.phase(db, buildId, { phase: e.phase, startedAt: new Date(e.startedAt), durationMs: e.durationMs, exitCode: e.exitCode });
+      writes.phase(buildId, { phase: e.phase, startedAt: new Date(e.startedAt), durationMs: e.durationMs, exitCode: e.exitCode });
     else if (e.type === 'host') writes.then(() => db.setBuildHost(buildId, e.host));
   }
 
@@ -78,7 +93,6 @@ export class BuildRecorder implements BuildRunObserver {
   attemptLost(b: RunningBuild, lost: LostAttempt): void {
     const writes = this.builds.get(b.origin);
     if (!writes) return;
-    writes.newAttempt();
     const finishedAt = new Date();
     writes.then(() =>
       this.opts.db.finishBuild(lost.buildId, 'interrupted', { finishedAt, lastPhase: lost.lastPhase ?? null, error: lost.reason }),

@@ -170,12 +170,14 @@ export async function startAgent(cfg: AgentConfig, log: (line: string) => void):
             pkgfile: spec.pkgfile,
             // The build hashed it already (PackageIdentity.checksum is the file's SHA-256); the exchange checks it.
             ...(r.package?.checksum ? { sha256: r.package.checksum } : {}),
+            // The coordinator finishes the build once it has the package and every event sent before it (they went out
+            // first, on the job's connection), then answers. Should this agent die before they are in the queue, the job's
+            // lock runs out: the attempt is recorded interrupted and the job retried.
             report: { host: cfg.name, events: events.sent, result: { ...r, status: 'success' } },
-            // The coordinator finishes the build when the package arrives, once it has every event sent before it: they
-            // are in the queue before it leaves (an agent that dies right after its upload leaves none of them behind).
-            after: events.settled(),
           });
         } catch (e) {
+          // Refused by the coordinator (its checks), or never there whole: the build is not this agent's success.
+          log(`job ${job.id} (${spec.origin}): ${(e as Error).message}`);
           return result({ ...r, status: 'failed', error: `agent ${cfg.name}: ${(e as Error).message}`, transient: true });
         }
       }

@@ -8,10 +8,13 @@
  * A successful build is finished when its package arrives at the exchange with the attempt's
  * report (job.ts UploadReport) and every event the attempt sent before it is in — not when the
  * job's completion comes round through the queue (a few ms later): that is only the fallback for
- * an upload without a report. A job finished this way is no longer watched: should its agent die
- * before completing it in the queue, the queue's stalled check hands it to another agent, which
- * asks the exchange first (GET /jobs/<id>: 410) and builds nothing; a late completed, failed or
- * stalled event for it finds no flight and changes nothing.
+ * an upload without a report. The upload is answered then, with what the coordinator made of it
+ * (published, or refused and why), so that the agent reports what was recorded. A job finished
+ * this way is no longer watched: should its agent die before completing it in the queue, the
+ * queue's stalled check hands it to another agent, which asks the exchange first (GET
+ * /jobs/<id>: 410) and builds nothing; a late completed, failed or stalled event for it finds no
+ * flight and changes nothing. Should it die after its upload but before its events are in the
+ * queue, its attempt is lost (stalled) and the upload dropped: recorded interrupted, retried.
  *
  * Faults: an agent that dies loses its job lock; another agent's stalled check puts the job back
  * and the next attempt is a new build record (the lost one is recorded interrupted). A job whose
@@ -32,7 +35,7 @@ import { packageIdentity } from '../fingerprint/packageIdentity.js';
 import { portableValue } from '../fingerprint/portable.js';
 import type { BuildKeyParts, PackageIdentity } from '../fingerprint/types.js';
 import { CoordinatorSetupError } from './errors.js';
-import { PackageExchange, type StoredUpload } from './exchange.js';
+import { PackageExchange, type StoredUpload, type UploadVerdict } from './exchange.js';
 import {
   JOB_FORMAT,
   decodeUploadReport,
@@ -88,8 +91,11 @@ interface Flight {
   missing: number;
   /** Events of the running attempt received so far. */
   heard: number;
-  /** The running attempt's package, arrived with its report: published once `heard` reaches the events the report counts. */
-  upload?: { stored: StoredUpload; report: UploadReport };
+  /**
+   * The running attempt's package, arrived with its report: published once `heard` reaches the
+   * events the report counts; `answer` gives the exchange the verdict the agent is waiting for.
+   */
+  upload?: { stored: StoredUpload; report: UploadReport; answer: (verdict: UploadVerdict) => void };
   startedAt: number;
   done: boolean;
 }
@@ -303,7 +309,8 @@ export class DistributedExecutor implements BuildExecutor {
       f.phase = undefined;
       f.heard = 0;
       // (Its package may have come over HTTP before its first event came through the queue: kept.)
-      if (f.upload?.stored.attempt !== e.attempt) f.upload = undefined;
+      if (f.upload && f.upload.stored.attempt !== e.attempt)
+        this.dropUpload(f, `attempt ${f.upload.stored.attempt} of job ${jobId} is not the one running now`);
       this.openLog(f);
       f.onEvent({ type: 'host', host: f.host });
     }
@@ -339,7 +346,7 @@ export class DistributedExecutor implements BuildExecutor {
     if (!f.attempt) return;
     f.lost.add(f.attempt);
     f.attempt = undefined;
-    f.upload = undefined;
+    this.dropUpload(f, `its attempt was given up: ${reason}`);
     f.phase = undefined;
     f.lastHeard = Date.now();
     f.onEvent({ type: 'retry', reason, lastPhase: f.lastPhase });
@@ -347,20 +354,28 @@ export class DistributedExecutor implements BuildExecutor {
 
   /**
    * The exchange stored an attempt's package (whole, its bytes matching the agent's SHA-256):
-   * refused when the attempt is lost, kept for onCompleted without a report, else published as
-   * soon as the attempt's events are all in (now, usually: they were sent before it).
+   * refused when the attempt is lost, taken for onCompleted without a report, else checked and
+   * published as soon as the attempt's events are all in (now, usually: they were sent before
+   * it) — the verdict the agent is answered with.
    */
-  onUploaded(u: StoredUpload): string | undefined {
+  onUploaded(u: StoredUpload): UploadVerdict | Promise<UploadVerdict> {
     const f = this.flights.get(u.jobId);
     if (!f || f.done) return `job ${u.jobId} is finished`;
     if (f.lost.has(u.attempt)) return `attempt ${u.attempt} of job ${u.jobId} was given up (its agent stopped answering) and retried`;
     f.lastHeard = Date.now();
     const report = decodeUploadReport(u.report);
-    if (report) {
-      f.upload = { stored: u, report };
+    if (!report) return undefined;
+    return new Promise<UploadVerdict>((answer) => {
+      if (f.upload) this.dropUpload(f, `another package of job ${u.jobId} arrived after it`);
+      f.upload = { stored: u, report, answer };
       this.publishWhenHeard(f);
-    }
-    return undefined;
+    });
+  }
+
+  /** The waiting upload is not published (or is: `why` undefined): its agent is told. */
+  private dropUpload(f: Flight, why: UploadVerdict): void {
+    f.upload?.answer(why);
+    f.upload = undefined;
   }
 
   private publishWhenHeard(f: Flight): void {
@@ -453,6 +468,8 @@ export class DistributedExecutor implements BuildExecutor {
     if (!f || f.done) return;
     f.done = true;
     this.flights.delete(jobId);
+    // A waiting upload hears how its build ended: published (success), or refused and why.
+    this.dropUpload(f, r.status === 'success' ? undefined : (r.error ?? `the build ended ${r.status}`));
     if (f.logFd !== undefined) closeSync(f.logFd);
     this.exchange.forget(jobId);
     // Only a published package is recorded: a build that failed after its agent read the package (refused here, never

@@ -37,6 +37,18 @@ export class PackageTransferError extends PortsyncError {
   }
 }
 
+/** The coordinator refused a package an agent uploaded (its checks, or the attempt is no longer wanted): nothing of it was kept. */
+export class UploadRefusedError extends PortsyncError {
+  constructor(
+    readonly pkgfile: string,
+    readonly url: string,
+    /** The coordinator's reason, as it answered. */
+    readonly reason: string,
+  ) {
+    super(`${pkgfile}: the coordinator (${url}) refused the package: ${reason}`);
+  }
+}
+
 /** A distributed pass cannot start: its queue, its token or its package exchange is not usable. */
 export class CoordinatorSetupError extends PortsyncError {
   constructor(

@@ -7,22 +7,25 @@
  *   GET /jobs/<job>/packages/<pkgfile>     a dependency package of a job in flight (read-only: only
  *                                          the files that job installs, from the pass's repository)
  *   PUT /jobs/<job>/<attempt>/package      the package an attempt built (X-Portsync-Sha256: its SHA-256;
- *                                          X-Portsync-Report: the attempt's result, job.ts UploadReport)
+ *                                          X-Portsync-Report: the attempt's result, job.ts UploadReport);
+ *                                          answered with the coordinator's verdict: 201 taken, 409 refused
  *
  * Both need `Authorization: Bearer <token>` (builds.yaml `executor.tokenEnv`). An upload is
  * written to a temporary name while it is hashed and counted, refused beyond the size cap, and
  * renamed only when whole, flushed to disk and matching its announced SHA-256: a cut or lying
  * upload leaves nothing. It is not published here: each stored upload is handed to the
- * coordinator (`onUpload`), which publishes it and finishes the build.
+ * coordinator (`onUpload`), which checks it, publishes it and finishes the build; the agent is
+ * answered once the coordinator has decided, so that what it reports is what was recorded.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { closeSync, createReadStream, createWriteStream, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SMALL_UPLOAD } from './job.js';
+import { ServedPackages } from './servedPackages.js';
 
 export interface ExchangeOptions {
   /** host:port (port 0: any free port). */
@@ -34,11 +37,15 @@ export interface ExchangeOptions {
   /** Where uploads land (a directory of the coordinator's build base). */
   uploads: string;
   /**
-   * Called with each upload stored whole and checked; returns why it is not wanted (a lost
-   * attempt's: the agent is answered 409 and the file removed) or undefined when it is taken.
+   * Called with each upload stored whole and checked; resolves to why it is refused (a lost
+   * attempt's, or a package the coordinator's checks refuse: the agent is answered 409 with it
+   * and the file removed) or undefined once it is taken (answered 201).
    */
-  onUpload?: (upload: StoredUpload) => string | undefined;
+  onUpload?: (upload: StoredUpload) => UploadVerdict | Promise<UploadVerdict>;
 }
+
+/** Why the coordinator refused an upload, or undefined: taken. */
+export type UploadVerdict = string | undefined;
 
 /** A package an attempt uploaded, whole, its bytes matching `sha256`. */
 export interface StoredUpload {
@@ -60,19 +67,20 @@ interface JobEntry {
   stored: Map<string, StoredUpload>;
 }
 
-const sameSecret = (a: string, b: string) => {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-};
+// Compared as digests: of the same length whatever was sent, in constant time.
+const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 export class PackageExchange {
   private readonly jobs = new Map<string, JobEntry>();
+  private readonly tokenDigest: Buffer;
+  private readonly served = new ServedPackages();
   private constructor(
     private readonly server: Server,
     readonly url: string,
     private readonly opts: ExchangeOptions,
-  ) {}
+  ) {
+    this.tokenDigest = digest(opts.token);
+  }
 
   static async start(opts: ExchangeOptions): Promise<PackageExchange> {
     mkdirSync(opts.uploads, { recursive: true });
@@ -122,7 +130,7 @@ export class PackageExchange {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const auth = req.headers.authorization;
-    if (typeof auth !== 'string' || !auth.startsWith('Bearer ') || !sameSecret(auth.slice(7), this.opts.token)) {
+    if (typeof auth !== 'string' || !auth.startsWith('Bearer ') || !timingSafeEqual(digest(auth.slice(7)), this.tokenDigest)) {
       req.resume();
       return reply(res, 401, "missing or wrong token (Authorization: Bearer <the token in the agent's environment>)");
     }
@@ -145,14 +153,16 @@ export class PackageExchange {
     if (!job) return reply(res, 410, `job ${jobId} is not running in this pass`);
     if (!job.installs.has(pkgfile)) return reply(res, 403, `job ${jobId} does not install ${pkgfile}`);
     const file = join(job.packages, 'All', pkgfile);
-    let size: number;
+    let got: Awaited<ReturnType<ServedPackages['get']>>;
     try {
-      size = statSync(file).size;
+      got = await this.served.get(file);
     } catch {
       return reply(res, 404, `${pkgfile} is not in the repository`);
     }
+    const size = 'bytes' in got ? got.bytes.length : got.stat.size;
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
-    await pipeline(createReadStream(file), res).catch(() => res.destroy());
+    if ('bytes' in got) res.end(got.bytes);
+    else await pipeline(createReadStream(file), res).catch(() => res.destroy());
   }
 
   private async upload(jobId: string, attempt: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -193,12 +203,12 @@ export class PackageExchange {
     };
     try {
       // Flushed here, off the main thread, so that publishing it is a rename (builder/publish.ts movePackage). A small
-      // package is taken whole and written in one call (fewer turns of the event loop than a file stream).
+      // package is taken whole and written at once (fewer turns of the event loop than a file stream).
       if (declared <= SMALL_UPLOAD) {
         const chunks: Buffer[] = [];
         for await (const chunk of counted(req)) chunks.push(chunk);
         checked();
-        await writeFile(tmp, Buffer.concat(chunks, bytes), { mode: 0o644, flush: true });
+        await writeFlushed(tmp, Buffer.concat(chunks, bytes));
       } else {
         await pipeline(req, counted, createWriteStream(tmp, { mode: 0o644 }));
         checked();
@@ -217,7 +227,7 @@ export class PackageExchange {
     const report = req.headers['x-portsync-report'];
     const stored: StoredUpload = { jobId, attempt, file, sha256: sha, report: typeof report === 'string' ? report : undefined };
     job.stored.set(attempt, stored);
-    const unwanted = this.opts.onUpload?.(stored);
+    const unwanted = await this.opts.onUpload?.(stored);
     if (unwanted) {
       job.stored.delete(attempt);
       job.uploads.delete(file);
@@ -228,12 +238,29 @@ export class PackageExchange {
   }
 }
 
-async function flushFile(file: string): Promise<void> {
-  const handle = await open(file, 'r');
+const fsyncFd = promisify(fsync);
+
+/**
+ * Writes a small file on this thread (into the page cache: quick) and flushes it to disk on the
+ * thread pool: one trip there and back, where fs.promises.writeFile makes four (open, write,
+ * sync, close) — each a wait for a core on a busy coordinator.
+ */
+async function writeFlushed(file: string, bytes: Buffer): Promise<void> {
+  const fd = openSync(file, 'w', 0o644);
   try {
-    await handle.sync();
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+    await fsyncFd(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
+  }
+}
+
+async function flushFile(file: string): Promise<void> {
+  const fd = openSync(file, 'r');
+  try {
+    await fsyncFd(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

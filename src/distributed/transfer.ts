@@ -3,13 +3,23 @@
  * checked against its recorded SHA-256, kept in a cache by checksum) and uploading what it built.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync, copyFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  copyFileSync,
+} from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PackageTransferError } from './errors.js';
+import { PackageTransferError, UploadRefusedError } from './errors.js';
 import { SMALL_UPLOAD, encodeUploadReport, type UploadReport } from './job.js';
 
 const TIMEOUT_MS = 60_000;
@@ -132,7 +142,12 @@ export async function jobGone(exchange: string, jobId: string, token: string): P
   return `the coordinator's exchange says ${res.statusCode}: ${await errorText(res)}`;
 }
 
-/** Uploads a built package to the coordinator (PUT, with its size, SHA-256 and the attempt's report). */
+/**
+ * Uploads a built package to the coordinator (PUT, with its size, SHA-256 and the attempt's
+ * report) and waits for its verdict: resolves once the package is taken, throws
+ * UploadRefusedError with the coordinator's reason when it is refused (PackageTransferError when
+ * it never got there whole).
+ */
 export async function uploadPackage(opts: {
   url: string;
   token: string;
@@ -142,14 +157,12 @@ export async function uploadPackage(opts: {
   sha256?: string;
   /** The attempt's result: the coordinator finishes the build with it when the package arrives. */
   report?: UploadReport;
-  /** Sent only once this settled (the file is read meanwhile). */
-  after?: Promise<unknown>;
 }): Promise<void> {
   const fail = (detail: string, cause?: unknown) => new PackageTransferError(opts.pkgfile, opts.url, detail, cause ? { cause } : undefined);
   const size = statSync(opts.file).size;
-  const whole = size <= SMALL_UPLOAD ? await readFile(opts.file) : undefined;
+  // (Read on this thread: the build just wrote it, it is in the page cache; four trips through the thread pool cost more.)
+  const whole = size <= SMALL_UPLOAD ? readFileSync(opts.file) : undefined;
   const sha = opts.sha256 ?? (whole ? createHash('sha256').update(whole).digest('hex') : await fileSha256(opts.file));
-  await opts.after;
   let res: IncomingMessage;
   try {
     res = await send(
@@ -169,6 +182,7 @@ export async function uploadPackage(opts: {
   } catch (e) {
     throw fail(`cannot upload it: ${(e as Error).message}`, e);
   }
+  if (res.statusCode === 409) throw new UploadRefusedError(opts.pkgfile, opts.url, await errorText(res));
   if (res.statusCode !== 201) throw fail(`upload refused (${res.statusCode}): ${await errorText(res)}`);
   res.resume();
 }

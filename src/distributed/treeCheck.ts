@@ -7,9 +7,15 @@
  * unchanged, the CRC stands without reading the files again, so an agent does not hash the same
  * framework files for every job. A changed, added or removed file changes that stat data, and
  * the CRC is computed again; files too recently modified to be trusted by it are never kept.
+ *
+ * Commit mode compares the commit checked out. git is asked (`git rev-parse HEAD`: every ref
+ * format, worktrees) once, and its answer kept with the stat data of the files it comes from:
+ * HEAD, the branch's loose ref, packed-refs and a reftable's table list. git replaces each of
+ * them by a rename when it changes (a checkout, a commit, a pull, pack-refs): a new inode, seen
+ * by the next check, which asks git again.
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 import { computeFileCRC, crcOfPortFiles, listPortTree } from '../fingerprint/portCrc.js';
 import { StatRecords, changedSince, type StoredStatRecords } from '../fingerprint/statRecords.js';
@@ -27,8 +33,12 @@ interface KnownCrc {
 /** The tree checks of one agent's tree, with the CRCs it has computed. */
 export class TreeCheck {
   private readonly known = new Map<string, KnownCrc>();
+  /** The commit checked out, and what it was read from (commit mode). */
+  private head: { commit: string; stat: StoredStatRecords } | undefined;
   /** CRCs computed by reading files (the others were known): what the cache saves shows here. */
   reads = 0;
+  /** Times git was asked for the commit checked out (the others were known). */
+  gitRuns = 0;
   constructor(readonly tree: string) {}
 
   /** Throws TreeMismatchError naming what differs. */
@@ -38,7 +48,7 @@ export class TreeCheck {
     if (job.tree.kind === 'commit') {
       let head: string;
       try {
-        head = (await run('git', ['-C', tree, 'rev-parse', 'HEAD'])).stdout.trim();
+        head = await this.headCommit();
       } catch (e) {
         throw mismatch(
           `the job is for commit ${job.tree.commit}, and this tree is not a git work tree (${(e as Error).message.split('\n')[0]})`,
@@ -65,6 +75,23 @@ export class TreeCheck {
       }
       if (got !== want) throw mismatch(`${rel} has CRC ${got} here, ${want} on the coordinator`);
     }
+  }
+
+  /** The commit checked out in the tree: known while the files it was read from keep their stat data. */
+  private async headCommit(): Promise<string> {
+    if (this.head && changedSince(this.head.stat).paths.length === 0) return this.head.commit;
+    this.head = undefined;
+    const at = Date.now();
+    const args = ['rev-parse', 'HEAD', '--absolute-git-dir', '--git-common-dir', '--symbolic-full-name', 'HEAD'];
+    const [commit, gitDir, commonDir, ref] = (await run('git', ['-C', this.tree, ...args])).stdout.trim().split('\n');
+    this.gitRuns++;
+    // Their stat data is taken after git read them: one that changed since `at` is too recent to be trusted, and not kept.
+    const common = isAbsolute(commonDir!) ? commonDir! : join(this.tree, commonDir!);
+    const stat = new StatRecords();
+    for (const f of [join(gitDir!, 'HEAD'), join(common, 'packed-refs'), join(common, 'reftable', 'tables.list')]) stat.addNow(f);
+    if (ref?.startsWith('refs/')) for (const dir of new Set([gitDir!, common])) stat.addNow(join(dir, ref));
+    if (stat.trustedAt(at)) this.head = { commit: commit!, stat: stat.store() };
+    return commit!;
   }
 
   /** The content CRC of a port directory (portCrc.ts computePortCRC). */
