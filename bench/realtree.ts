@@ -161,7 +161,8 @@ export async function benchRealTree(): Promise<void> {
 
     // 1. Cold plan vs plain bmake -V PKGNAME per port, same concurrency.
     if (previous) {
-      for (const r of (previous.rows ?? []).slice(0, 4)) rows.push({ ...r, figure: `${r.figure} [earlier run]` });
+      for (const r of (previous.rows ?? []).slice(0, 4))
+        rows.push({ ...r, figure: r.figure.endsWith('[earlier run]') ? r.figure : `${r.figure} [earlier run]` });
       json.cold = previous.cold;
     } else {
       const [cold, coldMs] = await timed(() => observe(state, { concurrency: jobs }));

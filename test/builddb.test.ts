@@ -221,7 +221,7 @@ describe('BuildDB basics', () => {
         changed.reasons.map((r) => r.kind),
         ['port-changed', 'framework-changed', 'options-changed', 'dependency-changed'],
       );
-      assert.equal(changed.reasons[0]!.detail, 'port CRC 0a1b2c3d → ffffffff');
+      assert.equal(changed.reasons[0]!.detail, 'port CRC 0a1b2c3d -> ffffffff');
 
       await buildOnce(db, 'misc/never', p, 'failed');
       assert.deepEqual(await decideFor('misc/never', p, false), {

@@ -58,7 +58,7 @@ test('port CRC change is port-changed', () => {
   const ch = diffKeyParts(parts(), parts({ portCrc: 'ffffffff' }));
   assert.equal(ch.length, 1);
   assert.equal(ch[0]!.part, 'port');
-  assert.equal(ch[0]!.detail, 'port CRC 0a1b2c3d → ffffffff');
+  assert.equal(ch[0]!.detail, 'port CRC 0a1b2c3d -> ffffffff');
   assert.equal(reasonKindOf(ch[0]!), 'port-changed');
 });
 
@@ -68,7 +68,7 @@ test('framework makefile changes are framework-changed, master port files are po
   });
   const ch = diffKeyParts(parts(), cur);
   const byDetail = Object.fromEntries(ch.map((c) => [c.detail, c]));
-  const changed = byDetail['framework file Mk/bsd.port.mk changed (11111111 → 99999999)'];
+  const changed = byDetail['framework file Mk/bsd.port.mk changed (11111111 -> 99999999)'];
   assert.ok(changed, JSON.stringify(ch));
   assert.equal(reasonKindOf(changed), 'framework-changed');
   assert.deepEqual(byDetail['framework file Mk/Uses/cmake.mk added']?.items, ['Mk/Uses/cmake.mk']);
@@ -97,11 +97,11 @@ test('vars and options are options-changed; environment is framework-changed; de
   const ch = diffKeyParts(parts(), cur);
   const found = ch.map((c) => [c.part, c.detail, reasonKindOf(c)]);
   assert.deepEqual(found, [
-    ['vars', 'variable WITH_DOCS changed ("yes" → "no")', 'options-changed'],
+    ['vars', 'variable WITH_DOCS changed ("yes" -> "no")', 'options-changed'],
     ['vars', 'variable WITH_X11 added', 'options-changed'],
     ['options', 'options added: X11', 'options-changed'],
     ['options', 'options removed: DOCS', 'options-changed'],
-    ['environment', 'environment backend changed ("chroot" → "host")', 'framework-changed'],
+    ['environment', 'environment backend changed ("chroot" -> "host")', 'framework-changed'],
     ['dependencies', 'dependency devel/libfoo key changed', 'dependency-changed'],
     ['dependencies', 'dependency devel/gmake added', 'dependency-changed'],
   ]);

@@ -111,7 +111,7 @@ test('a real code change in libalpha rebuilds what links it; the cascade stops w
   assert.equal(s['devel/libbeta'], 'success', "libalpha's package changed: its dependent is rebuilt");
   assert.match(
     r.ports.find((x) => x.origin === 'devel/libbeta')!.reason,
-    /dependency-changed: dependency devel\/libalpha package changed \([0-9a-f]{12} → [0-9a-f]{12}\)/,
+    /dependency-changed: dependency devel\/libalpha package changed \([0-9a-f]{12} -> [0-9a-f]{12}\)/,
   );
   // libbeta links libalpha dynamically: its own package is identical, so gamma above it is cut off.
   assert.equal(s['textproc/gamma'], 'skipped');
@@ -136,7 +136,7 @@ test(
     assert.equal(actionOf(bumped)['devel/libbeta'], 'build');
     assert.match(
       bumped.ports.find((x) => x.origin === 'devel/libbeta')!.reasons[0]!.detail,
-      /dependency devel\/libalpha version changed \(1\.2\.0 → 1\.2\.0_1\)/,
+      /dependency devel\/libalpha version changed \(1\.2\.0 -> 1\.2\.0_1\)/,
     );
 
     const n = project(['textproc/gamma'], 'policy: { cascade: none }');

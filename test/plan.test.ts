@@ -208,7 +208,7 @@ test('pending without reading the recorded parts: the key with the pending depen
   // A new version of the dependency is a new package, known before it is built.
   const bumped = change({ 'devel/libbase': { crc: '0000000b', version: '2.0' } });
   assert.equal(actions(bumped)['devel/libmid'], 'build');
-  assert.match(bumped.ports[1]!.reasons[0]!.detail, /^dependency devel\/libbase version changed \(1\.0 → 2\.0\)$/);
+  assert.match(bumped.ports[1]!.reasons[0]!.detail, /^dependency devel\/libbase version changed \(1\.0 -> 2\.0\)$/);
 });
 
 test('known states without their key parts: the same plan, reading the parts of only the ports whose own inputs changed', async () => {
@@ -316,7 +316,7 @@ test('after the dependency is built: same package → cut off (skip), another pa
   assert.equal(decideWith('pkg-of-devel/libbase').action, 'skip');
   const changed = decideWith('another-package');
   assert.equal(changed.action, 'build');
-  assert.match(changed.reasons[0]!.detail, /^dependency devel\/libbase package changed \(pkg-of-devel → another-pack\)$/);
+  assert.match(changed.reasons[0]!.detail, /^dependency devel\/libbase package changed \(pkg-of-devel -> another-pack\)$/);
   assert.ok((changed as { key?: string }).key, 'the key is final once every dependency is settled');
 });
 
@@ -339,7 +339,7 @@ test('version, inputs and none cascades decide at plan time where they can', () 
   // version: a new version is known before the build: libmid builds at once.
   const bumped = makePlan(changedBase('version', '1.1'), { known: knownFor('version') });
   assert.equal(actions(bumped)['devel/libmid'], 'build');
-  assert.equal(bumped.ports[1]!.reasons[0]!.detail, 'dependency devel/libbase version changed (1.0 → 1.1)');
+  assert.equal(bumped.ports[1]!.reasons[0]!.detail, 'dependency devel/libbase version changed (1.0 -> 1.1)');
   // inputs: keys are known at plan time, so the whole chain builds now.
   assert.deepEqual(actions(makePlan(changedBase('inputs'), { known: knownFor('inputs') })), {
     'devel/libbase': 'build',

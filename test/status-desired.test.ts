@@ -71,7 +71,7 @@ test('status: each desired port against what is built, orphans; without and with
   assert.ok(failed.log && existsSync(failed.log), `the failed build's log: ${failed.log}`);
   assert.deepEqual(d.get('devel/libbeta')?.blockedBy, ['devel/libalpha']);
   assert.match(d.get('textproc/gamma')!.detail, /devel\/libalpha/);
-  assert.match(d.get('misc/greet')!.detail, /port CRC [0-9a-f]+ → [0-9a-f]+/);
+  assert.match(d.get('misc/greet')!.detail, /port CRC [0-9a-f]+ -> [0-9a-f]+/);
   assert.deepEqual(
     s.desired?.orphans.map((o) => o.pkgfile),
     ['stray-1.0.tgz'],

@@ -115,7 +115,7 @@ export interface StartBuildInput {
   buildKey: string;
   keyParts: BuildKeyParts;
   logPath: string;
-  /** Why it is built, e.g. `port-changed: port CRC a → b`. */
+  /** Why it is built, e.g. `port-changed: port CRC a -> b`. */
   reason: string;
   trigger?: string | null;
   startedAt?: Date;

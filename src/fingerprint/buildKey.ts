@@ -225,7 +225,7 @@ function dependencyChange(
     old.version !== cur.version &&
     (cascade === 'output' || cascade === 'version')
   ) {
-    return `dependency ${origin} version changed (${old.version} → ${cur.version})`;
+    return `dependency ${origin} version changed (${old.version} -> ${cur.version})`;
   }
   // Recorded before 0.2 (a build key): the dependency changed if the package it sees was built at another key.
   if (typeof cur === 'string' || typeof old === 'string') {
@@ -234,10 +234,10 @@ function dependencyChange(
   }
   if (a === undefined || b === undefined || a === b) return undefined;
   if (b.startsWith('package:') && a.startsWith('package:'))
-    return `dependency ${origin} package changed (${short(old.package)} → ${short(cur.package)})`;
-  if (old.version !== cur.version) return `dependency ${origin} version changed (${old.version} → ${cur.version})`;
+    return `dependency ${origin} package changed (${short(old.package)} -> ${short(cur.package)})`;
+  if (old.version !== cur.version) return `dependency ${origin} version changed (${old.version} -> ${cur.version})`;
   if (b.includes('|shlibs:'))
-    return `dependency ${origin} shared libraries changed (${(old.shlibs ?? []).join(' ') || 'none'} → ${(cur.shlibs ?? []).join(' ') || 'none'})`;
+    return `dependency ${origin} shared libraries changed (${(old.shlibs ?? []).join(' ') || 'none'} -> ${(cur.shlibs ?? []).join(' ') || 'none'})`;
   return `dependency ${origin} key changed`;
 }
 
@@ -261,7 +261,7 @@ export function unknownDependencies(cur: BuildKeyParts, cascade: Cascade): strin
 export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts, cascade: Cascade = 'output'): KeyPartChange[] {
   const out: KeyPartChange[] = [];
   if (old.portCrc !== cur.portCrc) {
-    out.push({ part: 'port', detail: `port CRC ${old.portCrc} → ${cur.portCrc}` });
+    out.push({ part: 'port', detail: `port CRC ${old.portCrc} -> ${cur.portCrc}` });
   }
   if (inputFilesDigest(old) !== inputFilesDigest(cur)) {
     // Framework files (Mk/...) include the scripts the phases run, not only makefiles.
@@ -269,7 +269,7 @@ export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts, cascade: Ca
     const curFiles = inputFiles(cur);
     const makefile = (p: string, v: string) => {
       const what = isFrameworkMakefile(p) ? 'framework file' : 'makefile';
-      return v === 'changed' ? `${what} ${p} changed (${oldFiles[p]} → ${curFiles[p]})` : `${what} ${p} ${v}`;
+      return v === 'changed' ? `${what} ${p} changed (${oldFiles[p]} -> ${curFiles[p]})` : `${what} ${p} ${v}`;
     };
     const pick = (m: Record<string, string>, framework: boolean) =>
       Object.fromEntries(Object.entries(m ?? {}).filter(([p]) => isFrameworkMakefile(p) === framework));
@@ -279,7 +279,7 @@ export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts, cascade: Ca
   out.push(
     ...mapChanges('vars', 'variable', diffMap(old.vars ?? {}, cur.vars ?? {}), (v, verb) =>
       verb === 'changed'
-        ? `variable ${v} changed (${JSON.stringify(old.vars[v])} → ${JSON.stringify(cur.vars[v])})`
+        ? `variable ${v} changed (${JSON.stringify(old.vars[v])} -> ${JSON.stringify(cur.vars[v])})`
         : `variable ${v} ${verb}`,
     ),
   );
@@ -292,7 +292,7 @@ export function diffKeyParts(old: BuildKeyParts, cur: BuildKeyParts, cascade: Ca
   out.push(
     ...mapChanges('environment', 'environment item', diffMap(old.environment ?? {}, cur.environment ?? {}), (v, verb) =>
       verb === 'changed'
-        ? `environment ${v} changed (${JSON.stringify(old.environment[v])} → ${JSON.stringify(cur.environment[v])})`
+        ? `environment ${v} changed (${JSON.stringify(old.environment[v])} -> ${JSON.stringify(cur.environment[v])})`
         : `environment ${v} ${verb}`,
     ),
   );
