@@ -184,8 +184,9 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     const meta = node.port?.meta;
     const own = blockedBy.get(origin);
     const known = opts.known.get(origin);
+    const before = memo?.entries.get(origin);
     // A carried decision stands on the kept plan's inputs: nothing of this port is looked at again.
-    const carried = memo ? undefined : opts.carried?.decisions.get(origin);
+    const carried = before ? undefined : opts.carried?.decisions.get(origin);
     if (carried && i < acyclic && !stale.has(origin) && stillCarried(opts.carried!, carried, node, own)) {
       decided.set(origin, carried);
       continue;
@@ -203,7 +204,6 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       forced: force.has(origin),
       known,
     };
-    const before = memo?.entries.get(origin);
     if (before && i < acyclic && !stale.has(origin) && sameInputs(before, inputs) && sameDeps(before.deps, node.deps)) {
       entries.set(origin, before);
       decided.set(origin, before.planned);
@@ -314,8 +314,8 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     };
   }
 
-  // (A plan that carried decisions has no memo entries for them: the next plan starts from none.)
-  if (!opts.forceAll && !opts.carried) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
+  // (A plan that carried decisions has memo entries for the others only: the next one carries them again, or decides them.)
+  if (!opts.forceAll) plans.set(state, { tree: obs.tree, cascade, frameworkFiles, entries });
   saveQuietly(verifier);
 
   let ports = order.map((o) => decided.get(o)!);
