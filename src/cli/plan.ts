@@ -92,7 +92,8 @@ export async function planHere(
   opening.catch(() => {}); // (awaited below)
   try {
     // Only some ports' files changed since the kept plan: those ports are read again, the rest is the kept plan's.
-    const keptPlan = kept && !only.length && !force.length ? kept.kept() : undefined;
+    // (Not for a plan of some origins: those are resolved as written, which the kept observation cannot do.)
+    const keptPlan = kept && !only.length ? kept.kept() : undefined;
     const start = kept && keptPlan ? await observeFromKept(state, tree, keptPlan, kept.changes) : undefined;
     // The database's query runs on its own threads while this one reads the tree.
     // (Without the recorded key parts: the few ports whose decision compares them are read after.)

@@ -247,14 +247,14 @@ export function sameShape(a: ScannedPort, b: ScannedPort): boolean {
  * The ports that changed paths (absolute files or directories) touch, through their own
  * directory or a file they read in another (a master port's Makefile); undefined when a path
  * could change more than those ports' answers: outside the tree, the tree or a category itself,
- * the framework, or a directory that was no port read (`problemDirs`: could not be read) and
- * may be one now.
+ * the framework, or a directory that was no port read (that of a `problems` origin: could not be
+ * read) and may be one now.
  */
 export function portsTouched<T>(
   tree: string,
   changed: Iterable<string>,
   ports: readonly T[],
-  problemDirs: Iterable<string>,
+  problems: Iterable<string>,
   /** A port's directory and input files (ScannedPort's meta.dir and inputs). */
   read: (port: T) => { dir: string; inputs: Readonly<Record<string, string>> },
 ): T[] | undefined {
@@ -266,7 +266,7 @@ export function portsTouched<T>(
     dirs.add(`${parts[0]}/${parts[1]}`);
   }
   const portDirs = new Set(ports.map((p) => read(p).dir));
-  for (const d of problemDirs) if (dirs.has(d)) return undefined;
+  for (const o of problems) if (dirs.has(parseOrigin(o).dir)) return undefined;
   for (const d of dirs) if (!portDirs.has(d)) return undefined;
   const touches = new Map<object, boolean>();
   const prefixes = [...dirs].map((d) => `${d}/`);
@@ -360,8 +360,10 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
 
   /** The incremental read (ScanOptions.previous): undefined when the whole closure must be walked. */
   async function rereadHinted(prev: ScanResult, changed: ReadonlySet<string>): Promise<Map<string, ScannedPort> | undefined> {
-    const problemDirs = [...prev.problems.keys()].map((o) => parseOrigin(o).dir);
-    const touched = portsTouched(tree, changed, [...prev.ports.values()], problemDirs, (p) => ({ dir: p.meta.dir, inputs: p.inputs }));
+    const touched = portsTouched(tree, changed, [...prev.ports.values()], prev.problems.keys(), (p) => ({
+      dir: p.meta.dir,
+      inputs: p.inputs,
+    }));
     if (!touched) return undefined;
     const next = new Map(prev.ports);
     for (const port of touched) {

@@ -27,7 +27,7 @@ import {
   type ScanProblem,
   type ScanResult,
 } from '../ports/scanner.js';
-import { canonicalOrigin, parseOrigin } from '../ports/origin.js';
+import { canonicalOrigin } from '../ports/origin.js';
 import { DEP_KINDS, type DepKind, type PortMeta, type ScannedPort } from '../ports/types.js';
 import { makeSettingsOf, type Observation } from './observe.js';
 import { KEY_PARTS_NOT_READ, type KnownPortState } from './decide.js';
@@ -318,8 +318,8 @@ export async function observeFromKept(
   const { stored, sets } = read;
   // Which ports the changes touch, from the stored form: their make calls run while the rest is decoded.
   const readable = stored.ports.flatMap((s, i) => (s.length === 2 ? [] : [i]));
-  const problemDirs = stored.ports.flatMap((s, i) => (s.length === 2 ? [parseOrigin(stored.origins[i]!).dir] : []));
-  const touched = portsTouched(tree, changes.changed, readable, problemDirs, (i) => {
+  const problems = stored.ports.flatMap((s, i) => (s.length === 2 ? [stored.origins[i]!] : []));
+  const touched = portsTouched(tree, changes.changed, readable, problems, (i) => {
     const s = stored.ports[i] as StoredPort;
     return { dir: s[0][0], inputs: inputsOf(s, sets) };
   });

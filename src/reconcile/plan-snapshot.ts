@@ -125,7 +125,7 @@ export async function loadPlanSnapshot(probe: PlanSnapshotProbe): Promise<
       kept: () => {
         try {
           const observation = { base, stored: deserialize(base) as unknown, patches: deserialize(patches) as unknown };
-          return { plan: () => JSON.parse(bytes.toString()) as PlanJson, observation };
+          return { plan: () => parsePlan(bytes), observation };
         } catch {
           return undefined;
         }
@@ -166,10 +166,13 @@ class SectionReader {
   }
 }
 
+/** The kept plan, read from its JSON. */
+const parsePlan = (bytes: Buffer): PlanJson => JSON.parse(bytes.toString()) as PlanJson;
+
 /** A kept plan whose summary is at hand and whose JSON is read only when something other than printing it as JSON needs it. */
-function lazyPlan(summary: PlanSummary, bytes: Uint8Array): PlanJson {
+function lazyPlan(summary: PlanSummary, bytes: Buffer): PlanJson {
   let parsed: PlanJson | undefined;
-  const read = () => (parsed ??= JSON.parse(Buffer.from(bytes).toString()) as PlanJson);
+  const read = () => (parsed ??= parsePlan(bytes));
   const lazy = { summary } as PlanJson;
   for (const key of ['configWarnings', 'ports', 'cascade', 'problems', 'warnings'] as const)
     Object.defineProperty(lazy, key, { get: () => read()[key], enumerable: true });
