@@ -7,7 +7,19 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { BuildDB } from '../src/builddb/db.js';
 import { loadDesiredState } from '../src/config/load.js';
@@ -46,6 +58,31 @@ async function freshPlan(config: string): Promise<PlanJson> {
     return planJson(makePlan(await observe(state), { known: knownFromRows(await db.allPortState()) }));
   } finally {
     await db.close();
+  }
+}
+
+/**
+ * Runs `fn` with the build database's bytes spoiled in place, its size, inode and times as they
+ * were (backdated: whole milliseconds): a plan that trusts its stat data does not read it, and
+ * whatever reads it fails.
+ */
+async function withSpoiledDatabase<T>(p: TestProject, fn: () => Promise<T>): Promise<T> {
+  const db = join(p.dir, '.portsync', 'builddb.duckdb');
+  const st = statSync(db);
+  const original = readFileSync(db);
+  const overwrite = (bytes: Buffer) => {
+    const fd = openSync(db, 'r+');
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    closeSync(fd);
+    utimesSync(db, st.atime, st.mtime);
+  };
+  overwrite(Buffer.alloc(st.size, 0x5a));
+  const now = statSync(db);
+  assert.deepEqual([now.size, now.mtimeMs, now.ino], [st.size, st.mtimeMs, st.ino], 'the spoiled database looks as it was');
+  try {
+    return await fn();
+  } finally {
+    overwrite(original);
   }
 }
 
@@ -184,7 +221,8 @@ test(
     async function afterChange(what: string, change: () => void, walks: boolean): Promise<PlanJson> {
       rmSync(cache, { force: true });
       change();
-      const plan = await cliPlan(p);
+      // Planned from the kept one, the recorded key parts it compares are known from it: the database is not read.
+      const plan = walks ? await cliPlan(p) : await withSpoiledDatabase(p, () => cliPlan(p));
       assert.equal(existsSync(cache), walks, `${what}: ${walks ? 'the tree was walked' : 'only the changed ports were read again'}`);
       assert.deepEqual(plan, await freshPlan(p.config), `${what}: the CLI's plan is the one made from scratch`);
       return plan;
@@ -242,6 +280,10 @@ test(
       true,
     );
     await keptNow();
+    // (A plan that reads the database fails while it is spoiled: the checks above could fail.)
+    p.append('Mk/bsd.port.mk', '# framework comment\n');
+    const spoiled = await withSpoiledDatabase(p, () => cli(p.dir, ['plan', '--json']));
+    assert.equal(spoiled.code, 2, `a full plan reads the spoiled database and fails: ${spoiled.err}`);
     await afterChange('a framework file (planned in full)', () => p.append('Mk/bsd.port.mk', '# framework comment\n'), true);
   },
 );

@@ -6,8 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { StatRecords, changedSince, changedSinceInParallel, trustedMtime } from '../src/fingerprint/statRecords.js';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { StatRecords, StatThread, changedSince, changedSinceInParallel, trustedMtime } from '../src/fingerprint/statRecords.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
 
 function recordedTree(n: number) {
   const dir = mkdtempSync(join(tmpdir(), 'portsync-stat-'));
@@ -27,6 +30,9 @@ test('changed, removed and created paths are found, on one thread and split with
   const { dir, files, records } = recordedTree(400);
   const stored = records.store();
   assert.deepEqual(changedSince(stored).paths, [], 'nothing changed yet');
+  let early = 0;
+  assert.deepEqual((await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => early++ })).paths, []);
+  assert.equal(early, 0, 'nothing changed: nothing begun');
   assert.ok(records.trustedAt(Date.now()), 'files a minute old are trusted');
 
   writeFileSync(files[3]!, 'xy'); // first half: size and mtime
@@ -34,12 +40,31 @@ test('changed, removed and created paths are found, on one thread and split with
   writeFileSync(join(dir, 'missing'), ''); // recorded as missing, now there
   const now = Date.now();
   const one = changedSince(stored);
-  const two = await changedSinceInParallel(stored, 100);
+  let calls = 0;
+  const two = await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => calls++ });
+  assert.equal(calls, 1, 'what a change calls for began once, before the answer');
+  // A thread started before the records were known (as a plan starts it before reading its kept plan).
+  const ahead = new StatThread();
+  const three = await changedSinceInParallel(stored, ahead, { minPerThread: 100 });
   const expected = [files[3]!, files[350]!, join(dir, 'missing')].sort();
   assert.deepEqual([...one.paths].sort(), expected);
   assert.deepEqual([...two.paths].sort(), expected, 'the worker thread finds the same');
+  assert.deepEqual([...three.paths].sort(), expected, 'so does a thread started ahead');
   assert.equal(two.newestMtimeMs, one.newestMtimeMs);
+  assert.equal(three.newestMtimeMs, one.newestMtimeMs);
   assert.ok(!trustedMtime(two.newestMtimeMs, now), 'a file written just now is too recent to trust');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a change only in the thread's half is found, and what it calls for begins before the answer", async () => {
+  const { dir, files, records } = recordedTree(400);
+  const stored = records.store();
+  writeFileSync(files[390]!, 'changed');
+  const order: string[] = [];
+  const got = await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => order.push('meanwhile') });
+  order.push('answer');
+  assert.deepEqual(got.paths, [files[390]]);
+  assert.deepEqual(order, ['meanwhile', 'answer']);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,7 +79,38 @@ test('a followed link is checked by its target; an unfollowed one by the link it
   const stored = r.store();
   rmSync(join(dir, 'link'));
   symlinkSync('b', join(dir, 'link'));
-  const changed = await changedSinceInParallel(stored, 1);
+  const changed = await changedSinceInParallel(stored, undefined, { minPerThread: 1 });
   assert.equal(changed.paths.length, 2, 'the target (followed) and the link (a new inode) both changed');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("a process waits for the thread's answer, and a thread never asked does not keep it alive", () => {
+  const { dir, files, records } = recordedTree(200);
+  writeFileSync(files[150]!, 'changed'); // the thread's half
+  const storedFile = join(dir, 'records.json');
+  const stored = records.store();
+  writeFileSync(
+    storedFile,
+    JSON.stringify({ ...stored, follow: [...stored.follow], size: [...stored.size], mtimeMs: [...stored.mtimeMs], ino: [...stored.ino] }),
+  );
+  const moduleUrl = new URL('../src/fingerprint/statRecords.ts', import.meta.url).href;
+  // The thread is started ahead and left idle for a while; then the process's only pending work is its answer.
+  const code = `
+    import { readFileSync } from 'node:fs';
+    const { StatThread } = await import(${JSON.stringify(moduleUrl)});
+    const idle = new StatThread(); // never asked: must not hold the process
+    const j = JSON.parse(readFileSync(${JSON.stringify(storedFile)}, 'utf8'));
+    const r = { paths: j.paths, follow: Uint8Array.from(j.follow), size: Float64Array.from(j.size), mtimeMs: Float64Array.from(j.mtimeMs), ino: Float64Array.from(j.ino) };
+    const thread = new StatThread();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    thread.check(r).then((c) => console.log(JSON.stringify(c.paths)));
+  `;
+  const script = join(dir, 'waits.mjs'); // (a file: a worker thread inherits --input-type, which it cannot use)
+  writeFileSync(script, code);
+  const t0 = Date.now();
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 60_000, cwd: ROOT });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout), [files[150]], 'the answer came before the process ended');
+  assert.ok(Date.now() - t0 < 30_000, 'the idle thread did not hold the process');
   rmSync(dir, { recursive: true, force: true });
 });

@@ -9,6 +9,8 @@ import { PortsyncError } from '../errors.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { printJson, rememberJson, renderJson, type Io } from './io.js';
 import type { StatRecords } from '../fingerprint/statRecords.js';
+import type { Client } from '../client/index.js';
+import type { MakeSettings } from '../ports/make.js';
 
 export const plan = defineCommand({
   name: 'plan',
@@ -64,43 +66,66 @@ export async function planHere(
   only: readonly string[],
   force: readonly string[] = [],
 ): Promise<PlanJson> {
+  // Planning itself: loaded only when the kept plan does not stand (the scanner, the planner).
+  const loadPlanning = () =>
+    Promise.all([
+      import('../reconcile/observe.js'),
+      import('../reconcile/plan.js'),
+      import('../reconcile/result-json.js'),
+      import('../ports/scanner.js'),
+      import('../reconcile/kept-observation.js'),
+      import('../ports/make.js'),
+    ]);
+  // Loaded meanwhile (compiled while this thread waits for the other one's half of the kept plan's check).
+  const planning = loadPlanning();
+  let loaded: Awaited<typeof planning> | undefined;
+  planning.then((m) => (loaded = m)).catch(() => {}); // (awaited below)
+  let settings: MakeSettings | undefined;
+  // Files changed since the kept plan: make reads some ports again. Once a change is found (while
+  // the check goes on), who reads the tree is checked and the make runner started (a few tenths
+  // of a second): by the time the kept observation is read, it is ready.
+  const warm = ([{ makeSettingsOf }, , , , , { warmMakeRunner }]: Awaited<typeof planning>) => {
+    if (settings) return;
+    settings = makeSettingsOf(state, tree);
+    warmMakeRunner(settings);
+  };
+  const prepare = () => (loaded ? warm(loaded) : void planning.then(warm).catch(() => {}));
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
   const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only);
-  const kept = snapshot && (await loadPlanSnapshot(snapshot));
+  const kept = snapshot && (await loadPlanSnapshot(snapshot, { onChange: prepare }));
   if (kept && 'plan' in kept) {
     rememberJson(kept.plan, kept.bytes);
     return kept.plan;
   }
-  // Planning itself: loaded only now (the database driver, the scanner, the planner).
   const [
-    { openClient, locatedOf },
-    { assertInClosure, observe },
+    { assertInClosure, observe, makeSettingsOf },
     { makePlanReadingParts },
     { planJson },
     { recordScanInputs },
     { observeFromKept, keptObservation },
-  ] = await Promise.all([
-    import('../client/index.js'),
-    import('../reconcile/observe.js'),
-    import('../reconcile/plan.js'),
-    import('../reconcile/result-json.js'),
-    import('../ports/scanner.js'),
-    import('../reconcile/kept-observation.js'),
-  ]);
-  // Opened meanwhile (the database's own threads): a plan from the kept one may need it only for a few ports' key parts.
-  const opening = openClient(locatedOf(state));
-  opening.catch(() => {}); // (awaited below)
+  ] = await planning;
+  if (kept) warm(await planning);
+  settings ??= makeSettingsOf(state, tree);
+  let opening: Promise<Client> | undefined;
+  const open = () => {
+    // (The driver too is loaded only now: about 0.1 s of one thread.)
+    opening ??= import('../client/index.js').then(({ openClient, locatedOf }) => openClient(locatedOf(state)));
+    opening.catch(() => {}); // (awaited where used)
+    return opening;
+  };
   try {
     // Only some ports' files changed since the kept plan: those ports are read again, the rest is the kept plan's.
     // (Not for a plan of some origins: those are resolved as written, which the kept observation cannot do.)
     const keptPlan = kept && !only.length ? kept.kept() : undefined;
-    const start = kept && keptPlan ? await observeFromKept(state, tree, keptPlan, kept.changes) : undefined;
-    // The database's query runs on its own threads while this one reads the tree.
+    // Without a kept plan the database is opened now (its own threads): the query runs while this one reads the tree.
+    // From the kept plan it is needed only for some ports' key parts (a version bump's dependents), if at all.
+    if (!keptPlan) void open();
+    const start = kept && keptPlan ? await observeFromKept(state, tree, keptPlan, kept.changes, settings) : undefined;
     // (Without the recorded key parts: the few ports whose decision compares them are read after.)
-    const known = start ? Promise.resolve(start.known) : opening.then((h) => h.knownWithoutParts());
+    const known = start ? Promise.resolve(start.known) : open().then((h) => h.knownWithoutParts());
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
     // What the kept plan's check found unchanged is not stat'ed again.
-    const obs = start?.observation ?? (await observe(state, { tree, ...(kept ? { trusted: kept.changes } : {}) }));
+    const obs = start?.observation ?? (await observe(state, { tree, settings, ...(kept ? { trusted: kept.changes } : {}) }));
     assertInClosure(obs, [...only, ...force]);
     const forced = new Set(force.map((o) => obs.scan.resolve(o) ?? o));
     const options = {
@@ -109,18 +134,22 @@ export async function planHere(
       ...(forced.size ? { force: forced } : {}),
       ...(start ? { carried: start.carried } : {}),
     };
-    const readParts = async (origins: readonly string[]) => (await opening).knownOf(origins);
-    const plan = planJson(await makePlanReadingParts(obs, options, readParts));
+    const readParts = async (origins: readonly string[]) => (await open()).knownOf(origins);
+    const made = await makePlanReadingParts(obs, options, readParts);
+    const plan = planJson(made);
     const bytes = renderJson(plan);
-    // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.)
+    // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.
+    // A plan from the kept one that never opened it knew what the kept plan knew, checked on disk.)
     // (A file changed within the racy second is not trusted by its stat data: such a plan is not kept.)
-    if (snapshot && (await opening).via !== 'daemon' && !(kept && kept.racy)) {
+    const viaDaemon = opening ? (await opening).via === 'daemon' : false;
+    if (snapshot && !viaDaemon && !(kept && kept.racy)) {
       const records = start?.recordInputs ?? ((out: StatRecords) => recordScanInputs(obs.scan, out));
-      savePlanSnapshot(snapshot, records, { summary: plan.summary, bytes }, start?.keep ?? (() => keptObservation(obs, options.known)));
+      const keep = start ? () => start.keep(made.known) : () => keptObservation(obs, made.known);
+      savePlanSnapshot(snapshot, records, { summary: plan.summary, bytes }, keep);
     }
     return plan;
   } finally {
-    await (await opening.catch(() => undefined))?.close();
+    await (await opening?.catch(() => undefined))?.close();
   }
 }
 

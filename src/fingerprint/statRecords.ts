@@ -55,6 +55,16 @@ export class StatRecords {
     }
   }
 
+  /** Adds the first `n` stored records, as stored (checked unchanged just now). */
+  addStoredHead(r: StoredStatRecords, n: number): void {
+    for (let i = 0; i < n; i++) this.add(r.paths[i]!, r.follow[i] === 1, r.size[i]!, r.mtimeMs[i]!, r.ino[i]!);
+  }
+
+  /** How many paths are recorded. */
+  get count(): number {
+    return this.paths.length;
+  }
+
   /** Records a path's stat data now (missing: recorded as missing). */
   addNow(path: string, follow = false): void {
     const st = (follow ? statSync : lstatSync)(path, { throwIfNoEntry: false });
@@ -89,8 +99,8 @@ export function changedSince(r: StoredStatRecords): StatChanges {
   return changedIn(r, 0, r.paths.length);
 }
 
-/** changedSince for the records from index `from` to `to` (exclusive). */
-export function changedIn(r: StoredStatRecords, from: number, to: number): StatChanges {
+/** changedSince for the records from index `from` to `to` (exclusive); `onFirst` is called at the first change found. */
+export function changedIn(r: StoredStatRecords, from: number, to: number, onFirst?: () => void): StatChanges {
   const paths: string[] = [];
   let newestMtimeMs = 0;
   for (let i = from; i < to; i++) {
@@ -99,43 +109,112 @@ export function changedIn(r: StoredStatRecords, from: number, to: number): StatC
       ? r.size[i] === (st.isDirectory() ? 0 : st.size) && r.mtimeMs[i] === st.mtimeMs && r.ino[i] === st.ino
       : r.size[i] === -1;
     if (same) continue;
-    paths.push(r.paths[i]!);
+    if (paths.push(r.paths[i]!) === 1) onFirst?.();
     if (st && st.mtimeMs > newestMtimeMs) newestMtimeMs = st.mtimeMs;
   }
   return { paths, newestMtimeMs };
 }
 
 /**
- * changedSince with the second half of the records checked by a worker thread meanwhile: a real
- * tree's 58,000 paths are ~0.5 s of stat calls on one thread. Fewer than `minPerThread` paths
- * per thread are not worth starting a thread for.
+ * A thread that checks records handed to it (changedSinceInParallel), started before they are
+ * known: a thread takes a few tenths of a second to start, about as long as the check itself.
  */
-export async function changedSinceInParallel(r: StoredStatRecords, minPerThread = 15_000): Promise<StatChanges> {
-  const n = r.paths.length;
-  if (n < 2 * minPerThread || availableParallelism() < 2) return changedSince(r);
-  const half = n >> 1;
-  const slice: StoredStatRecords = {
-    paths: r.paths.slice(half),
-    follow: r.follow.slice(half),
-    size: r.size.slice(half),
-    mtimeMs: r.mtimeMs.slice(half),
-    ino: r.ino.slice(half),
-  };
-  const worker = new Worker(new URL('./stat-worker.mjs', import.meta.url), { workerData: slice });
-  const theirs = new Promise<StatChanges>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the stat worker exited (code ${code}) before answering`)));
-  });
-  const mine = changedIn(r, 0, half);
-  let other: StatChanges;
-  try {
-    other = await theirs;
-  } catch {
-    // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
-    other = changedIn(r, half, n);
-  } finally {
-    void worker.terminate();
+export class StatThread {
+  private readonly worker: Worker | undefined;
+  private readonly failed: Promise<Error>;
+
+  constructor() {
+    let worker: Worker | undefined;
+    try {
+      if (availableParallelism() >= 2) worker = new Worker(new URL('./stat-worker.mjs', import.meta.url));
+    } catch {
+      worker = undefined; // (no thread: the caller's thread checks everything)
+    }
+    this.worker = worker;
+    // (It never keeps the process alive: a plan that stops early leaves it to die with it.)
+    worker?.unref();
+    this.failed = new Promise((resolve) => {
+      worker?.once('error', resolve);
+      worker?.once('exit', (code) => resolve(new Error(`the stat thread exited (code ${code}) before answering`)));
+    });
   }
-  return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
+
+  /** What changed in these records, checked on the thread (undefined: it cannot run); `onFirst` as soon as it finds a change. */
+  async check(r: StoredStatRecords, onFirst?: () => void): Promise<StatChanges | undefined> {
+    const worker = this.worker;
+    if (!worker) return undefined;
+    // (While a 'message' listener waits, the process waits for the answer: the thread is unref'd only when idle.)
+    let listener: ((m: StatChanges | { first: true }) => void) | undefined;
+    const answer = new Promise<StatChanges>((resolve) => {
+      listener = (m) => {
+        if ('first' in m) onFirst?.();
+        else resolve(m);
+      };
+      worker.on('message', listener);
+    });
+    worker.postMessage(r);
+    try {
+      const got = await Promise.race([answer, this.failed]);
+      return got instanceof Error ? undefined : got;
+    } finally {
+      worker.off('message', listener!);
+    }
+  }
+
+  close(): void {
+    void this.worker?.terminate();
+  }
+}
+
+/**
+ * changedSince with the second half of the records checked by a thread meanwhile (`thread`, or
+ * one started now): a real tree's 58,000 paths are ~0.5 s of stat calls on one thread. Fewer
+ * than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, when this
+ * thread's half is done while the other's is not, and a change has been found: what a change
+ * calls for can begin. The thread is closed.
+ */
+export async function changedSinceInParallel(
+  r: StoredStatRecords,
+  thread?: StatThread,
+  opts: { minPerThread?: number; meanwhile?: () => void } = {},
+): Promise<StatChanges> {
+  const n = r.paths.length;
+  if (n < 2 * (opts.minPerThread ?? 15_000) || availableParallelism() < 2) {
+    thread?.close();
+    return changedSince(r);
+  }
+  const helper = thread ?? new StatThread();
+  const half = n >> 1;
+  let mineDone = false;
+  let found = false;
+  let calledMeanwhile = false;
+  const meanwhile = () => {
+    if (found && mineDone && !calledMeanwhile && opts.meanwhile) {
+      calledMeanwhile = true;
+      opts.meanwhile();
+    }
+  };
+  const theirs = helper.check(
+    {
+      paths: r.paths.slice(half),
+      follow: r.follow.slice(half),
+      size: r.size.slice(half),
+      mtimeMs: r.mtimeMs.slice(half),
+      ino: r.ino.slice(half),
+    },
+    () => {
+      found = true;
+      meanwhile();
+    },
+  );
+  try {
+    const mine = changedIn(r, 0, half, () => (found = true));
+    mineDone = true;
+    meanwhile();
+    // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
+    const other = (await theirs) ?? changedIn(r, half, n);
+    return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
+  } finally {
+    helper.close();
+  }
 }

@@ -230,6 +230,13 @@ export class MakeRunner {
     }
   }
 
+  /** Starts the runner now, for calls to come (starting one takes a few tenths of a second); it keeps nothing alive meanwhile. */
+  warm(): void {
+    if (stoppedBy || this.child) return;
+    this.child = this.start();
+    this.setRef(false);
+  }
+
   run(job: MakeJob): Promise<MakeAnswer> {
     if (stoppedBy) return Promise.resolve(interruptedAnswer(job, stoppedBy));
     this.child ??= this.start();
@@ -302,6 +309,11 @@ export function readerFor(settings: MakeSettings): Reader {
     readers.set(settings, r);
   }
   return r;
+}
+
+/** Gets the runner for these settings going ahead of the make calls a plan is about to make (MakeRunner.warm). */
+export function warmMakeRunner(settings: MakeSettings): void {
+  makeRunner(readerFor(settings)).warm();
 }
 
 /**

@@ -29,14 +29,16 @@ import {
 } from '../ports/scanner.js';
 import { canonicalOrigin } from '../ports/origin.js';
 import { DEP_KINDS, type DepKind, type PortMeta, type ScannedPort } from '../ports/types.js';
+import type { BuildKeyParts } from '../fingerprint/types.js';
 import { makeSettingsOf, type Observation } from './observe.js';
+import type { MakeSettings } from '../ports/make.js';
 import { KEY_PARTS_NOT_READ, type KnownPortState } from './decide.js';
 import { planOrder, rememberPlanOrder, type CarriedPlan, type PlannedPort } from './plan.js';
 import type { KeptObservation } from './plan-snapshot.js';
 import type { PlanJson } from './result-json.js';
 
 /** Bumped when the stored form changes (an older one is not read: the plan is made in full). */
-const FORMAT = 2;
+const FORMAT = 3;
 
 /**
  * What planning reads of a port's metadata: [dir, flavor, flavors, pkgname, version, pkgfile,
@@ -169,39 +171,66 @@ function storeObservation(obs: Observation, known: ReadonlyMap<string, KnownPort
   return out;
 }
 
-/** Ports read again since the base was stored: [node index, the port now]. */
-type Patches = [number, StoredPort][];
+/**
+ * What changed since the base was stored: the ports read again ([node index, the port now]),
+ * and the recorded key parts the plan had (read from the database, or known from the kept plan),
+ * valid while the database is unchanged: a plan that compares them again reads none.
+ */
+interface Patches {
+  ports: [number, StoredPort][];
+  parts: [string, BuildKeyParts][];
+}
 
-/** The stored form of an observation: a base (serialized) and no patches; undefined when it cannot be kept. */
+/** At most this many ports' recorded parts are kept (a few KB each): beyond that they are read when needed. */
+const KEPT_PARTS_MAX = 256;
+
+function partsToKeep(known: ReadonlyMap<string, KnownPortState>): Patches['parts'] {
+  const out: Patches['parts'] = [];
+  for (const [origin, k] of known) {
+    if (!k.buildKey || k.keyParts === KEY_PARTS_NOT_READ || k.keyParts === null) continue;
+    if (out.push([origin, k.keyParts]) >= KEPT_PARTS_MAX) break;
+  }
+  return out;
+}
+
+/** The stored form of an observation: a base (serialized) and no ports read since; undefined when it cannot be kept. */
 export function keptObservation(obs: Observation, known: ReadonlyMap<string, KnownPortState>): Omit<KeptObservation, 'stored'> | undefined {
   const stored = storeObservation(obs, known);
-  return stored && { base: serialize(stored), patches: [] satisfies Patches };
+  return stored && { base: serialize(stored), patches: { ports: [], parts: partsToKeep(known) } satisfies Patches };
 }
 
 /** The stored observation with its patches applied, and its input sets; undefined when not kept or of another format. */
-function readStored(kept: KeptObservation): { stored: StoredObservation; sets: Readonly<Record<string, string>>[] } | undefined {
+function readStored(
+  kept: KeptObservation,
+): { stored: StoredObservation; sets: Readonly<Record<string, string>>[]; patches: Patches } | undefined {
   const stored = kept.stored as StoredObservation | null;
-  if (stored?.format !== FORMAT || !Array.isArray(kept.patches)) return undefined; // (null: not kept; another format: an older portsync's)
-  for (const [i, port] of kept.patches as Patches) stored.ports[i] = port;
+  const patches = kept.patches as Patches | null;
+  // (null: not kept; another format: an older portsync's)
+  if (stored?.format !== FORMAT || !Array.isArray(patches?.ports) || !Array.isArray(patches.parts)) return undefined;
+  for (const [i, port] of patches.ports) stored.ports[i] = port;
   const sets = stored.sets.map(([idx, crcs]) => {
     const o: Record<string, string> = {};
     for (let i = 0; i < idx.length; i++) o[stored.names[idx[i]!]!] = crcs.slice(8 * i, 8 * i + 8);
     return Object.freeze(o);
   });
-  return { stored, sets };
+  return { stored, sets, patches };
 }
 
 /** A stored port's input files: one frozen object per set (a patch's own). */
 const inputsOf = (s: StoredPort, sets: readonly Readonly<Record<string, string>>[]) =>
   typeof s[2] === 'number' ? sets[s[2]]! : Object.freeze(s[2]);
 
-/** What the database knew, as known states without their key parts (the stored objects themselves, read for this plan). */
-function knownOf(stored: StoredObservation): Map<string, KnownPortState> {
+/** What the database knew, as known states without their key parts but those kept (the stored objects themselves, read for this plan). */
+function knownOf(stored: StoredObservation, parts: Patches['parts']): Map<string, KnownPortState> {
   const known = new Map<string, KnownPortState>();
   for (const [origin, k] of stored.known) {
     const state = k as KnownPortState;
     state.keyParts = KEY_PARTS_NOT_READ;
     known.set(origin, state);
+  }
+  for (const [origin, p] of parts) {
+    const state = known.get(origin);
+    if (state) state.keyParts = p;
   }
   return known;
 }
@@ -296,8 +325,8 @@ export interface KeptStart {
   /** What the build database knew then (and still knows), without key parts. */
   known: Map<string, KnownPortState>;
   carried: CarriedPlan;
-  /** The observation to keep with the new plan. */
-  keep(): Omit<KeptObservation, 'stored'>;
+  /** The observation to keep with the new plan, made with `known` (the recorded parts it read are kept too). */
+  keep(known: ReadonlyMap<string, KnownPortState>): Omit<KeptObservation, 'stored'>;
   /** Adds the stat records of what the new plan was made from (for the next kept plan). */
   recordInputs(out: StatRecords): void;
 }
@@ -312,10 +341,11 @@ export async function observeFromKept(
   tree: string,
   kept: { plan(): PlanJson; observation: KeptObservation },
   changes: { records: StoredStatRecords; changed: ReadonlySet<string> },
+  settings: MakeSettings = makeSettingsOf(state, tree),
 ): Promise<KeptStart | undefined> {
   const read = readStored(kept.observation);
   if (!read) return undefined;
-  const { stored, sets } = read;
+  const { stored, sets, patches: kept0 } = read;
   // Which ports the changes touch, from the stored form: their make calls run while the rest is decoded.
   const readable = stored.ports.flatMap((s, i) => (s.length === 2 ? [] : [i]));
   const problems = stored.ports.flatMap((s, i) => (s.length === 2 ? [stored.origins[i]!] : []));
@@ -328,7 +358,7 @@ export async function observeFromKept(
     const [meta, , , flavor, vars] = stored.ports[i] as StoredPort;
     return { dir: meta[0], flavor, vars: vars || {} };
   });
-  const rereading = scanPorts([], { settings: makeSettingsOf(state, tree), cacheFile: null, only: requests });
+  const rereading = scanPorts([], { settings, cacheFile: null, only: requests });
   rereading.catch(() => {}); // (awaited below)
   const before = loadObservation(stored, sets, state, tree);
   let decisions: Map<string, PlannedPort>;
@@ -340,7 +370,7 @@ export async function observeFromKept(
   const reread = await rereading;
   if (reread.problems.size) return undefined;
   const ports = new Map(before.scan.ports);
-  const patches = new Map(kept.observation.patches as Patches);
+  const patches = new Map(kept0.ports);
   for (const [n, i] of touched.entries()) {
     const port = before.graph.node(stored.origins[i]!).port!;
     const fresh = reread.ports.get(port.meta.origin);
@@ -351,12 +381,13 @@ export async function observeFromKept(
   const scan: ScanResult = { ...before.scan, ports };
   const graph = withPorts(before.graph, before.scan, scan);
   if (!graph) return undefined;
+  const known = knownOf(stored, kept0.parts);
   return {
     observation: { ...before, scan, graph },
-    known: knownOf(stored),
-    carried: { decisions, observation: before },
+    known,
+    carried: { decisions, observation: before, known },
     // The base as it was written, and the ports read since.
-    keep: () => ({ base: kept.observation.base, patches: [...patches] satisfies Patches }),
+    keep: (now) => ({ base: kept.observation.base, patches: { ports: [...patches], parts: partsToKeep(now) } satisfies Patches }),
     recordInputs: (out) => {
       recordScanInputs(reread, out);
       out.addStored(changes.records, changes.changed);

@@ -51,6 +51,8 @@ export interface ObserveOptions {
   changed?: ReadonlySet<string> | 'all';
   /** A fresh process's knowledge of what is unchanged since a known moment (ScanOptions.trusted). */
   trusted?: TrustedPaths;
+  /** makeSettingsOf(state, tree), made already (who reads the tree is checked once per settings object). */
+  settings?: MakeSettings;
 }
 
 export async function observe(state: DesiredState, opts: ObserveOptions = {}): Promise<Observation> {
@@ -72,7 +74,7 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
   const { selected, roots, globbed, emptyGlobs } = selection;
   const scan = await scanPorts(roots, {
     optional: globbed,
-    settings: makeSettingsOf(state, tree),
+    settings: opts.settings ?? makeSettingsOf(state, tree),
     cacheFile: join(state.paths.buildBase, 'metadata-cache.json'),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     varsFor: (origin) => selected.get(origin)?.vars ?? {},

@@ -23,12 +23,12 @@ import { deserialize, serialize } from 'node:v8';
 import { writeFileAtomic } from '../atomicWrite.js';
 import type { DesiredState } from '../config/types.js';
 import { publishedPackageDir } from '../repository/layout.js';
-import { StatRecords, changedSinceInParallel, trustedMtime, type StoredStatRecords } from '../fingerprint/statRecords.js';
+import { StatRecords, StatThread, changedSinceInParallel, trustedMtime, type StoredStatRecords } from '../fingerprint/statRecords.js';
 import type { TrustedPaths } from '../ports/scanner.js';
 import type { PlanSummary } from './plan.js';
 import type { PlanJson } from './result-json.js';
 
-const SNAPSHOT_VERSION = 2;
+const SNAPSHOT_VERSION = 3;
 
 /**
  * The file: a 4-byte length, then what identifies the plan and what it was made from (read
@@ -40,6 +40,8 @@ interface SnapshotHead {
   version: number;
   key: string;
   records: StoredStatRecords;
+  /** How many of the records are the probe's (PlanSnapshotProbe.before): they come first. */
+  before: number;
   /** The plan's summary (printing the kept plan as JSON needs nothing else of it). */
   summary: PlanSummary;
 }
@@ -60,18 +62,34 @@ export interface PlanSnapshotProbe {
   file: string;
   key: string;
   startedAt: number;
-  before: StatRecords;
+  /**
+   * The database, the repository and the tree's directories, recorded before anything is read
+   * (by loadPlanSnapshot: as the kept plan recorded them, when its check found them unchanged).
+   */
+  before?: StatRecords;
+  /** Records them now. */
+  recordBefore(): StatRecords;
+  /** Started with the probe, when there is a kept plan: its check's second thread. */
+  thread?: StatThread;
 }
 
 /** Where a desired state keeps its last standalone plan. */
 export const planSnapshotFile = (state: DesiredState) => join(state.paths.buildBase, 'plan-snapshot.bin');
 
-/** Identifies the request and records the database, the repository and the tree's directories: call before reading anything. */
+/** Identifies the request: call, then loadPlanSnapshot, before reading anything. */
 export function beginPlanSnapshot(state: DesiredState, tree: string, only: readonly string[]): PlanSnapshotProbe {
   const startedAt = Date.now();
   const key = createHash('sha256')
     .update(JSON.stringify([SNAPSHOT_VERSION, codeIdentity(), state, tree, only]))
     .digest('hex');
+  const file = planSnapshotFile(state);
+  // (Started now, it is ready when the kept plan's records are read.)
+  const thread = existsSync(file) ? new StatThread() : undefined;
+  return { file, key, startedAt, recordBefore: () => recordBefore(state, tree), ...(thread ? { thread } : {}) };
+}
+
+/** The stat data of the database, the repository and the tree's directories (what a plan's records begin with). */
+function recordBefore(state: DesiredState, tree: string): StatRecords {
   const before = new StatRecords();
   before.addNow(state.paths.database);
   before.addNow(`${state.paths.database}.wal`);
@@ -86,14 +104,18 @@ export function beginPlanSnapshot(state: DesiredState, tree: string, only: reado
     if (e.name === 'Mk') recordDirs(join(tree, e.name), before);
     else before.addNow(join(tree, e.name));
   }
-  return { file: planSnapshotFile(state), key, startedAt, before };
+  return before;
 }
 
 /**
  * The kept plan, when it was made for this same request and nothing it was made from changed;
  * else, for the same request, what changed since (one stat per recorded path either way).
  */
-export async function loadPlanSnapshot(probe: PlanSnapshotProbe): Promise<
+export async function loadPlanSnapshot(
+  probe: PlanSnapshotProbe,
+  /** `onChange`: called as soon as a change is found (the check may go on): what planning again needs can begin. */
+  opts: { onChange?: () => void } = {},
+): Promise<
   | { plan: PlanJson; /** the plan as kept: printJson's output of it */ bytes: Uint8Array }
   | {
       changes: TrustedPaths;
@@ -105,36 +127,64 @@ export async function loadPlanSnapshot(probe: PlanSnapshotProbe): Promise<
 > {
   let file: SectionReader;
   let head: SnapshotHead;
+  let stands = false;
   try {
     file = new SectionReader(probe.file);
     head = deserialize(file.next()) as SnapshotHead;
   } catch {
+    probe.thread?.close();
+    probe.before = probe.recordBefore();
     return undefined;
   }
+  // The sections after the head, read once: the plan, then the observation (decoded when something changed).
+  let rest: { bytes: Buffer; base: Buffer; patches: Buffer; decoded?: { stored: unknown; patches: unknown } | null } | undefined;
+  const readRest = () => (rest ??= { bytes: file.next(), base: file.next(), patches: file.rest() });
+  const decoded = () => {
+    const r = readRest();
+    if (r.decoded === undefined) {
+      try {
+        r.decoded = { stored: deserialize(r.base) as unknown, patches: deserialize(r.patches) as unknown };
+      } catch {
+        r.decoded = null;
+      }
+    }
+    return r.decoded;
+  };
   try {
     if (head?.version !== SNAPSHOT_VERSION || head.key !== probe.key) return undefined;
-    const { paths: changed, newestMtimeMs } = await changedSinceInParallel(head.records);
-    const bytes = file.next();
-    if (changed.length === 0) return { plan: lazyPlan(head.summary, bytes), bytes };
-    // (Read now: whoever plans again reads the kept observation next.)
-    const base = file.next();
-    const patches = file.rest();
+    // A change found while the other thread still checks: whoever plans next reads the kept observation, so it is read meanwhile.
+    const meanwhile = () => {
+      opts.onChange?.();
+      decoded();
+    };
+    const { paths: changed, newestMtimeMs } = await changedSinceInParallel(head.records, probe.thread, { meanwhile });
+    if (changed.length === 0) {
+      stands = true;
+      const { bytes } = readRest();
+      return { plan: lazyPlan(head.summary, bytes), bytes };
+    }
+    // Nothing of what the probe records changed: its records are the kept ones (one stat per path less).
+    const changedSet = new Set(changed);
+    if (!head.records.paths.slice(0, head.before).some((p) => changedSet.has(p))) {
+      probe.before = new StatRecords();
+      probe.before.addStoredHead(head.records, head.before);
+    }
+    const { bytes, base } = readRest();
     return {
-      changes: { records: head.records, changed: new Set(changed) },
+      changes: { records: head.records, changed: changedSet },
       racy: !trustedMtime(newestMtimeMs, probe.startedAt),
       kept: () => {
-        try {
-          const observation = { base, stored: deserialize(base) as unknown, patches: deserialize(patches) as unknown };
-          return { plan: () => parsePlan(bytes), observation };
-        } catch {
-          return undefined;
-        }
+        const d = decoded();
+        return d ? { plan: () => parsePlan(bytes), observation: { base, ...d } } : undefined;
       },
     };
   } catch {
     return undefined;
   } finally {
+    probe.thread?.close();
     file.close();
+    // (Before anything is read: whoever plans now reads the tree next.)
+    if (!stands) probe.before ??= probe.recordBefore();
   }
 }
 
@@ -193,6 +243,8 @@ export function savePlanSnapshot(
   observation: () => Omit<KeptObservation, 'stored'> | undefined,
 ): boolean {
   const records = probe.before;
+  if (!records) return false; // (not loaded first: what was read is not known to be older than the records)
+  const before = records.count;
   recordInputs(records);
   if (!records.trustedAt(probe.startedAt)) return false;
   try {
@@ -200,6 +252,7 @@ export function savePlanSnapshot(
       version: SNAPSHOT_VERSION,
       key: probe.key,
       records: records.store(),
+      before,
       summary: plan.summary,
     } satisfies SnapshotHead);
     const body = plan.bytes;

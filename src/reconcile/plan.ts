@@ -120,6 +120,8 @@ export interface PlanOptions {
 export interface CarriedPlan {
   decisions: ReadonlyMap<string, PlannedPort>;
   observation: Observation;
+  /** What the build database knew then (without key parts): it has not changed since. */
+  known: ReadonlyMap<string, KnownPortState>;
 }
 
 /** The build environment's part of every key; paths in the project enter as portable names, never as host paths. */
@@ -159,7 +161,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const force = opts.force ?? new Set<string>();
   const decided = new Map<string, PlannedPort>();
   const problems: string[] = [];
-  const environment = environmentIdentity(state, obs.tree);
+  const keyContext = keyContextOf(obs, opts.known);
   const packages = repositoryFiles(state);
   const verifier = packageVerifier(packageCheckCache(state.paths.buildBase));
   const frameworkFiles = obs.scan.frameworkFiles;
@@ -172,7 +174,6 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const { order, acyclic } = planOrder(graph);
 
   const cascade = state.policy.cascade;
-  const globalVars = Object.fromEntries(Object.entries(state.make.vars).map(([k, v]) => [k, portableValue(v, state, obs.tree)]));
   // A port whose inputs are the very objects of the previous plan keeps its decision (the daemon's passes).
   const memo = opts.forceAll ? undefined : planMemo(state, obs.tree, cascade, frameworkFiles);
   const entries = new Map<string, MemoEntry>();
@@ -234,29 +235,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       return { ...p, action: 'ignored' };
     }
     // Dependencies are decided first: an unbuildable one blocks this port, a rebuilding one is not known yet.
-    const dependencies: Record<string, DependencyFact> = {};
-    const stuck: Reason[] = [];
-    for (const [dep, kinds] of sortedDeps(node.deps)) {
-      const d = decided.get(dep);
-      if (!d || d.action === 'blocked') stuck.push(blockedByDependency(dep, d));
-      else if (d.action === 'ignored')
-        stuck.push({
-          kind: 'dependency-ignored',
-          detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
-          items: [dep],
-          root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
-        });
-      else dependencies[dep] = dependencyFact(d, kinds.has('LIB'), neededToBuild(kinds), opts.known.get(dep));
-    }
-    const parts: BuildKeyParts = {
-      portCrc: node.port.portCrc,
-      makefiles: node.port.inputs,
-      framework: frameworkFiles,
-      vars: Object.keys(meta.vars).length ? { ...globalVars, ...meta.vars } : globalVars,
-      options: meta.selectedOptions,
-      environment,
-      dependencies,
-    };
+    const { parts, stuck } = keyPartsOf(node, node.port, keyContext, decided);
     p.keyParts = parts;
     // Ports that are not decided still get their key when it is known (their dependents' facts name it).
     const keyIfKnown = () => (unknownDependencies(parts, cascade).length === 0 ? computeBuildKey(parts, cascade) : undefined);
@@ -356,8 +335,18 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
  * depends on them (the memo).
  */
 export async function makePlanReadingParts(obs: Observation, opts: PlanOptions, readParts: KeyPartsReader): Promise<Plan> {
+  const { carried } = opts;
+  const cascade = obs.state.policy.cascade;
+  // From a kept plan, what it found up to date needs no read: its parts are the ones that plan saw.
+  const reader: KeyPartsReader = !carried
+    ? readParts
+    : async (origins) => {
+        const kept = partsFromCarried(carried, origins, cascade);
+        const rest = origins.filter((o) => !kept.has(o));
+        return rest.length ? new Map([...kept, ...(await readParts(rest))]) : kept;
+      };
   const read = async (known: ReadonlyMap<string, KnownPortState>, origins: readonly string[]) =>
-    new Map([...known, ...(await readKeyParts(known, origins, readParts))]);
+    new Map([...known, ...(await readKeyParts(known, origins, reader))]);
   let known = completed(opts.known);
   const anew = decidedAnewForThemselves(obs, { ...opts, known });
   if (anew?.some((o) => partsUnread(known.get(o)))) known = await read(known, anew);
@@ -511,6 +500,95 @@ function sameDeps(a: ReadonlyMap<string, ReadonlySet<string>>, b: ReadonlyMap<st
     for (const kind of x) if (!y.has(kind)) return false;
   }
   return true;
+}
+
+/** What every key of a plan shares, and the recorded states its dependency facts come from. */
+interface KeyContext {
+  frameworkFiles: Readonly<Record<string, string>>;
+  globalVars: Record<string, string>;
+  environment: Record<string, string>;
+  known: ReadonlyMap<string, KnownPortState>;
+}
+
+function keyContextOf(obs: Observation, known: ReadonlyMap<string, KnownPortState>): KeyContext {
+  const { state, tree } = obs;
+  return {
+    frameworkFiles: obs.scan.frameworkFiles,
+    globalVars: Object.fromEntries(Object.entries(state.make.vars).map(([k, v]) => [k, portableValue(v, state, tree)])),
+    environment: environmentIdentity(state, tree),
+    known,
+  };
+}
+
+/**
+ * A port's key parts, from its dependencies' decisions (`decided`, made before it), and the
+ * dependencies that stop it: one that cannot be built, or is ignored. A dependency that rebuilds
+ * is a pending fact (its package is not known yet).
+ */
+function keyPartsOf(
+  node: GraphNode,
+  port: ScannedPort,
+  ctx: KeyContext,
+  decided: ReadonlyMap<string, PlannedPort>,
+): { parts: BuildKeyParts; stuck: Reason[] } {
+  const dependencies: Record<string, DependencyFact> = {};
+  const stuck: Reason[] = [];
+  for (const [dep, kinds] of sortedDeps(node.deps)) {
+    const d = decided.get(dep);
+    if (!d || d.action === 'blocked') stuck.push(blockedByDependency(dep, d));
+    else if (d.action === 'ignored')
+      stuck.push({
+        kind: 'dependency-ignored',
+        detail: `dependency ${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
+        items: [dep],
+        root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
+      });
+    else dependencies[dep] = dependencyFact(d, kinds.has('LIB'), neededToBuild(kinds), ctx.known.get(dep));
+  }
+  return { parts: partsWith(port, ctx, dependencies), stuck };
+}
+
+function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: Record<string, DependencyFact>): BuildKeyParts {
+  const { meta } = port;
+  return {
+    portCrc: port.portCrc,
+    makefiles: port.inputs,
+    framework: ctx.frameworkFiles,
+    vars: Object.keys(meta.vars).length ? { ...ctx.globalVars, ...meta.vars } : ctx.globalVars,
+    options: meta.selectedOptions,
+    environment: ctx.environment,
+    dependencies,
+  };
+}
+
+/**
+ * The recorded key parts of ports of a kept plan, without reading the database: a port whose
+ * last build saw it as the kept plan did, with each dependency as that one's last build made it
+ * (an up-to-date port; a pending one), has those parts — the same key proves it, the key being
+ * a digest of every part. Ports this cannot tell are left out (their parts are read).
+ */
+function partsFromCarried(carried: CarriedPlan, origins: readonly string[], cascade: Cascade): Map<string, KnownPortState> {
+  const out = new Map<string, KnownPortState>();
+  const { observation, known } = carried;
+  const { nodes } = observation.graph;
+  let ctx: KeyContext | undefined;
+  next: for (const origin of origins) {
+    const k = known.get(origin);
+    const node = nodes.get(origin);
+    if (!k?.buildKey || !node?.port) continue;
+    const dependencies: Record<string, DependencyFact> = {};
+    for (const [dep, kinds] of sortedDeps(node.deps)) {
+      const version = nodes.get(dep)?.port?.meta.version;
+      const last = known.get(dep);
+      if (version === undefined || !last?.buildKey) continue next;
+      const fact: DependencyFact = { use: neededToBuild(kinds) ? 'build' : 'run', version, key: '', package: '' };
+      if (kinds.has('LIB')) fact.lib = true;
+      dependencies[dep] = asLastBuilt(fact, last);
+    }
+    const parts = partsWith(node.port, (ctx ??= keyContextOf(observation, known)), dependencies);
+    if (computeBuildKey(parts, cascade) === k.buildKey) out.set(origin, { ...k, keyParts: parts });
+  }
+  return out;
 }
 
 /** A node's dependencies by origin, sorted (the key's parts list them in order): once per dependency map. */
