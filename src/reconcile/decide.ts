@@ -102,12 +102,12 @@ export interface DecisionInput {
   pkgfile: string;
   forced: boolean;
   /**
-   * The parts with each pending dependency as the package it last built, or undefined when one's
-   * version is not the one it last built: were those its parts at its last build, it is pending
-   * without comparing them part by part (which needs the recorded parts of thousands of ports
-   * above a hub tool).
+   * The key of the parts with each pending dependency as the package it last built, or undefined
+   * when one's version is not the one it last built: were those its parts at its last build (the
+   * same key), it is pending without comparing them part by part (which needs the recorded parts
+   * of thousands of ports above a hub tool).
    */
-  asBuilt?: () => BuildKeyParts | undefined;
+  asBuiltKey?: () => string | undefined;
 }
 
 export type Decision =
@@ -138,8 +138,7 @@ export function decide(input: DecisionInput): Decision {
   // The same key as the last successful build, and its package is there: nothing to compare.
   if (key && key === known?.buildKey && input.pkgExists && input.pkgIntact !== false) return { action: 'skip', reasons: [], key };
   if (waiting.length && known?.buildKey && input.pkgExists && input.pkgIntact !== false) {
-    const asBuilt = input.asBuilt?.();
-    if (asBuilt && computeBuildKey(asBuilt, cascade) === known.buildKey) return pending(waiting, cascade);
+    if (input.asBuiltKey?.() === known.buildKey) return pending(waiting, cascade);
   }
   const recorded = recordedParts(known, key);
   if (!recorded) {

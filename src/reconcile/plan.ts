@@ -263,7 +263,11 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
         ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}),
         pkgfile: meta.pkgfile,
         forced,
-        asBuilt: () => partsAsBuilt(parts, opts.known),
+        asBuiltKey: () => {
+          if (keptAsBuilt(opts.carried, node, known, decided, opts.known)) return known!.buildKey!;
+          const asBuilt = partsAsBuilt(parts, opts.known);
+          return asBuilt && computeBuildKey(asBuilt, cascade);
+        },
       });
     } catch (e) {
       if (!(e instanceof KeyPartsNotReadError)) throw e;
@@ -664,6 +668,30 @@ function asLastBuilt(fact: DependencyFact, known: KnownPortState | undefined): D
   const { pending: _p, ...f } = fact;
   const pkg = known?.package ?? null;
   return { ...f, key: known?.buildKey ?? f.key, package: pkg?.identity ?? '', ...(f.lib && pkg ? { shlibs: pkg.shlibs } : {}) };
+}
+
+/**
+ * Were a port's parts, with each rebuilding dependency as its last build made it, those a kept
+ * plan found up to date (so their key is the one its last build recorded, not computed again)?
+ * So they are when it was up to date then, is read as the same object now (its own inputs), and
+ * every dependency has the version it had then, which is that of its last build.
+ */
+function keptAsBuilt(
+  carried: CarriedPlan | undefined,
+  node: GraphNode,
+  known: KnownPortState | undefined,
+  decided: ReadonlyMap<string, PlannedPort>,
+  knownAll: ReadonlyMap<string, KnownPortState>,
+): boolean {
+  const then = carried?.decisions.get(node.origin);
+  if (!then || then.action !== 'skip' || !known?.buildKey || then.buildKey !== known.buildKey) return false;
+  const nodesThen = carried!.observation.graph.nodes;
+  if (nodesThen.get(node.origin)?.port !== node.port) return false;
+  for (const dep of node.deps.keys()) {
+    const version = decided.get(dep)?.version;
+    if (version === undefined || version !== nodesThen.get(dep)?.port?.meta.version || version !== knownAll.get(dep)?.version) return false;
+  }
+  return true;
 }
 
 /** The parts with each pending dependency as its last build made it; undefined when one's version is not that build's (decide's asBuilt). */
