@@ -24,7 +24,7 @@ export const processIo: Io = {
   },
 };
 
-/** Values whose JSON was made already (renderJson, rememberJson), as UTF-8 with a final newline: printed as made, not again. */
+/** Values whose JSON was made already (rememberJson), as UTF-8 with a final newline: printed as made, not again. */
 const rendered = new WeakMap<object, Uint8Array>();
 
 export function printJson(io: Io, value: unknown): void {
@@ -34,14 +34,7 @@ export function printJson(io: Io, value: unknown): void {
   else io.out(JSON.stringify(value, null, 2));
 }
 
-/** printJson's output for a value, made once: a plan kept on disk as these bytes is printed without making them again. */
-export function renderJson(value: object): Uint8Array {
-  let bytes = rendered.get(value);
-  if (bytes === undefined) rendered.set(value, (bytes = Buffer.from(`${JSON.stringify(value, null, 2)}\n`)));
-  return bytes;
-}
-
-/** `bytes` are printJson's output for `value` (read back from where they were kept; `value` is not to be changed). */
+/** `bytes` are printJson's output for `value` (made already, or read back from where they were kept; `value` is not to be changed). */
 export function rememberJson(value: object, bytes: Uint8Array): void {
   rendered.set(value, bytes);
 }

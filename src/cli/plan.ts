@@ -7,7 +7,7 @@ import { daemonRequest } from '../client/request.js';
 import { DaemonRequestError } from '../client/errors.js';
 import { PortsyncError } from '../errors.js';
 import { defineCommand, type CommandContext } from './command.js';
-import { printJson, rememberJson, renderJson, type Io } from './io.js';
+import { printJson, rememberJson, type Io } from './io.js';
 import type { StatRecords } from '../fingerprint/statRecords.js';
 import type { Client } from '../client/index.js';
 import type { MakeSettings } from '../ports/make.js';
@@ -100,7 +100,7 @@ export async function planHere(
   const [
     { assertInClosure, observe, makeSettingsOf },
     { makePlanReadingParts },
-    { planJson },
+    { planJson, renderPlanJson },
     { recordScanInputs },
     { observeFromKept, keptObservation },
   ] = await planning;
@@ -137,7 +137,9 @@ export async function planHere(
     const readParts = async (origins: readonly string[]) => (await open()).knownOf(origins);
     const made = await makePlanReadingParts(obs, options, readParts);
     const plan = planJson(made);
-    const bytes = renderJson(plan);
+    // (Printed as made: the lines carried from the kept plan are copied as they were printed.)
+    const bytes = renderPlanJson(plan);
+    rememberJson(plan, bytes);
     // (A daemon that came up meanwhile holds the database: what it knew is not on disk to check.
     // A plan from the kept one that never opened it knew what the kept plan knew, checked on disk.)
     // (A file changed within the racy second is not trusted by its stat data: such a plan is not kept.)

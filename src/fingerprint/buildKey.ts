@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BuildKeyParts, Cascade, DependencyFact } from './types.js';
+import { byOrigin } from './byOrigin.js';
 
 /** JSON with object keys sorted at every level, so the key never depends on insertion order. */
 export function canonicalJSON(value: unknown): string {
@@ -111,7 +112,7 @@ export function dependencyToken(fact: DependencyFact | string, cascade: Cascade)
  * too. Throws when a dependency's token is not known yet (the planner checks that first).
  */
 export function computeBuildKey(parts: BuildKeyParts, cascade: Cascade = 'output'): string {
-  const dependencies: Record<string, string> = {};
+  const dependencies = byOrigin<string>();
   if (cascade !== 'none') {
     for (const [origin, fact] of Object.entries(parts.dependencies)) {
       const token = dependencyToken(fact, cascade);

@@ -35,7 +35,7 @@ import type { MakeSettings } from '../ports/make.js';
 import { KEY_PARTS_NOT_READ, type KnownPortState } from './decide.js';
 import { planOrder, rememberPlanOrder, type CarriedPlan, type PlannedPort } from './plan.js';
 import type { KeptObservation } from './plan-snapshot.js';
-import type { PlanJson } from './result-json.js';
+import { planLines } from './result-json.js';
 
 /** Bumped when the stored form changes (an older one is not read: the plan is made in full). */
 const FORMAT = 3;
@@ -306,14 +306,15 @@ function loadObservation(
   };
 }
 
-/** A kept plan's decisions, as the planner carries them (PlanOptions.carried). */
-function decisionsOf(plan: PlanJson): Map<string, PlannedPort> {
+/** A kept plan's decisions, as the planner carries them (PlanOptions.carried): its lines, read when asked; undefined when it is not a plan. */
+function decisionsOf(printed: Buffer): Map<string, PlannedPort> | undefined {
+  const lines = planLines(printed);
+  if (!lines) return undefined;
   const out = new Map<string, PlannedPort>();
-  for (const p of plan.ports) {
-    if (p.origin === null || p.action === 'prune') continue;
+  for (const p of lines) {
     if (p.action !== 'skip' && p.action !== 'ignored' && p.action !== 'blocked') continue; // decided anew (planner)
     // The line as it is: a planned port but that its pkgfile is null when it has none (planJson writes either as null).
-    out.set(p.origin, p as PlannedPort);
+    out.set(p.origin, p as unknown as PlannedPort);
   }
   return out;
 }
@@ -339,7 +340,7 @@ export interface KeptStart {
 export async function observeFromKept(
   state: DesiredState,
   tree: string,
-  kept: { plan(): PlanJson; observation: KeptObservation },
+  kept: { plan: Buffer; observation: KeptObservation },
   changes: { records: StoredStatRecords; changed: ReadonlySet<string> },
   settings: MakeSettings = makeSettingsOf(state, tree),
 ): Promise<KeptStart | undefined> {
@@ -361,12 +362,8 @@ export async function observeFromKept(
   const rereading = scanPorts([], { settings, cacheFile: null, only: requests });
   rereading.catch(() => {}); // (awaited below)
   const before = loadObservation(stored, sets, state, tree);
-  let decisions: Map<string, PlannedPort>;
-  try {
-    decisions = decisionsOf(kept.plan());
-  } catch {
-    return undefined; // (the kept plan's text is damaged: plan in full)
-  }
+  const decisions = decisionsOf(kept.plan);
+  if (!decisions) return undefined; // (the kept plan's text is damaged: plan in full)
   const reread = await rereading;
   if (reread.problems.size) return undefined;
   const ports = new Map(before.scan.ports);

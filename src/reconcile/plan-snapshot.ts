@@ -120,8 +120,8 @@ export async function loadPlanSnapshot(
   | {
       changes: TrustedPaths;
       /** something changed too recently: the plan made now cannot be kept */ racy: boolean;
-      /** The observation the kept plan was made from (undefined: unreadable), and the kept plan (throws when unreadable). */
-      kept(): { plan(): PlanJson; observation: KeptObservation } | undefined;
+      /** The observation the kept plan was made from (undefined: unreadable), and the kept plan as printed. */
+      kept(): { plan: Buffer; observation: KeptObservation } | undefined;
     }
   | undefined
 > {
@@ -175,7 +175,7 @@ export async function loadPlanSnapshot(
       racy: !trustedMtime(newestMtimeMs, probe.startedAt),
       kept: () => {
         const d = decoded();
-        return d ? { plan: () => parsePlan(bytes), observation: { base, ...d } } : undefined;
+        return d ? { plan: bytes, observation: { base, ...d } } : undefined;
       },
     };
   } catch {

@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesiredState } from '../config/types.js';
 import { computeBuildKey, unknownDependencies } from '../fingerprint/buildKey.js';
+import { byOrigin } from '../fingerprint/byOrigin.js';
 import { packageCheckCache, packageVerifier, type PackageVerifier } from '../fingerprint/packageCheck.js';
 import { portableValue } from '../fingerprint/portable.js';
 import type { BuildKeyParts, Cascade, DependencyFact } from '../fingerprint/types.js';
@@ -535,7 +536,7 @@ function keyPartsOf(
   ctx: KeyContext,
   decided: ReadonlyMap<string, PlannedPort>,
 ): { parts: BuildKeyParts; stuck: Reason[] } {
-  const dependencies: Record<string, DependencyFact> = {};
+  const dependencies = byOrigin<DependencyFact>();
   const stuck: Reason[] = [];
   for (const [dep, kinds] of sortedDeps(node.deps)) {
     const d = decided.get(dep);
@@ -580,7 +581,7 @@ function partsFromCarried(carried: CarriedPlan, origins: readonly string[], casc
     const k = known.get(origin);
     const node = nodes.get(origin);
     if (!k?.buildKey || !node?.port) continue;
-    const dependencies: Record<string, DependencyFact> = {};
+    const dependencies = byOrigin<DependencyFact>();
     for (const [dep, kinds] of sortedDeps(node.deps)) {
       const version = nodes.get(dep)?.port?.meta.version;
       const last = known.get(dep);
@@ -696,9 +697,12 @@ function keptAsBuilt(
 
 /** The parts with each pending dependency as its last build made it; undefined when one's version is not that build's (decide's asBuilt). */
 function partsAsBuilt(parts: BuildKeyParts, known: ReadonlyMap<string, KnownPortState>): BuildKeyParts | undefined {
-  const dependencies = { ...parts.dependencies };
+  const dependencies = byOrigin<BuildKeyParts['dependencies'][string]>();
   for (const [origin, fact] of Object.entries(parts.dependencies)) {
-    if (typeof fact === 'string' || !fact.pending) continue;
+    if (typeof fact === 'string' || !fact.pending) {
+      dependencies[origin] = fact;
+      continue;
+    }
     const k = known.get(origin);
     if (!k?.buildKey || k.version !== fact.version) return undefined;
     dependencies[origin] = asLastBuilt(fact, k);

@@ -104,18 +104,23 @@ export function planJson(plan: Plan): PlanJson {
   return {
     configWarnings: plan.observation.state.warnings,
     ports: [
-      ...plan.ports.map((p) => ({
-        origin: p.origin,
-        pkgname: p.pkgname,
-        action: p.action,
-        reasons: p.reasons,
-        version: p.version,
-        pkgfile: p.pkgfile ?? null,
-        ...(p.action === 'pending' && p.waitingOn ? { waitingOn: p.waitingOn } : {}),
-        ...(p.buildKey ? { buildKey: p.buildKey } : {}),
-        ...(p.crc ? { crc: p.crc } : {}),
-        ...(p.suspended ? { suspended: true as const } : {}),
-      })),
+      // (A line carried from a kept plan is that plan's line, as it was printed.)
+      ...plan.ports.map((p) =>
+        p instanceof PlanLine
+          ? p
+          : {
+              origin: p.origin,
+              pkgname: p.pkgname,
+              action: p.action,
+              reasons: p.reasons,
+              version: p.version,
+              pkgfile: p.pkgfile ?? null,
+              ...(p.action === 'pending' && p.waitingOn ? { waitingOn: p.waitingOn } : {}),
+              ...(p.buildKey ? { buildKey: p.buildKey } : {}),
+              ...(p.crc ? { crc: p.crc } : {}),
+              ...(p.suspended ? { suspended: true as const } : {}),
+            },
+      ),
       // What a pass would prune (policy.prune): package files, each named by the port it was of (null: none known).
       ...plan.prune.map((o): PlanPortJson => ({
         origin: o.origin,
@@ -136,4 +141,124 @@ export function planJson(plan: Plan): PlanJson {
 /** A plan's summary in one line, as `portsync plan` ends and a pass says before it builds. */
 export function planSummaryLine(s: PlanSummary): string {
   return `plan: ${s.total} ports: ${s.build} to build, ${s.pending} pending (rebuilt only if a dependency's result changes), ${s.skip} up to date, ${s.ignored} ignored, ${s.blocked} blocked${s.prune ? `; ${s.prune} packages to prune` : ''}`;
+}
+
+/**
+ * A port's line of a printed plan (`plan --json`), carried into a new plan as it is: read only
+ * when something asks what it says, and printed as the bytes it was (renderPlanJson). A plan
+ * made from a kept one on a real tree carries thousands; reading and printing the whole 8 MB
+ * document again took a tenth of a second or more.
+ */
+export class PlanLine implements PlanPortJson {
+  #read: PlanPortJson | undefined;
+
+  constructor(
+    /** The printed plan, and where the line is in it (from its `{` to its `}`). */
+    readonly text: Buffer,
+    readonly start: number,
+    readonly end: number,
+    readonly origin: string,
+    readonly action: PlanAction,
+  ) {}
+
+  private get line(): PlanPortJson {
+    return (this.#read ??= JSON.parse(this.text.toString('utf8', this.start, this.end)) as PlanPortJson);
+  }
+  get pkgname(): string {
+    return this.line.pkgname;
+  }
+  get reasons(): Reason[] {
+    return this.line.reasons;
+  }
+  get version(): string {
+    return this.line.version;
+  }
+  get pkgfile(): string | null {
+    return this.line.pkgfile;
+  }
+  get waitingOn(): string[] | undefined {
+    return this.line.waitingOn;
+  }
+  get buildKey(): string | undefined {
+    return this.line.buildKey;
+  }
+  get crc(): string | undefined {
+    return this.line.crc;
+  }
+  get suspended(): true | undefined {
+    return this.line.suspended;
+  }
+  toJSON(): PlanPortJson {
+    return this.line;
+  }
+}
+
+const PORTS_OPEN = '\n  "ports": [\n';
+const LINE_END = '\n    }';
+
+/** One top-level field of a printed port line (6 spaces in: nested fields are deeper), as JSON text. */
+function fieldText(text: Buffer, start: number, end: number, name: string): string | undefined {
+  const key = `\n      "${name}": `;
+  const at = text.indexOf(key, start);
+  if (at < 0 || at >= end) return undefined;
+  const from = at + key.length;
+  let to = text.indexOf('\n', from);
+  if (to < 0 || to > end) to = end;
+  if (text[to - 1] === 0x2c) to--; // (a following field's comma)
+  return text.toString('utf8', from, to);
+}
+
+/**
+ * The port lines of a printed plan (printJson's output of a PlanJson), in order; undefined when
+ * the text is not such a plan. Ports are read as what they are; the prune lines after them are
+ * not ports (origin null or action prune) and end the list.
+ */
+export function planLines(text: Buffer): PlanLine[] | undefined {
+  const open = text.indexOf(PORTS_OPEN);
+  if (open < 0) return text.includes('\n  "ports": []') ? [] : undefined;
+  const out: PlanLine[] = [];
+  let at = open + PORTS_OPEN.length;
+  while (text.toString('latin1', at, at + 6) === '    {\n') {
+    const close = text.indexOf(LINE_END, at);
+    if (close < 0) return undefined;
+    const end = close + LINE_END.length;
+    try {
+      const origin = JSON.parse(fieldText(text, at, end, 'origin') ?? 'null') as string | null;
+      const action = JSON.parse(fieldText(text, at, end, 'action') ?? 'null') as PlanAction | 'prune' | null;
+      if (typeof origin !== 'string' || action === null || action === 'prune') break;
+      out.push(new PlanLine(text, at, end, origin, action));
+    } catch {
+      return undefined;
+    }
+    if (text[end] !== 0x2c) break;
+    at = end + 2; // ",\n"
+  }
+  return out;
+}
+
+/**
+ * printJson's output of a plan, with the lines carried from a kept plan copied as they were
+ * printed: the same bytes as JSON.stringify(plan, null, 2) and a newline.
+ */
+export function renderPlanJson(plan: PlanJson): Buffer {
+  const whole = (): Buffer => Buffer.from(`${JSON.stringify(plan, null, 2)}\n`);
+  if (!plan.ports.some((p) => p instanceof PlanLine)) return whole();
+  const others = JSON.stringify({ ...plan, ports: [] }, null, 2);
+  const empty = '\n  "ports": []';
+  const at = others.indexOf(empty);
+  if (at < 0) return whole();
+  const chunks: Buffer[] = [];
+  let made = `${others.slice(0, at)}${PORTS_OPEN}`;
+  plan.ports.forEach((p, i) => {
+    if (i > 0) made += ',\n';
+    if (!(p instanceof PlanLine)) {
+      // Indented as an element of the array inside the document.
+      made += `    ${JSON.stringify(p, null, 2).replaceAll('\n', '\n    ')}`;
+      return;
+    }
+    chunks.push(Buffer.from(made), p.text.subarray(p.start, p.end));
+    made = '';
+  });
+  chunks.push(Buffer.from(`${made}\n  ]${others.slice(at + empty.length)}\n`));
+  return Buffer.concat(chunks);
 }
