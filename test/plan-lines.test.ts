@@ -100,7 +100,8 @@ test('a plan that carries lines of a kept plan is printed as JSON.stringify prin
     [lines[2]!],
     [lines[0]!, lines[3]!, lines[2]!],
   ] as PlanPortJson[][]) {
-    const plan: PlanJson = { ...kept, ports, configWarnings: ['ünïcode'] };
+    // (Strings that look like what the renderer puts in the lines' place, before and after the ports.)
+    const plan: PlanJson = { ...kept, ports, configWarnings: ['ünïcode', '\u0000carried'], problems: ['\u0000carried'] };
     const plain: PlanJson = JSON.parse(JSON.stringify(plan)) as PlanJson;
     assert.ok(ports.some((p) => p instanceof PlanLine));
     assert.equal(renderPlanJson(plan).toString(), printed(plain).toString());

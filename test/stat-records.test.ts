@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,27 @@ test('changed, removed and created paths are found, on one thread and split with
   assert.deepEqual([...one.paths].sort(), expected);
   assert.deepEqual([...two.paths].sort(), expected, 'the worker thread finds the same');
   assert.deepEqual([...three.paths].sort(), expected, 'so does a thread started ahead');
+  // Records kept in a file: the thread reads its half there.
+  const file = join(dir, 'records.bin');
+  writeFileSync(file, Buffer.concat([Buffer.from('prefix'), serialize(stored)]));
+  const fd = openSync(file, 'r');
+  let reads = 0;
+  const inFile = await changedSinceInParallel(
+    {
+      count: stored.paths.length,
+      section: { fd, offset: 6, length: statSync(file).size - 6 },
+      read: () => (reads++, deserialize(readFileSync(file).subarray(6)) as typeof stored),
+    },
+    undefined,
+    { minPerThread: 100 },
+  );
+  const direct = new StatThread();
+  const half = await direct.check({ section: { fd, offset: 6, length: statSync(file).size - 6 }, from: 200, to: stored.paths.length });
+  direct.close();
+  closeSync(fd);
+  assert.deepEqual([...inFile.paths].sort(), expected, 'records read from a file: the same, the thread reading its half there');
+  assert.deepEqual(half?.paths.sort(), [files[350]!, join(dir, 'missing')].sort(), 'the thread reads the section itself');
+  assert.equal(reads, 1, 'this thread read them once');
   assert.equal(two.newestMtimeMs, one.newestMtimeMs);
   assert.equal(three.newestMtimeMs, one.newestMtimeMs);
   assert.ok(!trustedMtime(two.newestMtimeMs, now), 'a file written just now is too recent to trust');
@@ -103,7 +125,7 @@ test("a process waits for the thread's answer, and a thread never asked does not
     const r = { paths: j.paths, follow: Uint8Array.from(j.follow), size: Float64Array.from(j.size), mtimeMs: Float64Array.from(j.mtimeMs), ino: Float64Array.from(j.ino) };
     const thread = new StatThread();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    thread.check(r).then((c) => console.log(JSON.stringify(c.paths)));
+    thread.check({ records: r, from: 0, to: r.paths.length }).then((c) => console.log(JSON.stringify(c.paths)));
   `;
   const script = join(dir, 'waits.mjs'); // (a file: a worker thread inherits --input-type, which it cannot use)
   writeFileSync(script, code);

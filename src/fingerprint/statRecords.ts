@@ -4,8 +4,9 @@
  * too recent to trust when recorded, what was computed from them stands — the shortcut git's
  * index and the metadata cache take. A missing path is recorded as missing (size -1).
  */
-import { lstatSync, statSync } from 'node:fs';
+import { lstatSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { deserialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 /** A file modified this close to (or after) the moment it was recorded is not trusted by its stat data. */
@@ -140,7 +141,7 @@ export class StatThread {
   }
 
   /** What changed in these records, checked on the thread (undefined: it cannot run); `onFirst` as soon as it finds a change. */
-  async check(r: StoredStatRecords, onFirst?: () => void): Promise<StatChanges | undefined> {
+  async check(job: StatJob, onFirst?: () => void): Promise<StatChanges | undefined> {
     const worker = this.worker;
     if (!worker) return undefined;
     // (While a 'message' listener waits, the process waits for the answer: the thread is unref'd only when idle.)
@@ -152,7 +153,7 @@ export class StatThread {
       };
       worker.on('message', listener);
     });
-    worker.postMessage(r);
+    worker.postMessage(job);
     try {
       const got = await Promise.race([answer, this.failed]);
       return got instanceof Error ? undefined : got;
@@ -167,6 +168,42 @@ export class StatThread {
 }
 
 /**
+ * What a StatThread checks: records from index `from` to `to`, sent, or read by the thread from
+ * an open file (`section`: where their v8-serialized form is; reading them there spares this
+ * thread the copy of tens of thousands of paths).
+ */
+export type StatJob = { from: number; to: number } & (
+  { records: StoredStatRecords } | { section: { fd: number; offset: number; length: number } }
+);
+
+/** The stat thread's answer to a job (stat-worker.mjs): `post` gets { first: true } at the first change, then the changes. */
+export function answerStatJob(job: StatJob, post: (m: StatChanges | { first: true }) => void): void {
+  let r: StoredStatRecords;
+  if ('records' in job) r = job.records;
+  else {
+    const bytes = Buffer.allocUnsafe(job.section.length);
+    for (let got = 0; got < bytes.length;) {
+      const n = readSync(job.section.fd, bytes, got, bytes.length - got, job.section.offset + got);
+      if (n === 0) throw new Error('the stat records section is truncated');
+      got += n;
+    }
+    r = deserialize(bytes) as StoredStatRecords;
+  }
+  post(changedIn(r, job.from, job.to, () => post({ first: true })));
+}
+
+/**
+ * Records kept in an open file (`section`: where their v8-serialized form is), `count` of them:
+ * the stat thread reads its half there while this one reads them (`read`), sparing this thread
+ * the copy of tens of thousands of paths.
+ */
+export interface FileRecords {
+  count: number;
+  section: { fd: number; offset: number; length: number };
+  read(): StoredStatRecords;
+}
+
+/**
  * changedSince with the second half of the records checked by a thread meanwhile (`thread`, or
  * one started now): a real tree's 58,000 paths are ~0.5 s of stat calls on one thread. Fewer
  * than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, when this
@@ -174,14 +211,15 @@ export class StatThread {
  * calls for can begin. The thread is closed.
  */
 export async function changedSinceInParallel(
-  r: StoredStatRecords,
+  source: StoredStatRecords | FileRecords,
   thread?: StatThread,
   opts: { minPerThread?: number; meanwhile?: () => void } = {},
 ): Promise<StatChanges> {
-  const n = r.paths.length;
+  const inFile = 'section' in source;
+  const n = inFile ? source.count : source.paths.length;
   if (n < 2 * (opts.minPerThread ?? 15_000) || availableParallelism() < 2) {
     thread?.close();
-    return changedSince(r);
+    return changedSince(inFile ? source.read() : source);
   }
   const helper = thread ?? new StatThread();
   const half = n >> 1;
@@ -194,20 +232,27 @@ export async function changedSinceInParallel(
       opts.meanwhile();
     }
   };
-  const theirs = helper.check(
-    {
-      paths: r.paths.slice(half),
-      follow: r.follow.slice(half),
-      size: r.size.slice(half),
-      mtimeMs: r.mtimeMs.slice(half),
-      ino: r.ino.slice(half),
-    },
-    () => {
-      found = true;
-      meanwhile();
-    },
-  );
+  const job: StatJob = inFile
+    ? { section: source.section, from: half, to: n }
+    : {
+        records: {
+          paths: source.paths.slice(half),
+          follow: source.follow.slice(half),
+          size: source.size.slice(half),
+          mtimeMs: source.mtimeMs.slice(half),
+          ino: source.ino.slice(half),
+        },
+        from: 0,
+        to: n - half,
+      };
+  // (Sent first: the thread reads its records while this one reads its own.)
+  const theirs = helper.check(job, () => {
+    found = true;
+    meanwhile();
+  });
   try {
+    const r = inFile ? source.read() : source;
+    if (r.paths.length !== n) throw new Error(`internal: ${r.paths.length} stat records where ${n} were said`);
     const mine = changedIn(r, 0, half, () => (found = true));
     mineDone = true;
     meanwhile();

@@ -28,18 +28,20 @@ import type { TrustedPaths } from '../ports/scanner.js';
 import type { PlanSummary } from './plan.js';
 import type { PlanJson } from './result-json.js';
 
-const SNAPSHOT_VERSION = 3;
+const SNAPSHOT_VERSION = 4;
 
 /**
- * The file: a 4-byte length, then what identifies the plan and what it was made from (read
- * first); a 4-byte length, then the plan itself (read only when it stands); a 4-byte length,
- * then the observation it was made from, then what changed in it since (KeptObservation, read
- * only when some ports' files changed).
+ * The file: sections, each a 4-byte length and its bytes: what identifies the plan (read
+ * first); the stat records of what it was made from (StoredStatRecords, v8-serialized: the
+ * check's second thread reads its half there); the plan itself (read when it stands); the
+ * observation it was made from; then what changed in it since (KeptObservation, read only when
+ * some ports' files changed).
  */
 interface SnapshotHead {
   version: number;
   key: string;
-  records: StoredStatRecords;
+  /** How many stat records there are. */
+  count: number;
   /** How many of the records are the probe's (PlanSnapshotProbe.before): they come first. */
   before: number;
   /** The plan's summary (printing the kept plan as JSON needs nothing else of it). */
@@ -152,12 +154,20 @@ export async function loadPlanSnapshot(
   };
   try {
     if (head?.version !== SNAPSHOT_VERSION || head.key !== probe.key) return undefined;
+    const section = file.skip();
+    let records: StoredStatRecords | undefined;
+    const readRecords = () => (records ??= deserialize(file.readAt(section)) as StoredStatRecords);
     // A change found while the other thread still checks: whoever plans next reads the kept observation, so it is read meanwhile.
     const meanwhile = () => {
       opts.onChange?.();
       decoded();
     };
-    const { paths: changed, newestMtimeMs } = await changedSinceInParallel(head.records, probe.thread, { meanwhile });
+    const { paths: changed, newestMtimeMs } = await changedSinceInParallel(
+      { count: head.count, section: { fd: file.fd, ...section }, read: readRecords },
+      probe.thread,
+      { meanwhile },
+    );
+    const kept = readRecords();
     if (changed.length === 0) {
       stands = true;
       const { bytes } = readRest();
@@ -165,13 +175,13 @@ export async function loadPlanSnapshot(
     }
     // Nothing of what the probe records changed: its records are the kept ones (one stat per path less).
     const changedSet = new Set(changed);
-    if (!head.records.paths.slice(0, head.before).some((p) => changedSet.has(p))) {
+    if (!kept.paths.slice(0, head.before).some((p) => changedSet.has(p))) {
       probe.before = new StatRecords();
-      probe.before.addStoredHead(head.records, head.before);
+      probe.before.addStoredHead(kept, head.before);
     }
     const { bytes, base } = readRest();
     return {
-      changes: { records: head.records, changed: changedSet },
+      changes: { records: kept, changed: changedSet },
       racy: !trustedMtime(newestMtimeMs, probe.startedAt),
       kept: () => {
         const d = decoded();
@@ -190,23 +200,36 @@ export async function loadPlanSnapshot(
 
 /** Reads the snapshot's sections one after the other, as they are needed (printing the kept plan reads not its observation). */
 class SectionReader {
-  private readonly fd: number;
+  readonly fd: number;
   private at = 0;
   constructor(file: string) {
     this.fd = openSync(file, 'r');
   }
-  private read(length: number): Buffer {
+  /** The bytes at `offset` (the file's size permitting). */
+  readAt({ offset, length }: { offset: number; length: number }): Buffer {
     const b = Buffer.allocUnsafe(length);
     for (let got = 0; got < length;) {
-      const n = readSync(this.fd, b, got, length - got, this.at + got);
+      const n = readSync(this.fd, b, got, length - got, offset + got);
       if (n === 0) throw new Error('the kept plan is truncated');
       got += n;
     }
+    return b;
+  }
+  private read(length: number): Buffer {
+    const b = this.readAt({ offset: this.at, length });
     this.at += length;
     return b;
   }
   next(): Buffer {
     return this.read(this.read(4).readUInt32LE(0));
+  }
+  /** Where the next section is, not read (readAt reads it). */
+  skip(): { offset: number; length: number } {
+    const length = this.read(4).readUInt32LE(0);
+    const offset = this.at;
+    if (offset + length > fstatSync(this.fd).size) throw new Error('the kept plan is truncated');
+    this.at += length;
+    return { offset, length };
   }
   rest(): Buffer {
     return this.read(fstatSync(this.fd).size - this.at);
@@ -248,16 +271,17 @@ export function savePlanSnapshot(
   recordInputs(records);
   if (!records.trustedAt(probe.startedAt)) return false;
   try {
+    const stored = records.store();
     const head = serialize({
       version: SNAPSHOT_VERSION,
       key: probe.key,
-      records: records.store(),
+      count: stored.paths.length,
       before,
       summary: plan.summary,
     } satisfies SnapshotHead);
     const body = plan.bytes;
     const kept = observation() ?? { base: serialize(null), patches: null };
-    const parts = [head, body, kept.base].flatMap((b) => [lengthOf(b), b]);
+    const parts = [head, serialize(stored), body, kept.base].flatMap((b) => [lengthOf(b), b]);
     writeFileAtomic(probe.file, [...parts, serialize(kept.patches)], { mkdir: true });
     return true;
   } catch {

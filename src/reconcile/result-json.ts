@@ -196,13 +196,16 @@ export class PlanLine implements PlanPortJson {
 const PORTS_OPEN = '\n  "ports": [\n';
 const LINE_END = '\n    }';
 
+// (Searched for as bytes: a string would be encoded again for every line.)
+const FIELD_KEYS = { origin: Buffer.from('\n      "origin": '), action: Buffer.from('\n      "action": ') };
+
 /** One top-level field of a printed port line (6 spaces in: nested fields are deeper), as JSON text. */
-function fieldText(text: Buffer, start: number, end: number, name: string): string | undefined {
-  const key = `\n      "${name}": `;
+function fieldText(text: Buffer, start: number, end: number, name: 'origin' | 'action'): string | undefined {
+  const key = FIELD_KEYS[name];
   const at = text.indexOf(key, start);
   if (at < 0 || at >= end) return undefined;
   const from = at + key.length;
-  let to = text.indexOf('\n', from);
+  let to = text.indexOf(0x0a, from);
   if (to < 0 || to > end) to = end;
   if (text[to - 1] === 0x2c) to--; // (a following field's comma)
   return text.toString('utf8', from, to);
@@ -238,27 +241,36 @@ export function planLines(text: Buffer): PlanLine[] | undefined {
 
 /**
  * printJson's output of a plan, with the lines carried from a kept plan copied as they were
- * printed: the same bytes as JSON.stringify(plan, null, 2) and a newline.
+ * printed: the same bytes as JSON.stringify(plan, null, 2) and a newline. The plan is printed
+ * once with a marker string for each carried line (no port is a string), and the lines are put
+ * in the markers' place.
  */
 export function renderPlanJson(plan: PlanJson): Buffer {
-  const whole = (): Buffer => Buffer.from(`${JSON.stringify(plan, null, 2)}\n`);
-  if (!plan.ports.some((p) => p instanceof PlanLine)) return whole();
-  const others = JSON.stringify({ ...plan, ports: [] }, null, 2);
-  const empty = '\n  "ports": []';
-  const at = others.indexOf(empty);
-  if (at < 0) return whole();
-  const chunks: Buffer[] = [];
-  let made = `${others.slice(0, at)}${PORTS_OPEN}`;
-  plan.ports.forEach((p, i) => {
-    if (i > 0) made += ',\n';
-    if (!(p instanceof PlanLine)) {
-      // Indented as an element of the array inside the document.
-      made += `    ${JSON.stringify(p, null, 2).replaceAll('\n', '\n    ')}`;
-      return;
-    }
-    chunks.push(Buffer.from(made), p.text.subarray(p.start, p.end));
-    made = '';
+  const carried: PlanLine[] = [];
+  const ports = plan.ports.map((p) => (p instanceof PlanLine && carried.push(p) ? MARKER : p));
+  const printed = Buffer.from(`${JSON.stringify({ ...plan, ports }, null, 2)}\n`);
+  if (!carried.length) return printed;
+  const marker = `\n    ${JSON.stringify(MARKER)}`;
+  const markers: number[] = [];
+  let size = printed.length;
+  for (let from = printed.indexOf(PORTS_OPEN) + 1, i = 0; i < carried.length; i++) {
+    const at = printed.indexOf(marker, from);
+    if (from <= 0 || at < 0) return Buffer.from(`${JSON.stringify(plan, null, 2)}\n`); // (cannot be: printed in full)
+    markers.push(at + 1);
+    size += carried[i]!.end - carried[i]!.start - (marker.length - 1);
+    from = at + marker.length;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  let prev = 0;
+  carried.forEach((line, i) => {
+    o += printed.copy(out, o, prev, markers[i]!);
+    o += line.text.copy(out, o, line.start, line.end);
+    prev = markers[i]! + marker.length - 1;
   });
-  chunks.push(Buffer.from(`${made}\n  ]${others.slice(at + empty.length)}\n`));
-  return Buffer.concat(chunks);
+  printed.copy(out, o, prev);
+  return out;
 }
+
+/** What stands for a carried line while the plan is printed (a string no port line is). */
+const MARKER = '\u0000carried';
