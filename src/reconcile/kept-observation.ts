@@ -62,29 +62,52 @@ function storeMeta(m: PortMeta): StoredMeta {
   return [m.dir, m.flavor, m.flavors, m.pkgname, m.version, m.pkgfile, m.ignore, m.selectedOptions, m.warnings, vars, depends];
 }
 
-function loadMeta(s: StoredMeta): PortMeta {
-  const [dir, flavor, flavors, pkgname, version, pkgfile, ignore, selectedOptions, warnings, vars, depends] = s;
-  let dependencies: PortMeta['depends'] | undefined;
-  return {
-    origin: canonicalOrigin(dir, flavor, flavors),
-    dir,
-    flavor,
-    flavors,
-    pkgname,
-    version,
-    pkgfile,
-    distfiles: [],
-    distSubdir: '',
-    ignore,
-    // Made when read (only a port read again compares them): the graph's edges are kept as such.
-    get depends() {
-      return (dependencies ??= depends.map((d) => ({ kind: DEP_KINDS[d.charCodeAt(0) - 48]!, target: '', origin: d.slice(1), raw: '' })));
-    },
-    selectedOptions,
-    deselectedOptions: [],
-    warnings,
-    vars: vars || NO_VARS,
-  };
+/**
+ * A kept port's metadata (what StoredMeta leaves out is empty). A class: an object literal with a
+ * getter of its own costs several times as much to make, and a kept plan makes ten thousand.
+ */
+class KeptMeta implements PortMeta {
+  readonly origin: string;
+  readonly dir: string;
+  readonly flavor: string;
+  readonly flavors: string[];
+  readonly pkgname: string;
+  readonly version: string;
+  readonly pkgfile: string;
+  readonly distfiles: string[] = [];
+  readonly distSubdir = '';
+  readonly ignore: string;
+  readonly selectedOptions: string[];
+  readonly deselectedOptions: string[] = [];
+  readonly warnings: string[];
+  readonly vars: Record<string, string>;
+  readonly #depends: string[];
+  #made: PortMeta['depends'] | undefined;
+
+  constructor(s: StoredMeta) {
+    [this.dir, this.flavor, this.flavors, this.pkgname, this.version, this.pkgfile, this.ignore, this.selectedOptions, this.warnings] = s;
+    this.origin = canonicalOrigin(this.dir, this.flavor, this.flavors);
+    this.vars = s[9] || NO_VARS;
+    this.#depends = s[10];
+  }
+
+  /** Made when read (only a port read again compares them): the graph's edges are kept as such. */
+  get depends(): PortMeta['depends'] {
+    return (this.#made ??= this.#depends.map((d) => ({ kind: DEP_KINDS[d.charCodeAt(0) - 48]!, target: '', origin: d.slice(1), raw: '' })));
+  }
+}
+
+/** A kept port: its makefile list is not kept (planning does not read it). */
+class KeptPort implements ScannedPort {
+  constructor(
+    readonly meta: PortMeta,
+    readonly portCrc: string,
+    readonly inputs: Readonly<Record<string, string>>,
+  ) {}
+
+  makefiles(): string[] {
+    throw new Error(`internal: ${this.meta.origin} comes from a kept plan, which keeps no makefile list`);
+  }
 }
 
 export interface StoredObservation {
@@ -263,14 +286,7 @@ function loadObservation(
       problems.set(node.origin, node.problem);
     } else {
       const [meta, portCrc] = s;
-      const port: ScannedPort = {
-        meta: loadMeta(meta),
-        portCrc,
-        inputs: inputsOf(s, sets),
-        makefiles: () => {
-          throw new Error(`internal: ${node.origin} comes from a kept plan, which keeps no makefile list`);
-        },
-      };
+      const port = new KeptPort(new KeptMeta(meta), portCrc, inputsOf(s, sets));
       node.port = port;
       ports.set(node.origin, port);
     }
