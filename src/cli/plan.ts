@@ -66,7 +66,7 @@ export async function planHere(
   only: readonly string[],
   force: readonly string[] = [],
 ): Promise<PlanJson> {
-  // Planning itself: loaded only when the kept plan does not stand (the scanner, the planner).
+  // Planning itself (the scanner, the planner), for when the kept plan does not stand.
   const loadPlanning = () =>
     Promise.all([
       import('../reconcile/observe.js'),
@@ -76,7 +76,8 @@ export async function planHere(
       import('../reconcile/kept-observation.js'),
       import('../ports/make.js'),
     ]);
-  // Loaded meanwhile (compiled while this thread waits for the other one's half of the kept plan's check).
+  // Loaded from now on: its files are read meanwhile, and compiled while this thread waits for the
+  // other one's half of the kept plan's check (a kept plan that stands is printed without it).
   const planning = loadPlanning();
   let loaded: Awaited<typeof planning> | undefined;
   planning.then((m) => (loaded = m)).catch(() => {}); // (awaited below)
