@@ -123,7 +123,7 @@ export async function planHere(
     if (!keptPlan) void open();
     const start = kept && keptPlan ? await observeFromKept(state, tree, keptPlan, kept.changes, settings) : undefined;
     // (Without the recorded key parts: the few ports whose decision compares them are read after.)
-    const known = start ? Promise.resolve(start.known) : open().then((h) => h.knownWithoutParts());
+    const known = start ? Promise.resolve(start.carried.known) : open().then((h) => h.knownWithoutParts());
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
     // What the kept plan's check found unchanged is not stat'ed again.
     const obs = start?.observation ?? (await observe(state, { tree, settings, ...(kept ? { trusted: kept.changes } : {}) }));

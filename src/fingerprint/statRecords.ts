@@ -4,9 +4,10 @@
  * too recent to trust when recorded, what was computed from them stands — the shortcut git's
  * index and the metadata cache take. A missing path is recorded as missing (size -1).
  */
-import { lstatSync, readSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { deserialize } from 'node:v8';
+import { readSection, type FileSection } from '../fileSection.js';
 import { Worker } from 'node:worker_threads';
 
 /** A file modified this close to (or after) the moment it was recorded is not trusted by its stat data. */
@@ -172,23 +173,13 @@ export class StatThread {
  * an open file (`section`: where their v8-serialized form is; reading them there spares this
  * thread the copy of tens of thousands of paths).
  */
-export type StatJob = { from: number; to: number } & (
-  { records: StoredStatRecords } | { section: { fd: number; offset: number; length: number } }
-);
+export type StatJob = { from: number; to: number } & ({ records: StoredStatRecords } | { section: { fd: number } & FileSection });
 
 /** The stat thread's answer to a job (stat-worker.mjs): `post` gets { first: true } at the first change, then the changes. */
 export function answerStatJob(job: StatJob, post: (m: StatChanges | { first: true }) => void): void {
   let r: StoredStatRecords;
   if ('records' in job) r = job.records;
-  else {
-    const bytes = Buffer.allocUnsafe(job.section.length);
-    for (let got = 0; got < bytes.length;) {
-      const n = readSync(job.section.fd, bytes, got, bytes.length - got, job.section.offset + got);
-      if (n === 0) throw new Error('the stat records section is truncated');
-      got += n;
-    }
-    r = deserialize(bytes) as StoredStatRecords;
-  }
+  else r = deserialize(readSection(job.section.fd, job.section, 'the stat records section')) as StoredStatRecords;
   post(changedIn(r, job.from, job.to, () => post({ first: true })));
 }
 
@@ -199,7 +190,7 @@ export function answerStatJob(job: StatJob, post: (m: StatChanges | { first: tru
  */
 export interface FileRecords {
   count: number;
-  section: { fd: number; offset: number; length: number };
+  section: { fd: number } & FileSection;
   read(): StoredStatRecords;
 }
 

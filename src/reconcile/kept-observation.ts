@@ -339,8 +339,7 @@ function decisionsOf(printed: Buffer): Map<string, PlannedPort> | undefined {
 export interface KeptStart {
   /** The kept observation with the changed ports read again. */
   observation: Observation;
-  /** What the build database knew then (and still knows), without key parts. */
-  known: Map<string, KnownPortState>;
+  /** The kept decisions, and what the build database knew then and still knows (carried.known). */
   carried: CarriedPlan;
   /** The observation to keep with the new plan, made with `known` (the recorded parts it read are kept too). */
   keep(known: ReadonlyMap<string, KnownPortState>): Omit<KeptObservation, 'stored'>;
@@ -397,7 +396,6 @@ export async function observeFromKept(
   const known = knownOf(stored, kept0.parts);
   return {
     observation: { ...before, scan, graph },
-    known,
     carried: { decisions, observation: before, known },
     // The base as it was written, and the ports read since.
     keep: (now) => ({ base: kept.observation.base, patches: { ports: [...patches], parts: partsToKeep(now) } satisfies Patches }),

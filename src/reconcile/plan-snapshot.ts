@@ -15,12 +15,13 @@
  * Nothing recorded may be newer than a second before the plan began (the racy rule of the
  * metadata cache). Nothing in a plan depends on the clock.
  */
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { writeFileAtomic } from '../atomicWrite.js';
+import { readSection, type FileSection } from '../fileSection.js';
 import type { DesiredState } from '../config/types.js';
 import { publishedPackageDir } from '../repository/layout.js';
 import { StatRecords, StatThread, changedSinceInParallel, trustedMtime, type StoredStatRecords } from '../fingerprint/statRecords.js';
@@ -205,15 +206,9 @@ class SectionReader {
   constructor(file: string) {
     this.fd = openSync(file, 'r');
   }
-  /** The bytes at `offset` (the file's size permitting). */
-  readAt({ offset, length }: { offset: number; length: number }): Buffer {
-    const b = Buffer.allocUnsafe(length);
-    for (let got = 0; got < length;) {
-      const n = readSync(this.fd, b, got, length - got, offset + got);
-      if (n === 0) throw new Error('the kept plan is truncated');
-      got += n;
-    }
-    return b;
+  /** The bytes of a section (the file's size permitting). */
+  readAt(section: FileSection): Buffer {
+    return readSection(this.fd, section, 'the kept plan');
   }
   private read(length: number): Buffer {
     const b = this.readAt({ offset: this.at, length });
@@ -224,7 +219,7 @@ class SectionReader {
     return this.read(this.read(4).readUInt32LE(0));
   }
   /** Where the next section is, not read (readAt reads it). */
-  skip(): { offset: number; length: number } {
+  skip(): FileSection {
     const length = this.read(4).readUInt32LE(0);
     const offset = this.at;
     if (offset + length > fstatSync(this.fd).size) throw new Error('the kept plan is truncated');

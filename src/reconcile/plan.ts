@@ -586,9 +586,7 @@ function partsFromCarried(carried: CarriedPlan, origins: readonly string[], casc
       const version = nodes.get(dep)?.port?.meta.version;
       const last = known.get(dep);
       if (version === undefined || !last?.buildKey) continue next;
-      const fact: DependencyFact = { use: neededToBuild(kinds) ? 'build' : 'run', version, key: '', package: '' };
-      if (kinds.has('LIB')) fact.lib = true;
-      dependencies[dep] = asLastBuilt(fact, last);
+      dependencies[dep] = asLastBuilt(baseFact(version, '', kinds.has('LIB'), neededToBuild(kinds)), last);
     }
     const parts = partsWith(node.port, (ctx ??= keyContextOf(observation, known)), dependencies);
     if (computeBuildKey(parts, cascade) === k.buildKey) out.set(origin, { ...k, keyParts: parts });
@@ -658,10 +656,16 @@ function dependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: Kno
 }
 
 function makeDependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
-  const fact: DependencyFact = { use: build ? 'build' : 'run', version: d.version, key: d.buildKey ?? '', package: '' };
-  if (lib) fact.lib = true;
+  const fact = baseFact(d.version, d.buildKey ?? '', lib, build);
   // It rebuilds now: its key (when known) and no package yet; else the package its last build made.
   return d.action === 'build' || d.action === 'pending' ? { ...fact, pending: true } : asLastBuilt(fact, known);
+}
+
+/** What a dependent sees of a dependency at this version and key, before its package is known. */
+function baseFact(version: string, key: string, lib: boolean, build: boolean): DependencyFact {
+  const fact: DependencyFact = { use: build ? 'build' : 'run', version, key, package: '' };
+  if (lib) fact.lib = true;
+  return fact;
 }
 
 /** A dependency's fact as the package its last build made: that build's key, the package's identity and shared libraries. */
