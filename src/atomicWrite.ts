@@ -1,6 +1,6 @@
 /** Writing a file so that readers see the old content or the new, never half of it. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync, writevSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -24,10 +24,25 @@ export function writeFileAtomic(
   }
 }
 
+/** Writes the parts in order: in batches of writev (thousands of small parts are common: a plan's lines). */
 function writeParts(file: string, parts: readonly Uint8Array[]): void {
   const fd = openSync(file, 'w');
   try {
-    for (const part of parts) for (let at = 0; at < part.length;) at += writeSync(fd, part, at, part.length - at);
+    for (let i = 0; i < parts.length;) {
+      const batch = parts.slice(i, i + 1024).filter((p) => p.length);
+      const want = batch.reduce((n, p) => n + p.length, 0);
+      const wrote = batch.length ? writevSync(fd, batch) : 0;
+      // A short write: the rest of this batch part by part.
+      if (wrote < want) {
+        let skip = wrote;
+        for (const part of batch) {
+          const from = Math.min(skip, part.length);
+          skip -= from;
+          for (let at = from; at < part.length;) at += writeSync(fd, part, at, part.length - at);
+        }
+      }
+      i += 1024;
+    }
   } finally {
     closeSync(fd);
   }

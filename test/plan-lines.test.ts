@@ -104,8 +104,20 @@ test('a plan that carries lines of a kept plan is printed as JSON.stringify prin
     const plan: PlanJson = { ...kept, ports, configWarnings: ['ünïcode', '\u0000carried'], problems: ['\u0000carried'] };
     const plain: PlanJson = JSON.parse(JSON.stringify(plan)) as PlanJson;
     assert.ok(ports.some((p) => p instanceof PlanLine));
-    assert.equal(renderPlanJson(plan).toString(), printed(plain).toString());
+    const parts = renderPlanJson(plan);
+    assert.equal(Buffer.concat(parts).toString(), printed(plain).toString());
+    // The carried lines are parts of the kept text itself (not copied), lines that follow each other there in one part.
+    const keptText = (ports.find((p) => p instanceof PlanLine) as PlanLine).text;
+    const fromKept = parts.filter(
+      (b) =>
+        b.buffer === keptText.buffer &&
+        b.byteOffset >= keptText.byteOffset &&
+        b.byteOffset + b.length <= keptText.byteOffset + keptText.length,
+    );
+    assert.ok(fromKept.length > 0, 'a carried line is a view of the kept text');
+    if (ports[0] === lines[0] && ports[2] === lines[2] && ports[3] === lines[3])
+      assert.equal(fromKept.length, 2, 'lines 2 and 3, carried one after the other, are one part');
   }
   // Without carried lines it is JSON.stringify itself.
-  assert.equal(renderPlanJson(kept).toString(), printed(kept).toString());
+  assert.equal(Buffer.concat(renderPlanJson(kept)).toString(), printed(kept).toString());
 });

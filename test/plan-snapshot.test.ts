@@ -32,6 +32,8 @@ import { forgetOpenCaches } from '../src/ports/scanner.js';
 import { bmakeMissing } from './helpers/minitree.js';
 import { TestProject } from './helpers/project.js';
 import { cli } from './helpers/wait.js';
+import { planHere } from '../src/cli/plan.js';
+import { resolvePassSource } from '../src/reconcile/source.js';
 
 const skip = bmakeMissing();
 if (skip) console.log(`plan-snapshot tests skipped: ${skip}`);
@@ -90,6 +92,18 @@ async function cliPlan(p: TestProject): Promise<PlanJson> {
   const r = await cli(p.dir, ['plan', '--json']);
   assert.ok(r.code === 0 || r.code === 1, `plan exited ${r.code}: ${r.err}`);
   return JSON.parse(r.out) as PlanJson;
+}
+
+/**
+ * A plan made as `portsync plan` makes it, in this process, with the kept plan's check split
+ * over two threads as on a real tree (whose tens of thousands of paths are split): what a
+ * change calls for is read while the other thread checks, and the make calls of the ports the
+ * changes found first touch begin then.
+ */
+async function splitPlan(p: TestProject): Promise<PlanJson> {
+  forgetOpenCaches();
+  const { state, tree } = await resolvePassSource(p.config);
+  return JSON.parse(JSON.stringify(await planHere(state, tree, [], [], { minPerThread: 1 }))) as PlanJson;
 }
 
 /** The snapshot a plan would print now, or undefined when it no longer stands. */
@@ -218,11 +232,12 @@ test(
      * A change planned by the CLI from the kept plan: the metadata cache is gone, so a plan that
      * walked the tree would write it (`walks`); the plan is the one made from scratch.
      */
-    async function afterChange(what: string, change: () => void, walks: boolean): Promise<PlanJson> {
+    async function afterChange(what: string, change: () => void, walks: boolean, split = false): Promise<PlanJson> {
       rmSync(cache, { force: true });
       change();
+      const planNow = () => (split ? splitPlan(p) : cliPlan(p));
       // Planned from the kept one, the recorded key parts it compares are known from it: the database is not read.
-      const plan = walks ? await cliPlan(p) : await withSpoiledDatabase(p, () => cliPlan(p));
+      const plan = walks ? await planNow() : await withSpoiledDatabase(p, planNow);
       assert.equal(existsSync(cache), walks, `${what}: ${walks ? 'the tree was walked' : 'only the changed ports were read again'}`);
       assert.deepEqual(plan, await freshPlan(p.config), `${what}: the CLI's plan is the one made from scratch`);
       return plan;
@@ -267,6 +282,23 @@ test(
       false,
     );
     assert.equal(plan.ports.find((x) => x.origin === 'devel/libalpha')?.version, '1.2.1');
+
+    // The check split over two threads, as on a real tree: the changes found first are read while it goes on.
+    await keptNow();
+    plan = await afterChange('a master port, the check split', () => p.append('misc/greet/Makefile', '# split\n'), false, true);
+    assert.equal(actionOf(plan, 'misc/greet-fr'), 'build', 'the slave port read the changed Makefile');
+    await keptNow();
+    plan = await afterChange(
+      'two ports apart, the check split (the second may be found after the first is read)',
+      () => {
+        p.append('devel/libalpha/Makefile', '# split\n');
+        p.append('textproc/gamma/Makefile', '# split\n');
+      },
+      false,
+      true,
+    );
+    assert.equal(actionOf(plan, 'devel/libalpha'), 'build');
+    assert.equal(actionOf(plan, 'textproc/gamma'), 'build');
 
     await keptNow();
     plan = await afterChange('IGNORE set', () => p.append('devel/libalpha/Makefile', 'IGNORE=\tbroken on purpose\n'), false);

@@ -5,11 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { deserialize, serialize } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { StatRecords, StatThread, changedSince, changedSinceInParallel, trustedMtime } from '../src/fingerprint/statRecords.js';
+import {
+  StatRecords,
+  StatThread,
+  changedSince,
+  changedSinceInParallel,
+  decodeRecords,
+  encodeRecords,
+  trustedMtime,
+} from '../src/fingerprint/statRecords.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -53,14 +60,14 @@ test('changed, removed and created paths are found, on one thread and split with
   assert.deepEqual([...three.paths].sort(), expected, 'so does a thread started ahead');
   // Records kept in a file: the thread reads its half there.
   const file = join(dir, 'records.bin');
-  writeFileSync(file, Buffer.concat([Buffer.from('prefix'), serialize(stored)]));
+  writeFileSync(file, Buffer.concat([Buffer.from('prefix'), encodeRecords(stored)]));
   const fd = openSync(file, 'r');
   let reads = 0;
   const inFile = await changedSinceInParallel(
     {
       count: stored.paths.length,
       section: { fd, offset: 6, length: statSync(file).size - 6 },
-      read: () => (reads++, deserialize(readFileSync(file).subarray(6)) as typeof stored),
+      read: () => (reads++, decodeRecords(readFileSync(file).subarray(6))),
     },
     undefined,
     { minPerThread: 100 },
@@ -83,10 +90,20 @@ test("a change only in the thread's half is found, and what it calls for begins 
   const stored = records.store();
   writeFileSync(files[390]!, 'changed');
   const order: string[] = [];
-  const got = await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => order.push('meanwhile') });
+  let toldOf: readonly string[] = [];
+  const got = await changedSinceInParallel(stored, undefined, {
+    minPerThread: 100,
+    meanwhile: async (foundSoFar) => {
+      toldOf = [...foundSoFar()];
+      order.push('meanwhile');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      order.push('meanwhile done');
+    },
+  });
   order.push('answer');
   assert.deepEqual(got.paths, [files[390]]);
-  assert.deepEqual(order, ['meanwhile', 'answer']);
+  assert.deepEqual(toldOf, [files[390]], 'what a change calls for is told the change the thread found');
+  assert.deepEqual(order, ['meanwhile', 'meanwhile done', 'answer'], 'and is awaited before the answer');
   rmSync(dir, { recursive: true, force: true });
 });
 

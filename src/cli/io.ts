@@ -1,8 +1,8 @@
 /** Where a command writes: stdout and stderr, swappable in tests, and how wide its tables may be. */
 export interface Io {
   out(line: string): void;
-  /** Writes these bytes to stdout as they are (a large document already encoded); absent: out() is used. */
-  outBytes?(bytes: Uint8Array): void;
+  /** Writes these bytes (or parts, in order) to stdout as they are (a large document already encoded); absent: out() is used. */
+  outBytes?(bytes: JsonBytes): void;
   err(line: string): void;
   /** The width tables must fit in (see terminalColumns); undefined: no limit. */
   readonly columns?: number | undefined;
@@ -15,9 +15,21 @@ export function terminalColumns(env: NodeJS.ProcessEnv = process.env, stdout: No
   return stdout.isTTY ? stdout.columns : undefined;
 }
 
+/** A JSON document as UTF-8: one buffer, or its parts in order. */
+export type JsonBytes = Uint8Array | readonly Uint8Array[];
+
+/** The bytes of a document given in parts, as one buffer. */
+export const joinedBytes = (bytes: JsonBytes): Uint8Array => (bytes instanceof Uint8Array ? bytes : Buffer.concat(bytes));
+
 export const processIo: Io = {
   out: (line) => process.stdout.write(line + '\n'),
-  outBytes: (bytes) => process.stdout.write(bytes),
+  outBytes: (bytes) => {
+    if (bytes instanceof Uint8Array) return void process.stdout.write(bytes);
+    // (Corked: a pipe gets the parts in one writev.)
+    process.stdout.cork();
+    for (const b of bytes) process.stdout.write(b);
+    process.stdout.uncork();
+  },
   err: (line) => process.stderr.write(line + '\n'),
   get columns() {
     return terminalColumns();
@@ -25,16 +37,18 @@ export const processIo: Io = {
 };
 
 /** Values whose JSON was made already (rememberJson), as UTF-8 with a final newline: printed as made, not again. */
-const rendered = new WeakMap<object, Uint8Array>();
+const rendered = new WeakMap<object, JsonBytes>();
 
 export function printJson(io: Io, value: unknown): void {
   const bytes = value !== null && typeof value === 'object' ? rendered.get(value) : undefined;
   if (bytes && io.outBytes) io.outBytes(bytes);
-  else if (bytes) io.out(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength - 1).toString());
-  else io.out(JSON.stringify(value, null, 2));
+  else if (bytes) {
+    const b = joinedBytes(bytes);
+    io.out(Buffer.from(b.buffer, b.byteOffset, b.byteLength - 1).toString());
+  } else io.out(JSON.stringify(value, null, 2));
 }
 
 /** `bytes` are printJson's output for `value` (made already, or read back from where they were kept; `value` is not to be changed). */
-export function rememberJson(value: object, bytes: Uint8Array): void {
+export function rememberJson(value: object, bytes: JsonBytes): void {
   rendered.set(value, bytes);
 }

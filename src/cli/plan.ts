@@ -1,7 +1,8 @@
 /** `portsync plan [--json] [ORIGIN...]`: exit 0 in sync, 1 work to do, 2 error. */
 import { resolvePassSource } from '../reconcile/source.js';
 import { planSummaryLine, type PlanJson } from '../reconcile/result-json.js';
-import { beginPlanSnapshot, loadPlanSnapshot, savePlanSnapshot } from '../reconcile/plan-snapshot.js';
+import { beginPlanSnapshot, loadPlanSnapshot, savePlanSnapshot, type ChangeFound } from '../reconcile/plan-snapshot.js';
+import type { KeptRead, Rereading } from '../reconcile/kept-observation.js';
 import type { DesiredState } from '../config/types.js';
 import { daemonRequest } from '../client/request.js';
 import { DaemonRequestError } from '../client/errors.js';
@@ -65,6 +66,8 @@ export async function planHere(
   tree: string,
   only: readonly string[],
   force: readonly string[] = [],
+  /** `minPerThread`: as beginPlanSnapshot's (a test splits a small tree's check as a real tree's is). */
+  opts: { minPerThread?: number } = {},
 ): Promise<PlanJson> {
   // Planning itself (the scanner, the planner), for when the kept plan does not stand.
   const loadPlanning = () =>
@@ -77,23 +80,35 @@ export async function planHere(
       import('../ports/make.js'),
     ]);
   // Loaded from now on: its files are read meanwhile, and compiled while this thread waits for the
-  // other one's half of the kept plan's check (a kept plan that stands is printed without it).
+  // other one's part of the kept plan's check (a kept plan that stands is printed without it).
   const planning = loadPlanning();
-  let loaded: Awaited<typeof planning> | undefined;
-  planning.then((m) => (loaded = m)).catch(() => {}); // (awaited below)
+  planning.catch(() => {}); // (awaited below)
   let settings: MakeSettings | undefined;
   // Files changed since the kept plan: make reads some ports again. Once a change is found (while
   // the check goes on), who reads the tree is checked and the make runner started (a few tenths
-  // of a second): by the time the kept observation is read, it is ready.
+  // of a second).
   const warm = ([{ makeSettingsOf }, , , , , { warmMakeRunner }]: Awaited<typeof planning>) => {
-    if (settings) return;
+    if (settings) return settings;
     settings = makeSettingsOf(state, tree);
     warmMakeRunner(settings);
+    return settings;
   };
-  const prepare = () => (loaded ? warm(loaded) : void planning.then(warm).catch(() => {}));
+  // Read while the check's other thread goes on: the kept observation and decisions, and the make
+  // calls of the ports that the changes found so far touch (most often, all that will be found).
+  // (Not for a plan of some origins: those are resolved as written, which the kept observation cannot do.)
+  let read: { kept: KeptRead | undefined; begun: Rereading | undefined } | undefined;
+  const readMeanwhile = async ({ kept, foundSoFar }: ChangeFound) => {
+    const modules = await planning;
+    const made = warm(modules);
+    const { keptStored, readKept, rereadTouched } = modules[4];
+    const k = only.length ? undefined : kept();
+    const stored = k && keptStored(k.observation);
+    const begun = stored && rereadTouched(stored, tree, foundSoFar(), made);
+    read = { kept: stored && readKept(state, tree, stored, k.plan), begun };
+  };
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
-  const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only);
-  const kept = snapshot && (await loadPlanSnapshot(snapshot, { onChange: prepare }));
+  const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only, opts);
+  const kept = snapshot && (await loadPlanSnapshot(snapshot, { onChange: readMeanwhile }));
   if (kept && 'plan' in kept) {
     rememberJson(kept.plan, kept.bytes);
     return kept.plan;
@@ -103,7 +118,7 @@ export async function planHere(
     { makePlanReadingParts },
     { planJson, renderPlanJson },
     { recordScanInputs },
-    { observeFromKept, keptObservation },
+    { observeFromKept, keptObservation, keptStored, readKept },
   ] = await planning;
   if (kept) warm(await planning);
   settings ??= makeSettingsOf(state, tree);
@@ -116,12 +131,17 @@ export async function planHere(
   };
   try {
     // Only some ports' files changed since the kept plan: those ports are read again, the rest is the kept plan's.
-    // (Not for a plan of some origins: those are resolved as written, which the kept observation cannot do.)
+    // (Read while the check went on, or now: a check on one thread calls for nothing meanwhile.)
     const keptPlan = kept && !only.length ? kept.kept() : undefined;
+    const keptStart = () => {
+      const stored = keptPlan && keptStored(keptPlan.observation);
+      return stored && readKept(state, tree, stored, keptPlan.plan);
+    };
+    const keptRead = read ? read.kept : keptStart();
     // Without a kept plan the database is opened now (its own threads): the query runs while this one reads the tree.
     // From the kept plan it is needed only for some ports' key parts (a version bump's dependents), if at all.
-    if (!keptPlan) void open();
-    const start = kept && keptPlan ? await observeFromKept(state, tree, keptPlan, kept.changes, settings) : undefined;
+    if (!keptRead) void open();
+    const start = kept && keptRead ? await observeFromKept(keptRead, tree, kept.changes, settings, read?.begun) : undefined;
     // (Without the recorded key parts: the few ports whose decision compares them are read after.)
     const known = start ? Promise.resolve(start.carried.known) : open().then((h) => h.knownWithoutParts());
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)

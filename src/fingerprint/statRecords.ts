@@ -6,7 +6,7 @@
  */
 import { lstatSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { deserialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { readSection, type FileSection } from '../fileSection.js';
 import { Worker } from 'node:worker_threads';
 
@@ -90,6 +90,22 @@ export class StatRecords {
   }
 }
 
+/**
+ * The stored form of records, as a file keeps them: the numbers v8-serialized, the paths as one
+ * JSON text (V8's JSON parser makes tens of thousands of strings in half the time its
+ * deserializer takes).
+ */
+export function encodeRecords(r: StoredStatRecords): Buffer {
+  const { paths, ...numbers } = r;
+  return serialize({ ...numbers, paths: JSON.stringify(paths) });
+}
+
+/** Records from encodeRecords's form. */
+export function decodeRecords(bytes: Uint8Array): StoredStatRecords {
+  const r = deserialize(bytes) as Omit<StoredStatRecords, 'paths'> & { paths: string };
+  return { ...r, paths: JSON.parse(r.paths) as string[] };
+}
+
 /** The recorded paths whose stat data changed, and the newest mtime they have now. */
 export interface StatChanges {
   paths: string[];
@@ -101,8 +117,8 @@ export function changedSince(r: StoredStatRecords): StatChanges {
   return changedIn(r, 0, r.paths.length);
 }
 
-/** changedSince for the records from index `from` to `to` (exclusive); `onFirst` is called at the first change found. */
-export function changedIn(r: StoredStatRecords, from: number, to: number, onFirst?: () => void): StatChanges {
+/** changedSince for the records from index `from` to `to` (exclusive); `onChange` is called with each change found. */
+export function changedIn(r: StoredStatRecords, from: number, to: number, onChange?: (path: string) => void): StatChanges {
   const paths: string[] = [];
   let newestMtimeMs = 0;
   for (let i = from; i < to; i++) {
@@ -111,7 +127,8 @@ export function changedIn(r: StoredStatRecords, from: number, to: number, onFirs
       ? r.size[i] === (st.isDirectory() ? 0 : st.size) && r.mtimeMs[i] === st.mtimeMs && r.ino[i] === st.ino
       : r.size[i] === -1;
     if (same) continue;
-    if (paths.push(r.paths[i]!) === 1) onFirst?.();
+    paths.push(r.paths[i]!);
+    onChange?.(r.paths[i]!);
     if (st && st.mtimeMs > newestMtimeMs) newestMtimeMs = st.mtimeMs;
   }
   return { paths, newestMtimeMs };
@@ -128,7 +145,10 @@ export class StatThread {
   constructor() {
     let worker: Worker | undefined;
     try {
-      if (availableParallelism() >= 2) worker = new Worker(new URL('./stat-worker.mjs', import.meta.url));
+      // (A small young generation: what the thread makes is a stat result a call, garbage at once, and its
+      // records, kept; a large one only touches more fresh memory, which a virtual machine pays dearly for.)
+      if (availableParallelism() >= 2)
+        worker = new Worker(new URL('./stat-worker.mjs', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     } catch {
       worker = undefined; // (no thread: the caller's thread checks everything)
     }
@@ -141,15 +161,15 @@ export class StatThread {
     });
   }
 
-  /** What changed in these records, checked on the thread (undefined: it cannot run); `onFirst` as soon as it finds a change. */
-  async check(job: StatJob, onFirst?: () => void): Promise<StatChanges | undefined> {
+  /** What changed in these records, checked on the thread (undefined: it cannot run); `onFound` with the first changes it finds, as it finds them. */
+  async check(job: StatJob, onFound?: (path: string) => void): Promise<StatChanges | undefined> {
     const worker = this.worker;
     if (!worker) return undefined;
     // (While a 'message' listener waits, the process waits for the answer: the thread is unref'd only when idle.)
-    let listener: ((m: StatChanges | { first: true }) => void) | undefined;
+    let listener: ((m: StatMessage) => void) | undefined;
     const answer = new Promise<StatChanges>((resolve) => {
       listener = (m) => {
-        if ('first' in m) onFirst?.();
+        if ('found' in m) onFound?.(m.found);
         else resolve(m);
       };
       worker.on('message', listener);
@@ -170,21 +190,31 @@ export class StatThread {
 
 /**
  * What a StatThread checks: records from index `from` to `to`, sent, or read by the thread from
- * an open file (`section`: where their v8-serialized form is; reading them there spares this
+ * an open file (`section`: where their encoded form is, encodeRecords; reading them there spares this
  * thread the copy of tens of thousands of paths).
  */
 export type StatJob = { from: number; to: number } & ({ records: StoredStatRecords } | { section: { fd: number } & FileSection });
 
-/** The stat thread's answer to a job (stat-worker.mjs): `post` gets { first: true } at the first change, then the changes. */
-export function answerStatJob(job: StatJob, post: (m: StatChanges | { first: true }) => void): void {
+/** What the stat thread sends: each of the first changes it finds, as it finds them; then its answer. */
+type StatMessage = { found: string } | StatChanges;
+
+/** Changes the thread tells of as it finds them (what a change calls for may begin with them); the rest come with its answer. */
+const FOUND_TOLD = 64;
+
+/** The stat thread's answer to a job (stat-worker.mjs). */
+export function answerStatJob(job: StatJob, post: (m: StatMessage) => void): void {
   let r: StoredStatRecords;
   if ('records' in job) r = job.records;
-  else r = deserialize(readSection(job.section.fd, job.section, 'the stat records section')) as StoredStatRecords;
-  post(changedIn(r, job.from, job.to, () => post({ first: true })));
+  else r = decodeRecords(readSection(job.section.fd, job.section, 'the stat records section'));
+  let told = 0;
+  const { paths, newestMtimeMs } = changedIn(r, job.from, job.to, (found) => {
+    if (told++ < FOUND_TOLD) post({ found });
+  });
+  post({ paths, newestMtimeMs });
 }
 
 /**
- * Records kept in an open file (`section`: where their v8-serialized form is), `count` of them:
+ * Records kept in an open file (`section`: where their encoded form is, encodeRecords), `count` of them:
  * the stat thread reads its half there while this one reads them (`read`), sparing this thread
  * the copy of tens of thousands of paths.
  */
@@ -196,15 +226,16 @@ export interface FileRecords {
 
 /**
  * changedSince with the second half of the records checked by a thread meanwhile (`thread`, or
- * one started now): a real tree's 58,000 paths are ~0.5 s of stat calls on one thread. Fewer
- * than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, when this
- * thread's half is done while the other's is not, and a change has been found: what a change
- * calls for can begin. The thread is closed.
+ * one started now): a real tree's 80,000 paths are most of a second of stat calls on one thread.
+ * Fewer than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, when
+ * this thread's half is done while the other's is not, and a change has been found, with what
+ * tells the changes found so far: what a change calls for can begin (it is awaited). The thread
+ * is closed.
  */
 export async function changedSinceInParallel(
   source: StoredStatRecords | FileRecords,
   thread?: StatThread,
-  opts: { minPerThread?: number; meanwhile?: () => void } = {},
+  opts: { minPerThread?: number; meanwhile?: (foundSoFar: () => readonly string[]) => unknown } = {},
 ): Promise<StatChanges> {
   const inFile = 'section' in source;
   const n = inFile ? source.count : source.paths.length;
@@ -215,12 +246,12 @@ export async function changedSinceInParallel(
   const helper = thread ?? new StatThread();
   const half = n >> 1;
   let mineDone = false;
-  let found = false;
-  let calledMeanwhile = false;
-  const meanwhile = () => {
-    if (found && mineDone && !calledMeanwhile && opts.meanwhile) {
-      calledMeanwhile = true;
-      opts.meanwhile();
+  const found: string[] = [];
+  let meanwhile: Promise<unknown> | undefined;
+  const begin = () => {
+    if (found.length && mineDone && !meanwhile && opts.meanwhile) {
+      meanwhile = (async () => opts.meanwhile!(() => found))();
+      meanwhile.catch(() => {}); // (awaited before the answer)
     }
   };
   const job: StatJob = inFile
@@ -237,18 +268,19 @@ export async function changedSinceInParallel(
         to: n - half,
       };
   // (Sent first: the thread reads its records while this one reads its own.)
-  const theirs = helper.check(job, () => {
-    found = true;
-    meanwhile();
+  const theirs = helper.check(job, (path) => {
+    found.push(path);
+    begin();
   });
   try {
     const r = inFile ? source.read() : source;
     if (r.paths.length !== n) throw new Error(`internal: ${r.paths.length} stat records where ${n} were said`);
-    const mine = changedIn(r, 0, half, () => (found = true));
+    const mine = changedIn(r, 0, half, (path) => found.push(path));
     mineDone = true;
-    meanwhile();
+    begin();
     // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
     const other = (await theirs) ?? changedIn(r, half, n);
+    await meanwhile;
     return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
   } finally {
     helper.close();

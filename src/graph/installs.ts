@@ -7,7 +7,10 @@ const BUILD_TIME: ReadonlySet<DepKind> = new Set(['FETCH', 'EXTRACT', 'PATCH', '
 /** Kinds a package needs to work once installed. */
 const RUN_TIME: ReadonlySet<DepKind> = new Set(['LIB', 'RUN']);
 
-const hasAny = (kinds: ReadonlySet<DepKind>, wanted: ReadonlySet<DepKind>) => [...kinds].some((k) => wanted.has(k));
+function hasAny(kinds: ReadonlySet<DepKind>, wanted: ReadonlySet<DepKind>): boolean {
+  for (const k of kinds) if (wanted.has(k)) return true;
+  return false;
+}
 
 /** A dependency needed while building (installed into the build's LOCALBASE), not only at run time. */
 export const neededToBuild = (kinds: ReadonlySet<DepKind>): boolean => hasAny(kinds, BUILD_TIME);

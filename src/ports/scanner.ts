@@ -255,8 +255,11 @@ export function portsTouched<T>(
   changed: Iterable<string>,
   ports: readonly T[],
   problems: Iterable<string>,
-  /** A port's directory and input files (ScannedPort's meta.dir and inputs). */
-  read: (port: T) => { dir: string; inputs: Readonly<Record<string, string>> },
+  /** A port's directory and input files (ScannedPort's meta.dir and inputs, or what stands for them: `readsUnder`). */
+  read: (port: T) => { dir: string; inputs: unknown },
+  /** Does a port's `inputs` name a file under one of the `prefixes` (asked once for inputs several ports share)? */
+  readsUnder: (inputs: unknown, prefixes: readonly string[]) => boolean = (inputs, prefixes) =>
+    Object.keys(inputs as Readonly<Record<string, string>>).some((k) => prefixes.some((prefix) => k.startsWith(prefix))),
 ): T[] | undefined {
   const dirs = new Set<string>();
   for (const p of changed) {
@@ -268,14 +271,11 @@ export function portsTouched<T>(
   const portDirs = new Set(ports.map((p) => read(p).dir));
   for (const o of problems) if (dirs.has(parseOrigin(o).dir)) return undefined;
   for (const d of dirs) if (!portDirs.has(d)) return undefined;
-  const touches = new Map<object, boolean>();
+  const touches = new Map<unknown, boolean>();
   const prefixes = [...dirs].map((d) => `${d}/`);
-  const touched = (inputs: Readonly<Record<string, string>>) => {
+  const touched = (inputs: unknown) => {
     let t = touches.get(inputs);
-    if (t === undefined) {
-      t = Object.keys(inputs).some((k) => prefixes.some((prefix) => k.startsWith(prefix)));
-      touches.set(inputs, t);
-    }
+    if (t === undefined) touches.set(inputs, (t = readsUnder(inputs, prefixes)));
     return t;
   };
   return ports.filter((port) => {

@@ -12,7 +12,6 @@
  * database, the repository, a port that could not be read or now reads other dependencies —
  * means a full plan, as without a kept plan.
  */
-import { serialize } from 'node:v8';
 import type { DesiredState, PortSelector } from '../config/types.js';
 import type { StatRecords, StoredStatRecords } from '../fingerprint/statRecords.js';
 import type { Cycle } from '../graph/cycles.js';
@@ -30,11 +29,11 @@ import {
 import { canonicalOrigin } from '../ports/origin.js';
 import { DEP_KINDS, type DepKind, type PortMeta, type ScannedPort } from '../ports/types.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
-import { makeSettingsOf, type Observation } from './observe.js';
+import type { Observation } from './observe.js';
 import type { MakeSettings } from '../ports/make.js';
 import { KEY_PARTS_NOT_READ, type KnownPortState } from './decide.js';
 import { planOrder, rememberPlanOrder, type CarriedPlan, type PlannedPort } from './plan.js';
-import type { KeptObservation } from './plan-snapshot.js';
+import { jsonBytes, type KeptObservation } from './plan-snapshot.js';
 import { planLines } from './result-json.js';
 
 /** Bumped when the stored form changes (an older one is not read: the plan is made in full). */
@@ -97,13 +96,18 @@ class KeptMeta implements PortMeta {
   }
 }
 
-/** A kept port: its makefile list is not kept (planning does not read it). */
+/** A kept port: its makefile list is not kept (planning does not read it); its input files are made when read. */
 class KeptPort implements ScannedPort {
   constructor(
     readonly meta: PortMeta,
     readonly portCrc: string,
-    readonly inputs: Readonly<Record<string, string>>,
+    private readonly set: StoredPort[2],
+    private readonly sets: InputSets,
   ) {}
+
+  get inputs(): Readonly<Record<string, string>> {
+    return this.sets.of(this.set);
+  }
 
   makefiles(): string[] {
     throw new Error(`internal: ${this.meta.origin} comes from a kept plan, which keeps no makefile list`);
@@ -219,29 +223,63 @@ function partsToKeep(known: ReadonlyMap<string, KnownPortState>): Patches['parts
 /** The stored form of an observation: a base (serialized) and no ports read since; undefined when it cannot be kept. */
 export function keptObservation(obs: Observation, known: ReadonlyMap<string, KnownPortState>): Omit<KeptObservation, 'stored'> | undefined {
   const stored = storeObservation(obs, known);
-  return stored && { base: serialize(stored), patches: { ports: [], parts: partsToKeep(known) } satisfies Patches };
+  return stored && { base: jsonBytes(stored), patches: { ports: [], parts: partsToKeep(known) } satisfies Patches };
+}
+
+/**
+ * The kept input sets, each made into its object when first read: a plan from the kept one reads
+ * those of the ports it decides again, not the ten thousand others'.
+ */
+class InputSets {
+  private readonly made = new Map<number, Readonly<Record<string, string>>>();
+  private readonly own = new WeakMap<Record<string, string>, Readonly<Record<string, string>>>();
+  constructor(private readonly stored: StoredObservation) {}
+
+  /** A stored port's input files: one frozen object per set (a patch's own). */
+  of(set: StoredPort[2]): Readonly<Record<string, string>> {
+    if (typeof set !== 'number') {
+      let o = this.own.get(set);
+      if (!o) this.own.set(set, (o = Object.freeze({ ...set })));
+      return o;
+    }
+    let o = this.made.get(set);
+    if (!o) {
+      const [idx, crcs] = this.stored.sets[set]!;
+      const made: Record<string, string> = {};
+      for (let i = 0; i < idx.length; i++) made[this.stored.names[idx[i]!]!] = crcs.slice(8 * i, 8 * i + 8);
+      this.made.set(set, (o = Object.freeze(made)));
+    }
+    return o;
+  }
+
+  /** Does a stored port's input set name a file under one of `prefixes`? Asked without making it. */
+  readsUnder(set: StoredPort[2], prefixes: readonly string[]): boolean {
+    const under = (name: string) => prefixes.some((prefix) => name.startsWith(prefix));
+    if (typeof set !== 'number') return Object.keys(set).some(under);
+    let names = this.namesUnder.get(prefixes);
+    if (!names) {
+      names = new Set<number>();
+      for (let n = 0; n < this.stored.names.length; n++) if (under(this.stored.names[n]!)) names.add(n);
+      this.namesUnder.set(prefixes, names);
+    }
+    if (names.size === 0) return false;
+    for (const n of this.stored.sets[set]![0]) if (names.has(n)) return true;
+    return false;
+  }
+
+  /** The names under some prefixes (by their index), once per list of prefixes. */
+  private readonly namesUnder = new WeakMap<readonly string[], Set<number>>();
 }
 
 /** The stored observation with its patches applied, and its input sets; undefined when not kept or of another format. */
-function readStored(
-  kept: KeptObservation,
-): { stored: StoredObservation; sets: Readonly<Record<string, string>>[]; patches: Patches } | undefined {
+function readStored(kept: KeptObservation): { stored: StoredObservation; sets: InputSets; patches: Patches } | undefined {
   const stored = kept.stored as StoredObservation | null;
   const patches = kept.patches as Patches | null;
   // (null: not kept; another format: an older portsync's)
   if (stored?.format !== FORMAT || !Array.isArray(patches?.ports) || !Array.isArray(patches.parts)) return undefined;
   for (const [i, port] of patches.ports) stored.ports[i] = port;
-  const sets = stored.sets.map(([idx, crcs]) => {
-    const o: Record<string, string> = {};
-    for (let i = 0; i < idx.length; i++) o[stored.names[idx[i]!]!] = crcs.slice(8 * i, 8 * i + 8);
-    return Object.freeze(o);
-  });
-  return { stored, sets, patches };
+  return { stored, sets: new InputSets(stored), patches };
 }
-
-/** A stored port's input files: one frozen object per set (a patch's own). */
-const inputsOf = (s: StoredPort, sets: readonly Readonly<Record<string, string>>[]) =>
-  typeof s[2] === 'number' ? sets[s[2]]! : Object.freeze(s[2]);
 
 /** What the database knew, as known states without their key parts but those kept (the stored objects themselves, read for this plan). */
 function knownOf(stored: StoredObservation, parts: Patches['parts']): Map<string, KnownPortState> {
@@ -267,12 +305,7 @@ function kindsOf(bits: number): Set<DepKind> {
 }
 
 /** The observation a stored one describes, for planning only: what StoredMeta leaves out is empty, and ports have no makefile list. */
-function loadObservation(
-  stored: StoredObservation,
-  sets: readonly Readonly<Record<string, string>>[],
-  state: DesiredState,
-  tree: string,
-): Observation {
+function loadObservation(stored: StoredObservation, sets: InputSets, state: DesiredState, tree: string): Observation {
   const graph = new PortGraph();
   const ports = new Map<string, ScannedPort>();
   const problems = new Map<string, ScanProblem>();
@@ -285,8 +318,8 @@ function loadObservation(
       node.problem = { origin: node.origin, kind: s[0], message: s[1] };
       problems.set(node.origin, node.problem);
     } else {
-      const [meta, portCrc] = s;
-      const port = new KeptPort(new KeptMeta(meta), portCrc, inputsOf(s, sets));
+      const [meta, portCrc, set] = s;
+      const port = new KeptPort(new KeptMeta(meta), portCrc, set, sets);
       node.port = port;
       ports.set(node.origin, port);
     }
@@ -347,45 +380,108 @@ export interface KeptStart {
   recordInputs(out: StatRecords): void;
 }
 
-/**
- * The kept observation brought up to date, when every changed path (the kept plan's check) lies
- * in ports it read and those ports read the same dependencies and flavors as before; else
- * undefined (plan in full).
- */
-export async function observeFromKept(
-  state: DesiredState,
-  tree: string,
-  kept: { plan: Buffer; observation: KeptObservation },
-  changes: { records: StoredStatRecords; changed: ReadonlySet<string> },
-  settings: MakeSettings = makeSettingsOf(state, tree),
-): Promise<KeptStart | undefined> {
-  const read = readStored(kept.observation);
-  if (!read) return undefined;
-  const { stored, sets, patches: kept0 } = read;
-  // Which ports the changes touch, from the stored form: their make calls run while the rest is decoded.
+/** A kept plan's stored observation, decoded (the ports some changes touch are found there). */
+export interface KeptStored {
+  stored: StoredObservation;
+  sets: InputSets;
+  patches: Patches;
+  base: Uint8Array;
+}
+
+/** The kept observation, decoded; undefined when there is none (an older portsync's, or none kept). */
+export function keptStored(observation: KeptObservation): KeptStored | undefined {
+  const read = readStored(observation);
+  return read && { ...read, base: observation.base };
+}
+
+/** A kept plan read: its observation and decisions, as they were (what changed since is not needed to read them). */
+export interface KeptRead extends KeptStored {
+  /** The observation the kept plan was made from. */
+  before: Observation;
+  decisions: Map<string, PlannedPort>;
+}
+
+/** The kept plan's observation and decisions, made; undefined when its printed plan is damaged (plan in full). */
+export function readKept(state: DesiredState, tree: string, kept: KeptStored, plan: Buffer): KeptRead | undefined {
+  const decisions = decisionsOf(plan);
+  return decisions && { ...kept, before: loadObservation(kept.stored, kept.sets, state, tree), decisions };
+}
+
+/** The ports some changed paths touch (their node indices) and how each was asked for. */
+interface Touched {
+  touched: number[];
+  requests: PortRequest[];
+}
+
+/** The make calls that read again the ports some changes touch, begun. */
+export interface Rereading extends Touched {
+  result: Promise<ScanResult>;
+}
+
+/** The ports the changed paths touch; undefined when a change reaches beyond the ports the kept plan read (plan in full). */
+function touchedBy(read: KeptStored, tree: string, changed: Iterable<string>): Touched | undefined {
+  const { stored, sets } = read;
   const readable = stored.ports.flatMap((s, i) => (s.length === 2 ? [] : [i]));
   const problems = stored.ports.flatMap((s, i) => (s.length === 2 ? [stored.origins[i]!] : []));
-  const touched = portsTouched(tree, changes.changed, readable, problems, (i) => {
-    const s = stored.ports[i] as StoredPort;
-    return { dir: s[0][0], inputs: inputsOf(s, sets) };
-  });
+  const touched = portsTouched(
+    tree,
+    changed,
+    readable,
+    problems,
+    (i) => {
+      const s = stored.ports[i] as StoredPort;
+      return { dir: s[0][0], inputs: s[2] };
+    },
+    (set, prefixes) => sets.readsUnder(set as StoredPort[2], prefixes),
+  );
   if (!touched) return undefined;
   const requests = touched.map((i): PortRequest => {
     const [meta, , , flavor, vars] = stored.ports[i] as StoredPort;
     return { dir: meta[0], flavor, vars: vars || {} };
   });
-  const rereading = scanPorts([], { settings, cacheFile: null, only: requests });
-  rereading.catch(() => {}); // (awaited below)
-  const before = loadObservation(stored, sets, state, tree);
-  const decisions = decisionsOf(kept.plan);
-  if (!decisions) return undefined; // (the kept plan's text is damaged: plan in full)
-  const reread = await rereading;
-  if (reread.problems.size) return undefined;
+  return { touched, requests };
+}
+
+function reread(t: Touched, settings: MakeSettings): Rereading {
+  const result = scanPorts([], { settings, cacheFile: null, only: t.requests });
+  result.catch(() => {}); // (awaited by observeFromKept)
+  return { ...t, result };
+}
+
+/**
+ * Begins reading again the ports that the changes found so far touch (undefined: none found, or
+ * one reaches beyond the ports the kept plan read): while the check goes on, most often all it finds.
+ */
+export function rereadTouched(read: KeptStored, tree: string, changed: readonly string[], settings: MakeSettings): Rereading | undefined {
+  const t = changed.length ? touchedBy(read, tree, changed) : undefined;
+  return t && reread(t, settings);
+}
+
+/**
+ * The kept observation brought up to date, when every changed path (the kept plan's check) lies
+ * in ports it read and those ports read the same dependencies and flavors as before; else
+ * undefined (plan in full). `begun`: the re-reading of the ports the changes found first touch
+ * (rereadTouched), used when all the changes touch the same ports.
+ */
+export async function observeFromKept(
+  read: KeptRead,
+  tree: string,
+  changes: { records: StoredStatRecords; changed: ReadonlySet<string> },
+  settings: MakeSettings,
+  begun?: Rereading,
+): Promise<KeptStart | undefined> {
+  const { stored, before, decisions, patches: kept0 } = read;
+  const t = touchedBy(read, tree, changes.changed);
+  if (!t) return undefined;
+  const same = begun && begun.touched.length === t.touched.length && begun.touched.every((i, n) => t.touched[n] === i);
+  const { touched, requests, result } = same ? begun : reread(t, settings);
+  const rereadScan = await result;
+  if (rereadScan.problems.size) return undefined;
   const ports = new Map(before.scan.ports);
   const patches = new Map(kept0.ports);
   for (const [n, i] of touched.entries()) {
     const port = before.graph.node(stored.origins[i]!).port!;
-    const fresh = reread.ports.get(port.meta.origin);
+    const fresh = rereadScan.ports.get(port.meta.origin);
     if (!fresh || !sameShape(port, fresh)) return undefined;
     ports.set(fresh.meta.origin, fresh);
     patches.set(i, storePort(fresh, requests[n]!, { ...fresh.inputs }));
@@ -398,9 +494,9 @@ export async function observeFromKept(
     observation: { ...before, scan, graph },
     carried: { decisions, observation: before, known },
     // The base as it was written, and the ports read since.
-    keep: (now) => ({ base: kept.observation.base, patches: { ports: [...patches], parts: partsToKeep(now) } satisfies Patches }),
+    keep: (now) => ({ base: read.base, patches: { ports: [...patches], parts: partsToKeep(now) } satisfies Patches }),
     recordInputs: (out) => {
-      recordScanInputs(reread, out);
+      recordScanInputs(rereadScan, out);
       out.addStored(changes.records, changes.changed);
     },
   };

@@ -24,19 +24,27 @@ import { writeFileAtomic } from '../atomicWrite.js';
 import { readSection, type FileSection } from '../fileSection.js';
 import type { DesiredState } from '../config/types.js';
 import { publishedPackageDir } from '../repository/layout.js';
-import { StatRecords, StatThread, changedSinceInParallel, trustedMtime, type StoredStatRecords } from '../fingerprint/statRecords.js';
+import {
+  StatRecords,
+  StatThread,
+  changedSinceInParallel,
+  decodeRecords,
+  encodeRecords,
+  trustedMtime,
+  type StoredStatRecords,
+} from '../fingerprint/statRecords.js';
 import type { TrustedPaths } from '../ports/scanner.js';
 import type { PlanSummary } from './plan.js';
 import type { PlanJson } from './result-json.js';
 
-const SNAPSHOT_VERSION = 4;
+const SNAPSHOT_VERSION = 5;
 
 /**
  * The file: sections, each a 4-byte length and its bytes: what identifies the plan (read
- * first); the stat records of what it was made from (StoredStatRecords, v8-serialized: the
- * check's second thread reads its half there); the plan itself (read when it stands); the
- * observation it was made from; then what changed in it since (KeptObservation, read only when
- * some ports' files changed).
+ * first); the stat records of what it was made from (encodeRecords: the check's second thread
+ * reads its half there); the plan itself (read when it stands); the observation it was made
+ * from; then what changed in it since (KeptObservation as JSON, read only when some ports' files
+ * changed).
  */
 interface SnapshotHead {
   version: number;
@@ -60,6 +68,14 @@ export interface KeptObservation {
   patches: unknown;
 }
 
+/** A change found by the kept plan's check while it goes on. */
+export interface ChangeFound {
+  /** The kept plan as printed, and its observation (undefined: unreadable): read when asked (they stay read). */
+  kept(): { plan: Buffer; observation: KeptObservation } | undefined;
+  /** The changed paths found so far. */
+  foundSoFar(): readonly string[];
+}
+
 /** A plan about to be made: what identifies it, and what was recorded before anything was read. */
 export interface PlanSnapshotProbe {
   file: string;
@@ -74,13 +90,21 @@ export interface PlanSnapshotProbe {
   recordBefore(): StatRecords;
   /** Started with the probe, when there is a kept plan: its check's second thread. */
   thread?: StatThread;
+  /** The fewest records per thread for the check to be split (its default: that of changedSinceInParallel). */
+  minPerThread?: number;
 }
 
 /** Where a desired state keeps its last standalone plan. */
 export const planSnapshotFile = (state: DesiredState) => join(state.paths.buildBase, 'plan-snapshot.bin');
 
 /** Identifies the request: call, then loadPlanSnapshot, before reading anything. */
-export function beginPlanSnapshot(state: DesiredState, tree: string, only: readonly string[]): PlanSnapshotProbe {
+export function beginPlanSnapshot(
+  state: DesiredState,
+  tree: string,
+  only: readonly string[],
+  /** `minPerThread`: the fewest records per thread for the check to be split (changedSinceInParallel; a test splits a small tree's). */
+  opts: { minPerThread?: number } = {},
+): PlanSnapshotProbe {
   const startedAt = Date.now();
   const key = createHash('sha256')
     .update(JSON.stringify([SNAPSHOT_VERSION, codeIdentity(), state, tree, only]))
@@ -88,7 +112,7 @@ export function beginPlanSnapshot(state: DesiredState, tree: string, only: reado
   const file = planSnapshotFile(state);
   // (Started now, it is ready when the kept plan's records are read.)
   const thread = existsSync(file) ? new StatThread() : undefined;
-  return { file, key, startedAt, recordBefore: () => recordBefore(state, tree), ...(thread ? { thread } : {}) };
+  return { file, key, startedAt, recordBefore: () => recordBefore(state, tree), ...opts, ...(thread ? { thread } : {}) };
 }
 
 /** The stat data of the database, the repository and the tree's directories (what a plan's records begin with). */
@@ -116,8 +140,8 @@ function recordBefore(state: DesiredState, tree: string): StatRecords {
  */
 export async function loadPlanSnapshot(
   probe: PlanSnapshotProbe,
-  /** `onChange`: called as soon as a change is found (the check may go on): what planning again needs can begin. */
-  opts: { onChange?: () => void } = {},
+  /** `onChange`: called as soon as a change is found (the check may go on): what planning again needs can begin, and is awaited. */
+  opts: { onChange?: (found: ChangeFound) => unknown } = {},
 ): Promise<
   | { plan: PlanJson; /** the plan as kept: printJson's output of it */ bytes: Uint8Array }
   | {
@@ -146,7 +170,7 @@ export async function loadPlanSnapshot(
     const r = readRest();
     if (r.decoded === undefined) {
       try {
-        r.decoded = { stored: deserialize(r.base) as unknown, patches: deserialize(r.patches) as unknown };
+        r.decoded = { stored: readJson(r.base), patches: readJson(r.patches) };
       } catch {
         r.decoded = null;
       }
@@ -156,19 +180,24 @@ export async function loadPlanSnapshot(
   try {
     if (head?.version !== SNAPSHOT_VERSION || head.key !== probe.key) return undefined;
     const section = file.skip();
-    let records: StoredStatRecords | undefined;
-    const readRecords = () => (records ??= deserialize(file.readAt(section)) as StoredStatRecords);
+    let stored: StoredStatRecords | undefined;
+    const readRecords = () => (stored ??= decodeRecords(file.readAt(section)));
     // A change found while the other thread still checks: whoever plans next reads the kept observation, so it is read meanwhile.
-    const meanwhile = () => {
-      opts.onChange?.();
-      decoded();
+    const kept = () => {
+      const d = decoded();
+      const { bytes, base } = readRest();
+      return d ? { plan: bytes, observation: { base, ...d } } : undefined;
+    };
+    const meanwhile = async (foundSoFar: () => readonly string[]) => {
+      if (opts.onChange) await opts.onChange({ kept, foundSoFar });
+      else decoded();
     };
     const { paths: changed, newestMtimeMs } = await changedSinceInParallel(
       { count: head.count, section: { fd: file.fd, ...section }, read: readRecords },
       probe.thread,
-      { meanwhile },
+      { meanwhile, ...(probe.minPerThread !== undefined ? { minPerThread: probe.minPerThread } : {}) },
     );
-    const kept = readRecords();
+    const records = readRecords();
     if (changed.length === 0) {
       stands = true;
       const { bytes } = readRest();
@@ -176,19 +205,12 @@ export async function loadPlanSnapshot(
     }
     // Nothing of what the probe records changed: its records are the kept ones (one stat per path less).
     const changedSet = new Set(changed);
-    if (!kept.paths.slice(0, head.before).some((p) => changedSet.has(p))) {
+    if (!records.paths.slice(0, head.before).some((p) => changedSet.has(p))) {
       probe.before = new StatRecords();
-      probe.before.addStoredHead(kept, head.before);
+      probe.before.addStoredHead(records, head.before);
     }
-    const { bytes, base } = readRest();
-    return {
-      changes: { records: kept, changed: changedSet },
-      racy: !trustedMtime(newestMtimeMs, probe.startedAt),
-      kept: () => {
-        const d = decoded();
-        return d ? { plan: bytes, observation: { base, ...d } } : undefined;
-      },
-    };
+    readRest();
+    return { changes: { records, changed: changedSet }, racy: !trustedMtime(newestMtimeMs, probe.startedAt), kept };
   } catch {
     return undefined;
   } finally {
@@ -256,8 +278,8 @@ function lazyPlan(summary: PlanSummary, bytes: Buffer): PlanJson {
 export function savePlanSnapshot(
   probe: PlanSnapshotProbe,
   recordInputs: (out: StatRecords) => void,
-  /** The plan's summary and printJson's output of it. */
-  plan: { summary: PlanSummary; bytes: Uint8Array },
+  /** The plan's summary and printJson's output of it (its parts, in order). */
+  plan: { summary: PlanSummary; bytes: readonly Uint8Array[] },
   observation: () => Omit<KeptObservation, 'stored'> | undefined,
 ): boolean {
   const records = probe.before;
@@ -274,19 +296,27 @@ export function savePlanSnapshot(
       before,
       summary: plan.summary,
     } satisfies SnapshotHead);
-    const body = plan.bytes;
-    const kept = observation() ?? { base: serialize(null), patches: null };
-    const parts = [head, serialize(stored), body, kept.base].flatMap((b) => [lengthOf(b), b]);
-    writeFileAtomic(probe.file, [...parts, serialize(kept.patches)], { mkdir: true });
+    const kept = observation() ?? { base: jsonBytes(null), patches: null };
+    const encoded = encodeRecords(stored);
+    const parts = [lengthOf(head), head, lengthOf(encoded), encoded, lengthOf(plan.bytes), ...plan.bytes, lengthOf(kept.base), kept.base];
+    writeFileAtomic(probe.file, [...parts, jsonBytes(kept.patches)], { mkdir: true });
     return true;
   } catch {
     return false; // a read-only build base (plan run by another user): made again next time
   }
 }
 
-function lengthOf(b: Uint8Array): Buffer {
+/**
+ * The kept observation's form: JSON (V8's JSON parser reads a real tree's observation, hundreds
+ * of thousands of strings and arrays, in a fifth of the time its deserializer takes).
+ */
+export const jsonBytes = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const readJson = (bytes: Uint8Array): unknown => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString());
+
+/** A section's 4-byte length, of its bytes or their parts. */
+function lengthOf(b: Uint8Array | readonly Uint8Array[]): Buffer {
   const length = Buffer.alloc(4);
-  length.writeUInt32LE(b.length);
+  length.writeUInt32LE(b instanceof Uint8Array ? b.length : b.reduce((n, part) => n + part.length, 0));
   return length;
 }
 

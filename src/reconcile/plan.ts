@@ -66,6 +66,18 @@ export interface PlannedRest extends PlannedCommon {
 
 export type PlannedPort = PlannedWork | PlannedRest;
 
+/** A port being decided (decideAnew): what every planned port says, and what a port to build says as it is learnt. */
+type Deciding = PlannedCommon & { action: PlanAction } & Partial<Pick<PlannedWork, 'pkgExists' | 'pkgIntact' | 'forced' | 'waitingOn'>>;
+
+/**
+ * The port decided: `p` with its action. A port to build or pending has its key parts, CRC,
+ * package file, and whether its package exists and it is forced (decideAnew sets them first).
+ */
+function withAction(p: Deciding, action: PlanAction): PlannedPort {
+  p.action = action;
+  return p as PlannedPort;
+}
+
 /** Is the port to be built or decided again in the pass? */
 export const isPlannedWork = (p: PlannedPort): p is PlannedWork => p.action === 'build' || p.action === 'pending';
 
@@ -194,7 +206,8 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       continue;
     }
     const pkgExists = meta ? packages.has(meta.pkgfile) : false;
-    const inputs: DecisionInputs = {
+    // (Written out, not spread from another object: made for thousands of ports per plan.)
+    const entry: MemoEntry = {
       port: node.port,
       own: own?.detail,
       suspended: obs.selected.get(origin)?.suspend ?? false,
@@ -205,35 +218,45 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
           : undefined,
       forced: force.has(origin),
       known,
+      deps: node.deps,
+      planned: undefined!,
     };
-    if (before && i < acyclic && !stale.has(origin) && sameInputs(before, inputs) && sameDeps(before.deps, node.deps)) {
+    if (before && i < acyclic && !stale.has(origin) && sameInputs(before, entry) && sameDeps(before.deps, node.deps)) {
       entries.set(origin, before);
       decided.set(origin, before.planned);
       continue;
     }
-    const entry: MemoEntry = { ...inputs, deps: node.deps, planned: undefined! };
     entries.set(origin, entry);
-    const p = decideAnew({ origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', reasons: [] }, entry, node, own);
+    const p = decideAnew(
+      { origin, pkgname: meta?.pkgname ?? '', version: meta?.version ?? '', action: 'blocked', reasons: [] },
+      entry,
+      node,
+      own,
+    );
     decided.set(origin, (entry.planned = p));
     // What depends on it is decided anew too — unless all it sees of this port is as before.
     const previous = before?.planned ?? carried;
     if (!previous || (before && before.known !== known) || !sameForDependents(previous, p)) for (const r of node.rdeps) stale.add(r);
   }
 
-  /** Decides a port whose inputs (or a dependency's decision) changed, from what every planned port says (`p`). */
-  function decideAnew(p: PlannedCommon, entry: MemoEntry, node: GraphNode, own: Reason | undefined): PlannedPort {
+  /**
+   * Decides a port whose inputs (or a dependency's decision) changed, from what every planned
+   * port says (`p`): its fields are set on `p`, which is returned (objects are not spread again:
+   * thousands of ports are decided per plan).
+   */
+  function decideAnew(p: Deciding, entry: MemoEntry, node: GraphNode, own: Reason | undefined): PlannedPort {
     const meta = node.port?.meta;
     const { known, pkgExists } = entry;
     if (own || !node.port || !meta) {
       p.reasons.push(own ?? { kind: 'unreadable', detail: 'could not be read' });
-      return { ...p, action: 'blocked' };
+      return withAction(p, 'blocked');
     }
     p.crc = node.port.portCrc;
     p.pkgfile = meta.pkgfile;
     if (entry.suspended) p.suspended = true;
     if (meta.ignore) {
       p.reasons.push({ kind: 'ignored', detail: meta.ignore });
-      return { ...p, action: 'ignored' };
+      return withAction(p, 'ignored');
     }
     // Dependencies are decided first: an unbuildable one blocks this port, a rebuilding one is not known yet.
     const { parts, stuck } = keyPartsOf(node, node.port, keyContext, decided);
@@ -241,17 +264,19 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     // Ports that are not decided still get their key when it is known (their dependents' facts name it).
     const keyIfKnown = () => (unknownDependencies(parts, cascade).length === 0 ? computeBuildKey(parts, cascade) : undefined);
     if (stuck.length) {
-      p.buildKey = keyIfKnown();
-      p.reasons.push(...stuck);
-      return { ...p, action: 'blocked' };
+      const key = keyIfKnown();
+      if (key !== undefined) p.buildKey = key;
+      for (const r of stuck) p.reasons.push(r);
+      return withAction(p, 'blocked');
     }
     if (p.suspended) {
-      p.buildKey = keyIfKnown();
+      const key = keyIfKnown();
+      if (key !== undefined) p.buildKey = key;
       p.reasons.push({
         kind: 'suspended',
         detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package',
       });
-      return { ...p, action: pkgExists ? 'skip' : 'blocked' };
+      return withAction(p, pkgExists ? 'skip' : 'blocked');
     }
     const forced = entry.forced || (opts.forceAll ?? false);
     let decision: Decision;
@@ -283,19 +308,13 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     }
     // The decision computed the key (when every dependency's part is known): not computed twice.
     if ('key' in decision && decision.key) p.buildKey = decision.key;
-    p.reasons.push(...decision.reasons);
-    if (decision.action === 'skip' || decision.action === 'blocked') return { ...p, action: decision.action };
-    return {
-      ...p,
-      action: decision.action,
-      keyParts: parts,
-      crc: node.port.portCrc,
-      pkgfile: meta.pkgfile,
-      pkgExists,
-      forced,
-      ...(entry.pkgIntact !== undefined ? { pkgIntact: entry.pkgIntact } : {}),
-      ...(decision.action === 'pending' ? { waitingOn: decision.waitingOn } : {}),
-    };
+    for (const r of decision.reasons) p.reasons.push(r);
+    if (decision.action === 'skip' || decision.action === 'blocked') return withAction(p, decision.action);
+    p.pkgExists = pkgExists;
+    p.forced = forced;
+    if (entry.pkgIntact !== undefined) p.pkgIntact = entry.pkgIntact;
+    if (decision.action === 'pending') p.waitingOn = decision.waitingOn;
+    return withAction(p, decision.action);
   }
 
   // (A plan that carried decisions has memo entries for the others only: the next one carries them again, or decides them.)
@@ -538,7 +557,10 @@ function keyPartsOf(
 ): { parts: BuildKeyParts; stuck: Reason[] } {
   const dependencies = byOrigin<DependencyFact>();
   const stuck: Reason[] = [];
-  for (const [dep, kinds] of sortedDeps(node.deps)) {
+  const deps = sortedDeps(node.deps);
+  // (Indexed: a loop over pairs that destructures them makes an iterator per pair, for thousands of ports.)
+  for (let i = 0; i < deps.length; i++) {
+    const { origin: dep, variant } = deps[i]!;
     const d = decided.get(dep);
     if (!d || d.action === 'blocked') stuck.push(blockedByDependency(dep, d));
     else if (d.action === 'ignored')
@@ -548,7 +570,7 @@ function keyPartsOf(
         items: [dep],
         root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
       });
-    else dependencies[dep] = dependencyFact(d, kinds.has('LIB'), neededToBuild(kinds), ctx.known.get(dep));
+    else dependencies[dep] = dependencyFact(d, variant, ctx.known.get(dep));
   }
   return { parts: partsWith(port, ctx, dependencies), stuck };
 }
@@ -557,7 +579,11 @@ function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: Record<stri
   const { meta } = port;
   return {
     portCrc: port.portCrc,
-    makefiles: port.inputs,
+    // Read when the key is computed or the parts compared: a port of a kept plan makes its input
+    // files only then, and thousands of pending ports never need them.
+    get makefiles() {
+      return port.inputs;
+    },
     framework: ctx.frameworkFiles,
     vars: Object.keys(meta.vars).length ? { ...ctx.globalVars, ...meta.vars } : ctx.globalVars,
     options: meta.selectedOptions,
@@ -582,11 +608,11 @@ function partsFromCarried(carried: CarriedPlan, origins: readonly string[], casc
     const node = nodes.get(origin);
     if (!k?.buildKey || !node?.port) continue;
     const dependencies = byOrigin<DependencyFact>();
-    for (const [dep, kinds] of sortedDeps(node.deps)) {
+    for (const { origin: dep, variant } of sortedDeps(node.deps)) {
       const version = nodes.get(dep)?.port?.meta.version;
       const last = known.get(dep);
       if (version === undefined || !last?.buildKey) continue next;
-      dependencies[dep] = asLastBuilt(baseFact(version, '', kinds.has('LIB'), neededToBuild(kinds)), last);
+      dependencies[dep] = asLastBuilt(baseFact(version, '', variant), last);
     }
     const parts = partsWith(node.port, (ctx ??= keyContextOf(observation, known)), dependencies);
     if (computeBuildKey(parts, cascade) === k.buildKey) out.set(origin, { ...k, keyParts: parts });
@@ -594,11 +620,20 @@ function partsFromCarried(carried: CarriedPlan, origins: readonly string[], casc
   return out;
 }
 
-/** A node's dependencies by origin, sorted (the key's parts list them in order): once per dependency map. */
-const sortedDepLists = new WeakMap<GraphNode['deps'], [string, ReadonlySet<DepKind>][]>();
-function sortedDeps(deps: GraphNode['deps']): [string, ReadonlySet<DepKind>][] {
+/** What a dependent sees of a dependency of these kinds: a shared library (2) and needed to build (1), added. */
+type FactVariant = number;
+const variantOf = (kinds: ReadonlySet<DepKind>): FactVariant => (kinds.has('LIB') ? 2 : 0) + (neededToBuild(kinds) ? 1 : 0);
+
+/** A node's dependencies by origin, sorted (the key's parts list them in order), with their variant: once per dependency map. */
+const sortedDepLists = new WeakMap<GraphNode['deps'], { origin: string; variant: FactVariant }[]>();
+function sortedDeps(deps: GraphNode['deps']): { origin: string; variant: FactVariant }[] {
   let list = sortedDepLists.get(deps);
-  if (!list) sortedDepLists.set(deps, (list = [...deps].sort(([a], [b]) => (a < b ? -1 : 1))));
+  if (!list) {
+    list = [];
+    for (const [origin, kinds] of deps) list.push({ origin, variant: variantOf(kinds) });
+    list.sort((a, b) => (a.origin < b.origin ? -1 : 1));
+    sortedDepLists.set(deps, list);
+  }
   return list;
 }
 
@@ -648,23 +683,22 @@ function blockedByDependency(dep: string, d: PlannedPort | undefined): Reason {
  * never changed after they are made.
  */
 const facts = new WeakMap<PlannedPort, { known: KnownPortState | undefined; byKind: (DependencyFact | undefined)[] }>();
-function dependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
+function dependencyFact(d: PlannedPort, variant: FactVariant, known: KnownPortState | undefined): DependencyFact {
   let m = facts.get(d);
   if (!m || m.known !== known) facts.set(d, (m = { known, byKind: [] }));
-  const i = (lib ? 2 : 0) + (build ? 1 : 0);
-  return (m.byKind[i] ??= makeDependencyFact(d, lib, build, known));
+  return (m.byKind[variant] ??= makeDependencyFact(d, variant, known));
 }
 
-function makeDependencyFact(d: PlannedPort, lib: boolean, build: boolean, known: KnownPortState | undefined): DependencyFact {
-  const fact = baseFact(d.version, d.buildKey ?? '', lib, build);
+function makeDependencyFact(d: PlannedPort, variant: FactVariant, known: KnownPortState | undefined): DependencyFact {
+  const fact = baseFact(d.version, d.buildKey ?? '', variant);
   // It rebuilds now: its key (when known) and no package yet; else the package its last build made.
   return d.action === 'build' || d.action === 'pending' ? { ...fact, pending: true } : asLastBuilt(fact, known);
 }
 
 /** What a dependent sees of a dependency at this version and key, before its package is known. */
-function baseFact(version: string, key: string, lib: boolean, build: boolean): DependencyFact {
-  const fact: DependencyFact = { use: build ? 'build' : 'run', version, key, package: '' };
-  if (lib) fact.lib = true;
+function baseFact(version: string, key: string, variant: FactVariant): DependencyFact {
+  const fact: DependencyFact = { use: variant & 1 ? 'build' : 'run', version, key, package: '' };
+  if (variant & 2) fact.lib = true;
   return fact;
 }
 

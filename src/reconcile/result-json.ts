@@ -241,36 +241,41 @@ export function planLines(text: Buffer): PlanLine[] | undefined {
 
 /**
  * printJson's output of a plan, with the lines carried from a kept plan copied as they were
- * printed: the same bytes as JSON.stringify(plan, null, 2) and a newline. The plan is printed
- * once with a marker string for each carried line (no port is a string), and the lines are put
- * in the markers' place.
+ * printed: the same bytes as JSON.stringify(plan, null, 2) and a newline, as a list of parts (the
+ * kept plan's lines are parts of its text, not copied into a new buffer: on a real tree that is
+ * megabytes of memory touched for nothing). The plan is printed once with a marker string for
+ * each carried line (no port is a string), and the lines are put in the markers' place.
  */
-export function renderPlanJson(plan: PlanJson): Buffer {
+export function renderPlanJson(plan: PlanJson): Buffer[] {
   const carried: PlanLine[] = [];
   const ports = plan.ports.map((p) => (p instanceof PlanLine && carried.push(p) ? MARKER : p));
   const printed = Buffer.from(`${JSON.stringify({ ...plan, ports }, null, 2)}\n`);
-  if (!carried.length) return printed;
+  if (!carried.length) return [printed];
   const marker = `\n    ${JSON.stringify(MARKER)}`;
-  const markers: number[] = [];
-  let size = printed.length;
+  const out: Buffer[] = [];
+  let prev = 0;
+  let run: { text: Buffer; start: number; end: number } | undefined;
   for (let from = printed.indexOf(PORTS_OPEN) + 1, i = 0; i < carried.length; i++) {
     const at = printed.indexOf(marker, from);
-    if (from <= 0 || at < 0) return Buffer.from(`${JSON.stringify(plan, null, 2)}\n`); // (cannot be: printed in full)
-    markers.push(at + 1);
-    size += carried[i]!.end - carried[i]!.start - (marker.length - 1);
-    from = at + marker.length;
+    if (from <= 0 || at < 0) return [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]; // (cannot be: printed in full)
+    const line = carried[i]!;
+    // Lines carried one after the other, from one kept text, are one part (with the ",\n" between them).
+    if (run && at + 1 === prev + 2 && run.text === line.text && text(run.text, run.end, line.start) === SEPARATOR) run.end = line.end;
+    else {
+      if (run) out.push(run.text.subarray(run.start, run.end));
+      if (at + 1 > prev) out.push(printed.subarray(prev, at + 1));
+      run = { text: line.text, start: line.start, end: line.end };
+    }
+    prev = at + marker.length;
+    from = prev;
   }
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  let prev = 0;
-  carried.forEach((line, i) => {
-    o += printed.copy(out, o, prev, markers[i]!);
-    o += line.text.copy(out, o, line.start, line.end);
-    prev = markers[i]! + marker.length - 1;
-  });
-  printed.copy(out, o, prev);
+  out.push(run!.text.subarray(run!.start, run!.end), printed.subarray(prev));
   return out;
 }
+
+/** What is between two port lines of a printed plan (a line begins with its indentation). */
+const SEPARATOR = ',\n';
+const text = (b: Buffer, from: number, to: number) => (to - from === SEPARATOR.length ? b.toString('latin1', from, to) : '');
 
 /** What stands for a carried line while the plan is printed (a string no port line is). */
 const MARKER = '\u0000carried';
