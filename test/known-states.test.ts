@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BuildDB } from '../src/builddb/db.js';
 import { computeBuildKey } from '../src/fingerprint/buildKey.js';
 import type { BuildKeyParts } from '../src/fingerprint/types.js';
-import { knownFromRows } from '../src/reconcile/known.js';
+import { keyPartsReader, knownFromRows, readAhead } from '../src/reconcile/known.js';
 import { KEY_PARTS_NOT_READ, KeyPartsNotReadError, recordedParts } from '../src/reconcile/decide.js';
 
 const parts = (portCrc: string): BuildKeyParts => ({
@@ -102,6 +102,17 @@ test('knownStates gives the plan what the whole port_state rows give: keys, part
     // Some origins, parts included (an origin without a row is left out).
     const some = plain(knownFromRows(await ro.knownStates(['devel/built', 'devel/nothing'])));
     assert.deepEqual(some, [slim[1]]);
+
+    // Read ahead (the daemon, while make reads a port again): asked later, the early answer is given and the rest read then.
+    const asked: string[][] = [];
+    const counted = keyPartsReader({ knownStates: (origins: readonly string[]) => (asked.push([...origins]), ro.knownStates(origins)) });
+    const ahead = readAhead(counted, ['devel/built']);
+    assert.deepEqual(asked, [['devel/built']], 'read at once');
+    const got = await ahead(['devel/broken', 'devel/built']);
+    assert.deepEqual(asked, [['devel/built'], ['devel/broken']], 'only what was not read ahead is read when asked');
+    assert.deepEqual(plain(new Map([...got].sort(([a], [b]) => (a < b ? -1 : 1)))), slim, 'the same states as one read of both');
+    assert.deepEqual(plain(new Map(await ahead(['devel/built']))), [slim[1]], 'asked again: the early answer, not read again');
+    assert.equal(asked.length, 2);
   } finally {
     await ro.close();
     rmSync(dir, { recursive: true, force: true });

@@ -50,6 +50,8 @@ export interface ScanOptions {
    * unchanged, the rest of `previous` stands. Otherwise the whole closure is walked.
    */
   previous?: ScanResult;
+  /** Told which ports `previous`'s hint reads again (their origins), as it begins: what they call for may begin too. */
+  onReread?: (origins: readonly string[]) => void;
   /**
    * For a process that has not scanned yet: stat records found unchanged since a known moment,
    * but for `changed` (a kept plan's check, src/reconcile/plan-snapshot.ts). A cache record that
@@ -365,6 +367,7 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
       inputs: p.inputs,
     }));
     if (!touched) return undefined;
+    opts.onReread?.(touched.map((p) => p.meta.origin));
     const next = new Map(prev.ports);
     for (const port of touched) {
       const req = requestOf.get(port);

@@ -38,6 +38,27 @@ export const keyPartsReader =
     knownFromRows(await store.knownStates(origins));
 
 /**
+ * A reader whose answer for `origins` is read now, ahead of the question (the daemon reads the
+ * parts of the ports a hint reads again while make reads them); other origins are read when asked.
+ * Only for as long as nothing writes the database meanwhile (a pass: the daemon is its only writer).
+ */
+export function readAhead(read: KeyPartsReader, origins: readonly string[]): KeyPartsReader {
+  const ahead = new Set(origins);
+  const early = read(origins);
+  early.catch(() => {}); // (awaited when asked; never asked, never needed)
+  return async (wanted) => {
+    const rest = wanted.filter((o) => !ahead.has(o));
+    const [got, late] = await Promise.all([early, rest.length ? read(rest) : new Map<string, KnownPortState>()]);
+    const out = new Map(late);
+    for (const o of wanted) {
+      const k = got.get(o);
+      if (k && ahead.has(o)) out.set(o, k);
+    }
+    return out;
+  };
+}
+
+/**
  * Each known state read without its parts, and the same state read with them: while the first
  * is current (the writer's cache hands out the same row), later plans take the second, so the
  * daemon reads a port's parts once and its memo sees the same object from plan to plan.

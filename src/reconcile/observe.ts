@@ -53,6 +53,8 @@ export interface ObserveOptions {
   trusted?: TrustedPaths;
   /** makeSettingsOf(state, tree), made already (who reads the tree is checked once per settings object). */
   settings?: MakeSettings;
+  /** Told which ports the daemon's hint reads again, as their make calls begin (ScanOptions.onReread). */
+  onReread?: (origins: readonly string[]) => void;
 }
 
 export async function observe(state: DesiredState, opts: ObserveOptions = {}): Promise<Observation> {
@@ -80,6 +82,7 @@ export async function observe(state: DesiredState, opts: ObserveOptions = {}): P
     varsFor: (origin) => selected.get(origin)?.vars ?? {},
     ...(opts.changed ? { changed: opts.changed } : {}),
     ...(opts.trusted ? { trusted: opts.trusted } : {}),
+    ...(opts.onReread ? { onReread: opts.onReread } : {}),
     // The same request as the last one, still current: only what the hint touches is read again.
     ...(current && selection === prev.selection ? { previous: prev.obs.scan } : {}),
   });

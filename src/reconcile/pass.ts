@@ -12,7 +12,7 @@ import { writePassReport } from '../report/write.js';
 import { planSummaryLine, reconcileJson } from './result-json.js';
 import type { Progress } from '../builder/progress.js';
 import { headCommit } from './git.js';
-import { keyPartsReader, knownFromRows } from './known.js';
+import { keyPartsReader, knownFromRows, readAhead, type KeyPartsReader } from './known.js';
 import { assertInClosure, observe } from './observe.js';
 import { makePlanReadingParts } from './plan.js';
 import { PassObservers, type PassObserver, type RunInfo } from './observers.js';
@@ -77,14 +77,20 @@ export async function reconcilePass(state: DesiredState, opts: PassOptions): Pro
     const tree = opts.tree ?? state.portsTree.path;
     const gitCommit = opts.gitCommit !== undefined ? opts.gitCommit : await headCommit(tree);
     const lap = laps();
-    const obs = await observe(state, { tree, ...(opts.changed ? { changed: opts.changed } : {}) });
+    // The ports the daemon's hint reads again compare their recorded key parts: read while make reads them.
+    let early: KeyPartsReader | undefined;
+    const store = db;
+    const onReread = (origins: readonly string[]) => {
+      if (!opts.fetchOnly) early = readAhead(keyPartsReader(store), origins);
+    };
+    const obs = await observe(state, { tree, ...(opts.changed ? { changed: opts.changed } : {}), onReread });
     const observeMs = lap();
     // (Without their key parts: read for the few ports whose decision compares them.)
     const known = opts.fetchOnly ? new Map() : knownFromRows(await db.knownStatesWithoutParts());
     if (opts.checkOrigins) assertInClosure(obs, [...(opts.only ?? []), ...(opts.force ?? [])]);
     const force = new Set((opts.force ?? []).map((o) => obs.scan.resolve(o) ?? o));
     const options = { known, force, forceAll: opts.fetchOnly ?? false, ...(opts.only?.length ? { only: new Set(opts.only) } : {}) };
-    const plan = await makePlanReadingParts(obs, options, keyPartsReader(db));
+    const plan = await makePlanReadingParts(obs, options, early ?? keyPartsReader(db));
     const planMs = lap();
     for (const w of plan.warnings) opts.log(`warning: ${w.origin}: make printed on stderr: ${w.lines.join(' | ')}`);
     for (const p of plan.problems) opts.log(`error: ${p}`);
