@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -60,20 +60,24 @@ test('changed, removed and created paths are found, on one thread and split with
   assert.deepEqual([...three.paths].sort(), expected, 'so does a thread started ahead');
   // Records kept in a file: the thread reads its half there.
   const file = join(dir, 'records.bin');
-  writeFileSync(file, Buffer.concat([Buffer.from('prefix'), encodeRecords(stored)]));
+  const encoded = encodeRecords(stored);
+  writeFileSync(file, Buffer.concat([Buffer.from('prefix'), encoded, Buffer.from('what follows')]));
   const fd = openSync(file, 'r');
   let reads = 0;
   const inFile = await changedSinceInParallel(
     {
       count: stored.paths.length,
-      section: { fd, offset: 6, length: statSync(file).size - 6 },
-      read: () => (reads++, decodeRecords(readFileSync(file).subarray(6))),
+      section: { fd, offset: 6, length: encoded.length },
+      // (The part after the records: the thread reads it too, once its records are checked, and hands it over.)
+      tail: { offset: 6 + encoded.length, length: 'what follows'.length },
+      read: () => (reads++, decodeRecords(readFileSync(file).subarray(6, 6 + encoded.length))),
     },
     undefined,
     { minPerThread: 100 },
   );
+  assert.equal(inFile.tail?.toString(), 'what follows', 'the part after the records, read by the thread');
   const direct = new StatThread();
-  const half = await direct.check({ section: { fd, offset: 6, length: statSync(file).size - 6 }, from: 200, to: stored.paths.length });
+  const half = await direct.check({ section: { fd, offset: 6, length: encoded.length }, from: 200, to: stored.paths.length });
   direct.close();
   closeSync(fd);
   assert.deepEqual([...inFile.paths].sort(), expected, 'records read from a file: the same, the thread reading its half there');

@@ -5,4 +5,4 @@ import { parentPort } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 register();
 const { answerStatJob } = await import('./statRecords.ts');
-parentPort.on('message', (job) => answerStatJob(job, (m) => parentPort.postMessage(m)));
+parentPort.on('message', (job) => answerStatJob(job, (m, transfer) => parentPort.postMessage(m, transfer)));

@@ -91,20 +91,14 @@ export class StatRecords {
 }
 
 /**
- * The stored form of records, as a file keeps them: the numbers v8-serialized, the paths as one
- * JSON text (V8's JSON parser makes tens of thousands of strings in half the time its
- * deserializer takes).
+ * The stored form of records, as a file keeps them: v8-serialized. (Their paths as one JSON text
+ * parse faster, but the text is megabytes more of fresh memory on each of the two threads that
+ * read them, which costs a real tree's check more than the parse saves.)
  */
-export function encodeRecords(r: StoredStatRecords): Buffer {
-  const { paths, ...numbers } = r;
-  return serialize({ ...numbers, paths: JSON.stringify(paths) });
-}
+export const encodeRecords = (r: StoredStatRecords): Buffer => serialize(r);
 
 /** Records from encodeRecords's form. */
-export function decodeRecords(bytes: Uint8Array): StoredStatRecords {
-  const r = deserialize(bytes) as Omit<StoredStatRecords, 'paths'> & { paths: string };
-  return { ...r, paths: JSON.parse(r.paths) as string[] };
-}
+export const decodeRecords = (bytes: Uint8Array): StoredStatRecords => deserialize(bytes) as StoredStatRecords;
 
 /** The recorded paths whose stat data changed, and the newest mtime they have now. */
 export interface StatChanges {
@@ -162,15 +156,18 @@ export class StatThread {
   }
 
   /** What changed in these records, checked on the thread (undefined: it cannot run); `onFound` with the first changes it finds, as it finds them. */
-  async check(job: StatJob, onFound?: (path: string) => void): Promise<StatChanges | undefined> {
+  async check(job: StatJob, onFound?: (path: string) => void): Promise<StatAnswer | undefined> {
     const worker = this.worker;
     if (!worker) return undefined;
     // (While a 'message' listener waits, the process waits for the answer: the thread is unref'd only when idle.)
     let listener: ((m: StatMessage) => void) | undefined;
-    const answer = new Promise<StatChanges>((resolve) => {
+    const answer = new Promise<StatAnswer>((resolve) => {
       listener = (m) => {
         if ('found' in m) onFound?.(m.found);
-        else resolve(m);
+        else {
+          const { tail, ...changes } = m;
+          resolve(tail ? { ...changes, tail: Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength) } : changes);
+        }
       };
       worker.on('message', listener);
     });
@@ -193,16 +190,29 @@ export class StatThread {
  * an open file (`section`: where their encoded form is, encodeRecords; reading them there spares this
  * thread the copy of tens of thousands of paths).
  */
-export type StatJob = { from: number; to: number } & ({ records: StoredStatRecords } | { section: { fd: number } & FileSection });
+export type StatJob = { from: number; to: number } & (
+  | { records: StoredStatRecords }
+  | {
+      section: { fd: number } & FileSection;
+      /** Another part of the file, read by the thread once its records are checked and handed over with its answer (StatAnswer.tail). */
+      tail?: FileSection;
+    }
+);
+
+/**
+ * The thread's answer: the changes in its records, and the `tail` it was asked to read (its
+ * memory faulted in by the thread, which has time to spare at its end, not by the one that asked).
+ */
+export type StatAnswer = StatChanges & { tail?: Buffer };
 
 /** What the stat thread sends: each of the first changes it finds, as it finds them; then its answer. */
-type StatMessage = { found: string } | StatChanges;
+type StatMessage = { found: string } | (StatChanges & { tail?: Uint8Array });
 
 /** Changes the thread tells of as it finds them (what a change calls for may begin with them); the rest come with its answer. */
 const FOUND_TOLD = 64;
 
-/** The stat thread's answer to a job (stat-worker.mjs). */
-export function answerStatJob(job: StatJob, post: (m: StatMessage) => void): void {
+/** The stat thread's answer to a job (stat-worker.mjs); `post`'s second argument: what to transfer, not copy. */
+export function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuffer[]) => void): void {
   let r: StoredStatRecords;
   if ('records' in job) r = job.records;
   else r = decodeRecords(readSection(job.section.fd, job.section, 'the stat records section'));
@@ -210,7 +220,9 @@ export function answerStatJob(job: StatJob, post: (m: StatMessage) => void): voi
   const { paths, newestMtimeMs } = changedIn(r, job.from, job.to, (found) => {
     if (told++ < FOUND_TOLD) post({ found });
   });
-  post({ paths, newestMtimeMs });
+  const tail = 'section' in job && job.tail ? readSection(job.section.fd, job.tail, 'the file', { own: true }) : undefined;
+  if (tail) post({ paths, newestMtimeMs, tail }, [tail.buffer as ArrayBuffer]);
+  else post({ paths, newestMtimeMs });
 }
 
 /**
@@ -221,6 +233,8 @@ export function answerStatJob(job: StatJob, post: (m: StatMessage) => void): voi
 export interface FileRecords {
   count: number;
   section: { fd: number } & FileSection;
+  /** Another part of the file for the thread to read when its records are checked (StatJob.tail). */
+  tail?: FileSection;
   read(): StoredStatRecords;
 }
 
@@ -236,7 +250,7 @@ export async function changedSinceInParallel(
   source: StoredStatRecords | FileRecords,
   thread?: StatThread,
   opts: { minPerThread?: number; meanwhile?: (foundSoFar: () => readonly string[]) => unknown } = {},
-): Promise<StatChanges> {
+): Promise<StatAnswer> {
   const inFile = 'section' in source;
   const n = inFile ? source.count : source.paths.length;
   if (n < 2 * (opts.minPerThread ?? 15_000) || availableParallelism() < 2) {
@@ -255,7 +269,7 @@ export async function changedSinceInParallel(
     }
   };
   const job: StatJob = inFile
-    ? { section: source.section, from: half, to: n }
+    ? { section: source.section, from: half, to: n, ...(source.tail ? { tail: source.tail } : {}) }
     : {
         records: {
           paths: source.paths.slice(half),
@@ -279,9 +293,13 @@ export async function changedSinceInParallel(
     mineDone = true;
     begin();
     // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
-    const other = (await theirs) ?? changedIn(r, half, n);
+    const other: StatAnswer = (await theirs) ?? changedIn(r, half, n);
     await meanwhile;
-    return { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) };
+    return {
+      paths: [...mine.paths, ...other.paths],
+      newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs),
+      ...(other.tail ? { tail: other.tail } : {}),
+    };
   } finally {
     helper.close();
   }

@@ -192,11 +192,17 @@ export async function loadPlanSnapshot(
       if (opts.onChange) await opts.onChange({ kept, foundSoFar });
       else decoded();
     };
-    const { paths: changed, newestMtimeMs } = await changedSinceInParallel(
-      { count: head.count, section: { fd: file.fd, ...section }, read: readRecords },
-      probe.thread,
-      { meanwhile, ...(probe.minPerThread !== undefined ? { minPerThread: probe.minPerThread } : {}) },
-    );
+    // The plan, next in the file, is read by the other thread once its records are checked: it has time to spare then.
+    const tail = file.sectionAfter(section);
+    const {
+      paths: changed,
+      newestMtimeMs,
+      tail: tailBytes,
+    } = await changedSinceInParallel({ count: head.count, section: { fd: file.fd, ...section }, tail, read: readRecords }, probe.thread, {
+      meanwhile,
+      ...(probe.minPerThread !== undefined ? { minPerThread: probe.minPerThread } : {}),
+    });
+    if (tailBytes) file.preloaded(tail, tailBytes);
     const records = readRecords();
     if (changed.length === 0) {
       stands = true;
@@ -225,12 +231,26 @@ export async function loadPlanSnapshot(
 class SectionReader {
   readonly fd: number;
   private at = 0;
+  /** A part of the file read already (by another thread), and where it begins. */
+  private preload: { offset: number; bytes: Buffer } | undefined;
   constructor(file: string) {
     this.fd = openSync(file, 'r');
   }
   /** The bytes of a section (the file's size permitting). */
   readAt(section: FileSection): Buffer {
+    const p = this.preload;
+    if (p && section.offset >= p.offset && section.offset + section.length <= p.offset + p.bytes.length)
+      return p.bytes.subarray(section.offset - p.offset, section.offset - p.offset + section.length);
     return readSection(this.fd, section, 'the kept plan');
+  }
+  /** The next section after one, with its 4-byte length. */
+  sectionAfter(section: FileSection): FileSection {
+    const offset = section.offset + section.length;
+    return { offset, length: 4 + this.readAt({ offset, length: 4 }).readUInt32LE(0) };
+  }
+  /** `bytes` are the file's part `section`, read already: not read again. */
+  preloaded(section: FileSection, bytes: Buffer): void {
+    if (bytes.length === section.length) this.preload = { offset: section.offset, bytes };
   }
   private read(length: number): Buffer {
     const b = this.readAt({ offset: this.at, length });
