@@ -47,6 +47,19 @@ const TARGETS = { watchStartMs: 3000, rssMiB: 400, noChangePassMs: 500, commitTo
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 }).trim();
+/**
+ * When the daemon printed a log line (its `[HH:MM:SS.mmm]` UTC stamp), on this process's
+ * performance clock; undefined without a stamp.
+ */
+function printedAt(line: string): number | undefined {
+  const m = /^\[(\d\d):(\d\d):(\d\d)\.(\d{3})\]/.exec(line);
+  if (!m) return undefined;
+  const now = new Date();
+  let at = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), +m[1]!, +m[2]!, +m[3]!, +m[4]!);
+  if (at > now.getTime() + 60_000) at -= 86_400_000; // (printed before midnight, read after)
+  return performance.now() - (now.getTime() - at);
+}
+
 const commit = (cwd: string, msg: string) => git(cwd, '-c', 'user.email=bench@example.org', '-c', 'user.name=bench', 'commit', '-qm', msg);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rssMiB = (pid: number) => {
@@ -259,10 +272,19 @@ export async function benchDaemon(): Promise<void> {
   appendFileSync(join(tree, seeded.leaf, 'Makefile'), `# bench change ${Date.now()}\n`);
   git(tree, 'add', '-A');
   commit(tree, `bench: touch ${seeded.leaf}`);
-  // (Printed since the edit: the watcher may start the pass before the commit is made.)
+  // (Printed since the edit: the watcher may start the pass before the commit is made.) When the
+  // line was printed is its own timestamp: this process reads the daemon's output only once git's
+  // add and commit (run synchronously here, a second or more on this tree) have returned.
   const printedSince = (re: RegExp) =>
     new Promise<number>((resolve) => {
-      const check = () => (re.test(log.slice(mark)) ? resolve(performance.now()) : setTimeout(check, 5));
+      const check = () => {
+        const line = log
+          .slice(mark)
+          .split('\n')
+          .find((l) => re.test(l));
+        if (line) resolve(printedAt(line) ?? performance.now());
+        else setTimeout(check, 5);
+      };
       check();
     });
   const [planReady, buildStart] = await Promise.all([
