@@ -1,7 +1,13 @@
 /** `portsync plan [--json] [ORIGIN...]`: exit 0 in sync, 1 work to do, 2 error. */
 import { resolvePassSource } from '../reconcile/source.js';
 import { planSummaryLine, type PlanJson } from '../reconcile/result-json.js';
-import { beginPlanSnapshot, loadPlanSnapshot, savePlanSnapshot, type ChangeFound } from '../reconcile/plan-snapshot.js';
+import {
+  beginPlanSnapshot,
+  loadPlanSnapshot,
+  savePlanSnapshot,
+  type ChangeFound,
+  type KeptObservation,
+} from '../reconcile/plan-snapshot.js';
 import type { KeptRead, Rereading } from '../reconcile/kept-observation.js';
 import type { DesiredState } from '../config/types.js';
 import { daemonRequest } from '../client/request.js';
@@ -93,18 +99,27 @@ export async function planHere(
     warmMakeRunner(settings);
     return settings;
   };
-  // Read while the check's other thread goes on: the kept observation and decisions, and the make
-  // calls of the ports that the changes found so far touch (most often, all that will be found).
-  // (Not for a plan of some origins: those are resolved as written, which the kept observation cannot do.)
-  let read: { kept: KeptRead | undefined; begun: Rereading | undefined } | undefined;
+  // The kept observation and decisions, read, with the make calls of the ports that `changed`
+  // touch begun first: they run while the rest is read.
+  const readKeptPlan = (
+    { keptStored, readKept, rereadTouched }: Awaited<typeof planning>[4],
+    k: { plan: Buffer; observation: KeptObservation },
+    changed: readonly string[],
+    made: MakeSettings,
+  ): { kept: KeptRead | undefined; begun: Rereading | undefined } => {
+    const stored = keptStored(k.observation);
+    const begun = stored && rereadTouched(stored, tree, changed, made);
+    return { kept: stored && readKept(state, tree, stored, k.plan), begun };
+  };
+  // Read while the check's other thread goes on, with the changes found so far (most often, all
+  // that will be found). (Not for a plan of some origins: those are resolved as written, which
+  // the kept observation cannot do.)
+  let read: ReturnType<typeof readKeptPlan> | undefined;
   const readMeanwhile = async ({ kept, foundSoFar }: ChangeFound) => {
     const modules = await planning;
     const made = warm(modules);
-    const { keptStored, readKept, rereadTouched } = modules[4];
     const k = only.length ? undefined : kept();
-    const stored = k && keptStored(k.observation);
-    const begun = stored && rereadTouched(stored, tree, foundSoFar(), made);
-    read = { kept: stored && readKept(state, tree, stored, k.plan), begun };
+    read = k ? readKeptPlan(modules[4], k, foundSoFar(), made) : { kept: undefined, begun: undefined };
   };
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
   const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only, opts);
@@ -118,8 +133,9 @@ export async function planHere(
     { makePlanReadingParts },
     { planJson, renderPlanJson },
     { recordScanInputs },
-    { observeFromKept, keptObservation, keptStored, readKept },
+    keptModule,
   ] = await planning;
+  const { observeFromKept, keptObservation } = keptModule;
   if (kept) warm(await planning);
   settings ??= makeSettingsOf(state, tree);
   let opening: Promise<Client> | undefined;
@@ -133,11 +149,8 @@ export async function planHere(
     // Only some ports' files changed since the kept plan: those ports are read again, the rest is the kept plan's.
     // (Read while the check went on, or now: a check on one thread calls for nothing meanwhile.)
     const keptPlan = kept && !only.length ? kept.kept() : undefined;
-    const keptStart = () => {
-      const stored = keptPlan && keptStored(keptPlan.observation);
-      return stored && readKept(state, tree, stored, keptPlan.plan);
-    };
-    const keptRead = read ? read.kept : keptStart();
+    if (kept && keptPlan) read ??= readKeptPlan(keptModule, keptPlan, [...kept.changes.changed], settings);
+    const keptRead = read?.kept;
     // Without a kept plan the database is opened now (its own threads): the query runs while this one reads the tree.
     // From the kept plan it is needed only for some ports' key parts (a version bump's dependents), if at all.
     if (!keptRead) void open();

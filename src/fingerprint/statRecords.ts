@@ -241,10 +241,10 @@ export interface FileRecords {
 /**
  * changedSince with the second half of the records checked by a thread meanwhile (`thread`, or
  * one started now): a real tree's 80,000 paths are most of a second of stat calls on one thread.
- * Fewer than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, when
- * this thread's half is done while the other's is not, and a change has been found, with what
- * tells the changes found so far: what a change calls for can begin (it is awaited). The thread
- * is closed.
+ * Fewer than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, as
+ * soon as this thread's half is done and a change is known (in its half, or told by the other
+ * thread), with what tells the changes found so far: what a change calls for can begin (it is
+ * awaited before the answer). The thread is closed.
  */
 export async function changedSinceInParallel(
   source: StoredStatRecords | FileRecords,
@@ -259,12 +259,14 @@ export async function changedSinceInParallel(
   }
   const helper = thread ?? new StatThread();
   const half = n >> 1;
-  let mineDone = false;
-  const found: string[] = [];
+  let mine: StatChanges | undefined;
+  // (What the other thread told of so far; this thread's are mine.paths.)
+  const told: string[] = [];
   let meanwhile: Promise<unknown> | undefined;
   const begin = () => {
-    if (found.length && mineDone && !meanwhile && opts.meanwhile) {
-      meanwhile = (async () => opts.meanwhile!(() => found))();
+    if (mine && (mine.paths.length || told.length) && !meanwhile && opts.meanwhile) {
+      const done = mine;
+      meanwhile = (async () => opts.meanwhile!(() => [...done.paths, ...told]))();
       meanwhile.catch(() => {}); // (awaited before the answer)
     }
   };
@@ -283,14 +285,13 @@ export async function changedSinceInParallel(
       };
   // (Sent first: the thread reads its records while this one reads its own.)
   const theirs = helper.check(job, (path) => {
-    found.push(path);
+    told.push(path);
     begin();
   });
   try {
     const r = inFile ? source.read() : source;
     if (r.paths.length !== n) throw new Error(`internal: ${r.paths.length} stat records where ${n} were said`);
-    const mine = changedIn(r, 0, half, (path) => found.push(path));
-    mineDone = true;
+    mine = changedIn(r, 0, half);
     begin();
     // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
     const other: StatAnswer = (await theirs) ?? changedIn(r, half, n);

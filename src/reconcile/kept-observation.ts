@@ -233,6 +233,8 @@ export function keptObservation(obs: Observation, known: ReadonlyMap<string, Kno
 class InputSets {
   private readonly made = new Map<number, Readonly<Record<string, string>>>();
   private readonly own = new WeakMap<Record<string, string>, Readonly<Record<string, string>>>();
+  /** The names under some prefixes (by their index), once per list of prefixes. */
+  private readonly namesUnder = new WeakMap<readonly string[], Set<number>>();
   constructor(private readonly stored: StoredObservation) {}
 
   /** A stored port's input files: one frozen object per set (a patch's own). */
@@ -266,9 +268,6 @@ class InputSets {
     for (const n of this.stored.sets[set]![0]) if (names.has(n)) return true;
     return false;
   }
-
-  /** The names under some prefixes (by their index), once per list of prefixes. */
-  private readonly namesUnder = new WeakMap<readonly string[], Set<number>>();
 }
 
 /** The stored observation with its patches applied, and its input sets; undefined when not kept or of another format. */

@@ -262,16 +262,16 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     const { parts, stuck } = keyPartsOf(node, node.port, keyContext, decided);
     p.keyParts = parts;
     // Ports that are not decided still get their key when it is known (their dependents' facts name it).
-    const keyIfKnown = () => (unknownDependencies(parts, cascade).length === 0 ? computeBuildKey(parts, cascade) : undefined);
+    const setKeyIfKnown = () => {
+      if (unknownDependencies(parts, cascade).length === 0) p.buildKey = computeBuildKey(parts, cascade);
+    };
     if (stuck.length) {
-      const key = keyIfKnown();
-      if (key !== undefined) p.buildKey = key;
+      setKeyIfKnown();
       for (const r of stuck) p.reasons.push(r);
       return withAction(p, 'blocked');
     }
     if (p.suspended) {
-      const key = keyIfKnown();
-      if (key !== undefined) p.buildKey = key;
+      setKeyIfKnown();
       p.reasons.push({
         kind: 'suspended',
         detail: pkgExists ? 'suspended in builds.yaml: kept as is' : 'suspended in builds.yaml and it has no package',

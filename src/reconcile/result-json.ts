@@ -259,11 +259,11 @@ export function renderPlanJson(plan: PlanJson): Buffer[] {
     const at = printed.indexOf(marker, from);
     if (from <= 0 || at < 0) return [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]; // (cannot be: printed in full)
     const line = carried[i]!;
-    // Lines carried one after the other, from one kept text, are one part (with the ",\n" between them).
-    if (run && at + 1 === prev + 2 && run.text === line.text && text(run.text, run.end, line.start) === SEPARATOR) run.end = line.end;
+    // Lines carried one after the other, also in their kept text, are one part (with what is between them there).
+    if (run && run.text === line.text && separated(printed, prev, at + 1) && separated(run.text, run.end, line.start)) run.end = line.end;
     else {
       if (run) out.push(run.text.subarray(run.start, run.end));
-      if (at + 1 > prev) out.push(printed.subarray(prev, at + 1));
+      out.push(printed.subarray(prev, at + 1));
       run = { text: line.text, start: line.start, end: line.end };
     }
     prev = at + marker.length;
@@ -273,9 +273,8 @@ export function renderPlanJson(plan: PlanJson): Buffer[] {
   return out;
 }
 
-/** What is between two port lines of a printed plan (a line begins with its indentation). */
-const SEPARATOR = ',\n';
-const text = (b: Buffer, from: number, to: number) => (to - from === SEPARATOR.length ? b.toString('latin1', from, to) : '');
+/** Is what lies from `from` to `to` only what separates two port lines of a printed plan (a line begins with its indentation)? */
+const separated = (b: Buffer, from: number, to: number) => to - from === 2 && b[from] === 0x2c && b[from + 1] === 0x0a; // ",\n"
 
 /** What stands for a carried line while the plan is printed (a string no port line is). */
 const MARKER = '\u0000carried';
