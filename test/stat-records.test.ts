@@ -14,7 +14,6 @@ import {
   changedSince,
   changedSinceInParallel,
   decodeRecords,
-  encodeRecords,
   trustedMtime,
 } from '../src/fingerprint/statRecords.js';
 
@@ -60,13 +59,13 @@ test('changed, removed and created paths are found, on one thread and split with
   assert.deepEqual([...three.paths].sort(), expected, 'so does a thread started ahead');
   // Records kept in a file: the thread reads its half there.
   const file = join(dir, 'records.bin');
-  const encoded = encodeRecords(stored);
+  const encoded = stored.bytes;
   writeFileSync(file, Buffer.concat([Buffer.from('prefix'), encoded, Buffer.from('what follows')]));
   const fd = openSync(file, 'r');
   let reads = 0;
   const inFile = await changedSinceInParallel(
     {
-      count: stored.paths.length,
+      count: stored.count,
       section: { fd, offset: 6, length: encoded.length },
       // (The part after the records: the thread reads it too, once its records are checked, and hands it over.)
       tail: { offset: 6 + encoded.length, length: 'what follows'.length },
@@ -77,7 +76,7 @@ test('changed, removed and created paths are found, on one thread and split with
   );
   assert.equal(inFile.tail?.toString(), 'what follows', 'the part after the records, read by the thread');
   const direct = new StatThread();
-  const half = await direct.check({ section: { fd, offset: 6, length: encoded.length }, from: 200, to: stored.paths.length });
+  const half = await direct.check({ section: { fd, offset: 6, length: encoded.length }, from: 200, to: stored.count });
   direct.close();
   closeSync(fd);
   assert.deepEqual([...inFile.paths].sort(), expected, 'records read from a file: the same, the thread reading its half there');
@@ -130,23 +129,18 @@ test('a followed link is checked by its target; an unfollowed one by the link it
 test("a process waits for the thread's answer, and a thread never asked does not keep it alive", () => {
   const { dir, files, records } = recordedTree(200);
   writeFileSync(files[150]!, 'changed'); // the thread's half
-  const storedFile = join(dir, 'records.json');
-  const stored = records.store();
-  writeFileSync(
-    storedFile,
-    JSON.stringify({ ...stored, follow: [...stored.follow], size: [...stored.size], mtimeMs: [...stored.mtimeMs], ino: [...stored.ino] }),
-  );
+  const storedFile = join(dir, 'records.bin');
+  writeFileSync(storedFile, records.store().bytes);
   const moduleUrl = new URL('../src/fingerprint/statRecords.ts', import.meta.url).href;
   // The thread is started ahead and left idle for a while; then the process's only pending work is its answer.
   const code = `
     import { readFileSync } from 'node:fs';
     const { StatThread } = await import(${JSON.stringify(moduleUrl)});
     const idle = new StatThread(); // never asked: must not hold the process
-    const j = JSON.parse(readFileSync(${JSON.stringify(storedFile)}, 'utf8'));
-    const r = { paths: j.paths, follow: Uint8Array.from(j.follow), size: Float64Array.from(j.size), mtimeMs: Float64Array.from(j.mtimeMs), ino: Float64Array.from(j.ino) };
+    const bytes = readFileSync(${JSON.stringify(storedFile)});
     const thread = new StatThread();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    thread.check({ records: r, from: 0, to: r.paths.length }).then((c) => console.log(JSON.stringify(c.paths)));
+    thread.check({ records: bytes, from: 0, to: bytes.readUInt32LE(0) }).then((c) => console.log(JSON.stringify(c.paths)));
   `;
   const script = join(dir, 'waits.mjs'); // (a file: a worker thread inherits --input-type, which it cannot use)
   writeFileSync(script, code);
@@ -155,5 +149,33 @@ test("a process waits for the thread's answer, and a thread never asked does not
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), [files[150]], 'the answer came before the process ended');
   assert.ok(Date.now() - t0 < 30_000, 'the idle thread did not hold the process');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the stored form keeps every path (UTF-8 too) and its stat data, read where it lies or copied when misaligned', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'portsync-stat-'));
+  const names = ['plain', 'café', '日本語', 'a b', ''];
+  const r = new StatRecords();
+  for (const name of names) {
+    const p = join(dir, name);
+    if (name) writeFileSync(p, name);
+    r.addNow(p, name === 'a b');
+  }
+  r.addNow(join(dir, 'missing'));
+  const stored = r.store();
+  assert.equal(stored.count, names.length + 1);
+  // A section of a file lies where it lies: here one byte in, which a Float64Array cannot view.
+  const misaligned = Buffer.concat([Buffer.from([0]), stored.bytes]).subarray(1);
+  for (const read of [stored, decodeRecords(stored.bytes), decodeRecords(misaligned)]) {
+    assert.deepEqual(
+      Array.from({ length: read.count }, (_, i) => read.path(i)),
+      [...names.map((n) => join(dir, n)), join(dir, 'missing')],
+    );
+    assert.deepEqual([...read.follow], [0, 0, 0, 1, 0, 0]);
+    assert.deepEqual([...read.size], [5, 5, 9, 3, 0, -1], 'sizes in bytes; a directory 0, a missing path -1');
+    assert.deepEqual(changedSince(read).paths, [], 'read back, nothing changed');
+  }
+  writeFileSync(join(dir, '日本語'), 'changed');
+  assert.deepEqual(changedSince(decodeRecords(misaligned)).paths, [join(dir, '日本語')]);
   rmSync(dir, { recursive: true, force: true });
 });

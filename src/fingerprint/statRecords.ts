@@ -6,7 +6,6 @@
  */
 import { lstatSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { deserialize, serialize } from 'node:v8';
 import { readSection, type FileSection } from '../fileSection.js';
 import { Worker } from 'node:worker_threads';
 
@@ -15,15 +14,6 @@ export const RACY_MS = 1000;
 
 /** Is stat data with this mtime old enough, at `at`, to be trusted? */
 export const trustedMtime = (mtimeMs: number, at: number): boolean => mtimeMs + RACY_MS < at;
-
-export interface StoredStatRecords {
-  paths: string[];
-  /** 1: stat (symlinks followed), 0: lstat. */
-  follow: Uint8Array;
-  size: Float64Array;
-  mtimeMs: Float64Array;
-  ino: Float64Array;
-}
 
 export class StatRecords {
   private readonly paths: string[] = [];
@@ -50,8 +40,8 @@ export class StatRecords {
    */
   addStored(r: StoredStatRecords, except: ReadonlySet<string>): void {
     const have = new Set(this.paths);
-    for (let i = 0; i < r.paths.length; i++) {
-      const path = r.paths[i]!;
+    for (let i = 0; i < r.count; i++) {
+      const path = r.path(i);
       if (except.has(path) || have.has(path)) continue;
       this.add(path, r.follow[i] === 1, r.size[i]!, r.mtimeMs[i]!, r.ino[i]!);
     }
@@ -59,7 +49,7 @@ export class StatRecords {
 
   /** Adds the first `n` stored records, as stored (checked unchanged just now). */
   addStoredHead(r: StoredStatRecords, n: number): void {
-    for (let i = 0; i < n; i++) this.add(r.paths[i]!, r.follow[i] === 1, r.size[i]!, r.mtimeMs[i]!, r.ino[i]!);
+    for (let i = 0; i < n; i++) this.add(r.path(i), r.follow[i] === 1, r.size[i]!, r.mtimeMs[i]!, r.ino[i]!);
   }
 
   /** How many paths are recorded. */
@@ -80,25 +70,92 @@ export class StatRecords {
   }
 
   store(): StoredStatRecords {
-    return {
-      paths: this.paths,
-      follow: Uint8Array.from(this.follow),
-      size: Float64Array.from(this.size),
-      mtimeMs: Float64Array.from(this.mtimeMs),
-      ino: Float64Array.from(this.ino),
-    };
+    return decodeRecords(encodeRecords(this.paths, this.follow, this.size, this.mtimeMs, this.ino));
   }
 }
 
-/**
- * The stored form of records, as a file keeps them: v8-serialized. (Their paths as one JSON text
- * parse faster, but the text is megabytes more of fresh memory on each of the two threads that
- * read them, which costs a real tree's check more than the parse saves.)
+/*
+ * The stored form (encodeRecords), little-endian: the count n and the paths' byte length (u32
+ * each), then size, mtimeMs and ino (n f64 each), where each path ends in the path block (n u32),
+ * follow (n u8), and the paths' UTF-8 bytes one after the other. The arrays are 8-byte aligned
+ * from the start of the form: read into a block of its own, they are used where they lie.
  */
-export const encodeRecords = (r: StoredStatRecords): Buffer => serialize(r);
+const HEAD = 8;
 
-/** Records from encodeRecords's form. */
-export const decodeRecords = (bytes: Uint8Array): StoredStatRecords => deserialize(bytes) as StoredStatRecords;
+/** The stored form of records (as a file keeps them; decodeRecords reads it). */
+function encodeRecords(
+  paths: readonly string[],
+  follow: ArrayLike<number>,
+  size: ArrayLike<number>,
+  mtimeMs: ArrayLike<number>,
+  ino: ArrayLike<number>,
+): Buffer {
+  const n = paths.length;
+  let pathBytes = 0;
+  for (const p of paths) pathBytes += Buffer.byteLength(p);
+  const at = HEAD + 28 * n;
+  const out = Buffer.allocUnsafeSlow(at + n + pathBytes);
+  out.writeUInt32LE(n, 0);
+  out.writeUInt32LE(pathBytes, 4);
+  const f64 = new Float64Array(out.buffer, HEAD, 3 * n);
+  f64.set(size as ArrayLike<number>, 0);
+  f64.set(mtimeMs as ArrayLike<number>, n);
+  f64.set(ino as ArrayLike<number>, 2 * n);
+  const ends = new Uint32Array(out.buffer, HEAD + 24 * n, n);
+  new Uint8Array(out.buffer, at, n).set(follow);
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    end += out.write(paths[i]!, at + n + end);
+    ends[i] = end;
+  }
+  return out;
+}
+
+/**
+ * Stat records as stored: their stat data in typed arrays and their paths as one block of UTF-8
+ * (`path(i)` makes one when asked), read where they lie. A real tree's 80,000 paths as 80,000
+ * strings cost each thread that checks them a tenth of a second or more to decode, mostly in the
+ * garbage collector (they all stay alive); a path made when it is stat'ed is garbage at once.
+ */
+export class StoredStatRecords {
+  readonly count: number;
+  readonly size: Float64Array;
+  readonly mtimeMs: Float64Array;
+  readonly ino: Float64Array;
+  readonly follow: Uint8Array;
+  private readonly ends: Uint32Array;
+  private readonly paths: Buffer;
+
+  /** `bytes`: the stored form (encodeRecords), 8-byte aligned. */
+  constructor(readonly bytes: Buffer) {
+    const n = (this.count = bytes.readUInt32LE(0));
+    const pathBytes = bytes.readUInt32LE(4);
+    const { buffer, byteOffset } = bytes;
+    this.size = new Float64Array(buffer, byteOffset + HEAD, n);
+    this.mtimeMs = new Float64Array(buffer, byteOffset + HEAD + 8 * n, n);
+    this.ino = new Float64Array(buffer, byteOffset + HEAD + 16 * n, n);
+    this.ends = new Uint32Array(buffer, byteOffset + HEAD + 24 * n, n);
+    this.follow = new Uint8Array(buffer, byteOffset + HEAD + 28 * n, n);
+    this.paths = bytes.subarray(HEAD + 29 * n, HEAD + 29 * n + pathBytes);
+    if (this.paths.length !== pathBytes) throw new Error('the stat records are truncated');
+  }
+
+  /** The path of record `i`. */
+  path(i: number): string {
+    return this.paths.toString('utf8', i ? this.ends[i - 1]! : 0, this.ends[i]!);
+  }
+}
+
+/** Records from their stored form (copied first when they do not lie 8-byte aligned: a typed array needs that). */
+export function decodeRecords(bytes: Uint8Array): StoredStatRecords {
+  let b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.byteOffset % 8) {
+    const copy = Buffer.allocUnsafeSlow(b.length);
+    b.copy(copy);
+    b = copy;
+  }
+  return new StoredStatRecords(b);
+}
 
 /** The recorded paths whose stat data changed, and the newest mtime they have now. */
 export interface StatChanges {
@@ -108,7 +165,7 @@ export interface StatChanges {
 
 /** The recorded paths whose stat data changed (every one of them: one stat per path). */
 export function changedSince(r: StoredStatRecords): StatChanges {
-  return changedIn(r, 0, r.paths.length);
+  return changedIn(r, 0, r.count);
 }
 
 /** changedSince for the records from index `from` to `to` (exclusive); `onChange` is called with each change found. */
@@ -116,13 +173,14 @@ export function changedIn(r: StoredStatRecords, from: number, to: number, onChan
   const paths: string[] = [];
   let newestMtimeMs = 0;
   for (let i = from; i < to; i++) {
-    const st = (r.follow[i] ? statSync : lstatSync)(r.paths[i]!, { throwIfNoEntry: false });
+    const path = r.path(i);
+    const st = (r.follow[i] ? statSync : lstatSync)(path, { throwIfNoEntry: false });
     const same = st
       ? r.size[i] === (st.isDirectory() ? 0 : st.size) && r.mtimeMs[i] === st.mtimeMs && r.ino[i] === st.ino
       : r.size[i] === -1;
     if (same) continue;
-    paths.push(r.paths[i]!);
-    onChange?.(r.paths[i]!);
+    paths.push(path);
+    onChange?.(path);
     if (st && st.mtimeMs > newestMtimeMs) newestMtimeMs = st.mtimeMs;
   }
   return { paths, newestMtimeMs };
@@ -186,12 +244,12 @@ export class StatThread {
 }
 
 /**
- * What a StatThread checks: records from index `from` to `to`, sent, or read by the thread from
- * an open file (`section`: where their encoded form is, encodeRecords; reading them there spares this
- * thread the copy of tens of thousands of paths).
+ * What a StatThread checks: records from index `from` to `to`, sent in their stored form
+ * (`records`: StoredStatRecords.bytes), or read by the thread from an open file (`section`: where
+ * that form is; reading them there spares this thread a copy of megabytes).
  */
 export type StatJob = { from: number; to: number } & (
-  | { records: StoredStatRecords }
+  | { records: Uint8Array }
   | {
       section: { fd: number } & FileSection;
       /** Another part of the file, read by the thread once its records are checked and handed over with its answer (StatAnswer.tail). */
@@ -213,9 +271,9 @@ const FOUND_TOLD = 64;
 
 /** The stat thread's answer to a job (stat-worker.mjs); `post`'s second argument: what to transfer, not copy. */
 export function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuffer[]) => void): void {
-  let r: StoredStatRecords;
-  if ('records' in job) r = job.records;
-  else r = decodeRecords(readSection(job.section.fd, job.section, 'the stat records section'));
+  const r = decodeRecords(
+    'records' in job ? job.records : readSection(job.section.fd, job.section, 'the stat records section', { own: true }),
+  );
   let told = 0;
   const { paths, newestMtimeMs } = changedIn(r, job.from, job.to, (found) => {
     if (told++ < FOUND_TOLD) post({ found });
@@ -226,7 +284,7 @@ export function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: Ar
 }
 
 /**
- * Records kept in an open file (`section`: where their encoded form is, encodeRecords), `count` of them:
+ * Records kept in an open file (`section`: where their stored form is), `count` of them:
  * the stat thread reads its half there while this one reads them (`read`), sparing this thread
  * the copy of tens of thousands of paths.
  */
@@ -252,7 +310,7 @@ export async function changedSinceInParallel(
   opts: { minPerThread?: number; meanwhile?: (foundSoFar: () => readonly string[]) => unknown } = {},
 ): Promise<StatAnswer> {
   const inFile = 'section' in source;
-  const n = inFile ? source.count : source.paths.length;
+  const n = source.count;
   if (n < 2 * (opts.minPerThread ?? 15_000) || availableParallelism() < 2) {
     thread?.close();
     return changedSince(inFile ? source.read() : source);
@@ -272,17 +330,7 @@ export async function changedSinceInParallel(
   };
   const job: StatJob = inFile
     ? { section: source.section, from: half, to: n, ...(source.tail ? { tail: source.tail } : {}) }
-    : {
-        records: {
-          paths: source.paths.slice(half),
-          follow: source.follow.slice(half),
-          size: source.size.slice(half),
-          mtimeMs: source.mtimeMs.slice(half),
-          ino: source.ino.slice(half),
-        },
-        from: 0,
-        to: n - half,
-      };
+    : { records: source.bytes, from: half, to: n };
   // (Sent first: the thread reads its records while this one reads its own.)
   const theirs = helper.check(job, (path) => {
     told.push(path);
@@ -290,7 +338,7 @@ export async function changedSinceInParallel(
   });
   try {
     const r = inFile ? source.read() : source;
-    if (r.paths.length !== n) throw new Error(`internal: ${r.paths.length} stat records where ${n} were said`);
+    if (r.count !== n) throw new Error(`internal: ${r.count} stat records where ${n} were said`);
     mine = changedIn(r, 0, half);
     begin();
     // The thread could not run (no threads left, a module that failed to load): this one checks the rest.

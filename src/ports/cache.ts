@@ -278,7 +278,10 @@ export class MetadataCache {
   trustUnchanged(records: StoredStatRecords, changed: ReadonlySet<string>): boolean {
     if (this.files.size === 0) return false;
     const at = new Map<string, number>();
-    for (let i = 0; i < records.paths.length; i++) if (!changed.has(records.paths[i]!)) at.set(records.paths[i]!, i);
+    for (let i = 0; i < records.count; i++) {
+      const path = records.path(i);
+      if (!changed.has(path)) at.set(path, i);
+    }
     const same = (path: string, size: number, mtimeMs: number, ino: number) => {
       const i = at.get(path);
       return (

@@ -29,7 +29,6 @@ import {
   StatThread,
   changedSinceInParallel,
   decodeRecords,
-  encodeRecords,
   trustedMtime,
   type StoredStatRecords,
 } from '../fingerprint/statRecords.js';
@@ -37,11 +36,11 @@ import type { TrustedPaths } from '../ports/scanner.js';
 import type { PlanSummary } from './plan.js';
 import type { PlanJson } from './result-json.js';
 
-const SNAPSHOT_VERSION = 5;
+const SNAPSHOT_VERSION = 6;
 
 /**
  * The file: sections, each a 4-byte length and its bytes: what identifies the plan (read
- * first); the stat records of what it was made from (encodeRecords: the check's second thread
+ * first); the stat records of what it was made from (StoredStatRecords.bytes: the check's second thread
  * reads its half there); the plan itself (read when it stands); the observation it was made
  * from; then what changed in it since (KeptObservation as JSON, read only when some ports' files
  * changed).
@@ -211,7 +210,9 @@ export async function loadPlanSnapshot(
     }
     // Nothing of what the probe records changed: its records are the kept ones (one stat per path less).
     const changedSet = new Set(changed);
-    if (!records.paths.slice(0, head.before).some((p) => changedSet.has(p))) {
+    let beforeChanged = false;
+    for (let i = 0; i < head.before && !beforeChanged; i++) beforeChanged = changedSet.has(records.path(i));
+    if (!beforeChanged) {
       probe.before = new StatRecords();
       probe.before.addStoredHead(records, head.before);
     }
@@ -312,13 +313,21 @@ export function savePlanSnapshot(
     const head = serialize({
       version: SNAPSHOT_VERSION,
       key: probe.key,
-      count: stored.paths.length,
+      count: stored.count,
       before,
       summary: plan.summary,
     } satisfies SnapshotHead);
     const kept = observation() ?? { base: jsonBytes(null), patches: null };
-    const encoded = encodeRecords(stored);
-    const parts = [lengthOf(head), head, lengthOf(encoded), encoded, lengthOf(plan.bytes), ...plan.bytes, lengthOf(kept.base), kept.base];
+    const parts = [
+      lengthOf(head),
+      head,
+      lengthOf(stored.bytes),
+      stored.bytes,
+      lengthOf(plan.bytes),
+      ...plan.bytes,
+      lengthOf(kept.base),
+      kept.base,
+    ];
     writeFileAtomic(probe.file, [...parts, jsonBytes(kept.patches)], { mkdir: true });
     return true;
   } catch {
