@@ -10,7 +10,7 @@
  *
  * Not root (or not Linux): make runs as portsync's own user, as before.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
@@ -98,21 +98,89 @@ export function onPath(command: string): string | undefined {
 type Wrapper = { wrapper: string[]; drop: string[]; pidNamespace: boolean; noNamespace?: string } | { unavailable: string };
 const wrapperMemo = new Map<string, Wrapper>();
 
+/** A command to run through a wrapper (as the reader), and what came of it. */
+interface RunRequest {
+  wrapper: readonly string[];
+  command: readonly string[];
+}
+interface RunResult {
+  status: number | null;
+  signal?: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  error?: Error;
+}
+
+/**
+ * Finding who reads the tree runs a process or two as the reader: written once as steps that
+ * ask for them (a generator yielding each RunRequest), run by chooseReader (spawnSync) or
+ * chooseReaderAsync (this thread goes on while they run).
+ */
+type Steps<T> = Generator<RunRequest, T, RunResult>;
+
+/** Runs a command through a wrapper, from `/` with a bare PATH; this thread waits. */
+function runNow({ wrapper, command }: RunRequest): RunResult {
+  return spawnSync(wrapper[0]!, [...wrapper.slice(1), ...command], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    cwd: '/',
+    env: { PATH: '/usr/bin:/bin' },
+  });
+}
+
+/** runNow, while this thread goes on. */
+function runLater({ wrapper, command }: RunRequest): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(wrapper[0]!, [...wrapper.slice(1), ...command], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', (error) => resolve({ status: null, stdout, stderr, error }));
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
+}
+
+function runStepsNow<T>(steps: Steps<T>): T {
+  for (let next = steps.next(); ;) {
+    if (next.done) return next.value;
+    next = steps.next(runNow(next.value));
+  }
+}
+
+async function runStepsLater<T>(steps: Steps<T>): Promise<T> {
+  for (let next = steps.next(); ;) {
+    if (next.done) return next.value;
+    next = steps.next(await runLater(next.value));
+  }
+}
+
+/** Why a run failed, in a line. */
+const failure = (r: RunResult) => (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
+
 /**
  * The prefix that starts a process as the reader, found once per process: `unshare --pid
  * --fork --mount-proc -- setpriv …` where both work, `setpriv …` alone where namespaces are
- * refused (a container without CAP_SYS_ADMIN), or why neither works.
+ * refused (a container without CAP_SYS_ADMIN), or why neither works. The first time, the
+ * wrapper is tried with `probe` (a command the caller would run as the reader next: one process
+ * instead of two) and what it printed comes back with it.
  */
-function readerWrapper(id: ReaderIdentity): Wrapper {
+function* readerWrapper(id: ReaderIdentity, probe: readonly string[]): Steps<{ wrapper: Wrapper; probed?: string }> {
   const key = `${id.uid}:${id.gid}`;
-  let w = wrapperMemo.get(key);
-  if (!w) wrapperMemo.set(key, (w = findWrapper(id)));
-  return w;
+  const known = wrapperMemo.get(key);
+  if (known) return { wrapper: known };
+  const found = yield* findWrapper(id, probe);
+  wrapperMemo.set(key, found.wrapper);
+  return found;
 }
 
-function findWrapper(id: ReaderIdentity): Wrapper {
+function* findWrapper(id: ReaderIdentity, probe: readonly string[]): Steps<{ wrapper: Wrapper; probed?: string }> {
   const setpriv = onPath('setpriv');
-  if (!setpriv) return { unavailable: 'setpriv is not installed (util-linux; Debian: apt-get install util-linux)' };
+  if (!setpriv) return { wrapper: { unavailable: 'setpriv is not installed (util-linux; Debian: apt-get install util-linux)' } };
   const drop = [setpriv, ...dropTo(id), '--'];
   const unshare = onPath('unshare');
   // --mount-proc: a /proc of its own, so the reader sees none of the host's processes (their
@@ -121,16 +189,11 @@ function findWrapper(id: ReaderIdentity): Wrapper {
   tries.push({ wrapper: drop, drop, pidNamespace: false });
   let why = unshare ? '' : 'unshare is not installed (util-linux)';
   for (const t of tries) {
-    const r = spawnSync(t.wrapper[0]!, [...t.wrapper.slice(1), '/bin/sh', '-c', 'exit 0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      encoding: 'utf8',
-      cwd: '/',
-      env: { PATH: '/usr/bin:/bin' },
-    });
-    if (r.status === 0) return t.pidNamespace ? t : { ...t, noNamespace: why };
-    why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
+    const r = yield { wrapper: t.wrapper, command: probe };
+    if (r.status === 0) return { wrapper: t.pidNamespace ? t : { ...t, noNamespace: why }, probed: r.stdout };
+    why = failure(r);
   }
-  return { unavailable: `setpriv cannot switch to uid ${id.uid}: ${why}` };
+  return { wrapper: { unavailable: `setpriv cannot switch to uid ${id.uid}: ${why}` } };
 }
 
 let homeMemo: string | undefined;
@@ -197,34 +260,51 @@ while [ $# -gt 1 ]; do
   shift 2
 done`;
 
-/** Which of these (existing) paths the reader cannot use, each with what stops it. One process, as the reader. */
-export function deniedToReader(setprivPrefix: string[], needs: readonly PathNeed[]): Denied[] {
+/**
+ * The check of which of these (existing) paths the reader cannot use: the command that checks
+ * them (run as the reader; `paths`: how many it checks, ancestors included), and what its
+ * output says, each path with what stops it.
+ */
+function accessCheck(needs: readonly PathNeed[]): { command: string[]; paths: number; denied(stdout: string): Denied[] } {
   const wanted = needs.filter((n) => isAbsolute(n.path) && existsSync(n.path));
   const pairs = new Map<string, PathNeed>();
   for (const n of wanted) {
     for (const a of ancestors(n.path)) pairs.set(`x ${a}`, { path: a, need: 'x' });
     pairs.set(`${n.need} ${n.path}`, n);
   }
-  if (!pairs.size) return [];
   const args = [...pairs.values()].flatMap((p) => [p.need, p.path]);
-  const r = spawnSync(setprivPrefix[0]!, [...setprivPrefix.slice(1), '/bin/sh', '-c', CHECK_SCRIPT, 'portsync-access-check', ...args], {
-    encoding: 'utf8',
-    cwd: '/',
-    env: { PATH: '/usr/bin:/bin' },
-  });
-  if (r.status !== 0) {
-    // The check itself could not run as the reader: everything counts as denied.
-    const why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
-    return wanted.map((n) => ({ ...n, blocker: n.path, checkFailed: why }));
-  }
-  const failed = new Set(r.stdout.split('\0').filter(Boolean));
-  const out: Denied[] = [];
-  for (const n of wanted) {
-    if (!failed.has(`${n.need} ${n.path}`)) continue;
-    const blocker = ancestors(n.path).find((a) => failed.has(`x ${a}`)) ?? n.path;
-    out.push({ ...n, blocker });
-  }
-  return out;
+  return {
+    command: ['/bin/sh', '-c', CHECK_SCRIPT, 'portsync-access-check', ...args],
+    paths: pairs.size,
+    denied: (stdout) => {
+      const failed = new Set(stdout.split('\0').filter(Boolean));
+      const out: Denied[] = [];
+      for (const n of wanted) {
+        if (!failed.has(`${n.need} ${n.path}`)) continue;
+        const blocker = ancestors(n.path).find((a) => failed.has(`x ${a}`)) ?? n.path;
+        out.push({ ...n, blocker });
+      }
+      return out;
+    },
+  };
+}
+
+/** Which of these (existing) paths the reader cannot use, each with what stops it. One process, as the reader. */
+export function deniedToReader(setprivPrefix: string[], needs: readonly PathNeed[]): Denied[] {
+  return runStepsNow(deniedSteps(setprivPrefix, needs, accessCheck(needs)));
+}
+
+function* deniedSteps(
+  setprivPrefix: readonly string[],
+  needs: readonly PathNeed[],
+  check: ReturnType<typeof accessCheck>,
+): Steps<Denied[]> {
+  if (check.paths === 0) return [];
+  const r = yield { wrapper: setprivPrefix, command: check.command };
+  if (r.status === 0) return check.denied(r.stdout);
+  // The check itself could not run as the reader: everything counts as denied.
+  const why = failure(r);
+  return needs.filter((n) => isAbsolute(n.path) && existsSync(n.path)).map((n) => ({ ...n, blocker: n.path, checkFailed: why }));
 }
 
 /** What to run to let the reader in, for one blocking path. */
@@ -263,14 +343,26 @@ function warnOnce(line: string): void {
  * the warning says exactly how to get the protection.
  */
 export function chooseReader(what: string, needs: readonly PathNeed[], id: ReaderIdentity = DEFAULT_READ_AS): Reader {
+  return runStepsNow(readerSteps(what, needs, id));
+}
+
+/** chooseReader, with this thread going on while the processes it runs as the reader run. */
+export function chooseReaderAsync(what: string, needs: readonly PathNeed[], id: ReaderIdentity = DEFAULT_READ_AS): Promise<Reader> {
+  return runStepsLater(readerSteps(what, needs, id));
+}
+
+function* readerSteps(what: string, needs: readonly PathNeed[], id: ReaderIdentity): Steps<Reader> {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return CURRENT_USER;
-  const w = readerWrapper(id);
+  const home = readerHome();
+  const all = [...needs, { path: home, need: 'rx' as const }];
+  // (Where the wrapper is still to be found, it is tried with this check: one process as the reader, not two.)
+  const check = accessCheck(all);
+  const { wrapper: w, probed } = yield* readerWrapper(id, check.command);
   if ('unavailable' in w) {
     warnOnce(`${what} runs as root, Makefile shell commands included: ${w.unavailable}; or run portsync as a non-root user`);
     return CURRENT_USER;
   }
-  const home = readerHome();
-  const denied = deniedToReader(w.drop, [...needs, { path: home, need: 'rx' }]);
+  const denied = probed !== undefined ? check.denied(probed) : yield* deniedSteps(w.drop, all, check);
   if (denied.length) {
     warnOnce(
       `${what} runs as root, Makefile shell commands included, because uid ${id.uid} cannot use ${denied[0]!.path}: ${remedy(denied[0]!, id.uid)} — or run portsync as a non-root user`,

@@ -10,7 +10,7 @@ import { PortsyncError } from '../errors.js';
 import { parseDepends } from './depends.js';
 import { MakeNotFoundError, PortMetadataError } from './errors.js';
 import type { ReaderIdentity } from '../config/readAs.js';
-import { CURRENT_USER, DEFAULT_READ_AS, chooseReader, envPaths, type Reader } from './make-user.js';
+import { CURRENT_USER, DEFAULT_READ_AS, chooseReader, chooseReaderAsync, envPaths, type Reader } from './make-user.js';
 import { canonicalOrigin } from './origin.js';
 import { DEP_KINDS, type Dependency, type PortMeta } from './types.js';
 
@@ -285,6 +285,22 @@ export function makeRunner(reader: Reader = CURRENT_USER): MakeRunner {
 }
 
 const readers = new WeakMap<MakeSettings, Reader>();
+const readerChecks = new WeakMap<MakeSettings, Promise<Reader>>();
+
+/** What who reads the tree for these settings is chosen on (chooseReader). */
+function readerJob(settings: MakeSettings): Parameters<typeof chooseReader> {
+  return [
+    `reading the ports tree ${settings.portsTree}`,
+    [
+      { path: settings.portsTree, need: 'rx' },
+      ...envPaths(settings.env),
+      ...(isAbsolute(settings.command) ? [{ path: settings.command, need: 'x' as const }] : []),
+      { path: process.execPath, need: 'x' },
+      { path: RUNNER_FILE, need: 'r' },
+    ],
+    settings.readAs ?? DEFAULT_READ_AS,
+  ];
+}
 
 /**
  * Who reads the tree for these settings (checked once per settings object, i.e. once per
@@ -294,26 +310,34 @@ const readers = new WeakMap<MakeSettings, Reader>();
  */
 export function readerFor(settings: MakeSettings): Reader {
   let r = readers.get(settings);
-  if (!r) {
-    r = chooseReader(
-      `reading the ports tree ${settings.portsTree}`,
-      [
-        { path: settings.portsTree, need: 'rx' },
-        ...envPaths(settings.env),
-        ...(isAbsolute(settings.command) ? [{ path: settings.command, need: 'x' as const }] : []),
-        { path: process.execPath, need: 'x' },
-        { path: RUNNER_FILE, need: 'r' },
-      ],
-      settings.readAs ?? DEFAULT_READ_AS,
-    );
-    readers.set(settings, r);
-  }
+  if (!r) readers.set(settings, (r = chooseReader(...readerJob(settings))));
   return r;
 }
 
-/** Gets the runner for these settings going ahead of the make calls a plan is about to make (MakeRunner.warm). */
+/**
+ * readerFor, checked while this thread goes on (the processes it runs as the reader take tens
+ * of milliseconds): readerFor answers from it once it is done.
+ */
+export function checkReader(settings: MakeSettings): Promise<Reader> {
+  const known = readers.get(settings);
+  if (known) return Promise.resolve(known);
+  let check = readerChecks.get(settings);
+  if (!check) {
+    check = chooseReaderAsync(...readerJob(settings)).then((r) => {
+      if (!readers.has(settings)) readers.set(settings, r);
+      return readers.get(settings)!;
+    });
+    readerChecks.set(settings, check);
+  }
+  return check;
+}
+
+/** Gets the runner for these settings going ahead of the make calls a plan is about to make (MakeRunner.warm), this thread going on meanwhile. */
 export function warmMakeRunner(settings: MakeSettings): void {
-  makeRunner(readerFor(settings)).warm();
+  checkReader(settings).then(
+    (reader) => makeRunner(reader).warm(),
+    () => {}, // (the make calls check again, and say what is wrong)
+  );
 }
 
 /**
