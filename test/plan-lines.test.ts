@@ -67,6 +67,8 @@ test('the port lines of a printed plan are found, with their origin and action, 
     plan.ports.slice(0, 4).map((p) => [p.origin, p.action]),
     'every port line, in order; the prune line is not a port',
   );
+  // The build key read first, alone (what a kept plan's decisions are compared by), then the rest.
+  planLines(text)!.forEach((l, i) => assert.equal(l.buildKey, plan.ports[i]!.buildKey, 'the build key read alone'));
   lines.forEach((l, i) => {
     const p = plan.ports[i]!;
     assert.equal(l.pkgname, p.pkgname);

@@ -150,7 +150,8 @@ export function withPorts(prev: PortGraph, prevScan: ScanResult, scan: ScanResul
   for (const p of changed) {
     const n = g.nodes.get(p.meta.origin);
     if (!n) return undefined;
-    g.nodes.set(n.origin, { ...n, port: p });
+    // (Its fields named, not spread: a node may keep its edges behind getters — a kept observation's.)
+    g.nodes.set(n.origin, { origin: n.origin, deps: n.deps, rdeps: n.rdeps, port: p, ...(n.problem ? { problem: n.problem } : {}) });
   }
   return g;
 }

@@ -93,6 +93,8 @@ export interface KnownPortState {
 export interface DecisionInput {
   /** The port's current parts; a dependency that rebuilds in this pass has `pending: true`. */
   parts: BuildKeyParts;
+  /** unknownDependencies of the parts, when the caller has them (the planner does, without reading the parts' dependency facts). */
+  waiting?: string[];
   known: KnownPortState | undefined;
   cascade: Cascade;
   /** Its package file is in the repository. */
@@ -128,7 +130,7 @@ function pendingDetail(waiting: readonly string[], cascade: Cascade): string {
 
 export function decide(input: DecisionInput): Decision {
   const { parts, known, cascade } = input;
-  const waiting = unknownDependencies(parts, cascade);
+  const waiting = input.waiting ?? unknownDependencies(parts, cascade);
   const key = waiting.length ? undefined : computeBuildKey(parts, cascade);
   if (input.forced)
     return { action: 'build', reasons: [{ kind: 'forced', detail: 'forced from the command line' }], ...(key ? { key } : {}) };

@@ -30,7 +30,7 @@ import { canonicalOrigin } from '../ports/origin.js';
 import { DEP_KINDS, type DepKind, type PortMeta, type ScannedPort } from '../ports/types.js';
 import type { BuildKeyParts } from '../fingerprint/types.js';
 import type { Observation } from './observe.js';
-import type { MakeSettings } from '../ports/make.js';
+import { checkReader, type MakeSettings } from '../ports/make.js';
 import { KEY_PARTS_NOT_READ, type KnownPortState } from './decide.js';
 import { planOrder, rememberPlanOrder, type CarriedPlan, type PlannedPort } from './plan.js';
 import { jsonBytes, type KeptObservation } from './plan-snapshot.js';
@@ -303,14 +303,73 @@ function kindsOf(bits: number): Set<DepKind> {
   return kinds;
 }
 
+/**
+ * The graph's edges as a kept observation stores them: each node's dependencies (node index,
+ * kind bits), and who needs each node (indices, made once). A node's Map and Set of them are
+ * made when first read: a plan from a kept one reads those of the ports it decides again, not
+ * of the ten thousand it carries.
+ */
+class KeptEdges {
+  /** Who needs node i: needers[from[i] .. from[i + 1]). */
+  private index: { from: Int32Array; needers: Int32Array } | undefined;
+  constructor(private readonly stored: StoredObservation) {}
+
+  depsOf(i: number): Map<string, Set<DepKind>> {
+    const deps = this.stored.deps[i]!;
+    const out = new Map<string, Set<DepKind>>();
+    for (let j = 0; j < deps.length; j += 2) out.set(this.stored.origins[deps[j]!]!, kindsOf(deps[j + 1]!));
+    return out;
+  }
+
+  rdepsOf(i: number): Set<string> {
+    const { from, needers } = (this.index ??= this.reversed());
+    const out = new Set<string>();
+    for (let k = from[i]!; k < from[i + 1]!; k++) out.add(this.stored.origins[needers[k]!]!);
+    return out;
+  }
+
+  private reversed(): { from: Int32Array; needers: Int32Array } {
+    const { deps } = this.stored;
+    const from = new Int32Array(deps.length + 1);
+    for (const d of deps) for (let j = 0; j < d.length; j += 2) from[d[j]! + 1]!++;
+    for (let i = 0; i < deps.length; i++) from[i + 1]! += from[i]!;
+    const at = from.slice(0, deps.length);
+    const needers = new Int32Array(from[deps.length]!);
+    // (Nodes in order: each node's needers come in the order buildGraph would have added them.)
+    for (let i = 0; i < deps.length; i++) for (let j = 0; j < deps[i]!.length; j += 2) needers[at[deps[i]![j]!]!++] = i;
+    return { from, needers };
+  }
+}
+
+/** A node of a kept observation's graph: its edges are made when read (KeptEdges). */
+class KeptNode implements GraphNode {
+  port?: ScannedPort;
+  problem?: ScanProblem;
+  #deps: Map<string, Set<DepKind>> | undefined;
+  #rdeps: Set<string> | undefined;
+  constructor(
+    readonly origin: string,
+    private readonly at: number,
+    private readonly edges: KeptEdges,
+  ) {}
+
+  get deps(): Map<string, Set<DepKind>> {
+    return (this.#deps ??= this.edges.depsOf(this.at));
+  }
+
+  get rdeps(): Set<string> {
+    return (this.#rdeps ??= this.edges.rdepsOf(this.at));
+  }
+}
+
 /** The observation a stored one describes, for planning only: what StoredMeta leaves out is empty, and ports have no makefile list. */
 function loadObservation(stored: StoredObservation, sets: InputSets, state: DesiredState, tree: string): Observation {
   const graph = new PortGraph();
   const ports = new Map<string, ScannedPort>();
   const problems = new Map<string, ScanProblem>();
-  const nodes: GraphNode[] = stored.origins.map((origin) => ({ origin, deps: new Map(), rdeps: new Set() }));
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i]!;
+  const edges = new KeptEdges(stored);
+  for (let i = 0; i < stored.origins.length; i++) {
+    const node = new KeptNode(stored.origins[i]!, i, edges);
     graph.nodes.set(node.origin, node);
     const s = stored.ports[i]!;
     if (s.length === 2) {
@@ -321,12 +380,6 @@ function loadObservation(stored: StoredObservation, sets: InputSets, state: Desi
       const port = new KeptPort(new KeptMeta(meta), portCrc, set, sets);
       node.port = port;
       ports.set(node.origin, port);
-    }
-    const deps = stored.deps[i]!;
-    for (let j = 0; j < deps.length; j += 2) {
-      const dep = nodes[deps[j]!]!;
-      node.deps.set(dep.origin, kindsOf(deps[j + 1]!));
-      dep.rdeps.add(node.origin);
     }
   }
   graph.roots.push(...stored.roots);
@@ -442,7 +495,8 @@ function touchedBy(read: KeptStored, tree: string, changed: Iterable<string>): T
 }
 
 function reread(t: Touched, settings: MakeSettings): Rereading {
-  const result = scanPorts([], { settings, cacheFile: null, only: t.requests });
+  // (Who reads the tree is checked first, this thread going on meanwhile: the scan would check it at once.)
+  const result = checkReader(settings).then(() => scanPorts([], { settings, cacheFile: null, only: t.requests }));
   result.catch(() => {}); // (awaited by observeFromKept)
   return { ...t, result };
 }

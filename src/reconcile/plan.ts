@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesiredState } from '../config/types.js';
-import { computeBuildKey, unknownDependencies } from '../fingerprint/buildKey.js';
+import { computeBuildKey, dependencyToken } from '../fingerprint/buildKey.js';
 import { byOrigin } from '../fingerprint/byOrigin.js';
 import { packageCheckCache, packageVerifier, type PackageVerifier } from '../fingerprint/packageCheck.js';
 import { portableValue } from '../fingerprint/portable.js';
@@ -174,7 +174,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
   const force = opts.force ?? new Set<string>();
   const decided = new Map<string, PlannedPort>();
   const problems: string[] = [];
-  const keyContext = keyContextOf(obs, opts.known);
+  const keyContext = keyContextOf(obs, opts.known, state.policy.cascade);
   const packages = repositoryFiles(state);
   const verifier = packageVerifier(packageCheckCache(state.paths.buildBase));
   const frameworkFiles = obs.scan.frameworkFiles;
@@ -259,11 +259,11 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
       return withAction(p, 'ignored');
     }
     // Dependencies are decided first: an unbuildable one blocks this port, a rebuilding one is not known yet.
-    const { parts, stuck } = keyPartsOf(node, node.port, keyContext, decided);
+    const { parts, stuck, waiting } = keyPartsOf(node, node.port, keyContext, decided);
     p.keyParts = parts;
     // Ports that are not decided still get their key when it is known (their dependents' facts name it).
     const setKeyIfKnown = () => {
-      if (unknownDependencies(parts, cascade).length === 0) p.buildKey = computeBuildKey(parts, cascade);
+      if (waiting.length === 0) p.buildKey = computeBuildKey(parts, cascade);
     };
     if (stuck.length) {
       setKeyIfKnown();
@@ -283,6 +283,7 @@ export function makePlan(obs: Observation, opts: PlanOptions): Plan {
     try {
       decision = decide({
         parts,
+        waiting,
         known,
         cascade,
         pkgExists,
@@ -526,37 +527,42 @@ function sameDeps(a: ReadonlyMap<string, ReadonlySet<string>>, b: ReadonlyMap<st
   return true;
 }
 
-/** What every key of a plan shares, and the recorded states its dependency facts come from. */
+/** What every key of a plan shares, the recorded states its dependency facts come from, and how they count (the cascade). */
 interface KeyContext {
   frameworkFiles: Readonly<Record<string, string>>;
   globalVars: Record<string, string>;
   environment: Record<string, string>;
   known: ReadonlyMap<string, KnownPortState>;
+  cascade: Cascade;
 }
 
-function keyContextOf(obs: Observation, known: ReadonlyMap<string, KnownPortState>): KeyContext {
+function keyContextOf(obs: Observation, known: ReadonlyMap<string, KnownPortState>, cascade: Cascade): KeyContext {
   const { state, tree } = obs;
   return {
     frameworkFiles: obs.scan.frameworkFiles,
     globalVars: Object.fromEntries(Object.entries(state.make.vars).map(([k, v]) => [k, portableValue(v, state, tree)])),
     environment: environmentIdentity(state, tree),
     known,
+    cascade,
   };
 }
 
 /**
- * A port's key parts, from its dependencies' decisions (`decided`, made before it), and the
- * dependencies that stop it: one that cannot be built, or is ignored. A dependency that rebuilds
- * is a pending fact (its package is not known yet).
+ * A port's key parts, from its dependencies' decisions (`decided`, made before it); the
+ * dependencies that stop it (one that cannot be built, or is ignored); and those whose part of
+ * its key is not known yet (`waiting`: unknownDependencies of the parts). A dependency that
+ * rebuilds is a pending fact (its package is not known yet). The parts' dependency facts are put
+ * together when read: a port pending on a rebuilt dependency (thousands, above a hub tool) is
+ * decided from `waiting` alone.
  */
 function keyPartsOf(
   node: GraphNode,
   port: ScannedPort,
   ctx: KeyContext,
   decided: ReadonlyMap<string, PlannedPort>,
-): { parts: BuildKeyParts; stuck: Reason[] } {
-  const dependencies = byOrigin<DependencyFact>();
+): { parts: BuildKeyParts; stuck: Reason[]; waiting: string[] } {
   const stuck: Reason[] = [];
+  const waiting: string[] = [];
   const deps = sortedDeps(node.deps);
   // (Indexed: a loop over pairs that destructures them makes an iterator per pair, for thousands of ports.)
   for (let i = 0; i < deps.length; i++) {
@@ -570,13 +576,24 @@ function keyPartsOf(
         items: [dep],
         root: `${dep} is ignored: ${d.reasons[0]?.detail ?? ''}`,
       });
-    else dependencies[dep] = dependencyFact(d, variant, ctx.known.get(dep));
+    else if (dependencyToken(dependencyFact(d, variant, ctx.known.get(dep)), ctx.cascade) === undefined) waiting.push(dep);
   }
-  return { parts: partsWith(port, ctx, dependencies), stuck };
+  const dependencies = () => {
+    const facts = byOrigin<DependencyFact>();
+    for (let i = 0; i < deps.length; i++) {
+      const { origin: dep, variant } = deps[i]!;
+      const d = decided.get(dep);
+      if (d && d.action !== 'blocked' && d.action !== 'ignored') facts[dep] = dependencyFact(d, variant, ctx.known.get(dep));
+    }
+    return facts;
+  };
+  return { parts: partsWith(port, ctx, dependencies), stuck, waiting };
 }
 
-function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: Record<string, DependencyFact>): BuildKeyParts {
+/** A port's key parts; its dependency facts (`dependencies`) are made when first read. */
+function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: () => Record<string, DependencyFact>): BuildKeyParts {
   const { meta } = port;
+  let facts: Record<string, DependencyFact> | undefined;
   return {
     portCrc: port.portCrc,
     // Read when the key is computed or the parts compared: a port of a kept plan makes its input
@@ -588,7 +605,9 @@ function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: Record<stri
     vars: Object.keys(meta.vars).length ? { ...ctx.globalVars, ...meta.vars } : ctx.globalVars,
     options: meta.selectedOptions,
     environment: ctx.environment,
-    dependencies,
+    get dependencies() {
+      return (facts ??= dependencies());
+    },
   };
 }
 
@@ -614,7 +633,7 @@ function partsFromCarried(carried: CarriedPlan, origins: readonly string[], casc
       if (version === undefined || !last?.buildKey) continue next;
       dependencies[dep] = asLastBuilt(baseFact(version, '', variant), last);
     }
-    const parts = partsWith(node.port, (ctx ??= keyContextOf(observation, known)), dependencies);
+    const parts = partsWith(node.port, (ctx ??= keyContextOf(observation, known, cascade)), () => dependencies);
     if (computeBuildKey(parts, cascade) === k.buildKey) out.set(origin, { ...k, keyParts: parts });
   }
   return out;

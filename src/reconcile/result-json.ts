@@ -151,6 +151,8 @@ export function planSummaryLine(s: PlanSummary): string {
  */
 export class PlanLine implements PlanPortJson {
   #read: PlanPortJson | undefined;
+  /** The build key read alone (null: none): a kept plan's decisions are compared by it (what dependents see of a port). */
+  #buildKey: string | null | undefined;
 
   constructor(
     /** The printed plan, and where the line is in it (from its `{` to its `}`). */
@@ -180,7 +182,12 @@ export class PlanLine implements PlanPortJson {
     return this.line.waitingOn;
   }
   get buildKey(): string | undefined {
-    return this.line.buildKey;
+    if (this.#read) return this.#read.buildKey;
+    if (this.#buildKey === undefined) {
+      const text = fieldText(this.text, this.start, this.end, 'buildKey');
+      this.#buildKey = text === undefined ? null : (JSON.parse(text) as string);
+    }
+    return this.#buildKey ?? undefined;
   }
   get crc(): string | undefined {
     return this.line.crc;
@@ -197,10 +204,14 @@ const PORTS_OPEN = '\n  "ports": [\n';
 const LINE_END = '\n    }';
 
 // (Searched for as bytes: a string would be encoded again for every line.)
-const FIELD_KEYS = { origin: Buffer.from('\n      "origin": '), action: Buffer.from('\n      "action": ') };
+const FIELD_KEYS = {
+  origin: Buffer.from('\n      "origin": '),
+  action: Buffer.from('\n      "action": '),
+  buildKey: Buffer.from('\n      "buildKey": '),
+};
 
 /** One top-level field of a printed port line (6 spaces in: nested fields are deeper), as JSON text. */
-function fieldText(text: Buffer, start: number, end: number, name: 'origin' | 'action'): string | undefined {
+function fieldText(text: Buffer, start: number, end: number, name: keyof typeof FIELD_KEYS): string | undefined {
   const key = FIELD_KEYS[name];
   const at = text.indexOf(key, start);
   if (at < 0 || at >= end) return undefined;
