@@ -31,7 +31,7 @@ const OVERRIDES = {
   'builder/worker-entry.mjs':
     "// Piscina's worker file (compiled form: dist/ needs no TypeScript loader).\nexport { default } from './worker.js';\n",
   'fingerprint/stat-worker.mjs':
-    "// The thread of StatThread (compiled form).\nimport { parentPort } from 'node:worker_threads';\nimport { answerStatJob } from './statRecords.js';\nparentPort.on('message', (job) => answerStatJob(job, (m, transfer) => parentPort.postMessage(m, transfer)));\n",
+    "// The thread of StatThread (compiled form).\nimport { parentPort } from 'node:worker_threads';\nimport { serveStatJobs } from './statRecords.js';\nserveStatJobs(parentPort);\n",
 };
 function copyMjs(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {

@@ -43,6 +43,7 @@ test('changed, removed and created paths are found, on one thread and split with
   assert.ok(records.trustedAt(Date.now()), 'files a minute old are trusted');
 
   writeFileSync(files[3]!, 'xy'); // first half: size and mtime
+  writeFileSync(files[180]!, 'xyz'); // this thread's when the other is not loaded yet, the other's when it is
   rmSync(files[350]!); // second half: gone
   writeFileSync(join(dir, 'missing'), ''); // recorded as missing, now there
   const now = Date.now();
@@ -50,10 +51,12 @@ test('changed, removed and created paths are found, on one thread and split with
   let calls = 0;
   const two = await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => calls++ });
   assert.equal(calls, 1, 'what a change calls for began once, before the answer');
-  // A thread started before the records were known (as a plan starts it before reading its kept plan).
+  // A thread started before the records were known (as a plan starts it before reading its kept
+  // plan), and loaded by then: it takes the larger share.
   const ahead = new StatThread();
+  while (!ahead.ready) await new Promise((resolve) => setTimeout(resolve, 10));
   const three = await changedSinceInParallel(stored, ahead, { minPerThread: 100 });
-  const expected = [files[3]!, files[350]!, join(dir, 'missing')].sort();
+  const expected = [files[3]!, files[180]!, files[350]!, join(dir, 'missing')].sort();
   assert.deepEqual([...one.paths].sort(), expected);
   assert.deepEqual([...two.paths].sort(), expected, 'the worker thread finds the same');
   assert.deepEqual([...three.paths].sort(), expected, 'so does a thread started ahead');

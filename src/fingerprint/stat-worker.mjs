@@ -4,5 +4,5 @@
 import { parentPort } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 register();
-const { answerStatJob } = await import('./statRecords.ts');
-parentPort.on('message', (job) => answerStatJob(job, (m, transfer) => parentPort.postMessage(m, transfer)));
+const { serveStatJobs } = await import('./statRecords.ts');
+serveStatJobs(parentPort);

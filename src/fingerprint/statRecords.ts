@@ -7,7 +7,7 @@
 import { lstatSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { readSection, type FileSection } from '../fileSection.js';
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 
 /** A file modified this close to (or after) the moment it was recorded is not trusted by its stat data. */
 export const RACY_MS = 1000;
@@ -193,6 +193,8 @@ export function changedIn(r: StoredStatRecords, from: number, to: number, onChan
 export class StatThread {
   private readonly worker: Worker | undefined;
   private readonly failed: Promise<Error>;
+  /** Its module is loaded: a job sent now is begun at once (a thread started ahead of its job). */
+  ready = false;
 
   constructor() {
     let worker: Worker | undefined;
@@ -207,6 +209,7 @@ export class StatThread {
     this.worker = worker;
     // (It never keeps the process alive: a plan that stops early leaves it to die with it.)
     worker?.unref();
+    worker?.once('message', () => (this.ready = true)); // (its first: it is loaded)
     this.failed = new Promise((resolve) => {
       worker?.once('error', resolve);
       worker?.once('exit', (code) => resolve(new Error(`the stat thread exited (code ${code}) before answering`)));
@@ -221,6 +224,7 @@ export class StatThread {
     let listener: ((m: StatMessage) => void) | undefined;
     const answer = new Promise<StatAnswer>((resolve) => {
       listener = (m) => {
+        if ('loaded' in m) return;
         if ('found' in m) onFound?.(m.found);
         else {
           const { tail, ...changes } = m;
@@ -263,14 +267,20 @@ export type StatJob = { from: number; to: number } & (
  */
 export type StatAnswer = StatChanges & { tail?: Buffer };
 
-/** What the stat thread sends: each of the first changes it finds, as it finds them; then its answer. */
-type StatMessage = { found: string } | (StatChanges & { tail?: Uint8Array });
+/** What the stat thread sends: that it is loaded (first, once); each of the first changes it finds, as it finds them; then its answer. */
+export type StatMessage = { loaded: true } | { found: string } | (StatChanges & { tail?: Uint8Array });
 
 /** Changes the thread tells of as it finds them (what a change calls for may begin with them); the rest come with its answer. */
 const FOUND_TOLD = 64;
 
-/** The stat thread's answer to a job (stat-worker.mjs); `post`'s second argument: what to transfer, not copy. */
-export function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuffer[]) => void): void {
+/** The stat thread's side (stat-worker.mjs): says it is loaded, then answers each job it is sent. */
+export function serveStatJobs(port: MessagePort): void {
+  port.on('message', (job: StatJob) => answerStatJob(job, (m, transfer) => port.postMessage(m, transfer ?? [])));
+  port.postMessage({ loaded: true } satisfies StatMessage);
+}
+
+/** The stat thread's answer to a job; `post`'s second argument: what to transfer, not copy. */
+function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuffer[]) => void): void {
   const r = decodeRecords(
     'records' in job ? job.records : readSection(job.section.fd, job.section, 'the stat records section', { own: true }),
   );
@@ -315,8 +325,11 @@ export async function changedSinceInParallel(
     thread?.close();
     return changedSince(inFile ? source.read() : source);
   }
+  // A thread loaded before its job checks more than this one, which makes more garbage per stat
+  // (a larger young generation, fresh memory) and has the rest of the plan to make: measured on a
+  // real tree, 133 against 85 records a millisecond. One started now is loaded only later.
   const helper = thread ?? new StatThread();
-  const half = n >> 1;
+  const half = helper.ready ? Math.floor(n * 0.4) : n >> 1;
   let mine: StatChanges | undefined;
   // (What the other thread told of so far; this thread's are mine.paths.)
   const told: string[] = [];

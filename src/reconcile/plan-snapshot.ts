@@ -101,8 +101,12 @@ export function beginPlanSnapshot(
   state: DesiredState,
   tree: string,
   only: readonly string[],
-  /** `minPerThread`: the fewest records per thread for the check to be split (changedSinceInParallel; a test splits a small tree's). */
-  opts: { minPerThread?: number } = {},
+  /**
+   * `thread`: the check's second thread, started ahead by the caller (else started now when there
+   * is a kept plan); `minPerThread`: the fewest records per thread for the check to be split
+   * (changedSinceInParallel; a test splits a small tree's).
+   */
+  opts: { minPerThread?: number; thread?: StatThread } = {},
 ): PlanSnapshotProbe {
   const startedAt = Date.now();
   const key = createHash('sha256')
@@ -110,8 +114,17 @@ export function beginPlanSnapshot(
     .digest('hex');
   const file = planSnapshotFile(state);
   // (Started now, it is ready when the kept plan's records are read.)
-  const thread = existsSync(file) ? new StatThread() : undefined;
-  return { file, key, startedAt, recordBefore: () => recordBefore(state, tree), ...opts, ...(thread ? { thread } : {}) };
+  const thread = existsSync(file) ? (opts.thread ?? new StatThread()) : undefined;
+  if (!thread) opts.thread?.close();
+  const { minPerThread } = opts;
+  return {
+    file,
+    key,
+    startedAt,
+    recordBefore: () => recordBefore(state, tree),
+    ...(minPerThread !== undefined ? { minPerThread } : {}),
+    ...(thread ? { thread } : {}),
+  };
 }
 
 /** The stat data of the database, the repository and the tree's directories (what a plan's records begin with). */
