@@ -13,7 +13,8 @@ import { waitFor } from './helpers/wait.js';
 import { FailSafeBuildDB } from '../src/builddb/failsafe.js';
 import { loadDesiredState } from '../src/config/load.js';
 import { PassLoop, LoopStoppedError } from '../src/reconcile/loop.js';
-import { classifyPassError, CommitSourceError } from '../src/reconcile/errors.js';
+import { CommitSourceError } from '../src/reconcile/errors.js';
+import { classifyPassError } from '../src/reconcile/passFailure.js';
 import { ConfigError } from '../src/config/errors.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -2,7 +2,7 @@
  * The daemon's pass loop: a work queue (queue.ts: level-triggered, coalescing, debounced, one
  * step at a time, backoff) around one reconcile step (`reconcileStep`), which reads top to bottom:
  * re-read builds.yaml, fetch, find the commit, work out what may have changed, run the pass,
- * requeue a resync. A step that fails is classified (errors.ts classifyPassError): *stalled*
+ * requeue a resync. A step that fails is classified (passFailure.ts classifyPassError): *stalled*
  * (needs the user: an invalid committed builds.yaml with no good one before it, an unknown
  * branch) is shown in status and not retried; *transient* (environment) is retried with backoff;
  * *bug* is logged with its stack. Every pass re-reads builds.yaml and keeps the last good desired
@@ -34,7 +34,7 @@ import { makePlanReadingParts, type Plan } from './plan.js';
 import { saveScanCaches } from '../ports/scanner.js';
 import { commitChanges, sourceFor, type ChangedPaths, type PassSource } from './source.js';
 import { CoalescingQueue, type FailureKind, type StepResult } from './queue.js';
-import { classifyPassError } from './errors.js';
+import { classifyPassError } from './passFailure.js';
 
 export type PassTrigger = 'manual' | 'watch' | 'git-push' | 'webhook' | 'resync' | 'startup';
 

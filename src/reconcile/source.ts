@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit, SimpleGitOptions } from 'simple-git';
 import { loadDesiredState, parseDesiredState } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { DesiredState } from '../config/types.js';
@@ -61,10 +61,15 @@ async function branchCommit(git: SimpleGit, repo: string, branch: string): Promi
  * Files under `dir` (a work tree, or a directory in one) that differ between two commits, as
  * absolute paths; 'all' when git cannot say.
  */
+/** simple-git, loaded when first needed: a worktree-mode command never is (it takes a twentieth of a second to load). */
+const simpleGit = async (options: Partial<SimpleGitOptions> = {}): Promise<SimpleGit> => (await import('simple-git')).simpleGit(options);
+
 export async function commitChanges(dir: string, from: string, to: string): Promise<ChangedPaths> {
   if (from === to) return new Set();
   try {
-    const out = await simpleGit({ baseDir: dir }).raw(['diff', '--name-only', '-z', '--no-renames', '--relative', from, to, '--', '.']);
+    const out = await (
+      await simpleGit({ baseDir: dir })
+    ).raw(['diff', '--name-only', '-z', '--no-renames', '--relative', from, to, '--', '.']);
     return new Set(
       out
         .split('\0')
@@ -83,10 +88,10 @@ export async function commitChanges(dir: string, from: string, to: string): Prom
 async function checkout(repo: string, dir: string, commit: string): Promise<ChangedPaths> {
   let fresh = false;
   if (!existsSync(join(dir, '.git'))) {
-    await simpleGit().clone(repo, dir, ['--shared', '--no-checkout', '--quiet']);
+    await (await simpleGit()).clone(repo, dir, ['--shared', '--no-checkout', '--quiet']);
     fresh = true;
   }
-  const git = simpleGit({ baseDir: dir });
+  const git = await simpleGit({ baseDir: dir });
   let before = '';
   if (!fresh) {
     try {
@@ -129,7 +134,7 @@ export async function sourceFor(disk: DesiredState): Promise<PassSource> {
   const userTree = disk.portsTree.path;
   let repo: string;
   try {
-    repo = (await simpleGit({ baseDir: userTree }).revparse(['--show-toplevel'])).trim();
+    repo = (await (await simpleGit({ baseDir: userTree })).revparse(['--show-toplevel'])).trim();
   } catch (e) {
     throw new CommitSourceError(
       userTree,
@@ -137,7 +142,7 @@ export async function sourceFor(disk: DesiredState): Promise<PassSource> {
       { cause: e },
     );
   }
-  const git = simpleGit({ baseDir: repo });
+  const git = await simpleGit({ baseDir: repo });
   const commit = await branchCommit(git, repo, disk.portsTree.branch);
   let state = disk;
   const configRel = inside(repo, disk.file);
