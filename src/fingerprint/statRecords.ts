@@ -98,9 +98,9 @@ function encodeRecords(
   out.writeUInt32LE(n, 0);
   out.writeUInt32LE(pathBytes, 4);
   const f64 = new Float64Array(out.buffer, HEAD, 3 * n);
-  f64.set(size as ArrayLike<number>, 0);
-  f64.set(mtimeMs as ArrayLike<number>, n);
-  f64.set(ino as ArrayLike<number>, 2 * n);
+  f64.set(size, 0);
+  f64.set(mtimeMs, n);
+  f64.set(ino, 2 * n);
   const ends = new Uint32Array(out.buffer, HEAD + 24 * n, n);
   new Uint8Array(out.buffer, at, n).set(follow);
   let end = 0;
