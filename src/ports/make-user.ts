@@ -265,7 +265,12 @@ done`;
  * them (run as the reader; `paths`: how many it checks, ancestors included), and what its
  * output says, each path with what stops it.
  */
-function accessCheck(needs: readonly PathNeed[]): { command: string[]; paths: number; denied(stdout: string): Denied[] } {
+function accessCheck(needs: readonly PathNeed[]): {
+  command: string[];
+  paths: number;
+  wanted: PathNeed[];
+  denied(stdout: string): Denied[];
+} {
   const wanted = needs.filter((n) => isAbsolute(n.path) && existsSync(n.path));
   const pairs = new Map<string, PathNeed>();
   for (const n of wanted) {
@@ -276,6 +281,7 @@ function accessCheck(needs: readonly PathNeed[]): { command: string[]; paths: nu
   return {
     command: ['/bin/sh', '-c', CHECK_SCRIPT, 'portsync-access-check', ...args],
     paths: pairs.size,
+    wanted,
     denied: (stdout) => {
       const failed = new Set(stdout.split('\0').filter(Boolean));
       const out: Denied[] = [];
@@ -291,20 +297,16 @@ function accessCheck(needs: readonly PathNeed[]): { command: string[]; paths: nu
 
 /** Which of these (existing) paths the reader cannot use, each with what stops it. One process, as the reader. */
 export function deniedToReader(setprivPrefix: string[], needs: readonly PathNeed[]): Denied[] {
-  return runStepsNow(deniedSteps(setprivPrefix, needs, accessCheck(needs)));
+  return runStepsNow(deniedSteps(setprivPrefix, accessCheck(needs)));
 }
 
-function* deniedSteps(
-  setprivPrefix: readonly string[],
-  needs: readonly PathNeed[],
-  check: ReturnType<typeof accessCheck>,
-): Steps<Denied[]> {
+function* deniedSteps(setprivPrefix: readonly string[], check: ReturnType<typeof accessCheck>): Steps<Denied[]> {
   if (check.paths === 0) return [];
   const r = yield { wrapper: setprivPrefix, command: check.command };
   if (r.status === 0) return check.denied(r.stdout);
   // The check itself could not run as the reader: everything counts as denied.
   const why = failure(r);
-  return needs.filter((n) => isAbsolute(n.path) && existsSync(n.path)).map((n) => ({ ...n, blocker: n.path, checkFailed: why }));
+  return check.wanted.map((n) => ({ ...n, blocker: n.path, checkFailed: why }));
 }
 
 /** What to run to let the reader in, for one blocking path. */
@@ -362,7 +364,7 @@ function* readerSteps(what: string, needs: readonly PathNeed[], id: ReaderIdenti
     warnOnce(`${what} runs as root, Makefile shell commands included: ${w.unavailable}; or run portsync as a non-root user`);
     return CURRENT_USER;
   }
-  const denied = probed !== undefined ? check.denied(probed) : yield* deniedSteps(w.drop, all, check);
+  const denied = probed !== undefined ? check.denied(probed) : yield* deniedSteps(w.drop, check);
   if (denied.length) {
     warnOnce(
       `${what} runs as root, Makefile shell commands included, because uid ${id.uid} cannot use ${denied[0]!.path}: ${remedy(denied[0]!, id.uid)} — or run portsync as a non-root user`,

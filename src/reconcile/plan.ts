@@ -594,6 +594,9 @@ function keyPartsOf(
 function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: () => Record<string, DependencyFact>): BuildKeyParts {
   const { meta } = port;
   let facts: Record<string, DependencyFact> | undefined;
+  // (Dropped once used: what makes the facts holds the whole plan's decisions, which a daemon's
+  // memo of these parts would otherwise keep alive.)
+  let make: (() => Record<string, DependencyFact>) | undefined = dependencies;
   return {
     portCrc: port.portCrc,
     // Read when the key is computed or the parts compared: a port of a kept plan makes its input
@@ -606,7 +609,11 @@ function partsWith(port: ScannedPort, ctx: KeyContext, dependencies: () => Recor
     options: meta.selectedOptions,
     environment: ctx.environment,
     get dependencies() {
-      return (facts ??= dependencies());
+      if (!facts) {
+        facts = make!();
+        make = undefined;
+      }
+      return facts;
     },
   };
 }
