@@ -108,14 +108,16 @@ export async function planHere(
   };
   // The kept observation and decisions, read, with the make calls of the ports that `changed`
   // touch begun first: they run while the rest is read.
-  const readKeptPlan = (
+  const readKeptPlan = async (
     { keptStored, readKept, rereadTouched }: Awaited<typeof planning>[4],
     k: { plan: Buffer; observation: KeptObservation },
     changed: readonly string[],
     made: MakeSettings,
-  ): { kept: KeptRead | undefined; begun: Rereading | undefined } => {
+  ): Promise<{ kept: KeptRead | undefined; begun: Rereading | undefined }> => {
     const stored = keptStored(k.observation);
     const begun = stored && rereadTouched(stored, tree, changed, made);
+    // (The make calls are sent before the rest is read: they run meanwhile.)
+    if (begun) await new Promise(setImmediate);
     return { kept: stored && readKept(state, tree, stored, k.plan), begun };
   };
   // Read while the check's other thread goes on, with the changes found so far (most often, all
@@ -125,8 +127,11 @@ export async function planHere(
   const readMeanwhile = async ({ kept, foundSoFar }: ChangeFound) => {
     const modules = await planning;
     const made = warm(modules);
+    // (The runner starts once who reads the tree is known: that check ends before the kept plan is read, so the runner starts meanwhile.)
+    await modules[5].checkReader(made).catch(() => {});
     const k = only.length ? undefined : kept();
-    read = k ? readKeptPlan(modules[4], k, foundSoFar(), made) : { kept: undefined, begun: undefined };
+    read = k ? readKeptPlan(modules[4], k, foundSoFar(), made) : Promise.resolve({ kept: undefined, begun: undefined });
+    await read;
   };
   // The last standalone plan stands while nothing it was made from changed (plan-snapshot.ts).
   const snapshot = force.length ? undefined : beginPlanSnapshot(state, tree, only, opts);
@@ -157,11 +162,11 @@ export async function planHere(
     // (Read while the check went on, or now: a check on one thread calls for nothing meanwhile.)
     const keptPlan = kept && !only.length ? kept.kept() : undefined;
     if (kept && keptPlan) read ??= readKeptPlan(keptModule, keptPlan, [...kept.changes.changed], settings);
-    const keptRead = read?.kept;
+    const { kept: keptRead, begun } = (await read) ?? {};
     // Without a kept plan the database is opened now (its own threads): the query runs while this one reads the tree.
     // From the kept plan it is needed only for some ports' key parts (a version bump's dependents), if at all.
     if (!keptRead) void open();
-    const start = kept && keptRead ? await observeFromKept(keptRead, tree, kept.changes, settings, read?.begun) : undefined;
+    const start = kept && keptRead ? await observeFromKept(keptRead, tree, kept.changes, settings, begun) : undefined;
     // (Without the recorded key parts: the few ports whose decision compares them are read after.)
     const known = start ? Promise.resolve(start.carried.known) : open().then((h) => h.knownWithoutParts());
     known.catch(() => {}); // (awaited below; a failed observe must not leave it unhandled)
