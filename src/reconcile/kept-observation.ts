@@ -37,28 +37,56 @@ import { jsonBytes, type KeptObservation } from './plan-snapshot.js';
 import { planLines } from './result-json.js';
 
 /** Bumped when the stored form changes (an older one is not read: the plan is made in full). */
-const FORMAT = 3;
+const FORMAT = 4;
 
 /**
- * What planning reads of a port's metadata: [dir, flavor, flavors, pkgname, version, pkgfile,
- * ignore, selected options, warnings, vars (0: none), dependencies as `<kind index><origin>`].
+ * What planning reads of a port's metadata: [dir, flavor, flavors, pkgname, version, pkgfile
+ * (what follows the pkgname, when it begins with it: a short string the JSON parser makes once),
+ * ignore, selected options, warnings, vars (0: none), dependencies (StoredDependency)].
  * Not kept (not planning inputs): distfiles, deselected options, dependency targets as written.
  */
-type StoredMeta = [string, string, string[], string, string, string, string, string[], string[], Record<string, string> | 0, string[]];
+type StoredMeta = [
+  string,
+  string,
+  string[],
+  string,
+  string,
+  string | [string],
+  string,
+  string[],
+  string[],
+  Record<string, string> | 0,
+  StoredDependency[],
+];
+
+/**
+ * A dependency: `node index * 8 + kind index` when its origin is a graph node (it is, once the
+ * graph is built: a number is read without making a string), else `<kind index><origin>`.
+ */
+type StoredDependency = number | string;
+
+/** Node indices by origin, to store dependencies by (StoredDependency). */
+type NodeIndex = ReadonlyMap<string, number>;
 
 /** [metadata, port CRC, input set (its index; a patch's own inputs), requested flavor, requested vars (0: none)] */
 type StoredPort = [StoredMeta, string, number | Record<string, string>, string, Record<string, string> | 0];
 
-function storePort(port: ScannedPort, req: PortRequest, inputs: StoredPort[2]): StoredPort {
-  return [storeMeta(port.meta), port.portCrc, inputs, req.flavor, Object.keys(req.vars).length ? req.vars : 0];
+function storePort(port: ScannedPort, req: PortRequest, inputs: StoredPort[2], nodes: NodeIndex): StoredPort {
+  return [storeMeta(port.meta, nodes), port.portCrc, inputs, req.flavor, Object.keys(req.vars).length ? req.vars : 0];
 }
 
 const NO_VARS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-function storeMeta(m: PortMeta): StoredMeta {
+function storeMeta(m: PortMeta, nodes: NodeIndex): StoredMeta {
   const vars = Object.keys(m.vars).length ? m.vars : 0;
-  const depends = m.depends.map((d) => `${DEP_KINDS.indexOf(d.kind)}${d.origin}`);
-  return [m.dir, m.flavor, m.flavors, m.pkgname, m.version, m.pkgfile, m.ignore, m.selectedOptions, m.warnings, vars, depends];
+  const depends = m.depends.map((d): StoredDependency => {
+    const kind = DEP_KINDS.indexOf(d.kind);
+    const node = nodes.get(d.origin);
+    return node === undefined ? `${kind}${d.origin}` : node * 8 + kind;
+  });
+  // (A pkgfile that does not begin with the pkgname is kept whole, in an array.)
+  const pkgfile: StoredMeta[5] = m.pkgfile.startsWith(m.pkgname) ? m.pkgfile.slice(m.pkgname.length) : [m.pkgfile];
+  return [m.dir, m.flavor, m.flavors, m.pkgname, m.version, pkgfile, m.ignore, m.selectedOptions, m.warnings, vars, depends];
 }
 
 /**
@@ -80,19 +108,26 @@ class KeptMeta implements PortMeta {
   readonly deselectedOptions: string[] = [];
   readonly warnings: string[];
   readonly vars: Record<string, string>;
-  readonly #depends: string[];
+  readonly #depends: StoredDependency[];
+  readonly #origins: readonly string[];
   #made: PortMeta['depends'] | undefined;
 
-  constructor(s: StoredMeta) {
-    [this.dir, this.flavor, this.flavors, this.pkgname, this.version, this.pkgfile, this.ignore, this.selectedOptions, this.warnings] = s;
+  constructor(s: StoredMeta, origins: readonly string[]) {
+    [this.dir, this.flavor, this.flavors, this.pkgname, this.version, , this.ignore, this.selectedOptions, this.warnings] = s;
+    this.pkgfile = typeof s[5] === 'string' ? this.pkgname + s[5] : s[5][0];
     this.origin = canonicalOrigin(this.dir, this.flavor, this.flavors);
     this.vars = s[9] || NO_VARS;
     this.#depends = s[10];
+    this.#origins = origins;
   }
 
   /** Made when read (only a port read again compares them): the graph's edges are kept as such. */
   get depends(): PortMeta['depends'] {
-    return (this.#made ??= this.#depends.map((d) => ({ kind: DEP_KINDS[d.charCodeAt(0) - 48]!, target: '', origin: d.slice(1), raw: '' })));
+    return (this.#made ??= this.#depends.map((d) =>
+      typeof d === 'number'
+        ? { kind: DEP_KINDS[d & 7]!, target: '', origin: this.#origins[d >> 3]!, raw: '' }
+        : { kind: DEP_KINDS[d.charCodeAt(0) - 48]!, target: '', origin: d.slice(1), raw: '' },
+    ));
   }
 }
 
@@ -193,7 +228,7 @@ function storeObservation(obs: Observation, known: ReadonlyMap<string, KnownPort
     const req = portRequest(port);
     const set = setOf(port.inputs);
     if (!req || set < 0) return undefined;
-    out.ports.push(storePort(port, req, set));
+    out.ports.push(storePort(port, req, set, index));
   }
   return out;
 }
@@ -377,7 +412,7 @@ function loadObservation(stored: StoredObservation, sets: InputSets, state: Desi
       problems.set(node.origin, node.problem);
     } else {
       const [meta, portCrc, set] = s;
-      const port = new KeptPort(new KeptMeta(meta), portCrc, set, sets);
+      const port = new KeptPort(new KeptMeta(meta, stored.origins), portCrc, set, sets);
       node.port = port;
       ports.set(node.origin, port);
     }
@@ -532,12 +567,13 @@ export async function observeFromKept(
   if (rereadScan.problems.size) return undefined;
   const ports = new Map(before.scan.ports);
   const patches = new Map(kept0.ports);
+  let nodes: NodeIndex | undefined;
   for (const [n, i] of touched.entries()) {
     const port = before.graph.node(stored.origins[i]!).port!;
     const fresh = rereadScan.ports.get(port.meta.origin);
     if (!fresh || !sameShape(port, fresh)) return undefined;
     ports.set(fresh.meta.origin, fresh);
-    patches.set(i, storePort(fresh, requests[n]!, { ...fresh.inputs }));
+    patches.set(i, storePort(fresh, requests[n]!, { ...fresh.inputs }, (nodes ??= new Map(stored.origins.map((o, k) => [o, k])))));
   }
   const scan: ScanResult = { ...before.scan, ports };
   const graph = withPorts(before.graph, before.scan, scan);
