@@ -37,13 +37,13 @@ test('changed, removed and created paths are found, on one thread and split with
   const { dir, files, records } = recordedTree(400);
   const stored = records.store();
   assert.deepEqual(changedSince(stored).paths, [], 'nothing changed yet');
-  let early = 0;
-  assert.deepEqual((await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => early++ })).paths, []);
-  assert.equal(early, 0, 'nothing changed: nothing begun');
+  let begun = 0;
+  assert.deepEqual((await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => begun++ })).paths, []);
+  assert.equal(begun, 0, 'nothing changed: nothing begun');
   assert.ok(records.trustedAt(Date.now()), 'files a minute old are trusted');
 
   writeFileSync(files[3]!, 'xy'); // first half: size and mtime
-  writeFileSync(files[180]!, 'xyz'); // this thread's when the other is not loaded yet, the other's when it is
+  writeFileSync(files[180]!, 'xyz'); // whichever thread claims its run
   rmSync(files[350]!); // second half: gone
   writeFileSync(join(dir, 'missing'), ''); // recorded as missing, now there
   const now = Date.now();
@@ -51,11 +51,10 @@ test('changed, removed and created paths are found, on one thread and split with
   let calls = 0;
   const two = await changedSinceInParallel(stored, undefined, { minPerThread: 100, meanwhile: () => calls++ });
   assert.equal(calls, 1, 'what a change calls for began once, before the answer');
-  // A thread started before the records were known (as a plan starts it before reading its kept
-  // plan), and loaded by then: it takes the larger share.
-  const ahead = new StatThread();
-  while (!ahead.ready) await new Promise((resolve) => setTimeout(resolve, 10));
-  const three = await changedSinceInParallel(stored, ahead, { minPerThread: 100 });
+  // A thread started before the records were known (as a plan starts it before reading its kept plan).
+  const early = new StatThread();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const three = await changedSinceInParallel(stored, early, { minPerThread: 100 });
   const expected = [files[3]!, files[180]!, files[350]!, join(dir, 'missing')].sort();
   assert.deepEqual([...one.paths].sort(), expected);
   assert.deepEqual([...two.paths].sort(), expected, 'the worker thread finds the same');
@@ -79,7 +78,10 @@ test('changed, removed and created paths are found, on one thread and split with
   );
   assert.equal(inFile.tail?.toString(), 'what follows', 'the part after the records, read by the thread');
   const direct = new StatThread();
-  const half = await direct.check({ section: { fd, offset: 6, length: encoded.length }, from: 200, to: stored.count });
+  // (The records before 200 claimed already, as by another thread.)
+  const claim = new SharedArrayBuffer(4);
+  new Int32Array(claim)[0] = 200;
+  const half = await direct.check({ claim, count: stored.count, section: { fd, offset: 6, length: encoded.length } });
   direct.close();
   closeSync(fd);
   assert.deepEqual([...inFile.paths].sort(), expected, 'records read from a file: the same, the thread reading its half there');
@@ -91,7 +93,7 @@ test('changed, removed and created paths are found, on one thread and split with
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("a change only in the thread's half is found, and what it calls for begins before the answer", async () => {
+test('a change found by either thread begins what it calls for before the answer', async () => {
   const { dir, files, records } = recordedTree(400);
   const stored = records.store();
   writeFileSync(files[390]!, 'changed');
@@ -113,6 +115,41 @@ test("a change only in the thread's half is found, and what it calls for begins 
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('work done ahead leaves the records to the other thread; what a change calls for begins after it', async () => {
+  const { dir, files, records } = recordedTree(400);
+  writeFileSync(files[20]!, 'changed');
+  const stored = records.store();
+  const file = join(dir, 'records.bin');
+  writeFileSync(file, stored.bytes);
+  const fd = openSync(file, 'r');
+  const thread = new StatThread();
+  await new Promise((resolve) => setTimeout(resolve, 300)); // (loaded, as a plan's thread is by the time it is asked)
+  const order: string[] = [];
+  let reads = 0;
+  const got = await changedSinceInParallel(
+    {
+      count: stored.count,
+      section: { fd, offset: 0, length: stored.bytes.length },
+      read: () => (reads++, decodeRecords(readFileSync(file))),
+    },
+    thread,
+    {
+      minPerThread: 100,
+      // (Long enough for the other thread to check all 401 records on a loaded machine.)
+      ahead: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        order.push('ahead done');
+      },
+      meanwhile: () => order.push('meanwhile'),
+    },
+  );
+  closeSync(fd);
+  assert.deepEqual(got.paths, [files[20]], 'the change, found by the other thread');
+  assert.equal(reads, 0, 'every run was checked by the other thread: this one never read the records');
+  assert.deepEqual(order, ['ahead done', 'meanwhile'], 'what the change calls for began once the work ahead was done');
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('a followed link is checked by its target; an unfollowed one by the link itself', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'portsync-stat-'));
   writeFileSync(join(dir, 'a'), 'a');
@@ -131,7 +168,7 @@ test('a followed link is checked by its target; an unfollowed one by the link it
 
 test("a process waits for the thread's answer, and a thread never asked does not keep it alive", () => {
   const { dir, files, records } = recordedTree(200);
-  writeFileSync(files[150]!, 'changed'); // the thread's half
+  writeFileSync(files[150]!, 'changed'); // (the thread checks them all)
   const storedFile = join(dir, 'records.bin');
   writeFileSync(storedFile, records.store().bytes);
   const moduleUrl = new URL('../src/fingerprint/statRecords.ts', import.meta.url).href;
@@ -143,7 +180,7 @@ test("a process waits for the thread's answer, and a thread never asked does not
     const bytes = readFileSync(${JSON.stringify(storedFile)});
     const thread = new StatThread();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    thread.check({ records: bytes, from: 0, to: bytes.readUInt32LE(0) }).then((c) => console.log(JSON.stringify(c.paths)));
+    thread.check({ records: bytes, claim: new SharedArrayBuffer(4), count: bytes.readUInt32LE(0) }).then((c) => console.log(JSON.stringify(c.paths)));
   `;
   const script = join(dir, 'waits.mjs'); // (a file: a worker thread inherits --input-type, which it cannot use)
   writeFileSync(script, code);

@@ -50,7 +50,7 @@ While portsync watch runs, the daemon answers (it has the tree and the database 
 /** `plan` (and `reconcile --dry-run`): the daemon's plan when one runs, else one made here; printed; its exit status. */
 export async function showPlan(ctx: CommandContext, only: readonly string[], json: boolean): Promise<number> {
   // The kept plan's check thread, started first: it is ready when builds.yaml is read (a thread
-  // takes a tenth of a second or more to start), and takes the larger share of the check.
+  // takes a tenth of a second or more to start), and takes runs of the check as this one does.
   const thread = new StatThread();
   try {
     const { state, tree } = await resolvePassSource(ctx.configFile);

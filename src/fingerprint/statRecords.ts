@@ -193,8 +193,6 @@ export function changedIn(r: StoredStatRecords, from: number, to: number, onChan
 export class StatThread {
   private readonly worker: Worker | undefined;
   private readonly failed: Promise<Error>;
-  /** Its module is loaded: a job sent now is begun at once (a thread started ahead of its job). */
-  ready = false;
 
   constructor() {
     let worker: Worker | undefined;
@@ -209,7 +207,6 @@ export class StatThread {
     this.worker = worker;
     // (It never keeps the process alive: a plan that stops early leaves it to die with it.)
     worker?.unref();
-    worker?.once('message', () => (this.ready = true)); // (its first: it is loaded)
     this.failed = new Promise((resolve) => {
       worker?.once('error', resolve);
       worker?.once('exit', (code) => resolve(new Error(`the stat thread exited (code ${code}) before answering`)));
@@ -224,7 +221,6 @@ export class StatThread {
     let listener: ((m: StatMessage) => void) | undefined;
     const answer = new Promise<StatAnswer>((resolve) => {
       listener = (m) => {
-        if ('loaded' in m) return;
         if ('found' in m) onFound?.(m.found);
         else {
           const { tail, ...changes } = m;
@@ -248,11 +244,29 @@ export class StatThread {
 }
 
 /**
- * What a StatThread checks: records from index `from` to `to`, sent in their stored form
- * (`records`: StoredStatRecords.bytes), or read by the thread from an open file (`section`: where
- * that form is; reading them there spares this thread a copy of megabytes).
+ * Records are checked in runs, each claimed by whichever thread is free (an Atomics counter both
+ * share: StatJob.claim): a thread busy with something else meanwhile (changedSinceInParallel's
+ * `ahead`) leaves the runs to the other. At most this many records a run.
  */
-export type StatJob = { from: number; to: number } & (
+const RUN = 2048;
+
+/** The runs of a check of `count` records: a small one is split too (a test's few hundred records are checked as a real tree's are). */
+const runLength = (count: number) => Math.max(1, Math.min(RUN, Math.ceil(count / 16)));
+
+/** The runs of records this thread claims, [from, to) each, until none is left (`claim[0]`: the next record's index). */
+function* claimedRuns(claim: SharedArrayBuffer, count: number): Generator<[number, number]> {
+  const next = new Int32Array(claim);
+  const run = runLength(count);
+  for (let from = Atomics.add(next, 0, run); from < count; from = Atomics.add(next, 0, run)) yield [from, Math.min(from + run, count)];
+}
+
+/**
+ * What a StatThread checks: the `count` records, those it claims (`claim`: a shared Int32 holding
+ * the next record's index, which both threads advance by a run at a time), sent in their stored
+ * form (`records`: StoredStatRecords.bytes), or read by the thread from an open file (`section`:
+ * where that form is; reading them there spares this thread a copy of megabytes).
+ */
+export type StatJob = { claim: SharedArrayBuffer; count: number } & (
   | { records: Uint8Array }
   | {
       section: { fd: number } & FileSection;
@@ -267,16 +281,15 @@ export type StatJob = { from: number; to: number } & (
  */
 export type StatAnswer = StatChanges & { tail?: Buffer };
 
-/** What the stat thread sends: that it is loaded (first, once); each of the first changes it finds, as it finds them; then its answer. */
-export type StatMessage = { loaded: true } | { found: string } | (StatChanges & { tail?: Uint8Array });
+/** What the stat thread sends: each of the first changes it finds, as it finds them; then its answer. */
+export type StatMessage = { found: string } | (StatChanges & { tail?: Uint8Array });
 
 /** Changes the thread tells of as it finds them (what a change calls for may begin with them); the rest come with its answer. */
 const FOUND_TOLD = 64;
 
-/** The stat thread's side (stat-worker.mjs): says it is loaded, then answers each job it is sent. */
+/** The stat thread's side (stat-worker.mjs): answers each job it is sent. */
 export function serveStatJobs(port: MessagePort): void {
   port.on('message', (job: StatJob) => answerStatJob(job, (m, transfer) => port.postMessage(m, transfer ?? [])));
-  port.postMessage({ loaded: true } satisfies StatMessage);
 }
 
 /** The stat thread's answer to a job; `post`'s second argument: what to transfer, not copy. */
@@ -285,9 +298,16 @@ function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuff
     'records' in job ? job.records : readSection(job.section.fd, job.section, 'the stat records section', { own: true }),
   );
   let told = 0;
-  const { paths, newestMtimeMs } = changedIn(r, job.from, job.to, (found) => {
+  const tell = (found: string) => {
     if (told++ < FOUND_TOLD) post({ found });
-  });
+  };
+  const paths: string[] = [];
+  let newestMtimeMs = 0;
+  for (const [from, to] of claimedRuns(job.claim, job.count)) {
+    const c = changedIn(r, from, to, tell);
+    paths.push(...c.paths);
+    newestMtimeMs = Math.max(newestMtimeMs, c.newestMtimeMs);
+  }
   const tail = 'section' in job && job.tail ? readSection(job.section.fd, job.tail, 'the file', { own: true }) : undefined;
   if (tail) post({ paths, newestMtimeMs, tail }, [tail.buffer as ArrayBuffer]);
   else post({ paths, newestMtimeMs });
@@ -295,7 +315,7 @@ function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuff
 
 /**
  * Records kept in an open file (`section`: where their stored form is), `count` of them:
- * the stat thread reads its half there while this one reads them (`read`), sparing this thread
+ * the stat thread reads them there while this one reads them (`read`), sparing this thread
  * the copy of tens of thousands of paths.
  */
 export interface FileRecords {
@@ -307,17 +327,23 @@ export interface FileRecords {
 }
 
 /**
- * changedSince with the second half of the records checked by a thread meanwhile (`thread`, or
- * one started now): a real tree's 80,000 paths are most of a second of stat calls on one thread.
- * Fewer than `minPerThread` paths per thread are not worth it. `meanwhile` is called once, as
- * soon as this thread's half is done and a change is known (in its half, or told by the other
- * thread), with what tells the changes found so far: what a change calls for can begin (it is
- * awaited before the answer). The thread is closed.
+ * changedSince with the records checked by this thread and another (`thread`, or one started
+ * now), each taking the next run of records when it is free: a real tree's 80,000 paths are most
+ * of a second of stat calls on one thread. Fewer than `minPerThread` paths per thread are not
+ * worth a thread. `ahead`: what this thread does first, while the other checks (what a change
+ * would call for, read before it is known to be needed); it then checks the runs left.
+ * `meanwhile` is called once, as soon as `ahead` is done and a change is known (found here, or
+ * told by the other thread), with what tells the changes found so far: what a change calls for
+ * can begin (it is awaited before the answer). The thread is closed.
  */
 export async function changedSinceInParallel(
   source: StoredStatRecords | FileRecords,
   thread?: StatThread,
-  opts: { minPerThread?: number; meanwhile?: (foundSoFar: () => readonly string[]) => unknown } = {},
+  opts: {
+    minPerThread?: number;
+    ahead?: () => unknown;
+    meanwhile?: (foundSoFar: () => readonly string[]) => unknown;
+  } = {},
 ): Promise<StatAnswer> {
   const inFile = 'section' in source;
   const n = source.count;
@@ -325,43 +351,58 @@ export async function changedSinceInParallel(
     thread?.close();
     return changedSince(inFile ? source.read() : source);
   }
-  // A thread loaded before its job checks more than this one, which makes more garbage per stat
-  // (a larger young generation, fresh memory) and has the rest of the plan to make: measured on a
-  // real tree, 133 against 85 records a millisecond. One started now is loaded only later.
   const helper = thread ?? new StatThread();
-  const half = helper.ready ? Math.floor(n * 0.4) : n >> 1;
-  let mine: StatChanges | undefined;
+  const claim = new SharedArrayBuffer(4);
+  const mine: StatChanges = { paths: [], newestMtimeMs: 0 };
   // (What the other thread told of so far; this thread's are mine.paths.)
   const told: string[] = [];
+  let ready = !opts.ahead;
   let meanwhile: Promise<unknown> | undefined;
   const begin = () => {
-    if (mine && (mine.paths.length || told.length) && !meanwhile && opts.meanwhile) {
-      const done = mine;
-      meanwhile = (async () => opts.meanwhile!(() => [...done.paths, ...told]))();
+    if (ready && (mine.paths.length || told.length) && !meanwhile && opts.meanwhile) {
+      meanwhile = (async () => opts.meanwhile!(() => [...mine.paths, ...told]))();
       meanwhile.catch(() => {}); // (awaited before the answer)
     }
   };
   const job: StatJob = inFile
-    ? { section: source.section, from: half, to: n, ...(source.tail ? { tail: source.tail } : {}) }
-    : { records: source.bytes, from: half, to: n };
-  // (Sent first: the thread reads its records while this one reads its own.)
+    ? { claim, count: n, section: source.section, ...(source.tail ? { tail: source.tail } : {}) }
+    : { claim, count: n, records: source.bytes };
+  // (Sent first: the other thread checks while this one does what it does ahead.)
   const theirs = helper.check(job, (path) => {
     told.push(path);
     begin();
   });
   try {
-    const r = inFile ? source.read() : source;
-    if (r.count !== n) throw new Error(`internal: ${r.count} stat records where ${n} were said`);
-    mine = changedIn(r, 0, half);
-    begin();
-    // The thread could not run (no threads left, a module that failed to load): this one checks the rest.
-    const other: StatAnswer = (await theirs) ?? changedIn(r, half, n);
-    await meanwhile;
-    return {
-      paths: [...mine.paths, ...other.paths],
-      newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs),
-      ...(other.tail ? { tail: other.tail } : {}),
+    if (opts.ahead) {
+      await opts.ahead();
+      ready = true;
+      begin();
+    }
+    let r: StoredStatRecords | undefined;
+    const records = () => {
+      r ??= inFile ? source.read() : source;
+      if (r.count !== n) throw new Error(`internal: ${r.count} stat records where ${n} were said`);
+      return r;
     };
+    for (const [from, to] of claimedRuns(claim, n)) {
+      const c = changedIn(records(), from, to);
+      mine.paths.push(...c.paths);
+      mine.newestMtimeMs = Math.max(mine.newestMtimeMs, c.newestMtimeMs);
+      begin();
+      // (The other thread's changes, told meanwhile, begin what they call for.)
+      await new Promise(setImmediate);
+    }
+    const other = await theirs;
+    // The thread could not run (no threads left, a module that failed to load): this one checks them all.
+    const all: StatAnswer = other
+      ? { paths: [...mine.paths, ...other.paths], newestMtimeMs: Math.max(mine.newestMtimeMs, other.newestMtimeMs) }
+      : changedSince(records());
+    if (!other) {
+      mine.paths = all.paths;
+      begin();
+    }
+    await meanwhile;
+    return { ...all, ...(other?.tail ? { tail: other.tail } : {}) };
   } finally {
     helper.close();
   }

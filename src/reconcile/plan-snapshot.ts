@@ -41,7 +41,7 @@ const SNAPSHOT_VERSION = 6;
 /**
  * The file: sections, each a 4-byte length and its bytes: what identifies the plan (read
  * first); the stat records of what it was made from (StoredStatRecords.bytes: the check's second thread
- * reads its half there); the plan itself (read when it stands); the observation it was made
+ * reads them there); the plan itself (read when it stands); the observation it was made
  * from; then what changed in it since (KeptObservation as JSON, read only when some ports' files
  * changed).
  */
