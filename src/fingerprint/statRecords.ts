@@ -253,6 +253,8 @@ const RUN = 2048;
 /** The runs of a check of `count` records: a small one is split too (a test's few hundred records are checked as a real tree's are). */
 const runLength = (count: number) => Math.max(1, Math.min(RUN, Math.ceil(count / 16)));
 
+const noop = () => {};
+
 /** The runs of records this thread claims, [from, to) each, until none is left (`claim[0]`: the next record's index). */
 function* claimedRuns(claim: SharedArrayBuffer, count: number): Generator<[number, number]> {
   const next = new Int32Array(claim);
@@ -330,20 +332,15 @@ export interface FileRecords {
  * changedSince with the records checked by this thread and another (`thread`, or one started
  * now), each taking the next run of records when it is free: a real tree's 80,000 paths are most
  * of a second of stat calls on one thread. Fewer than `minPerThread` paths per thread are not
- * worth a thread. `ahead`: what this thread does first, while the other checks (what a change
- * would call for, read before it is known to be needed); it then checks the runs left.
- * `meanwhile` is called once, as soon as `ahead` is done and a change is known (found here, or
- * told by the other thread), with what tells the changes found so far: what a change calls for
- * can begin (it is awaited before the answer). The thread is closed.
+ * worth a thread. `meanwhile` is called once, as soon as a change is known (found here, or told
+ * by the other thread), with what tells the changes found so far: what a change calls for begins
+ * at once, before this thread checks more (the other checks on meanwhile), and is awaited before
+ * the answer. The thread is closed.
  */
 export async function changedSinceInParallel(
   source: StoredStatRecords | FileRecords,
   thread?: StatThread,
-  opts: {
-    minPerThread?: number;
-    ahead?: () => unknown;
-    meanwhile?: (foundSoFar: () => readonly string[]) => unknown;
-  } = {},
+  opts: { minPerThread?: number; meanwhile?: (foundSoFar: () => readonly string[]) => unknown } = {},
 ): Promise<StatAnswer> {
   const inFile = 'section' in source;
   const n = source.count;
@@ -356,10 +353,9 @@ export async function changedSinceInParallel(
   const mine: StatChanges = { paths: [], newestMtimeMs: 0 };
   // (What the other thread told of so far; this thread's are mine.paths.)
   const told: string[] = [];
-  let ready = !opts.ahead;
   let meanwhile: Promise<unknown> | undefined;
   const begin = () => {
-    if (ready && (mine.paths.length || told.length) && !meanwhile && opts.meanwhile) {
+    if ((mine.paths.length || told.length) && !meanwhile && opts.meanwhile) {
       meanwhile = (async () => opts.meanwhile!(() => [...mine.paths, ...told]))();
       meanwhile.catch(() => {}); // (awaited before the answer)
     }
@@ -367,17 +363,12 @@ export async function changedSinceInParallel(
   const job: StatJob = inFile
     ? { claim, count: n, section: source.section, ...(source.tail ? { tail: source.tail } : {}) }
     : { claim, count: n, records: source.bytes };
-  // (Sent first: the other thread checks while this one does what it does ahead.)
+  // (Sent first: the other thread checks while this one reads its records.)
   const theirs = helper.check(job, (path) => {
     told.push(path);
     begin();
   });
   try {
-    if (opts.ahead) {
-      await opts.ahead();
-      ready = true;
-      begin();
-    }
     let r: StoredStatRecords | undefined;
     const records = () => {
       r ??= inFile ? source.read() : source;
@@ -389,8 +380,10 @@ export async function changedSinceInParallel(
       mine.paths.push(...c.paths);
       mine.newestMtimeMs = Math.max(mine.newestMtimeMs, c.newestMtimeMs);
       begin();
-      // (The other thread's changes, told meanwhile, begin what they call for.)
-      await new Promise(setImmediate);
+      // A change found: what it calls for goes first, the other thread checking on meanwhile (this
+      // one takes the runs left, if any, once it is done). Else the other thread's changes, told
+      // while this one waits a turn, begin it.
+      await (meanwhile ? meanwhile.then(noop, noop) : new Promise(setImmediate));
     }
     const other = await theirs;
     // The thread could not run (no threads left, a module that failed to load): this one checks them all.

@@ -502,6 +502,8 @@ interface Touched {
 
 /** The make calls that read again the ports some changes touch, begun. */
 export interface Rereading extends Touched {
+  /** The changed paths they were found from. */
+  changed: readonly string[];
   result: Promise<ScanResult>;
 }
 
@@ -529,11 +531,11 @@ function touchedBy(read: KeptStored, tree: string, changed: Iterable<string>): T
   return { touched, requests };
 }
 
-function reread(t: Touched, settings: MakeSettings): Rereading {
+function reread(t: Touched, changed: readonly string[], settings: MakeSettings): Rereading {
   // (Who reads the tree is checked first, this thread going on meanwhile: the scan would check it at once.)
   const result = checkReader(settings).then(() => scanPorts([], { settings, cacheFile: null, only: t.requests }));
   result.catch(() => {}); // (awaited by observeFromKept)
-  return { ...t, result };
+  return { ...t, changed, result };
 }
 
 /**
@@ -542,7 +544,7 @@ function reread(t: Touched, settings: MakeSettings): Rereading {
  */
 export function rereadTouched(read: KeptStored, tree: string, changed: readonly string[], settings: MakeSettings): Rereading | undefined {
   const t = changed.length ? touchedBy(read, tree, changed) : undefined;
-  return t && reread(t, settings);
+  return t && reread(t, changed, settings);
 }
 
 /**
@@ -559,10 +561,13 @@ export async function observeFromKept(
   begun?: Rereading,
 ): Promise<KeptStart | undefined> {
   const { stored, before, decisions, patches: kept0 } = read;
-  const t = touchedBy(read, tree, changes.changed);
+  // (The changes found while the check went on were all: the ports they touch are those begun.)
+  const found = new Set(begun?.changed);
+  const all = begun && found.size === changes.changed.size && [...found].every((p) => changes.changed.has(p));
+  const t = all ? begun : touchedBy(read, tree, changes.changed);
   if (!t) return undefined;
   const same = begun && begun.touched.length === t.touched.length && begun.touched.every((i, n) => t.touched[n] === i);
-  const { touched, requests, result } = same ? begun : reread(t, settings);
+  const { touched, requests, result } = same ? begun : reread(t, [...changes.changed], settings);
   const rereadScan = await result;
   if (rereadScan.problems.size) return undefined;
   const ports = new Map(before.scan.ports);
