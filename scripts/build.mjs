@@ -3,7 +3,7 @@
 // build, dated when the build started (a source edited during the build leaves dist stale).
 // bin/portsync.js runs dist/ only while no file under src/ is newer than that mark.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,18 @@ const dist = join(root, 'dist');
 const started = new Date();
 
 rmSync(join(dist, '.built'), { force: true });
+// tsc builds incrementally from dist/.tsbuildinfo, which trusts what it wrote last time: a
+// compiled file removed since (a cleaned or half-copied dist/) would stay missing. Then it builds
+// everything again.
+const missing = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).some((e) =>
+    e.isDirectory()
+      ? missing(join(dir, e.name))
+      : e.name.endsWith('.ts') &&
+        !e.name.endsWith('.d.ts') &&
+        !existsSync(join(dist, relative(src, join(dir, e.name))).replace(/\.ts$/, '.js')),
+  );
+if (missing(src)) rmSync(join(dist, '.tsbuildinfo'), { force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--pretty', 'false'], { cwd: root, encoding: 'utf8' });
 // Exit 2: type errors, but every file was emitted — what tsx would run anyway (it does not check

@@ -77,6 +77,22 @@ test('changed, removed and created paths are found, on one thread and split with
     { minPerThread: 100 },
   );
   assert.equal(inFile.tail?.toString(), 'what follows', 'the part after the records, read by the thread');
+  // The asking thread read that part itself meanwhile: the other one does not read it again.
+  const taken = new SharedArrayBuffer(4);
+  Atomics.store(new Int32Array(taken), 0, 1);
+  const tailTaken = await changedSinceInParallel(
+    {
+      count: stored.count,
+      section: { fd, offset: 6, length: encoded.length },
+      tail: { offset: 6 + encoded.length, length: 'what follows'.length },
+      tailTaken: taken,
+      read: () => decodeRecords(readFileSync(file).subarray(6, 6 + encoded.length)),
+    },
+    undefined,
+    { minPerThread: 100 },
+  );
+  assert.equal(tailTaken.tail, undefined, 'taken already: not read by the thread');
+  assert.deepEqual([...tailTaken.paths].sort(), expected);
   const direct = new StatThread();
   // (The records before 200 claimed already, as by another thread.)
   const claim = new SharedArrayBuffer(4);

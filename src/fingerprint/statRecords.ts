@@ -274,6 +274,8 @@ export type StatJob = { claim: SharedArrayBuffer; count: number } & (
       section: { fd: number } & FileSection;
       /** Another part of the file, read by the thread once its records are checked and handed over with its answer (StatAnswer.tail). */
       tail?: FileSection;
+      /** FileRecords.tailTaken. */
+      tailTaken?: SharedArrayBuffer;
     }
 );
 
@@ -310,7 +312,8 @@ function answerStatJob(job: StatJob, post: (m: StatMessage, transfer?: ArrayBuff
     paths.push(...c.paths);
     newestMtimeMs = Math.max(newestMtimeMs, c.newestMtimeMs);
   }
-  const tail = 'section' in job && job.tail ? readSection(job.section.fd, job.tail, 'the file', { own: true }) : undefined;
+  const taken = 'section' in job && job.tailTaken !== undefined && Atomics.load(new Int32Array(job.tailTaken), 0) !== 0;
+  const tail = 'section' in job && job.tail && !taken ? readSection(job.section.fd, job.tail, 'the file', { own: true }) : undefined;
   if (tail) post({ paths, newestMtimeMs, tail }, [tail.buffer as ArrayBuffer]);
   else post({ paths, newestMtimeMs });
 }
@@ -325,6 +328,8 @@ export interface FileRecords {
   section: { fd: number } & FileSection;
   /** Another part of the file for the thread to read when its records are checked (StatJob.tail). */
   tail?: FileSection;
+  /** Its first Int32 set to 1 (Atomics) when the asking thread has read the tail itself: the thread then does not read it again. */
+  tailTaken?: SharedArrayBuffer;
   read(): StoredStatRecords;
 }
 
@@ -361,7 +366,13 @@ export async function changedSinceInParallel(
     }
   };
   const job: StatJob = inFile
-    ? { claim, count: n, section: source.section, ...(source.tail ? { tail: source.tail } : {}) }
+    ? {
+        claim,
+        count: n,
+        section: source.section,
+        ...(source.tail ? { tail: source.tail } : {}),
+        ...(source.tailTaken ? { tailTaken: source.tailTaken } : {}),
+      }
     : { claim, count: n, records: source.bytes };
   // (Sent first: the other thread checks while this one reads its records.)
   const theirs = helper.check(job, (path) => {

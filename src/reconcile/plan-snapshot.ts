@@ -177,7 +177,12 @@ export async function loadPlanSnapshot(
   }
   // The sections after the head, read once: the plan, then the observation (decoded when something changed).
   let rest: { bytes: Buffer; base: Buffer; patches: Buffer; decoded?: { stored: unknown; patches: unknown } | null } | undefined;
-  const readRest = () => (rest ??= { bytes: file.next(), base: file.next(), patches: file.rest() });
+  // (Read here while the check goes on, the plan need not be read by its other thread too.)
+  const tailTaken = new SharedArrayBuffer(4);
+  const readRest = () => {
+    if (!rest) Atomics.store(new Int32Array(tailTaken), 0, 1);
+    return (rest ??= { bytes: file.next(), base: file.next(), patches: file.rest() });
+  };
   const decoded = () => {
     const r = readRest();
     if (r.decoded === undefined) {
@@ -210,10 +215,14 @@ export async function loadPlanSnapshot(
       paths: changed,
       newestMtimeMs,
       tail: tailBytes,
-    } = await changedSinceInParallel({ count: head.count, section: { fd: file.fd, ...section }, tail, read: readRecords }, probe.thread, {
-      meanwhile,
-      ...(probe.minPerThread !== undefined ? { minPerThread: probe.minPerThread } : {}),
-    });
+    } = await changedSinceInParallel(
+      { count: head.count, section: { fd: file.fd, ...section }, tail, tailTaken, read: readRecords },
+      probe.thread,
+      {
+        meanwhile,
+        ...(probe.minPerThread !== undefined ? { minPerThread: probe.minPerThread } : {}),
+      },
+    );
     if (tailBytes) file.preloaded(tail, tailBytes);
     const records = readRecords();
     if (changed.length === 0) {
