@@ -308,9 +308,27 @@ export async function scanPorts(roots: readonly string[], opts: ScanOptions): Pr
   // An incremental read keeps the previous result's answers (a superset is harmless: more to check).
   const used = new Map<CacheEntry, string>(opts.previous && opts.changed instanceof Set ? usedBy.get(opts.previous) : undefined);
 
+  /**
+   * The evaluations under way, by key: a port asked for twice before its answer is in (a
+   * directory's flavors, read for a `dir@flavor` dependency, and the directory's own node) is
+   * read by one make call.
+   */
+  const underWay = new Map<string, Promise<ScannedPort>>();
+
   /** Evaluates (dir, flavor) through the cache; throws PortMetadataError / MalformedDependencyError / CachedFailureError. */
-  async function evaluate(dir: string, flavor: string, vars: Record<string, string>): Promise<ScannedPort> {
+  function evaluate(dir: string, flavor: string, vars: Record<string, string>): Promise<ScannedPort> {
     const key = `${dir}|${flavor}|${JSON.stringify(vars)}`;
+    let p = underWay.get(key);
+    if (!p) {
+      p = evaluateOnce(key, dir, flavor, vars);
+      underWay.set(key, p);
+      const done = () => underWay.delete(key);
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  async function evaluateOnce(key: string, dir: string, flavor: string, vars: Record<string, string>): Promise<ScannedPort> {
     const hit = cache.answer(key, dir);
     if (hit) {
       used.set(hit, dir);
