@@ -76,6 +76,13 @@ test('reads the closure with real bmake: flavors, dependency kinds, warnings', {
   assert.equal(r.problems.size, 0);
 });
 
+test('a port directory asked for as itself and for one of its flavors at once is read by one make call', { skip }, async () => {
+  // lang/py as a node (its default flavor) and lang/py@py312 (which reads lang/py's flavors first), both asked at once.
+  const r = await scanPorts(['lang/py', 'lang/py@py312'], { ...opts, cacheFile: null });
+  assert.deepEqual([...r.ports.keys()].sort(), ['lang/py', 'lang/py@py312']);
+  assert.equal(r.stats.makeCalls, 2, 'lang/py once (as a node and for its flavors), lang/py@py312 once');
+});
+
 test('failures: make error with its stderr, unknown flavor, missing port', { skip }, async () => {
   const r = await scanPorts(['misc/broken', 'misc/badflavor', 'misc/needsghost'], { ...opts, cacheFile: null });
   const broken = r.problems.get('misc/broken')!;
