@@ -246,7 +246,7 @@ export class StatThread {
 /**
  * Records are checked in runs, each claimed by whichever thread is free (an Atomics counter both
  * share: StatJob.claim): a thread busy with something else meanwhile (changedSinceInParallel's
- * `ahead`) leaves the runs to the other. At most this many records a run.
+ * `meanwhile`) leaves the runs to the other. At most this many records a run.
  */
 const RUN = 2048;
 
